@@ -1,0 +1,105 @@
+// Engine: the sans-I/O failover core. It decides which target each request goes to,
+// when to retry, back off, hedge, fail over, queue, drop or give up, and what each
+// attempt cost -- and leaves every I/O to its driver: the simulator's virtual clock
+// and fake fleet, or the live HTTPS transport. Time comes in as an argument; work
+// goes out as actions; the engine reads no clock, opens no socket, starts no thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/engine/action.h"
+#include "core/engine/config.h"
+#include "core/engine/outcome.h"
+#include "core/engine/prng.h"
+#include "core/engine/request.h"
+#include "core/engine/time.h"
+
+namespace failover {
+
+struct TargetHealth {
+  Index target = kNoIndex;
+  BreakerState breaker = BreakerState::closed;
+  std::int64_t attempts = 0;
+  std::int64_t successes = 0;
+  std::int64_t failures = 0;        // health failures only (not 4xx, not 429)
+  std::int64_t rate_limited = 0;
+  std::int64_t ewma_latency_us = 0; // 0 until the first sample
+  std::int32_t inflight = 0;
+  std::int32_t trips = 0;           // times the breaker opened
+  Time open_until;                  // while open
+  Time blocked_until;               // Retry-After back-pressure
+  bool misconfigured = false;
+  std::int64_t cost_micro_usd = 0;
+};
+
+struct EngineTotals {
+  std::int64_t submitted = 0;
+  std::int64_t succeeded = 0;
+  std::int64_t failed = 0;
+  std::int64_t dropped = 0;
+  std::int64_t attempts = 0;
+  std::int64_t retries = 0;           // attempts beyond the first, hedges included
+  std::int64_t hedges = 0;
+  std::int64_t retry_budget_denied = 0;
+  std::int64_t breaker_trips = 0;
+  std::int64_t trips_suppressed = 0;  // kept closed by min_available_targets
+  std::int64_t downgrades = 0;
+  std::int64_t cost_micro_usd = 0;
+  std::int64_t possibly_billed_micro_usd = 0;
+  std::int64_t queued = 0;            // waiting now
+  std::int64_t active = 0;            // held now, in any state
+};
+
+struct HealthReport {
+  std::vector<TargetHealth> targets;         // in target order
+  std::vector<std::int64_t> route_requests;  // requests per route
+  EngineTotals totals;
+};
+
+class EngineImpl;
+
+class Engine {
+ public:
+  // `config` must have passed validate(); the engine copies what it needs and sizes
+  // every table here, so submit/on_response/on_timeout do not allocate.
+  Engine(const Config& config, Prng prng);
+  ~Engine();
+  Engine(Engine&&) noexcept;
+  Engine& operator=(Engine&&) noexcept;
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // A new request. Emits at least one of: Complete (dropped at once: queue full,
+  // invalid, cost budget), SendAttempt (dispatched now), or nothing (queued).
+  // Precondition: now >= every earlier now; request.id is not held already.
+  void submit(Time now, const Request& request, ActionBuffer& out) noexcept;
+
+  // The first byte of attempt `attempt` arrived (streams: the first chunk). Records
+  // time to first byte; for a streamed request, commits it to this attempt.
+  void on_first_byte(Time now, AttemptId attempt, ActionBuffer& out) noexcept;
+
+  // Attempt `attempt` ended. Every SendAttempt gets exactly one on_response unless the
+  // engine cancelled it first (after CancelAttempt the driver must not report it).
+  // May emit Complete, Charge, SendAttempt, CancelAttempt, BreakerChanged.
+  void on_response(Time now, AttemptId attempt, const Outcome& outcome, ActionBuffer& out) noexcept;
+
+  // Timers: deadlines, attempt timeouts, backoffs, hedges, targets coming back.
+  // An early call is a no-op.
+  void on_timeout(Time now, ActionBuffer& out) noexcept;
+
+  // The earliest time the engine needs on_timeout; `now` itself when it stopped
+  // early for lack of room in the action buffer. Empty when nothing is pending.
+  [[nodiscard]] std::optional<Time> next_deadline() const noexcept;
+
+  [[nodiscard]] HealthReport health(Time now) const;
+  [[nodiscard]] const EngineTotals& totals() const noexcept;
+  [[nodiscard]] const Config& config() const noexcept;
+
+ private:
+  std::unique_ptr<EngineImpl> impl_;
+};
+
+}  // namespace failover
