@@ -95,7 +95,7 @@ class Engine {
   [[nodiscard]] std::optional<Time> next_deadline() const noexcept;
 
   [[nodiscard]] HealthReport health(Time now) const;
-  [[nodiscard]] const EngineTotals& totals() const noexcept;
+  [[nodiscard]] EngineTotals totals() const noexcept;
   [[nodiscard]] const Config& config() const noexcept;
 
  private:

@@ -1,6 +1,7 @@
 #include "core/engine/prng.h"
 
 #include "core/engine/assert.h"
+#include "core/engine/wide.h"
 
 namespace failover {
 namespace {
@@ -53,13 +54,13 @@ std::uint64_t Prng::below(std::uint64_t n) noexcept {
   FAILOVER_ASSERT(n > 0);
   // Lemire, "Fast Random Integer Generation in an Interval" (2019): 128-bit product,
   // rejecting the few low values that would bias the result.
-  unsigned __int128 m = static_cast<unsigned __int128>(next()) * n;
+  UInt128 m = static_cast<UInt128>(next()) * n;
   auto low = static_cast<std::uint64_t>(m);
   if (low < n) {
     const std::uint64_t threshold = (0 - n) % n;
     for (int guard = 0; low < threshold; ++guard) {
       FAILOVER_ASSERT(guard < 1'000);  // probability of 1000 rejections is < 2^-1000
-      m = static_cast<unsigned __int128>(next()) * n;
+      m = static_cast<UInt128>(next()) * n;
       low = static_cast<std::uint64_t>(m);
     }
   }

@@ -1,0 +1,13 @@
+// Subcommand registration for the failover program. Each add_* function registers one
+// subcommand on the CLI11 app; the work happens in the libraries.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace failover::cli {
+void add_config_command(CLI::App& app);
+int exit_code();
+void set_exit_code(int code);
+}  // namespace failover::cli

@@ -1,0 +1,76 @@
+// Breaker: the per-target health gate. Closed, it counts failures two ways -- a run of
+// consecutive failures and a failure rate (and optionally a slow-call rate) over a
+// sliding time window with a minimum number of calls -- and opens when either rule
+// fires. Open, it admits nothing until its open time passes (base x consecutive trips,
+// capped; a healthy period forgives one trip). Half-open, it admits a limited number of
+// probes, closes when they all succeed and reopens on the first probe failure. Whether
+// a trip is allowed at all (the route floor) is the engine's decision, passed in.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "core/engine/action.h"
+#include "core/engine/config.h"
+#include "core/engine/time.h"
+
+namespace failover {
+
+class Breaker {
+ public:
+  static constexpr std::int64_t kBuckets = 10;  // window resolution: window / 10
+
+  enum class Change : std::uint8_t { none, opened, half_opened, closed, reopened, suppressed };
+
+  Breaker() = default;
+  explicit Breaker(const BreakerPolicy& policy) noexcept;
+
+  [[nodiscard]] BreakerState state() const noexcept { return state_; }
+  [[nodiscard]] Time open_until() const noexcept { return open_until_; }
+  [[nodiscard]] std::int32_t trips() const noexcept { return trips_total_; }
+  [[nodiscard]] std::int32_t trip_streak() const noexcept { return trip_streak_; }
+
+  // Open -> half-open once the open time has passed. Call at open_until().
+  Change advance(Time now) noexcept;
+
+  // May a new attempt start now? Closed: yes. Half-open: while probes remain. Open: no.
+  [[nodiscard]] bool admits() const noexcept;
+  // An attempt started; in half-open it takes a probe.
+  void on_start() noexcept;
+  // A started attempt ended without a health verdict (cancelled, 4xx, 429): in
+  // half-open its probe is handed back.
+  void on_abandon() noexcept;
+
+  // A started attempt ended with a health verdict. `failure`: it counts against the
+  // target; `slow`: its time to first byte passed the slow-call threshold.
+  // `trip_allowed`: false when opening would leave a route below its floor.
+  Change record(Time now, bool failure, bool slow, bool trip_allowed) noexcept;
+
+ private:
+  struct Bucket {
+    std::int64_t epoch = -1;
+    std::int32_t calls = 0;
+    std::int32_t failures = 0;
+    std::int32_t slow = 0;
+  };
+
+  void forgive(Time now) noexcept;
+  Bucket& bucket_at(Time now) noexcept;
+  [[nodiscard]] bool rules_fire(Time now) const noexcept;
+  void open(Time now) noexcept;
+  void reset_window() noexcept;
+
+  BreakerPolicy policy_;
+  std::int64_t bucket_us_ = 1;
+  BreakerState state_ = BreakerState::closed;
+  std::int32_t consecutive_ = 0;
+  std::int32_t probes_started_ = 0;
+  std::int32_t probes_succeeded_ = 0;
+  std::int32_t trip_streak_ = 0;
+  std::int32_t trips_total_ = 0;
+  Time open_until_{};
+  Time healthy_since_{};
+  std::array<Bucket, kBuckets> buckets_{};
+};
+
+}  // namespace failover

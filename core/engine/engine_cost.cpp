@@ -1,0 +1,126 @@
+// Cost and completion: reserve-then-settle accounting against the budget window, the
+// one Complete every request gets, and the health report.
+#include <algorithm>
+
+#include "core/engine/assert.h"
+#include "core/engine/engine_impl.h"
+#include "core/engine/wide.h"
+
+namespace failover {
+namespace {
+// micro-USD for `tokens` at `micro_usd_per_mtok`, rounded up: spend is never under-reported.
+std::int64_t price(std::int64_t tokens, std::int64_t micro_usd_per_mtok) {
+  const Int128 product = static_cast<Int128>(tokens) * micro_usd_per_mtok;
+  return static_cast<std::int64_t>((product + 999'999) / 1'000'000);
+}
+}  // namespace
+
+std::int64_t EngineImpl::usage_cost(Index target, std::int64_t input, std::int64_t output) const noexcept {
+  const ModelConfig& m = config_.model(target);
+  return price(input, m.input_micro_usd_per_mtok) + price(output, m.output_micro_usd_per_mtok);
+}
+
+std::int64_t EngineImpl::worst_case_cost(const RequestSlot& r, Index target) const noexcept {
+  return usage_cost(target, r.prompt_tokens, r.output_tokens_max);
+}
+
+bool EngineImpl::affordable(Time now, std::int64_t cost) const noexcept {
+  (void)now;  // the window was rolled by advance(now)
+  const std::int64_t budget = config_.policy.cost.budget_micro_usd;
+  return budget == 0 || spent_window_micro_usd_ + reserved_micro_usd_ + cost <= budget;
+}
+
+// Settles an attempt's reservation: the real cost from reported usage, an estimate
+// when a success carried none, and the worst case when the attempt may have been
+// billed without an answer (timed out, cancelled, cut short after it was sent).
+void EngineImpl::settle(Time now, std::uint32_t aslot, OutcomeClass cls, const Outcome* outcome,
+                        ActionBuffer& out) noexcept {
+  (void)now;
+  AttemptSlot& a = attempts_[aslot];
+  RequestSlot& r = requests_[a.request];
+  reserved_micro_usd_ -= a.reserved_micro_usd;
+  FAILOVER_ASSERT(reserved_micro_usd_ >= 0);
+  std::int64_t cost = 0;
+  ChargeKind kind = ChargeKind::usage;
+  if (cls == OutcomeClass::success) {
+    FAILOVER_ASSERT(outcome != nullptr);
+    if (outcome->usage.reported) {
+      cost = usage_cost(a.target, outcome->usage.input_tokens, outcome->usage.output_tokens);
+    } else {
+      cost = a.reserved_micro_usd;
+      kind = ChargeKind::estimated;
+    }
+  } else if (cls == OutcomeClass::timeout || cls == OutcomeClass::cancelled ||
+             (cls == OutcomeClass::malformed && a.first_byte_at != kTimeNever)) {
+    cost = a.reserved_micro_usd;
+    kind = ChargeKind::possibly_billed;
+  }
+  a.reserved_micro_usd = 0;
+  if (cost == 0) return;
+  spent_window_micro_usd_ += cost;
+  targets_[a.target].cost_micro_usd += cost;
+  if (kind == ChargeKind::possibly_billed) {
+    totals_.possibly_billed_micro_usd += cost;
+  } else {
+    totals_.cost_micro_usd += cost;
+    r.cost_micro_usd += cost;
+  }
+  out.push(Charge{r.id, attempt_id(aslot, a.generation), a.target, cost, kind});
+}
+
+void EngineImpl::finish(Time now, std::uint32_t slot, RequestStatus status, EndReason reason, Index target,
+                        ActionBuffer& out) noexcept {
+  RequestSlot& r = requests_[slot];
+  FAILOVER_ASSERT(r.phase != Phase::free);
+  FAILOVER_ASSERT((status == RequestStatus::succeeded) == (reason == EndReason::ok));
+  for (const std::uint32_t live : r.live) {
+    if (live != kNoSlot) cancel_attempt(now, live, CancelReason::deadline, out);
+  }
+  if (r.phase == Phase::queued) dequeue(slot);
+  timers_.remove(timer_of_request(slot));
+  out.push(Complete{r.id, status, reason, target, r.attempts, now - r.submitted, r.cost_micro_usd, r.downgraded});
+  switch (status) {
+    case RequestStatus::succeeded: ++totals_.succeeded; break;
+    case RequestStatus::failed: ++totals_.failed; break;
+    case RequestStatus::dropped: ++totals_.dropped; break;
+  }
+  r.phase = Phase::free;
+  --active_;
+  FAILOVER_ASSERT(active_ >= 0);
+  free_requests_.push_back(slot);
+}
+
+void EngineImpl::complete_unheld(Time now, const Request& request, EndReason reason, ActionBuffer& out) noexcept {
+  (void)now;
+  FAILOVER_ASSERT(reason != EndReason::ok);
+  ++totals_.dropped;
+  out.push(Complete{request.id, RequestStatus::dropped, reason, kNoIndex, 0, Duration{0}, 0, false});
+}
+
+HealthReport EngineImpl::health(Time now) const {
+  HealthReport report;
+  report.targets.reserve(targets_.size());
+  for (std::size_t t = 0; t < targets_.size(); ++t) {
+    const TargetState& ts = targets_[t];
+    TargetHealth h;
+    h.target = static_cast<Index>(t);
+    h.breaker = ts.breaker.state();
+    h.attempts = ts.attempts;
+    h.successes = ts.successes;
+    h.failures = ts.failures;
+    h.rate_limited = ts.rate_limited;
+    h.ewma_latency_us = ts.ewma_us;
+    h.inflight = ts.inflight;
+    h.trips = ts.breaker.trips();
+    h.open_until = ts.breaker.open_until();
+    h.blocked_until = ts.blocked_until;
+    h.misconfigured = ts.misconfigured_until > now;
+    h.cost_micro_usd = ts.cost_micro_usd;
+    report.targets.push_back(h);
+  }
+  for (const RouteState& rs : routes_) report.route_requests.push_back(rs.requests);
+  report.totals = totals();
+  return report;
+}
+
+}  // namespace failover

@@ -1,0 +1,349 @@
+// Outcomes and timers: what an attempt's end means for its target's health, its
+// request's next step (retry, fall back, back off, give up) and the clock.
+#include <algorithm>
+
+#include "core/engine/assert.h"
+#include "core/engine/backoff.h"
+#include "core/engine/engine_impl.h"
+
+namespace failover {
+
+void EngineImpl::on_first_byte(Time now, AttemptId id, ActionBuffer& out) noexcept {
+  FAILOVER_ASSERT(out.room() >= kRoomPerStep);
+  advance(now);
+  const std::uint32_t aslot = attempt_slot_of(id);
+  AttemptSlot& a = attempts_[aslot];
+  if (a.first_byte_at != kTimeNever) return;  // only the first counts
+  a.first_byte_at = now;
+  a.first_byte_deadline = kTimeNever;
+  arm_attempt(aslot);
+  RequestSlot& r = requests_[a.request];
+  r.wake_at = kTimeNever;  // an answer is coming: no hedge
+  if (r.stream) {
+    // The caller now holds bytes from this attempt: it is the one, and a failure
+    // from here on cannot be replayed elsewhere unnoticed.
+    r.committed = true;
+    for (const std::uint32_t other : r.live) {
+      if (other != kNoSlot && other != aslot) cancel_attempt(now, other, CancelReason::hedge_lost, out);
+    }
+  }
+  arm_request(a.request);
+}
+
+void EngineImpl::on_response(Time now, AttemptId id, const Outcome& outcome, ActionBuffer& out) noexcept {
+  FAILOVER_ASSERT(out.room() >= kRoomPerStep);
+  advance(now);
+  end_attempt(now, attempt_slot_of(id), outcome, out);
+  pump(now, out);
+}
+
+void EngineImpl::end_attempt(Time now, std::uint32_t aslot, const Outcome& outcome, ActionBuffer& out) noexcept {
+  const AttemptSlot a = attempts_[aslot];  // a copy: the slot is freed below
+  const std::uint32_t slot = a.request;
+  FAILOVER_ASSERT(requests_[slot].phase == Phase::inflight);
+  const OutcomeClass cls = classify(outcome, config_.policy.classify);
+  record_health(now, a, cls, outcome, out);
+  settle(now, aslot, cls, &outcome, out);
+  release_attempt(aslot);
+  RequestSlot& r = requests_[slot];
+  if (cls == OutcomeClass::success) {
+    for (const std::uint32_t other : r.live) {
+      if (other != kNoSlot) cancel_attempt(now, other, CancelReason::hedge_lost, out);
+    }
+    finish(now, slot, RequestStatus::succeeded, EndReason::ok, a.target, out);
+    return;
+  }
+  r.last_failure = cls;
+  if (r.live[0] != kNoSlot || r.live[1] != kNoSlot) return;  // its hedge twin may still win
+  decide_next(now, slot, cls, outcome, a.target, out);
+}
+
+// Health bookkeeping for one ended attempt: breaker, latency, back-pressure.
+void EngineImpl::record_health(Time now, const AttemptSlot& a, OutcomeClass cls, const Outcome& outcome,
+                               ActionBuffer& out) noexcept {
+  TargetState& ts = targets_[a.target];
+  const ClassEffect& effect = config_.policy.classify.effects[static_cast<std::size_t>(cls)];
+  const std::int64_t latency_us = to_us(now) - to_us(a.started);
+  const Time first_byte = std::min(a.first_byte_at, now);
+  const std::int64_t threshold = to_us(config_.policy.breaker.slow_call_threshold);
+  const bool slow = threshold > 0 && to_us(first_byte) - to_us(a.started) > threshold;
+  const BreakerState before = ts.breaker.state();
+  Breaker::Change change = Breaker::Change::none;
+  if (cls == OutcomeClass::success) {
+    ++ts.successes;
+    const Ratio w = config_.policy.health.ewma_weight;
+    ts.ewma_us = ts.has_ewma ? ts.ewma_us + (latency_us - ts.ewma_us) * w.num / w.den : latency_us;
+    ts.has_ewma = true;
+    change = ts.breaker.record(now, false, slow, trip_allowed(a.target));
+  } else if (effect.health) {
+    ++ts.failures;
+    change = ts.breaker.record(now, true, slow, trip_allowed(a.target));
+  } else {
+    ts.breaker.on_abandon();
+  }
+  if (cls == OutcomeClass::success || cls == OutcomeClass::caller_error || cls == OutcomeClass::capability) {
+    const std::int64_t bucket_us = std::max<std::int64_t>(
+        1, to_us(config_.policy.retry.throttle_window) / ThrottleWindow::kBuckets);
+    const std::int64_t epoch = to_us(now) / bucket_us;
+    auto& b = ts.throttle.buckets[static_cast<std::size_t>(epoch % ThrottleWindow::kBuckets)];
+    if (b.epoch != epoch) b = {epoch, 0, 0};
+    ++b.accepts;
+  }
+  if (cls == OutcomeClass::rate_limited) {
+    ++ts.rate_limited;
+    if (outcome.retry_after && to_us(*outcome.retry_after) > 0) {
+      // Back-pressure is state: every request routes around the target until then,
+      // spread by jitter so that the herd does not return at one instant.
+      const std::int64_t ra = to_us(*outcome.retry_after);
+      const std::int64_t spread = config_.policy.retry.retry_after_jitter.scale(ra);
+      const Time until = add_sat(now, Duration{ra + (spread > 0 ? prng_.range(0, spread) : 0)});
+      ts.blocked_until = std::max(ts.blocked_until, until);
+    }
+  }
+  if (cls == OutcomeClass::credential) {
+    ts.misconfigured_until = add_sat(now, config_.policy.health.misconfigured_cooldown);
+  }
+  note_breaker(now, a.target, change, before, out);
+  arm_target(now, a.target);
+}
+
+void EngineImpl::note_breaker(Time now, Index target, Breaker::Change change, BreakerState from,
+                              ActionBuffer& out) noexcept {
+  switch (change) {
+    case Breaker::Change::none:
+      return;
+    case Breaker::Change::suppressed:
+      ++totals_.trips_suppressed;
+      return;
+    case Breaker::Change::opened:
+    case Breaker::Change::reopened:
+      ++totals_.breaker_trips;
+      break;
+    case Breaker::Change::half_opened:
+    case Breaker::Change::closed:
+      break;
+  }
+  const BreakerState to = targets_[target].breaker.state();
+  FAILOVER_ASSERT(from != to);
+  out.push(BreakerChanged{target, from, to, now});
+}
+
+// The route floor (Envoy's max-ejection idea): a breaker may not open if that would
+// leave any route it serves with fewer than min_available_targets targets not open.
+bool EngineImpl::trip_allowed(Index target) const noexcept {
+  const std::int32_t floor = config_.policy.breaker.min_available_targets;
+  if (floor <= 0) return true;
+  for (const Index route : targets_[target].routes) {
+    std::int32_t available = 0;
+    for (const RouteTarget& rt : config_.routes[route].targets) {
+      if (rt.target == target) continue;
+      const TargetState& other = targets_[rt.target];
+      if (other.breaker.state() != BreakerState::open && other.misconfigured_until <= now_) ++available;
+    }
+    if (available < floor) return false;
+  }
+  return true;
+}
+
+// After the last live attempt of a request failed: retry, fall back, wait, or end it.
+void EngineImpl::decide_next(Time now, std::uint32_t slot, OutcomeClass cls, const Outcome& outcome, Index target,
+                             ActionBuffer& out) noexcept {
+  RequestSlot& r = requests_[slot];
+  const ClassEffect& effect = config_.policy.classify.effects[static_cast<std::size_t>(cls)];
+  const RouteConfig& route = config_.routes[r.route];
+  if (r.committed && !route.stream_resume) {
+    finish(now, slot, RequestStatus::failed, EndReason::stream_interrupted, target, out);
+    return;
+  }
+  if (cls == OutcomeClass::caller_error || !effect.retry) {
+    finish(now, slot, RequestStatus::failed,
+           cls == OutcomeClass::caller_error ? EndReason::caller_error : EndReason::attempts_exhausted, target, out);
+    return;
+  }
+  if (cls == OutcomeClass::capability) {
+    if (route.capability_fallback == kNoIndex) {
+      finish(now, slot, RequestStatus::failed, EndReason::capability, target, out);
+      return;
+    }
+    r.route = route.capability_fallback;  // not a health failure: no budget, no backoff
+    r.tried = 0;
+    if (r.attempts >= config_.policy.retry.attempts_max) {
+      finish(now, slot, RequestStatus::failed, EndReason::capability, target, out);
+      return;
+    }
+    enqueue(slot, true);
+    return;
+  }
+  if (r.attempts >= config_.policy.retry.attempts_max) {
+    finish(now, slot, RequestStatus::failed, EndReason::attempts_exhausted, target, out);
+    return;
+  }
+  if (now >= r.deadline) {
+    finish(now, slot, RequestStatus::failed, EndReason::deadline_exceeded, target, out);
+    return;
+  }
+  Candidates c;
+  const Verdict v = evaluate(now, r, 0, c);
+  bool other_ready = false;
+  for (std::int32_t k = 0; k < c.count; ++k) {
+    other_ready |= (r.tried >> c.position[static_cast<std::size_t>(k)] & 1U) == 0;
+  }
+  if (cls == OutcomeClass::rate_limited && !other_ready && outcome.retry_after &&
+      *outcome.retry_after > config_.policy.retry.retry_after_max) {
+    // The target asks for longer than we will wait, and nothing else can take it.
+    finish(now, slot, RequestStatus::failed, EndReason::rate_limited, target, out);
+    return;
+  }
+  if (!retry_budget_.try_take(1)) {
+    ++totals_.retry_budget_denied;
+    finish(now, slot, RequestStatus::failed, EndReason::retry_budget, target, out);
+    return;
+  }
+  if (effect.fallback && other_ready && v == Verdict::ready) {
+    enqueue(slot, true);  // fall back at once to a target this request has not tried
+    return;
+  }
+  const std::int32_t retry = r.attempts;  // 1 after the first attempt failed
+  const Duration sleep = backoff_delay(config_.policy.retry, retry, r.prev_sleep, prng_);
+  r.prev_sleep = sleep;
+  if (to_us(sleep) == 0) {
+    enqueue(slot, true);
+    return;
+  }
+  if (add_sat(now, sleep) >= r.deadline) {
+    finish(now, slot, RequestStatus::failed, EndReason::deadline_exceeded, target, out);
+    return;
+  }
+  r.phase = Phase::backoff;
+  r.wake_at = add_sat(now, sleep);
+  arm_request(slot);
+}
+
+void EngineImpl::release_attempt(std::uint32_t aslot) noexcept {
+  AttemptSlot& a = attempts_[aslot];
+  FAILOVER_ASSERT(a.used);
+  RequestSlot& r = requests_[a.request];
+  for (auto& live : r.live) {
+    if (live == aslot) live = kNoSlot;
+  }
+  if (r.live[0] == kNoSlot && r.live[1] != kNoSlot) std::swap(r.live[0], r.live[1]);
+  --targets_[a.target].inflight;
+  --providers_[config_.targets[a.target].provider].inflight;
+  --inflight_;
+  FAILOVER_ASSERT(inflight_ >= 0 && targets_[a.target].inflight >= 0);
+  timers_.remove(timer_of_attempt(aslot));
+  a.used = false;
+  ++a.generation;  // a late report for this slot is now detectably stale
+  free_attempts_.push_back(aslot);
+}
+
+void EngineImpl::cancel_attempt(Time now, std::uint32_t aslot, CancelReason why, ActionBuffer& out) noexcept {
+  AttemptSlot& a = attempts_[aslot];
+  FAILOVER_ASSERT(a.used);
+  out.push(CancelAttempt{attempt_id(aslot, a.generation), requests_[a.request].id, why});
+  targets_[a.target].breaker.on_abandon();
+  settle(now, aslot, OutcomeClass::cancelled, nullptr, out);
+  release_attempt(aslot);
+}
+
+// ---- timers ------------------------------------------------------------------------
+
+void EngineImpl::on_timeout(Time now, ActionBuffer& out) noexcept {
+  FAILOVER_ASSERT(out.room() >= kRoomPerStep);
+  advance(now);
+  pending_ = false;
+  const std::size_t bound = timers_.capacity_ids();
+  for (std::size_t i = 0; i < bound && !timers_.empty() && timers_.top_time() <= now; ++i) {
+    if (out.room() < kRoomPerStep) {
+      pending_ = true;
+      return;
+    }
+    const std::uint32_t id = timers_.top();
+    timers_.remove(id);
+    if (id < requests_max_) {
+      on_request_timer(now, id, out);
+    } else if (id < requests_max_ + inflight_max_) {
+      on_attempt_timer(now, id - requests_max_, out);
+    } else if (id < timer_wake()) {
+      on_target_timer(now, id - requests_max_ - inflight_max_, out);
+    }  // else the wake timer: nothing to do but pump
+  }
+  pump(now, out);
+}
+
+void EngineImpl::on_request_timer(Time now, std::uint32_t slot, ActionBuffer& out) noexcept {
+  RequestSlot& r = requests_[slot];
+  FAILOVER_ASSERT(r.phase != Phase::free);
+  if (now >= r.deadline) {
+    const bool started = r.attempts > 0;
+    finish(now, slot, started ? RequestStatus::failed : RequestStatus::dropped,
+           started ? EndReason::deadline_exceeded : EndReason::deadline, kNoIndex, out);
+    return;
+  }
+  if (now >= r.wake_at) {
+    r.wake_at = kTimeNever;
+    if (r.phase == Phase::backoff) enqueue(slot, true);
+    if (r.phase == Phase::inflight) try_hedge(now, slot, out);
+  }
+  arm_request(slot);
+}
+
+void EngineImpl::try_hedge(Time now, std::uint32_t slot, ActionBuffer& out) noexcept {
+  RequestSlot& r = requests_[slot];
+  if (r.live[0] == kNoSlot || r.live[1] != kNoSlot || r.committed) return;
+  if (r.attempts >= config_.policy.retry.attempts_max) return;
+  if (inflight_ >= static_cast<std::int32_t>(inflight_max_)) return;
+  if (attempts_[r.live[0]].first_byte_at != kTimeNever) return;
+  Candidates c;
+  const std::uint32_t busy = 1U << static_cast<std::uint32_t>(attempts_[r.live[0]].position);
+  if (evaluate(now, r, busy, c) != Verdict::ready) return;
+  if (!retry_budget_.try_take(1)) {  // hedges spend the same budget as retries
+    ++totals_.retry_budget_denied;
+    return;
+  }
+  dispatch(now, slot, c.position[static_cast<std::size_t>(pick(r, c))], true, out);
+}
+
+void EngineImpl::on_attempt_timer(Time now, std::uint32_t aslot, ActionBuffer& out) noexcept {
+  AttemptSlot& a = attempts_[aslot];
+  FAILOVER_ASSERT(a.used);
+  const bool first_byte_late = a.first_byte_at == kTimeNever && now >= a.first_byte_deadline;
+  if (!first_byte_late && now < a.deadline) {
+    arm_attempt(aslot);
+    return;
+  }
+  out.push(CancelAttempt{attempt_id(aslot, a.generation), requests_[a.request].id, CancelReason::timeout});
+  end_attempt(now, aslot,
+              Outcome::timed_out(first_byte_late ? TimeoutKind::first_byte : TimeoutKind::total), out);
+}
+
+void EngineImpl::on_target_timer(Time now, Index target, ActionBuffer& out) noexcept {
+  TargetState& ts = targets_[target];
+  const BreakerState before = ts.breaker.state();
+  note_breaker(now, target, ts.breaker.advance(now), before, out);
+  arm_target(now, target);
+}
+
+void EngineImpl::arm_request(std::uint32_t slot) noexcept {
+  const RequestSlot& r = requests_[slot];
+  timers_.set(timer_of_request(slot), std::min(r.deadline, r.wake_at));
+}
+
+void EngineImpl::arm_attempt(std::uint32_t aslot) noexcept {
+  const AttemptSlot& a = attempts_[aslot];
+  const Time fb = a.first_byte_at == kTimeNever ? a.first_byte_deadline : kTimeNever;
+  timers_.set(timer_of_attempt(aslot), std::min(a.deadline, fb));
+}
+
+// A target's timer fires when it may come back: its breaker's open time ends, its
+// Retry-After passes, or its misconfiguration cool-down ends.
+void EngineImpl::arm_target(Time now, Index target) noexcept {
+  const TargetState& ts = targets_[target];
+  Time at = kTimeNever;
+  if (ts.breaker.state() == BreakerState::open) at = ts.breaker.open_until();
+  if (ts.blocked_until > now) at = std::min(at, ts.blocked_until);
+  if (ts.misconfigured_until > now) at = std::min(at, ts.misconfigured_until);
+  timers_.set(timer_of_target(target), at);
+}
+
+}  // namespace failover

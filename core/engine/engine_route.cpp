@@ -1,0 +1,362 @@
+// Admission, routing and dispatch: which queued request goes next, to which target.
+#include <algorithm>
+
+#include "core/engine/assert.h"
+#include "core/engine/engine_impl.h"
+
+namespace failover {
+
+void EngineImpl::submit(Time now, const Request& request, ActionBuffer& out) noexcept {
+  FAILOVER_ASSERT(out.room() >= kRoomPerStep);
+  advance(now);
+  ++totals_.submitted;
+  // Every request earns the retry budget a share of one retry (Finagle's RetryBudget).
+  retry_budget_.deposit_milli(config_.policy.retry.budget_ratio.scale(1'000));
+
+  Index route = request.route;
+  if (request.tier != kNoIndex) {
+    route = request.tier < config_.tiers.size() ? config_.tiers[request.tier].route : kNoIndex;
+  }
+  if (route >= config_.routes.size()) {
+    complete_unheld(now, request, EndReason::invalid_request, out);
+    return;
+  }
+  const QueuePolicy& qp = config_.policy.queue;
+  if (queued_ >= qp.depth_max || active_ >= qp.requests_max || free_requests_.empty()) {
+    complete_unheld(now, request, EndReason::queue_full, out);
+    return;
+  }
+  const Time deadline = request.deadline.value_or(add_sat(now, config_.policy.timeouts.request));
+  if (deadline <= now) {
+    complete_unheld(now, request, EndReason::deadline, out);
+    return;
+  }
+  const std::uint32_t slot = free_requests_.back();
+  RequestSlot& r = requests_[slot];
+  FAILOVER_ASSERT(r.phase == Phase::free);
+  r = RequestSlot{};
+  r.id = request.id;
+  r.route = route;
+  r.tier = request.tier;
+  r.prompt_tokens = request.prompt_tokens;
+  r.output_tokens_max = request.output_tokens_max;
+  r.stream = request.stream;
+  r.seq = seq_++;
+  r.submitted = now;
+  r.deadline = deadline;
+  if (!route_fits(route, r)) {
+    complete_unheld(now, request, EndReason::invalid_request, out);
+    return;
+  }
+  free_requests_.pop_back();
+  ++active_;
+  ++routes_[route].requests;
+  enqueue(slot, false);
+  arm_request(slot);
+  pump(now, out);
+}
+
+// Can some target of the route, or of its capability fallbacks, hold the request?
+bool EngineImpl::route_fits(Index route, const RequestSlot& r) const noexcept {
+  for (std::size_t hops = 0; route != kNoIndex && hops < kRoutesMax; ++hops) {
+    for (const RouteTarget& rt : config_.routes[route].targets) {
+      if (fits(r, rt.target)) return true;
+    }
+    route = config_.routes[route].capability_fallback;
+  }
+  return false;
+}
+
+bool EngineImpl::fits(const RequestSlot& r, Index target) const noexcept {
+  const std::int64_t window = config_.model(target).context_window_tokens;
+  return window == 0 || r.prompt_tokens + r.output_tokens_max <= window;
+}
+
+// Sends queued requests while there is room: the oldest request (by submit order)
+// among the heads of the per-route queues whose route has a target ready for it.
+void EngineImpl::pump(Time now, ActionBuffer& out) noexcept {
+  std::uint64_t blocked = 0;  // routes whose head cannot go now
+  timers_.remove(timer_wake());
+  const std::size_t bound = requests_.size() + routes_.size() + 1;
+  for (std::size_t i = 0; i < bound; ++i) {
+    if (out.room() < kRoomPerStep) {
+      pending_ = true;
+      return;
+    }
+    if (!pump_once(now, out, blocked)) return;
+  }
+}
+
+// One dispatch decision; false when nothing more can go now.
+bool EngineImpl::pump_once(Time now, ActionBuffer& out, std::uint64_t& blocked) noexcept {
+  if (queued_ == 0 || inflight_ >= static_cast<std::int32_t>(inflight_max_)) return false;
+  std::uint32_t best = kNoSlot;
+  Candidates best_c;
+  Time wake = kTimeNever;
+  for (std::size_t route = 0; route < routes_.size(); ++route) {
+    const std::uint32_t head = routes_[route].head;
+    if (head == kNoSlot || (blocked >> route & 1U) != 0) continue;
+    if (best != kNoSlot && requests_[best].seq < requests_[head].seq) continue;
+    Candidates c;
+    const Verdict v = evaluate(now, requests_[head], 0, c);
+    if (v == Verdict::ready) {
+      best = head;
+      best_c = c;
+      continue;
+    }
+    if (handle_verdict(now, head, v, out)) return true;  // the head ended or moved: decide again
+    blocked |= std::uint64_t{1} << route;
+    wake = std::min(wake, c.wake);
+  }
+  if (wake != kTimeNever) timers_.set(timer_wake(), std::min(wake, timers_.at(timer_wake())));
+  if (best == kNoSlot) return false;
+  RequestSlot& r = requests_[best];
+  for (std::int32_t tries = 0; best_c.count > 0 && tries < static_cast<std::int32_t>(kTargetsPerRouteMax); ++tries) {
+    const std::int32_t k = pick(r, best_c);
+    const Index target = config_.routes[r.route].targets[static_cast<std::size_t>(best_c.position[static_cast<std::size_t>(k)])].target;
+    if (!throttled(now, target)) {
+      const std::int32_t position = best_c.position[static_cast<std::size_t>(k)];
+      dequeue(best);
+      dispatch(now, best, position, false, out);
+      return true;
+    }
+    best_c.position[static_cast<std::size_t>(k)] = best_c.position[static_cast<std::size_t>(best_c.count - 1)];
+    --best_c.count;
+  }
+  // Every ready target refused the request client-side (adaptive throttling).
+  finish(now, best, r.attempts == 0 ? RequestStatus::dropped : RequestStatus::failed, EndReason::no_target,
+         kNoIndex, out);
+  return true;
+}
+
+// Sorts a route's targets for one request into ready candidates, or says why none is.
+Verdict EngineImpl::evaluate(Time now, const RequestSlot& r, std::uint32_t exclude_mask,
+                             Candidates& c) const noexcept {
+  const RouteConfig& route = config_.routes[r.route];
+  const CostPolicy& cost = config_.policy.cost;
+  const bool enforce_budget = cost.budget_micro_usd > 0 && cost.on_exhausted != BudgetExhausted::report;
+  bool any_wait = false;
+  bool any_unavailable = false;
+  bool any_over_budget = false;
+  bool any_too_slow = false;
+  c.count = 0;
+  for (std::size_t pos = 0; pos < route.targets.size(); ++pos) {
+    if ((exclude_mask >> pos & 1U) != 0) continue;
+    const Index t = route.targets[pos].target;
+    const TargetState& ts = targets_[t];
+    const ProviderState& ps = providers_[config_.targets[t].provider];
+    if (!fits(r, t)) continue;
+    Time until = kTimeNever;
+    if (ts.misconfigured_until > now) until = ts.misconfigured_until;
+    if (ts.breaker.state() == BreakerState::open) until = std::min(until, ts.breaker.open_until());
+    if (ts.blocked_until > now) until = std::min(until, ts.blocked_until);
+    if (until != kTimeNever) {
+      any_unavailable = true;
+      c.wake = std::min(c.wake, until);
+      continue;
+    }
+    if (!ts.breaker.admits() || ps.inflight >= config_.providers[config_.targets[t].provider].concurrency_max) {
+      any_wait = true;  // a completion frees it
+      continue;
+    }
+    const std::int64_t tokens = r.prompt_tokens + r.output_tokens_max;
+    if (!ps.rpm.has(1) || !ps.tpm.has(tokens)) {
+      any_wait = true;
+      c.wake = std::min({c.wake, ps.rpm.available_at(now, 1), ps.tpm.available_at(now, tokens)});
+      continue;
+    }
+    if (ts.has_ewma && to_us(now) + ts.ewma_us > to_us(r.deadline)) {
+      any_too_slow = true;  // its usual latency no longer fits before the deadline
+      continue;
+    }
+    if (enforce_budget && !affordable(now, worst_case_cost(r, t))) {
+      any_over_budget = true;
+      continue;
+    }
+    c.position[static_cast<std::size_t>(c.count++)] = static_cast<std::int32_t>(pos);
+  }
+  if (c.count > 0) return Verdict::ready;
+  if (any_wait) return Verdict::wait;
+  if (any_over_budget) return Verdict::over_budget;
+  if (any_unavailable) return Verdict::unavailable;
+  if (any_too_slow) return Verdict::too_slow;
+  return Verdict::too_big;
+}
+
+// Acts on a head that cannot go now. True when it ended or moved (decide again),
+// false when it simply waits.
+bool EngineImpl::handle_verdict(Time now, std::uint32_t slot, Verdict v, ActionBuffer& out) noexcept {
+  RequestSlot& r = requests_[slot];
+  const RequestStatus unstarted = r.attempts == 0 ? RequestStatus::dropped : RequestStatus::failed;
+  switch (v) {
+    case Verdict::ready:
+    case Verdict::wait:
+      return false;
+    case Verdict::unavailable:
+      if (config_.policy.queue.when_unavailable == WhenUnavailable::wait) return false;
+      finish(now, slot, RequestStatus::failed, EndReason::no_target, kNoIndex, out);
+      return true;
+    case Verdict::too_slow:
+      finish(now, slot, RequestStatus::failed, EndReason::deadline_exceeded, kNoIndex, out);
+      return true;
+    case Verdict::too_big:
+      if (config_.routes[r.route].capability_fallback == kNoIndex) {
+        finish(now, slot, unstarted, EndReason::invalid_request, kNoIndex, out);
+        return true;
+      }
+      dequeue(slot);
+      r.route = config_.routes[r.route].capability_fallback;
+      r.tried = 0;
+      enqueue(slot, true);
+      return true;
+    case Verdict::over_budget: {
+      const Index down = r.tier == kNoIndex ? kNoIndex : config_.tiers[r.tier].downgrade_to;
+      if (config_.policy.cost.on_exhausted != BudgetExhausted::downgrade || down == kNoIndex) {
+        finish(now, slot, unstarted, EndReason::cost_budget, kNoIndex, out);
+        return true;
+      }
+      dequeue(slot);
+      r.tier = down;
+      r.route = config_.tiers[down].route;
+      r.tried = 0;
+      r.downgraded = true;
+      ++totals_.downgrades;
+      enqueue(slot, true);
+      return true;
+    }
+  }
+  return false;
+}
+
+// Chooses among ready candidates: untried targets first; then by the route's rule.
+std::int32_t EngineImpl::pick(const RequestSlot& r, const Candidates& c) noexcept {
+  FAILOVER_ASSERT(c.count > 0);
+  const RouteConfig& route = config_.routes[r.route];
+  bool any_untried = false;
+  for (std::int32_t k = 0; k < c.count; ++k) any_untried |= (r.tried >> c.position[static_cast<std::size_t>(k)] & 1U) == 0;
+  auto eligible = [&](std::int32_t k) {
+    return !any_untried || (r.tried >> c.position[static_cast<std::size_t>(k)] & 1U) == 0;
+  };
+  auto rt = [&](std::int32_t k) -> const RouteTarget& {
+    return route.targets[static_cast<std::size_t>(c.position[static_cast<std::size_t>(k)])];
+  };
+  std::int32_t best = -1;
+  if (route.selection == Selection::cheapest) {
+    std::int64_t best_cost = 0;
+    for (std::int32_t k = 0; k < c.count; ++k) {
+      if (!eligible(k)) continue;
+      const std::int64_t cost = worst_case_cost(r, rt(k).target);
+      if (best < 0 || cost < best_cost) { best = k; best_cost = cost; }
+    }
+    return best;
+  }
+  std::int32_t level = 0;
+  bool found = false;
+  for (std::int32_t k = 0; k < c.count; ++k) {
+    if (eligible(k) && (!found || rt(k).priority < level)) { level = rt(k).priority; found = true; }
+  }
+  FAILOVER_ASSERT(found);
+  if (route.selection == Selection::least_latency) {
+    for (std::int32_t k = 0; k < c.count; ++k) {
+      if (!eligible(k) || rt(k).priority != level) continue;
+      const TargetState& ts = targets_[rt(k).target];
+      const std::int64_t lat = ts.has_ewma ? ts.ewma_us : 0;  // unmeasured targets get explored
+      if (best < 0 || lat < (targets_[rt(best).target].has_ewma ? targets_[rt(best).target].ewma_us : 0)) best = k;
+    }
+    return best;
+  }
+  std::int64_t total = 0;
+  for (std::int32_t k = 0; k < c.count; ++k) if (eligible(k) && rt(k).priority == level) total += rt(k).weight;
+  FAILOVER_ASSERT(total > 0);
+  std::int64_t ticket = total == 1 ? 0 : static_cast<std::int64_t>(prng_.below(static_cast<std::uint64_t>(total)));
+  for (std::int32_t k = 0; k < c.count; ++k) {
+    if (!eligible(k) || rt(k).priority != level) continue;
+    if (ticket < rt(k).weight) return k;
+    ticket -= rt(k).weight;
+  }
+  FAILOVER_ASSERT(false);
+  return -1;
+}
+
+// Client-side adaptive throttling: reject locally with probability
+// max(0, (requests - K * accepts) / (requests + 1)) over the window.
+bool EngineImpl::throttled(Time now, Index target) noexcept {
+  const RetryPolicy& rp = config_.policy.retry;
+  if (!rp.adaptive_throttle) return false;
+  const ThrottleWindow& w = targets_[target].throttle;
+  const std::int64_t bucket_us = std::max<std::int64_t>(1, to_us(rp.throttle_window) / ThrottleWindow::kBuckets);
+  const std::int64_t epoch = to_us(now) / bucket_us;
+  std::int64_t requests = 0;
+  std::int64_t accepts = 0;
+  for (const auto& b : w.buckets) {
+    if (b.epoch < 0 || epoch - b.epoch >= ThrottleWindow::kBuckets) continue;
+    requests += b.requests;
+    accepts += b.accepts;
+  }
+  const std::int64_t num = requests * 1'000 - rp.throttle_k_milli * accepts;
+  if (num <= 0) return false;
+  return prng_.chance(Ratio{num, (requests + 1) * 1'000});
+}
+
+void EngineImpl::dispatch(Time now, std::uint32_t slot, std::int32_t position, bool hedge,
+                          ActionBuffer& out) noexcept {
+  RequestSlot& r = requests_[slot];
+  FAILOVER_ASSERT(!free_attempts_.empty());
+  FAILOVER_ASSERT(r.attempts < config_.policy.retry.attempts_max);
+  const Index target = config_.routes[r.route].targets[static_cast<std::size_t>(position)].target;
+  const Index provider = config_.targets[target].provider;
+  const std::uint32_t aslot = free_attempts_.back();
+  free_attempts_.pop_back();
+  AttemptSlot& a = attempts_[aslot];
+  a.used = true;
+  a.hedge = hedge;
+  a.request = slot;
+  a.target = target;
+  a.position = position;
+  a.started = now;
+  a.deadline = std::min(add_sat(now, config_.policy.timeouts.attempt), r.deadline);
+  a.first_byte_deadline = to_us(config_.policy.timeouts.first_byte) > 0
+                              ? add_sat(now, config_.policy.timeouts.first_byte) : kTimeNever;
+  a.first_byte_at = kTimeNever;
+  a.reserved_micro_usd = worst_case_cost(r, target);
+  reserved_micro_usd_ += a.reserved_micro_usd;
+
+  TargetState& ts = targets_[target];
+  a.probe = ts.breaker.state() == BreakerState::half_open;
+  ts.breaker.on_start();
+  ++ts.inflight;
+  ++ts.attempts;
+  ProviderState& ps = providers_[provider];
+  ++ps.inflight;
+  ps.rpm.advance(now);
+  ps.tpm.advance(now);
+  (void)ps.rpm.try_take(1);
+  (void)ps.tpm.try_take(r.prompt_tokens + r.output_tokens_max);
+  ++inflight_;
+  const std::size_t live = r.live[0] == kNoSlot ? 0 : 1;
+  FAILOVER_ASSERT(r.live[live] == kNoSlot);
+  r.live[live] = aslot;
+  r.tried |= 1U << static_cast<std::uint32_t>(position);
+  ++r.attempts;
+  r.phase = Phase::inflight;
+  ++totals_.attempts;
+  if (r.attempts > 1) ++totals_.retries;
+  if (hedge) ++totals_.hedges;
+  if (config_.policy.retry.adaptive_throttle) {
+    const std::int64_t bucket_us =
+        std::max<std::int64_t>(1, to_us(config_.policy.retry.throttle_window) / ThrottleWindow::kBuckets);
+    const std::int64_t epoch = to_us(now) / bucket_us;
+    auto& b = ts.throttle.buckets[static_cast<std::size_t>(epoch % ThrottleWindow::kBuckets)];
+    if (b.epoch != epoch) b = {epoch, 0, 0};
+    ++b.requests;
+  }
+  // Hedge: if no byte has come back after hedge_after, a second target gets a copy.
+  const Duration hedge_after = config_.routes[r.route].hedge_after;
+  if (!hedge && to_us(hedge_after) > 0 && !r.committed) r.wake_at = add_sat(now, hedge_after);
+  arm_attempt(aslot);
+  arm_request(slot);
+  out.push(SendAttempt{attempt_id(aslot, a.generation), r.id, target, provider, config_.targets[target].model,
+                       r.attempts, hedge, a.deadline});
+}
+
+}  // namespace failover
