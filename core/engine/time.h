@@ -1,5 +1,5 @@
 // Engine time: integer microseconds on a clock the engine cannot read. Drivers (the
-// simulator's virtual clock, the live transport's steady_clock) convert their notion
+// simulator's virtual clock, the live transport's monotonic clock) convert their notion
 // of "now" to Time and pass it in; the engine only compares and adds.
 #pragma once
 
