@@ -13,6 +13,7 @@ Breaker::Breaker(const BreakerPolicy& policy) noexcept
 Breaker::Change Breaker::advance(Time now) noexcept {
   if (state_ != BreakerState::open || now < open_until_) return Change::none;
   state_ = BreakerState::half_open;
+  period_ = period_ == 0xffff'ffffU ? 1 : period_ + 1;  // never kNoProbe
   probes_started_ = 0;
   probes_succeeded_ = 0;
   FAILOVER_ASSERT(admits());
@@ -28,13 +29,16 @@ bool Breaker::admits() const noexcept {
   return false;
 }
 
-void Breaker::on_start() noexcept {
+Breaker::Ticket Breaker::on_start() noexcept {
   FAILOVER_ASSERT(admits());
-  if (state_ == BreakerState::half_open) ++probes_started_;
+  if (state_ != BreakerState::half_open) return kNoProbe;
+  ++probes_started_;
+  FAILOVER_ASSERT(period_ != kNoProbe);
+  return period_;
 }
 
-void Breaker::on_abandon() noexcept {
-  if (state_ != BreakerState::half_open) return;
+void Breaker::on_abandon(Ticket ticket) noexcept {
+  if (state_ != BreakerState::half_open || ticket != period_) return;
   FAILOVER_ASSERT(probes_started_ > probes_succeeded_);
   --probes_started_;
 }
@@ -96,9 +100,10 @@ void Breaker::reset_window() noexcept {
   buckets_.fill(Bucket{});
 }
 
-Breaker::Change Breaker::record(Time now, bool failure, bool slow, bool trip_allowed) noexcept {
+Breaker::Change Breaker::record(Time now, bool failure, bool slow, bool trip_allowed, Ticket ticket) noexcept {
   if (state_ == BreakerState::open) return Change::none;  // a straggler from before the trip
   if (state_ == BreakerState::half_open) {
+    if (ticket != period_) return Change::none;  // not a probe of this half-open period
     FAILOVER_ASSERT(probes_started_ > probes_succeeded_);
     if (failure || slow) {
       open(now);

@@ -22,6 +22,14 @@ class Breaker {
 
   enum class Change : std::uint8_t { none, opened, half_opened, closed, reopened, suppressed };
 
+  // Which half-open period admitted an attempt as a probe (kNoProbe: it started while
+  // closed). Only a result carrying the current period's ticket is a probe's result:
+  // an attempt started before the trip, or a probe of an earlier half-open period,
+  // may end while the breaker is half-open, and must neither close it, reopen it nor
+  // hand back a probe it never took.
+  using Ticket = std::uint32_t;
+  static constexpr Ticket kNoProbe = 0;
+
   Breaker() = default;
   explicit Breaker(const BreakerPolicy& policy) noexcept;
 
@@ -35,16 +43,18 @@ class Breaker {
 
   // May a new attempt start now? Closed: yes. Half-open: while probes remain. Open: no.
   [[nodiscard]] bool admits() const noexcept;
-  // An attempt started; in half-open it takes a probe.
-  void on_start() noexcept;
-  // A started attempt ended without a health verdict (cancelled, 4xx, 429): in
-  // half-open its probe is handed back.
-  void on_abandon() noexcept;
+  // An attempt started; in half-open it takes a probe. Returns the attempt's ticket,
+  // to be passed back when it ends.
+  Ticket on_start() noexcept;
+  // A started attempt ended without a health verdict (cancelled, 4xx, 429): if it is
+  // a probe of the current half-open period, its probe is handed back.
+  void on_abandon(Ticket ticket) noexcept;
 
   // A started attempt ended with a health verdict. `failure`: it counts against the
   // target; `slow`: its time to first byte passed the slow-call threshold.
-  // `trip_allowed`: false when opening would leave a route below its floor.
-  Change record(Time now, bool failure, bool slow, bool trip_allowed) noexcept;
+  // `trip_allowed`: false when opening would leave a route below its floor. In
+  // half-open only a current probe's result counts; any other returns Change::none.
+  Change record(Time now, bool failure, bool slow, bool trip_allowed, Ticket ticket = kNoProbe) noexcept;
 
  private:
   struct Bucket {
@@ -68,6 +78,7 @@ class Breaker {
   std::int32_t probes_succeeded_ = 0;
   std::int32_t trip_streak_ = 0;
   std::int32_t trips_total_ = 0;
+  Ticket period_ = kNoProbe;  // the current (or last) half-open period
   Time open_until_{};
   Time healthy_since_{};
   std::array<Bucket, kBuckets> buckets_{};

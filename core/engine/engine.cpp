@@ -70,6 +70,13 @@ void EngineImpl::advance(Time now) noexcept {
   FAILOVER_ASSERT(now >= now_);  // time never goes backwards
   now_ = now;
   retry_budget_.advance(now);
+  // The client-side rate limits refill with time, not only when an attempt is sent:
+  // evaluate() reads their levels, and a stale level would hold a request back (and
+  // schedule its wake-up) as if no time had passed since the last dispatch.
+  for (ProviderState& ps : providers_) {
+    ps.rpm.advance(now);
+    ps.tpm.advance(now);
+  }
   const std::int64_t window = to_us(config_.policy.cost.budget_window);
   const std::int64_t index = window > 0 ? to_us(now) / window : 0;
   if (index != budget_window_) {

@@ -78,7 +78,8 @@ class Engine {
   void submit(Time now, const Request& request, ActionBuffer& out) noexcept;
 
   // The first byte of attempt `attempt` arrived (streams: the first chunk). Records
-  // time to first byte; for a streamed request, commits it to this attempt.
+  // time to first byte; for a streamed request, commits it to this attempt and cancels
+  // its hedge twin. May emit CancelAttempt, Charge and SendAttempt (the freed slot).
   void on_first_byte(Time now, AttemptId attempt, ActionBuffer& out) noexcept;
 
   // Attempt `attempt` ended. Every SendAttempt gets exactly one on_response unless the

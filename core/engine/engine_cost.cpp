@@ -1,6 +1,7 @@
 // Cost and completion: reserve-then-settle accounting against the budget window, the
 // one Complete every request gets, and the health report.
 #include <algorithm>
+#include <limits>
 
 #include "core/engine/assert.h"
 #include "core/engine/engine_impl.h"
@@ -10,6 +11,14 @@ namespace failover {
 namespace {
 // micro-USD for `tokens` at `micro_usd_per_mtok`, rounded up: spend is never under-reported.
 std::int64_t price(std::int64_t tokens, std::int64_t micro_usd_per_mtok) {
+  // Realistic operands (under 2^31 tokens, under $2147 per 1M tokens) keep the product
+  // in 64 bits, and a 128-bit division is a library call (__divti3) on every dispatch
+  // and settle; the wide path stays for the rest.
+  constexpr std::int64_t kNarrow = std::int64_t{1} << 31;
+  static_assert((kNarrow - 1) * (kNarrow - 1) <= std::numeric_limits<std::int64_t>::max() - 999'999);
+  if (tokens >= 0 && tokens < kNarrow && micro_usd_per_mtok >= 0 && micro_usd_per_mtok < kNarrow) {
+    return (tokens * micro_usd_per_mtok + 999'999) / 1'000'000;
+  }
   const Int128 product = static_cast<Int128>(tokens) * micro_usd_per_mtok;
   return static_cast<std::int64_t>((product + 999'999) / 1'000'000);
 }
@@ -73,9 +82,14 @@ void EngineImpl::finish(Time now, std::uint32_t slot, RequestStatus status, EndR
   RequestSlot& r = requests_[slot];
   FAILOVER_ASSERT(r.phase != Phase::free);
   FAILOVER_ASSERT((status == RequestStatus::succeeded) == (reason == EndReason::ok));
-  for (const std::uint32_t live : r.live) {
-    if (live != kNoSlot) cancel_attempt(now, live, CancelReason::deadline, out);
+  // cancel_attempt compacts r.live (a hedge twin moves to the front), so cancel from
+  // a copy: walking r.live itself would skip the second of two live attempts.
+  const auto live = r.live;
+  for (const std::uint32_t aslot : live) {
+    if (aslot != kNoSlot) cancel_attempt(now, aslot, CancelReason::deadline, out);
   }
+  FAILOVER_ASSERT(r.live[0] == kNoSlot);
+  FAILOVER_ASSERT(r.live[1] == kNoSlot);
   if (r.phase == Phase::queued) dequeue(slot);
   timers_.remove(timer_of_request(slot));
   out.push(Complete{r.id, status, reason, target, r.attempts, now - r.submitted, r.cost_micro_usd, r.downgraded});

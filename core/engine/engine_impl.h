@@ -99,7 +99,7 @@ struct AttemptSlot {
   std::uint32_t generation = 0;
   bool used = false;
   bool hedge = false;
-  bool probe = false;
+  Breaker::Ticket probe = Breaker::kNoProbe;  // the half-open period that admitted it
   std::uint32_t request = kNoSlot;
   Index target = kNoIndex;
   std::int32_t position = 0;  // in the request's route

@@ -28,6 +28,7 @@ void EngineImpl::on_first_byte(Time now, AttemptId id, ActionBuffer& out) noexce
     }
   }
   arm_request(a.request);
+  pump(now, out);  // a cancelled hedge twin freed a slot that a queued request may take
 }
 
 void EngineImpl::on_response(Time now, AttemptId id, const Outcome& outcome, ActionBuffer& out) noexcept {
@@ -74,12 +75,13 @@ void EngineImpl::record_health(Time now, const AttemptSlot& a, OutcomeClass cls,
     const Ratio w = config_.policy.health.ewma_weight;
     ts.ewma_us = ts.has_ewma ? ts.ewma_us + (latency_us - ts.ewma_us) * w.num / w.den : latency_us;
     ts.has_ewma = true;
-    change = ts.breaker.record(now, false, slow, trip_allowed(a.target));
+    // A success that was not slow can trip nothing: skip the route-floor scan then.
+    change = ts.breaker.record(now, false, slow, slow && trip_allowed(a.target), a.probe);
   } else if (effect.health) {
     ++ts.failures;
-    change = ts.breaker.record(now, true, slow, trip_allowed(a.target));
+    change = ts.breaker.record(now, true, slow, trip_allowed(a.target), a.probe);
   } else {
-    ts.breaker.on_abandon();
+    ts.breaker.on_abandon(a.probe);
   }
   if (cls == OutcomeClass::success || cls == OutcomeClass::caller_error || cls == OutcomeClass::capability) {
     const std::int64_t bucket_us = std::max<std::int64_t>(
@@ -241,7 +243,7 @@ void EngineImpl::cancel_attempt(Time now, std::uint32_t aslot, CancelReason why,
   AttemptSlot& a = attempts_[aslot];
   FAILOVER_ASSERT(a.used);
   out.push(CancelAttempt{attempt_id(aslot, a.generation), requests_[a.request].id, why});
-  targets_[a.target].breaker.on_abandon();
+  targets_[a.target].breaker.on_abandon(a.probe);
   settle(now, aslot, OutcomeClass::cancelled, nullptr, out);
   release_attempt(aslot);
 }

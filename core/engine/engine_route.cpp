@@ -140,6 +140,8 @@ Verdict EngineImpl::evaluate(Time now, const RequestSlot& r, std::uint32_t exclu
   bool any_over_budget = false;
   bool any_too_slow = false;
   c.count = 0;
+  // No time left: start nothing, even if the driver's timer for the deadline is late.
+  if (now >= r.deadline) return Verdict::too_slow;
   for (std::size_t pos = 0; pos < route.targets.size(); ++pos) {
     if ((exclude_mask >> pos & 1U) != 0) continue;
     const Index t = route.targets[pos].target;
@@ -162,7 +164,9 @@ Verdict EngineImpl::evaluate(Time now, const RequestSlot& r, std::uint32_t exclu
     const std::int64_t tokens = r.prompt_tokens + r.output_tokens_max;
     if (!ps.rpm.has(1) || !ps.tpm.has(tokens)) {
       any_wait = true;
-      c.wake = std::min({c.wake, ps.rpm.available_at(now, 1), ps.tpm.available_at(now, tokens)});
+      // The target is ready when both buckets are: the later of the two (a bucket that
+      // already holds enough answers `now`, which must not become the wake time).
+      c.wake = std::min(c.wake, std::max(ps.rpm.available_at(now, 1), ps.tpm.available_at(now, tokens)));
       continue;
     }
     if (ts.has_ewma && to_us(now) + ts.ewma_us > to_us(r.deadline)) {
@@ -197,6 +201,10 @@ bool EngineImpl::handle_verdict(Time now, std::uint32_t slot, Verdict v, ActionB
       finish(now, slot, RequestStatus::failed, EndReason::no_target, kNoIndex, out);
       return true;
     case Verdict::too_slow:
+      if (now >= r.deadline && r.attempts == 0) {  // as if its deadline timer had fired
+        finish(now, slot, RequestStatus::dropped, EndReason::deadline, kNoIndex, out);
+        return true;
+      }
       finish(now, slot, RequestStatus::failed, EndReason::deadline_exceeded, kNoIndex, out);
       return true;
     case Verdict::too_big:
@@ -322,8 +330,7 @@ void EngineImpl::dispatch(Time now, std::uint32_t slot, std::int32_t position, b
   reserved_micro_usd_ += a.reserved_micro_usd;
 
   TargetState& ts = targets_[target];
-  a.probe = ts.breaker.state() == BreakerState::half_open;
-  ts.breaker.on_start();
+  a.probe = ts.breaker.on_start();
   ++ts.inflight;
   ++ts.attempts;
   ProviderState& ps = providers_[provider];

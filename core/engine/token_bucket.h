@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 #include "core/engine/assert.h"
 #include "core/engine/wide.h"
@@ -61,12 +62,17 @@ class TokenBucket {
   }
 
   // When `tokens` will be available at the refill rate alone (now when already there).
+  // Exact: counted from the last refill, remainder included, so that a driver woken
+  // at this time finds the tokens there rather than a microsecond short.
   [[nodiscard]] Time available_at(Time now, std::int64_t tokens) const noexcept {
     if (has(tokens)) return now;
     if (refill_milli_ == 0 || tokens * 1'000 > capacity_milli_) return kTimeNever;
-    const std::int64_t missing = tokens * 1'000 - level_milli_;
-    const std::int64_t wait_us = (missing * period_us_ + refill_milli_ - 1) / refill_milli_;
-    return add_sat(now, Duration{wait_us});
+    const Int128 missing = static_cast<Int128>(tokens * 1'000 - level_milli_) * period_us_ - carry_;
+    FAILOVER_ASSERT(missing > 0);
+    const Int128 wait_us = (missing + refill_milli_ - 1) / refill_milli_;
+    if (wait_us > static_cast<Int128>(std::numeric_limits<std::int64_t>::max())) return kTimeNever;
+    const Time at = add_sat(last_, Duration{static_cast<std::int64_t>(wait_us)});
+    return at > now ? at : now;
   }
 
   [[nodiscard]] std::int64_t level_milli() const noexcept { return level_milli_; }

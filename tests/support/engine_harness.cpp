@@ -1,6 +1,7 @@
 #include "tests/support/engine_harness.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include <gtest/gtest.h>
 
@@ -12,11 +13,12 @@ Config make_config(int n, const std::string& route) {
   r.name = route;
   for (int i = 0; i < n; ++i) {
     ProviderConfig p;
-    p.name = "p" + std::to_string(i);
-    p.base_url = "https://p" + std::to_string(i) + ".example";
-    p.api_key_env = "P" + std::to_string(i) + "_KEY";
+    const std::string num = std::to_string(i);
+    p.name = std::string("p").append(num);
+    p.base_url = std::string("https://p").append(num).append(".example");
+    p.api_key_env = std::string("P").append(num).append("_KEY");
     ModelConfig m;
-    m.id = "m" + std::to_string(i);
+    m.id = std::string("m").append(num);
     m.input_micro_usd_per_mtok = (i + 1) * 1'000'000;
     m.output_micro_usd_per_mtok = (i + 1) * 1'000'000;
     p.models.push_back(m);
@@ -31,14 +33,25 @@ Config make_config(int n, const std::string& route) {
   return c;
 }
 
+namespace {
+// The engine asserts on an invalid config; say why first, so a test's typo is plain.
+const Config& valid(const Config& config) {
+  const Status status = validate(config);
+  if (!status.has_value()) {
+    std::fprintf(stderr, "EngineHarness: invalid config: %s\n", status.error().message().c_str());
+  }
+  return config;
+}
+}  // namespace
+
 EngineHarness::EngineHarness(const Config& config, std::uint64_t seed)
-    : engine_(config, Prng(seed)), buffer_(1'024) {}
+    : engine_(valid(config), Prng(seed)), buffer_(1'024) {}
 
 std::vector<Action> EngineHarness::drain() {
   std::vector<Action> got(buffer_.begin(), buffer_.end());
   buffer_.clear();
   for (const Action& a : got) {
-    if (const auto* c = std::get_if<CancelAttempt>(&a)) done_.push_back(c->attempt);
+    if (const auto* c = std::get_if<CancelAttempt>(&a)) done_.insert(c->attempt);
   }
   log_.insert(log_.end(), got.begin(), got.end());
   return got;
@@ -87,7 +100,7 @@ std::vector<Action> EngineHarness::submit(RequestId id, Index route) {
 }
 
 std::vector<Action> EngineHarness::outcome(AttemptId attempt, const Outcome& o) {
-  done_.push_back(attempt);
+  done_.insert(attempt);
   engine_.on_response(now_, attempt, o, buffer_);
   auto got = drain();
   fire_due(got);
@@ -126,15 +139,40 @@ std::optional<Complete> EngineHarness::completion_of(RequestId id) const {
 std::vector<SendAttempt> EngineHarness::outstanding() const {
   std::vector<SendAttempt> out;
   for (const SendAttempt& s : sends()) {
-    if (std::find(done_.begin(), done_.end(), s.attempt) == done_.end()) out.push_back(s);
+    if (!done_.contains(s.attempt)) out.push_back(s);
   }
   return out;
 }
 
 SendAttempt EngineHarness::last_send() const {
-  const auto s = sends();
-  EXPECT_FALSE(s.empty());
-  return s.empty() ? SendAttempt{} : s.back();
+  for (auto it = log_.rbegin(); it != log_.rend(); ++it) {
+    if (const auto* s = std::get_if<SendAttempt>(&*it)) return *s;
+  }
+  ADD_FAILURE() << "no SendAttempt yet";
+  return SendAttempt{};
+}
+
+std::vector<SendAttempt> EngineHarness::sends_of(RequestId id) const {
+  std::vector<SendAttempt> out;
+  for (const SendAttempt& s : sends()) {
+    if (s.request == id) out.push_back(s);
+  }
+  return out;
+}
+
+std::vector<Action> EngineHarness::answer_all(const Outcome& o) {
+  std::vector<Action> acc;
+  for (int guard = 0; guard < 100'000; ++guard) {
+    const std::vector<SendAttempt> open = outstanding();
+    if (open.empty()) return acc;
+    for (const SendAttempt& s : open) {
+      if (done_.contains(s.attempt)) continue;  // cancelled by an earlier answer
+      const auto got = outcome(s.attempt, o);
+      acc.insert(acc.end(), got.begin(), got.end());
+    }
+  }
+  ADD_FAILURE() << "answer_all never ran out of attempts";
+  return acc;
 }
 
 }  // namespace failover::test

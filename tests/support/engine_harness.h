@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <string>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -14,6 +16,14 @@
 #include "core/engine/config.h"
 #include "core/engine/engine.h"
 #include "core/engine/prng.h"
+
+namespace failover {
+// GoogleTest printers (found by argument-dependent lookup), so that a failed
+// expectation names the value instead of dumping its bytes.
+inline void PrintTo(BreakerState s, std::ostream* os) { *os << to_string(s); }
+inline void PrintTo(RequestStatus s, std::ostream* os) { *os << to_string(s); }
+inline void PrintTo(EndReason r, std::ostream* os) { *os << to_string(r); }
+}  // namespace failover
 
 namespace failover::test {
 
@@ -46,6 +56,13 @@ class EngineHarness {
   // The SendAttempts not yet answered, cancelled or timed out, in send order.
   [[nodiscard]] std::vector<SendAttempt> outstanding() const;
   [[nodiscard]] SendAttempt last_send() const;
+  // The SendAttempts of one request, in send order.
+  [[nodiscard]] std::vector<SendAttempt> sends_of(RequestId id) const;
+
+  // Answers every outstanding attempt with `o`, and then those that the answers
+  // started at once, until none is left at this time (attempts started later by
+  // timers stay outstanding). Returns the actions.
+  std::vector<Action> answer_all(const Outcome& o);
 
   Engine& engine() { return engine_; }
 
@@ -57,7 +74,7 @@ class EngineHarness {
   ActionBuffer buffer_;
   Time now_{};
   std::vector<Action> log_;
-  std::vector<AttemptId> done_;
+  std::unordered_set<AttemptId> done_;  // answered or cancelled; lookup only
 };
 
 }  // namespace failover::test
