@@ -1,0 +1,118 @@
+// Traffic: the application's requests as a stream of arrivals -- when each comes
+// (a rate schedule and an arrival process) and what it is (a request class drawn from
+// a weighted mix, with token counts). It decides arrival times and request shapes
+// only; what happens to an arrival (the buffer, the engine) is left to the event loop.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/engine/config.h"
+#include "core/engine/prng.h"
+#include "core/engine/time.h"
+#include "sim/distribution.h"
+
+namespace failover::sim {
+
+inline constexpr std::size_t kTrafficClassesMax = 64;
+inline constexpr std::int64_t kRateRpmMax = 1'000'000;  // requests per minute
+inline constexpr Duration kScheduleDurationMax = minutes(60 * 24 * 30);  // ramps, spikes, periods
+// Rates are computed in milli-requests per minute so that a slow ramp moves smoothly.
+inline constexpr std::int64_t kMilli = 1'000;
+
+enum class ScheduleKind : std::uint8_t { steady, ramp, spike, diurnal };
+
+// The arrival rate over time, in requests per minute. Times are absolute (the scenario
+// starts at kTimeZero).
+struct RateSchedule {
+  ScheduleKind kind = ScheduleKind::steady;
+  std::int64_t base_rpm = 0;       // steady: the rate; ramp: from; spike: base; diurnal: mean
+  std::int64_t peak_rpm = 0;       // ramp: to; spike: peak
+  std::int64_t amplitude_rpm = 0;  // diurnal: mean +- amplitude, amplitude <= mean
+  Time start = kTimeZero;          // ramp, spike: when the change begins
+  Duration duration{0};            // ramp: how long it takes; spike: how long it lasts
+  Duration period = minutes(24 * 60);  // diurnal
+  Duration phase{0};               // diurnal: rate at t is as at t + phase
+
+  static RateSchedule steady(std::int64_t rpm);
+  // base before `start`, then linear to `to` over `over`, then `to`.
+  static RateSchedule ramp(std::int64_t from, std::int64_t to, Time start, Duration over);
+  // base, then peak during [start, start + duration), then base again.
+  static RateSchedule spike(std::int64_t base, std::int64_t peak, Time start, Duration duration);
+  // mean + amplitude x sin(2 pi (t + phase) / period).
+  static RateSchedule diurnal(std::int64_t mean, std::int64_t amplitude, Duration period, Duration phase);
+
+  // The rate at `t` in milli-requests per minute (exact integers except diurnal's sine).
+  [[nodiscard]] std::int64_t rate_mrpm(Time t) const noexcept;
+  // An upper bound of rate_mrpm over all time (the thinning envelope).
+  [[nodiscard]] std::int64_t rate_mrpm_max() const noexcept;
+};
+
+enum class ArrivalProcess : std::uint8_t {
+  poisson,   // exponential gaps at the schedule's peak rate, thinned to the current rate
+  constant,  // evenly spaced at 1 / rate, exact in integers (remainder carried)
+};
+
+// One kind of request in the mix. Exactly one of tier and route is meant to be set
+// (by the scenario loader); the generator only carries them.
+struct TrafficClass {
+  std::string name;
+  std::int64_t weight = 1;  // share of arrivals = weight / sum of weights
+  Index tier = kNoIndex;
+  Index route = kNoIndex;
+  TokenDist prompt_tokens;
+  TokenDist output_tokens;
+  bool stream = false;
+};
+
+struct TrafficSpec {
+  RateSchedule rate;
+  ArrivalProcess process = ArrivalProcess::poisson;
+  Time start = kTimeZero;  // first possible arrival
+  Time end = kTimeZero;    // arrivals are strictly before end
+  std::vector<TrafficClass> classes;
+};
+
+struct Arrival {
+  std::uint64_t number = 0;  // 0 for the first arrival
+  Time at;
+  Index class_index = 0;
+  std::int64_t prompt_tokens = 0;
+  std::int64_t output_tokens = 0;
+};
+
+// Generates arrivals in time order. It owns two streams forked from the one it is given:
+// "arrivals" (times, thinning) and "mix" (class and token draws, in arrival order), so
+// that changing a class's token sizes does not move any arrival, and the k-th arrival
+// gets the same class and sizes whatever the rate schedule or arrival process.
+class Traffic {
+ public:
+  Traffic(TrafficSpec spec, const Prng& stream);
+
+  // The next arrival, or empty once the next one would be at or after spec.end.
+  std::optional<Arrival> next_arrival();
+
+  [[nodiscard]] const TrafficSpec& spec() const noexcept { return spec_; }
+  [[nodiscard]] std::uint64_t generated() const noexcept { return generated_; }
+
+ private:
+  std::optional<Time> next_poisson_time();
+  std::optional<Time> next_constant_time();
+  Arrival shape(Time at);
+
+  TrafficSpec spec_;
+  Prng arrivals_;
+  Prng mix_;
+  std::int64_t weight_total_ = 0;
+  std::int64_t envelope_mrpm_ = 0;
+  Time cursor_;                      // time of the last candidate or arrival
+  double carry_us_ = 0.0;            // poisson: the fractional µs of the gaps so far
+  std::int64_t remainder_ = 0;       // constant: carried numerator of 1 / rate
+  bool first_ = true;                // constant: the first arrival is at spec.start
+  bool done_ = false;                // an arrival fell at or after spec.end
+  std::uint64_t generated_ = 0;
+};
+
+}  // namespace failover::sim
