@@ -1,0 +1,335 @@
+#include "sim/simulation.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "core/engine/assert.h"
+#include "sim/event_queue.h"
+
+namespace failover::sim {
+namespace {
+
+enum class EventKind : std::uint32_t { arrival = 1, first_byte, done, redeliver };
+
+// A request of the application, from its first arrival to its end (requeues included).
+struct Message {
+  Time arrived;
+  Index class_index = 0;
+  std::int64_t prompt_tokens = 0;
+  std::int64_t output_tokens = 0;
+  std::int32_t deliveries = 0;
+};
+
+struct InFlight {
+  Index provider = kNoIndex;
+  Reply reply;
+};
+
+class Loop {
+ public:
+  Loop(const RunSpec& spec, TraceRecorder* recorder);
+  RunResult run();
+
+ private:
+  void on_arrival(Time now);
+  void deliver(Time now, RequestId id);
+  void apply(Time now);
+  void on_send(Time now, const SendAttempt& s);
+  void on_cancel(Time now, const CancelAttempt& c);
+  void on_complete(Time now, const Complete& c);
+  void on_breaker(const BreakerChanged& b);
+  void on_attempt_event(Time now, EventKind kind, AttemptId id);
+  Bucket& bucket(Time t);
+  void close_buckets(Time upto);
+  void trace(Time at, TraceKind kind, std::uint64_t a, std::uint64_t b) {
+    digest_.add(at, static_cast<std::uint32_t>(kind), a, b);
+  }
+  void finish_message(RequestId id);
+  [[nodiscard]] std::int64_t plan_cost(const Arrival& a) const;
+
+  const RunSpec& spec_;
+  Prng run_prng_;
+  Engine engine_;
+  Fleet fleet_;
+  Traffic traffic_;
+  EventQueue<SimEvent> events_;
+  ActionBuffer out_;
+  TraceDigest digest_;
+  std::unordered_map<RequestId, Message> messages_;  // lookup only; never iterated
+  std::unordered_map<AttemptId, InFlight> attempts_;  // lookup only; never iterated
+  std::int64_t held_ = 0;
+  std::int64_t redeliveries_pending_ = 0;
+  RunResult result_;
+  Histogram bucket_latency_;
+  std::size_t bucket_latency_index_ = 0;
+  std::vector<BreakerState> breaker_;
+  std::optional<Arrival> pending_arrival_;  // the next arrival, already scheduled
+};
+
+Loop::Loop(const RunSpec& spec, TraceRecorder* recorder)
+    : spec_(spec),
+      run_prng_(spec.seed),
+      engine_(spec.config, run_prng_.fork("engine")),
+      fleet_(spec.providers, run_prng_),
+      traffic_(spec.traffic, run_prng_.fork("traffic")),
+      events_(16'000'000, 4'096),
+      out_(1'024),
+      digest_(recorder),
+      breaker_(spec.config.targets.size(), BreakerState::closed) {
+  FAILOVER_ASSERT(spec.providers.size() == spec.config.providers.size());
+  FAILOVER_ASSERT(to_us(spec.bucket) > 0);
+  const std::size_t targets = spec.config.targets.size();
+  result_.seed = spec.seed;
+  result_.end = spec.end;
+  result_.bucket = spec.bucket;
+  result_.attempts_by_target.assign(targets, 0);
+  result_.cost_by_target_micro_usd.assign(targets, 0);
+  result_.trips_by_target.assign(targets, 0);
+  const std::int64_t buckets = (to_us(spec.end) + to_us(spec.bucket) - 1) / to_us(spec.bucket);
+  result_.series.assign(static_cast<std::size_t>(std::max<std::int64_t>(buckets, 1)), Bucket{});
+}
+
+Bucket& Loop::bucket(Time t) {
+  const auto i = static_cast<std::size_t>(to_us(t) / to_us(spec_.bucket));
+  return result_.series[std::min(i, result_.series.size() - 1)];
+}
+
+// Latency percentiles of a bucket are computed when time leaves it, from one
+// histogram reused bucket after bucket: memory stays flat whatever the duration.
+void Loop::close_buckets(Time upto) {
+  const auto i = std::min(static_cast<std::size_t>(to_us(upto) / to_us(spec_.bucket)), result_.series.size());
+  for (; bucket_latency_index_ < i; ++bucket_latency_index_) {
+    Bucket& b = result_.series[bucket_latency_index_];
+    b.latency_p50_us = to_us(bucket_latency_.percentile(Ratio{50, 100}));
+    b.latency_p99_us = to_us(bucket_latency_.percentile(Ratio{99, 100}));
+    bucket_latency_ = Histogram{};
+    for (std::size_t t = 0; t < breaker_.size() && t < 32; ++t) {
+      if (breaker_[t] == BreakerState::open) b.open_targets |= 1U << t;
+    }
+  }
+}
+
+std::int64_t Loop::plan_cost(const Arrival& a) const {
+  const TrafficClass& cls = spec_.traffic.classes[a.class_index];
+  const Config& config = spec_.config;
+  const Index route = cls.tier != kNoIndex ? config.tiers[cls.tier].route : cls.route;
+  const ModelConfig& m = config.model(config.routes[route].targets.front().target);
+  const auto price = [](std::int64_t tokens, std::int64_t per_mtok) { return (tokens * per_mtok + 999'999) / 1'000'000; };
+  return price(a.prompt_tokens, m.input_micro_usd_per_mtok) + price(a.output_tokens, m.output_micro_usd_per_mtok);
+}
+
+void Loop::on_arrival(Time now) {
+  const std::optional<Arrival> a = pending_arrival_;
+  FAILOVER_ASSERT(a.has_value());
+  FAILOVER_ASSERT(a->at == now);
+  ++result_.arrived;
+  ++bucket(now).arrived;
+  result_.plan_cost_micro_usd += plan_cost(*a);
+  trace(now, TraceKind::arrival, a->number, a->class_index);
+  pending_arrival_ = traffic_.next_arrival();
+  if (pending_arrival_) {
+    events_.push(pending_arrival_->at, SimEvent{static_cast<std::uint32_t>(EventKind::arrival), 0, 0});
+  }
+  if (spec_.buffer.capacity > 0 && held_ >= spec_.buffer.capacity) {
+    if (!result_.overflow_at) result_.overflow_at = now;
+    ++result_.dropped;
+    ++result_.dropped_buffer_full;
+    ++bucket(now).dropped;
+    trace(now, TraceKind::dropped_full, a->number, 0);
+    return;
+  }
+  ++held_;
+  result_.held_peak = std::max(result_.held_peak, held_);
+  Bucket& b = bucket(now);
+  b.held_max = std::max(b.held_max, held_);
+  messages_.emplace(a->number, Message{now, a->class_index, a->prompt_tokens, a->output_tokens, 0});
+  deliver(now, a->number);
+}
+
+void Loop::deliver(Time now, RequestId id) {
+  Message& m = messages_.at(id);
+  const TrafficClass& cls = spec_.traffic.classes[m.class_index];
+  if (++m.deliveries > 1) ++result_.requeued;
+  Request r;
+  r.id = id;
+  r.route = cls.route;
+  r.tier = cls.tier;
+  r.prompt_tokens = m.prompt_tokens;
+  r.output_tokens_max = m.output_tokens;
+  r.stream = cls.stream;
+  engine_.submit(now, r, out_);
+  apply(now);
+}
+
+void Loop::apply(Time now) {
+  // Actions are carried out in the order the engine emitted them.
+  for (const Action& action : out_) {
+    if (const auto* s = std::get_if<SendAttempt>(&action)) on_send(now, *s);
+    else if (const auto* c = std::get_if<CancelAttempt>(&action)) on_cancel(now, *c);
+    else if (const auto* d = std::get_if<Complete>(&action)) on_complete(now, *d);
+    else if (const auto* g = std::get_if<Charge>(&action)) {
+      result_.cost_by_target_micro_usd[g->target] += g->cost_micro_usd;
+      bucket(now).cost_micro_usd += g->cost_micro_usd;
+      trace(now, TraceKind::charge, g->attempt, static_cast<std::uint64_t>(g->cost_micro_usd));
+    } else if (const auto* b = std::get_if<BreakerChanged>(&action)) {
+      on_breaker(*b);
+      trace(now, TraceKind::breaker, b->target, static_cast<std::uint64_t>(b->to));
+    }
+  }
+  out_.clear();
+}
+
+void Loop::on_send(Time now, const SendAttempt& s) {
+  const Message& m = messages_.at(s.request);
+  FakeProvider& p = fleet_.provider(s.provider);
+  const bool stream = spec_.traffic.classes[m.class_index].stream;
+  const Reply reply = p.start(now, AttemptSpec{s.model, m.prompt_tokens, m.output_tokens, stream});
+  ++result_.attempts;
+  ++result_.attempts_by_target[s.target];
+  ++bucket(now).attempts;
+  if (s.hedge) ++result_.hedges;
+  trace(now, TraceKind::send, s.attempt, s.target);
+  if (reply.first_byte_at != kTimeNever && reply.first_byte_at < reply.done_at) {
+    events_.push(reply.first_byte_at, SimEvent{static_cast<std::uint32_t>(EventKind::first_byte), s.attempt, 0});
+  }
+  if (reply.done_at != kTimeNever) {
+    events_.push(reply.done_at, SimEvent{static_cast<std::uint32_t>(EventKind::done), s.attempt, 0});
+  }
+  attempts_.emplace(s.attempt, InFlight{s.provider, reply});
+}
+
+void Loop::on_cancel(Time now, const CancelAttempt& c) {
+  const auto it = attempts_.find(c.attempt);
+  FAILOVER_ASSERT(it != attempts_.end());  // the engine cancels only attempts in flight
+  if (it->second.reply.holds_slot) fleet_.provider(it->second.provider).finish(now);
+  attempts_.erase(it);
+  trace(now, TraceKind::cancel, c.attempt, static_cast<std::uint64_t>(c.reason));
+}
+
+void Loop::finish_message(RequestId id) {
+  messages_.erase(id);
+  --held_;
+  FAILOVER_ASSERT(held_ >= 0);
+}
+
+void Loop::on_complete(Time now, const Complete& c) {
+  trace(now, TraceKind::complete, c.request,
+        static_cast<std::uint64_t>(c.status) << 8 | static_cast<std::uint64_t>(c.reason));
+  const auto it = messages_.find(c.request);
+  if (it == messages_.end()) return;  // never admitted: counted as dropped at arrival
+  Bucket& b = bucket(now);
+  if (c.status == RequestStatus::succeeded) {
+    const Duration latency = now - it->second.arrived;
+    result_.latency.record(latency);
+    bucket_latency_.record(latency);
+    ++result_.succeeded;
+    ++b.succeeded;
+    finish_message(c.request);
+    return;
+  }
+  // Requeued: what failed, and what waited past its deadline. Not a poison message
+  // (the provider called it malformed) and not what the engine refused to take
+  // (queue full, cost budget): handing those straight back would spin at one instant.
+  const bool redeliverable = (c.status == RequestStatus::failed && c.reason != EndReason::caller_error) ||
+                             c.reason == EndReason::deadline;
+  if (spec_.buffer.mode == BufferMode::requeue && redeliverable) {
+    // At-least-once delivery: the message goes back to the queue and comes again.
+    ++redeliveries_pending_;
+    trace(now, TraceKind::requeue, c.request, 0);
+    events_.push(now + spec_.buffer.redelivery_delay,
+                 SimEvent{static_cast<std::uint32_t>(EventKind::redeliver), c.request, 0});
+    return;
+  }
+  const auto reason = static_cast<std::size_t>(c.reason);
+  if (c.status == RequestStatus::failed) {
+    ++result_.failed;
+    ++result_.failed_by[reason];
+    ++b.failed;
+  } else {
+    ++result_.dropped;
+    ++result_.dropped_by[reason];
+    ++b.dropped;
+  }
+  finish_message(c.request);
+}
+
+void Loop::on_breaker(const BreakerChanged& b) {
+  breaker_[b.target] = b.to;
+  if (b.to == BreakerState::open) {
+    ++result_.trips_by_target[b.target];
+    if (b.target < 32) bucket(b.at).open_targets |= 1U << b.target;
+  }
+  ++result_.transitions_total;
+  if (result_.transitions.size() < kTransitionsKept) result_.transitions.push_back({b.at, b.target, b.from, b.to});
+}
+
+void Loop::on_attempt_event(Time now, EventKind kind, AttemptId id) {
+  const auto it = attempts_.find(id);
+  if (it == attempts_.end()) return;  // cancelled before its answer came
+  if (kind == EventKind::first_byte) {
+    trace(now, TraceKind::first_byte, id, 0);
+    engine_.on_first_byte(now, id, out_);
+    apply(now);
+    return;
+  }
+  const InFlight f = it->second;
+  attempts_.erase(it);
+  if (f.reply.holds_slot) fleet_.provider(f.provider).finish(now);
+  trace(now, TraceKind::response, id,
+        static_cast<std::uint64_t>(f.reply.outcome.kind) << 16 | static_cast<std::uint64_t>(f.reply.outcome.http_status));
+  engine_.on_response(now, id, f.reply.outcome, out_);
+  apply(now);
+}
+
+RunResult Loop::run() {
+  pending_arrival_ = traffic_.next_arrival();
+  if (pending_arrival_) {
+    events_.push(pending_arrival_->at, SimEvent{static_cast<std::uint32_t>(EventKind::arrival), 0, 0});
+  }
+  // Bounded: every event is an arrival (finite), an answer to a send, a redelivery or
+  // an engine timer, and each carries time forward or is one of finitely many at a time.
+  for (std::uint64_t step = 0;; ++step) {
+    FAILOVER_ASSERT(step < 4'000'000'000ULL);
+    const Time t_event = events_.next_time();
+    const Time t_engine = engine_.next_deadline().value_or(kTimeNever);
+    const Time now = std::min(t_event, t_engine);
+    if (now >= spec_.end) break;
+    close_buckets(now);
+    if (t_engine <= t_event) {
+      engine_.on_timeout(now, out_);
+      apply(now);
+      continue;
+    }
+    const auto entry = events_.pop();
+    const auto kind = static_cast<EventKind>(entry.event.kind);
+    if (kind == EventKind::arrival) {
+      on_arrival(now);
+    } else if (kind == EventKind::redeliver) {
+      --redeliveries_pending_;
+      deliver(now, entry.event.a);
+    } else {
+      on_attempt_event(now, kind, entry.event.a);
+    }
+  }
+  close_buckets(spec_.end);
+  const EngineTotals totals = engine_.totals();
+  result_.in_flight_end = held_;
+  result_.conserved = result_.arrived == result_.succeeded + result_.failed + result_.dropped + held_ &&
+                      held_ == totals.active + redeliveries_pending_;
+  result_.cost_micro_usd = totals.cost_micro_usd;
+  result_.possibly_billed_micro_usd = totals.possibly_billed_micro_usd;
+  result_.retry_budget_denied = totals.retry_budget_denied;
+  result_.breaker_end = breaker_;
+  result_.digest = digest_.hex();
+  result_.events = digest_.events();
+  return std::move(result_);
+}
+
+}  // namespace
+
+RunResult run_simulation(const RunSpec& spec, TraceRecorder* recorder) {
+  Loop loop(spec, recorder);
+  return loop.run();
+}
+
+}  // namespace failover::sim

@@ -1,0 +1,124 @@
+// Simulation: one run of the production engine against the fake fleet on a virtual
+// clock -- traffic arrives into the application's buffer, the engine decides, the
+// fleet answers, and the run measures what a user needs to know: availability, drops,
+// when (if ever) the buffer overflowed, latency, attempts, breaker transitions and
+// cost. It owns the event loop and the metrics; loading scenarios, checking
+// expectations and writing reports are left to scenario.h, expect.h and report.h.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/engine/action.h"
+#include "core/engine/config.h"
+#include "core/engine/engine.h"
+#include "core/engine/time.h"
+#include "sim/fleet.h"
+#include "sim/histogram.h"
+#include "sim/trace.h"
+#include "sim/traffic.h"
+
+namespace failover::sim {
+
+// The application's buffer: the case study's message queue. It holds every request
+// not yet finished -- waiting, in flight or backing off -- as a queue counts every
+// unacknowledged message; an arrival that finds it full is dropped and counted.
+enum class BufferMode : std::uint8_t {
+  fail,     // a request whose attempts are exhausted ends failed
+  requeue,  // at-least-once: it goes back to the tail and is delivered again
+};
+
+struct BufferSpec {
+  std::int64_t capacity = 0;         // requests held at once; 0: unbounded
+  BufferMode mode = BufferMode::fail;
+  Duration redelivery_delay = ms(0); // requeue: until the message is delivered again
+};
+
+struct RunSpec {
+  Config config;                        // the policy under test (validated)
+  std::vector<ProviderSpec> providers;  // the fleet, parallel to config.providers
+  TrafficSpec traffic;
+  BufferSpec buffer;
+  Time end;                             // the run stops here; unfinished work is "in flight"
+  std::uint64_t seed = 1;
+  Duration bucket = sec(10);            // resolution of the time series
+};
+
+struct Bucket {
+  std::int64_t arrived = 0;
+  std::int64_t succeeded = 0;
+  std::int64_t failed = 0;
+  std::int64_t dropped = 0;
+  std::int64_t attempts = 0;
+  std::int64_t held_max = 0;           // buffer occupancy peak in the bucket
+  std::int64_t cost_micro_usd = 0;
+  std::int64_t latency_p50_us = 0;     // of requests that succeeded in the bucket
+  std::int64_t latency_p99_us = 0;
+  std::uint32_t open_targets = 0;      // bit t: target t's breaker was open at some point
+};
+
+struct Transition {
+  Time at;
+  Index target = kNoIndex;
+  BreakerState from = BreakerState::closed;
+  BreakerState to = BreakerState::closed;
+};
+
+struct RunResult {
+  std::uint64_t seed = 0;
+  std::string digest;                   // 16 hex digits over the ordered event trace
+  std::uint64_t events = 0;
+  Time end;
+  Duration bucket{0};
+
+  std::int64_t arrived = 0;
+  std::int64_t succeeded = 0;
+  std::int64_t failed = 0;
+  std::int64_t dropped = 0;
+  std::int64_t in_flight_end = 0;
+  std::int64_t requeued = 0;            // deliveries after the first
+  std::array<std::int64_t, kEndReasonCount> failed_by{};
+  std::array<std::int64_t, kEndReasonCount> dropped_by{};
+  std::int64_t dropped_buffer_full = 0; // arrivals that found the buffer full
+  bool conserved = false;               // arrived == succeeded + failed + dropped + in flight
+
+  std::optional<Time> overflow_at;      // when the buffer first turned an arrival away
+  std::int64_t held_peak = 0;
+
+  Histogram latency;                    // end to end, first arrival to success, requeues included
+  std::int64_t attempts = 0;
+  std::int64_t hedges = 0;
+  std::int64_t retry_budget_denied = 0;
+  std::vector<std::int64_t> attempts_by_target;
+  std::vector<std::int64_t> cost_by_target_micro_usd;
+  std::int64_t cost_micro_usd = 0;
+  std::int64_t possibly_billed_micro_usd = 0;
+  // The all-primary plan: what every arrival would cost at its route's first target.
+  std::int64_t plan_cost_micro_usd = 0;
+  std::vector<std::int64_t> trips_by_target;
+  std::vector<Transition> transitions;  // the first kTransitionsKept, in order
+  std::int64_t transitions_total = 0;
+  std::vector<BreakerState> breaker_end;  // per target, at the end
+  std::vector<Bucket> series;
+
+  [[nodiscard]] double availability() const {
+    return arrived == 0 ? 1.0 : static_cast<double>(succeeded) / static_cast<double>(arrived);
+  }
+};
+
+inline constexpr std::size_t kTransitionsKept = 4'096;
+
+// Runs one policy on one seed. `recorder` (optional) keeps the trace for a
+// determinism comparison. Precondition: spec.config passed validate() and
+// spec.providers matches spec.config.providers by position.
+RunResult run_simulation(const RunSpec& spec, TraceRecorder* recorder = nullptr);
+
+// Trace event kinds (TraceEvent::kind).
+enum class TraceKind : std::uint32_t {
+  arrival = 1, dropped_full, send, first_byte, response, cancel, complete, requeue, charge, breaker,
+};
+
+}  // namespace failover::sim
