@@ -1,0 +1,1170 @@
+// The scenario loader (schema: docs/scenarios.md). The shared config schema is read by
+// core/config/load.h's config_from_table(); this file reads the simulator's tables,
+// remembering where every value sits so that each error names file:line:col and the
+// key path. toml++ may throw; every call into it that can is wrapped at the entry
+// points, so no exception leaves the loader.
+#include "sim/scenario_load.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <exception>
+#include <functional>
+#include <initializer_list>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <toml++/toml.h>
+
+#include "core/config/load.h"
+#include "core/engine/assert.h"
+#include "sim/expect.h"
+
+namespace failover::sim {
+namespace {
+
+constexpr std::int64_t kPow10[] = {1, 10, 100, 1'000, 10'000, 100'000, 1'000'000};
+constexpr int kDecimalsMax = 6;
+constexpr std::int64_t kShareDen = 1'000'000;  // every ratio the loader reads divides this
+constexpr Duration kScenarioDurationMax = kScheduleDurationMax;  // 30 days
+constexpr Duration kDay = minutes(24 * 60);
+constexpr std::int64_t kBufferCapacityMax = 1'000'000'000;
+constexpr std::size_t kNameLengthMax = 256;
+constexpr double kUsdMax = 1e12;
+
+const std::vector<std::string> kSimTopLevel = {"scenario", "traffic", "buffer", "faults", "baselines", "expect"};
+
+std::string join(std::string_view path, std::string_view key) {
+  if (path.empty()) return std::string(key);
+  return std::string(path) + "." + std::string(key);
+}
+
+std::string element(std::string_view path, std::size_t i) {
+  return std::string(path) + "[" + std::to_string(i) + "]";
+}
+
+std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+std::string_view type_name(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a floating-point number";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    case toml::node_type::none: break;
+  }
+  return "nothing";
+}
+
+// "2h30m", "90s", "250ms", "0": integer amounts with units h, m, s, ms, us, largest
+// first, each at most once (the grammar of docs/config.md).
+std::optional<Duration> parse_duration(std::string_view text) {
+  struct Unit {
+    std::string_view name;
+    std::int64_t us;
+  };
+  constexpr std::array<Unit, 5> kUnits{{{"h", 3'600'000'000}, {"m", 60'000'000}, {"s", 1'000'000}, {"ms", 1'000}, {"us", 1}}};
+  if (text == "0") return Duration{0};
+  std::int64_t total = 0;
+  std::size_t next_unit = 0;
+  std::size_t i = 0;
+  for (std::size_t part = 0; i < text.size() && part < kUnits.size(); ++part) {
+    const std::size_t digits_at = i;
+    std::int64_t amount = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9' && i - digits_at < 15; ++i) {
+      amount = amount * 10 + (text[i] - '0');
+    }
+    const std::size_t unit_at = i;
+    for (; i < text.size() && text[i] >= 'a' && text[i] <= 'z'; ++i) {
+    }
+    const std::string_view unit = text.substr(unit_at, i - unit_at);
+    std::size_t u = next_unit;
+    while (u < kUnits.size() && kUnits[u].name != unit) ++u;
+    if (digits_at == unit_at || u == kUnits.size()) return std::nullopt;
+    if (amount > (std::numeric_limits<std::int64_t>::max() - total) / kUnits[u].us) return std::nullopt;
+    total += amount * kUnits[u].us;
+    next_unit = u + 1;
+  }
+  if (i != text.size() || text.empty()) return std::nullopt;
+  return Duration{total};
+}
+
+// "94%" is 94/100, "99.97%" 9997/10000 (at most 4 decimals). No upper cap here.
+std::optional<Ratio> parse_percent(std::string_view text) {
+  if (text.size() < 2 || text.back() != '%') return std::nullopt;
+  text.remove_suffix(1);
+  Ratio r{0, 100};
+  std::size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9' && i < 9; ++i) r.num = r.num * 10 + (text[i] - '0');
+  if (i == 0) return std::nullopt;
+  if (i < text.size() && text[i] == '.') {
+    const std::size_t frac_at = ++i;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9' && i - frac_at < 4; ++i) {
+      r.num = r.num * 10 + (text[i] - '0');
+      r.den *= 10;
+    }
+    if (i == frac_at) return std::nullopt;
+  }
+  if (i != text.size()) return std::nullopt;
+  return r;
+}
+
+// A non-negative number as num / 10^places from its shortest decimal text (0.2 is
+// exactly 2/10); empty beyond kDecimalsMax decimals, for negatives and above 1e9.
+std::optional<Ratio> decimal_of(double x) {
+  if (!std::isfinite(x) || x < 0.0 || x >= 1e9) return std::nullopt;
+  std::array<char, 64> buf{};
+  const auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), x, std::chars_format::fixed);
+  if (ec != std::errc{}) return std::nullopt;
+  const std::string_view text(buf.data(), static_cast<std::size_t>(end - buf.data()));
+  const std::size_t dot = text.find('.');
+  const std::string_view whole = text.substr(0, dot);
+  const std::string_view frac = dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
+  if (frac.size() > kDecimalsMax) return std::nullopt;
+  Ratio r{0, kPow10[frac.size()]};
+  for (const char c : whole) r.num = r.num * 10 + (c - '0');
+  for (const char c : frac) r.num = r.num * 10 + (c - '0');
+  return r;
+}
+
+std::string duration_text(Duration d) {
+  std::int64_t us = to_us(d);
+  if (us == 0) return "0";
+  std::string out;
+  const std::pair<std::int64_t, const char*> units[] = {{3'600'000'000, "h"}, {60'000'000, "m"}, {1'000'000, "s"}, {1'000, "ms"}, {1, "us"}};
+  for (const auto& [size, name] : units) {
+    if (us >= size) {
+      out += std::to_string(us / size) + name;
+      us %= size;
+    }
+  }
+  return out;
+}
+
+// Typed access to a toml++ tree with the first error kept. Getters by key return
+// empty when the key is absent (no error) and when the value is wrong (error set).
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  [[nodiscard]] bool failed() const { return error_.has_value(); }
+  [[nodiscard]] const Error& error() const {
+    FAILOVER_ASSERT(failed());
+    return *error_;
+  }
+  [[nodiscard]] const std::string& source() const { return source_; }
+
+  // Keeps the first error only; returns false so that callers may `return r.fail(...)`.
+  bool fail(const toml::source_region& at, const std::string& path, const std::string& problem) {
+    if (failed()) return false;
+    std::string where = source_;
+    if (at.begin.line != 0) where += ":" + std::to_string(at.begin.line) + ":" + std::to_string(at.begin.column);
+    error_ = Error{where, path.empty() ? problem : path + ": " + problem};
+    return false;
+  }
+  bool fail(const toml::node& at, const std::string& path, const std::string& problem) {
+    return fail(at.source(), path, problem);
+  }
+  void set(Error e) {
+    if (!failed()) error_ = std::move(e);
+  }
+
+  bool only_keys(const toml::table& t, const std::string& path, std::initializer_list<std::string_view> known);
+  bool require(const toml::table& t, std::string_view key, const std::string& path) {
+    if (failed()) return false;
+    if (t.contains(key)) return true;
+    return fail(t, join(path, key), "is required but missing");
+  }
+  [[nodiscard]] const toml::node* get(const toml::table& t, std::string_view key) const {
+    return failed() ? nullptr : t.get(key);
+  }
+
+  const toml::table* table(const toml::table& t, std::string_view key, const std::string& path);
+  const toml::array* array(const toml::table& t, std::string_view key, const std::string& path);
+  std::optional<std::string> name(const toml::table& t, std::string_view key, const std::string& path);
+  std::optional<std::string> text(const toml::table& t, std::string_view key, const std::string& path);
+  std::optional<bool> boolean(const toml::table& t, std::string_view key, const std::string& path);
+  std::optional<std::int64_t> integer(const toml::table& t, std::string_view key, const std::string& path, std::int64_t lo, std::int64_t hi);
+  std::optional<Duration> duration(const toml::table& t, std::string_view key, const std::string& path);
+  std::optional<Ratio> ratio(const toml::table& t, std::string_view key, const std::string& path);
+
+  std::optional<std::int64_t> integer_of(const toml::node& n, const std::string& path, std::int64_t lo, std::int64_t hi);
+  std::optional<double> number_of(const toml::node& n, const std::string& path);
+  std::optional<Duration> duration_of(const toml::node& n, const std::string& path);
+  // A percentage string or a number; `capped`: at most 100%.
+  std::optional<Ratio> ratio_of(const toml::node& n, const std::string& path, bool capped);
+
+  // One of a fixed set of names: "poisson" | "constant", ...
+  template <typename E, std::size_t N>
+  std::optional<E> choice(const toml::table& t, std::string_view key, const std::string& path,
+                          const std::array<std::pair<std::string_view, E>, N>& names) {
+    const toml::node* n = get(t, key);
+    if (n == nullptr) return std::nullopt;
+    std::string list;
+    for (const auto& [name, value] : names) list += (list.empty() ? "" : ", ") + quoted(name);
+    if (const auto* s = n->as_string()) {
+      for (const auto& [name, value] : names) {
+        if (name == s->get()) return value;
+      }
+    }
+    fail(*n, join(path, key), "must be one of " + list);
+    return std::nullopt;
+  }
+
+ private:
+  std::string source_;
+  std::optional<Error> error_;
+};
+
+bool Reader::only_keys(const toml::table& t, const std::string& path, std::initializer_list<std::string_view> known) {
+  for (const auto& [k, v] : t) {
+    if (failed()) return false;
+    const std::string_view key = k.str();
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string list;
+    for (const std::string_view want : known) list += (list.empty() ? "" : ", ") + std::string(want);
+    return fail(k.source(), join(path, key), "unknown key; " + (path.empty() ? std::string("the top level") : path) + " takes: " + list);
+  }
+  return !failed();
+}
+
+const toml::table* Reader::table(const toml::table& t, std::string_view key, const std::string& path) {
+  const toml::node* n = get(t, key);
+  if (n == nullptr) return nullptr;
+  if (!n->is_table()) {
+    fail(*n, join(path, key), "expected a table but got " + std::string(type_name(*n)));
+    return nullptr;
+  }
+  return n->as_table();
+}
+
+const toml::array* Reader::array(const toml::table& t, std::string_view key, const std::string& path) {
+  const toml::node* n = get(t, key);
+  if (n == nullptr) return nullptr;
+  if (!n->is_array()) {
+    fail(*n, join(path, key), "expected an array but got " + std::string(type_name(*n)));
+    return nullptr;
+  }
+  return n->as_array();
+}
+
+std::optional<std::string> Reader::text(const toml::table& t, std::string_view key, const std::string& path) {
+  const toml::node* n = get(t, key);
+  if (n == nullptr) return std::nullopt;
+  if (const auto* s = n->as_string()) return s->get();
+  fail(*n, join(path, key), "expected a string but got " + std::string(type_name(*n)));
+  return std::nullopt;
+}
+
+std::optional<std::string> Reader::name(const toml::table& t, std::string_view key, const std::string& path) {
+  std::optional<std::string> s = text(t, key, path);
+  if (s && (s->empty() || s->size() > kNameLengthMax)) {
+    fail(*t.get(key), join(path, key), "must be a non-empty name of at most 256 characters");
+    return std::nullopt;
+  }
+  return s;
+}
+
+std::optional<bool> Reader::boolean(const toml::table& t, std::string_view key, const std::string& path) {
+  const toml::node* n = get(t, key);
+  if (n == nullptr) return std::nullopt;
+  if (const auto* b = n->as_boolean()) return b->get();
+  fail(*n, join(path, key), "expected true or false but got " + std::string(type_name(*n)));
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> Reader::integer(const toml::table& t, std::string_view key, const std::string& path, std::int64_t lo, std::int64_t hi) {
+  const toml::node* n = get(t, key);
+  return n == nullptr ? std::nullopt : integer_of(*n, join(path, key), lo, hi);
+}
+
+std::optional<Duration> Reader::duration(const toml::table& t, std::string_view key, const std::string& path) {
+  const toml::node* n = get(t, key);
+  return n == nullptr ? std::nullopt : duration_of(*n, join(path, key));
+}
+
+std::optional<Ratio> Reader::ratio(const toml::table& t, std::string_view key, const std::string& path) {
+  const toml::node* n = get(t, key);
+  return n == nullptr ? std::nullopt : ratio_of(*n, join(path, key), true);
+}
+
+std::optional<std::int64_t> Reader::integer_of(const toml::node& n, const std::string& path, std::int64_t lo, std::int64_t hi) {
+  FAILOVER_ASSERT(lo <= hi);
+  const auto* v = n.as_integer();
+  if (v == nullptr) {
+    fail(n, path, "expected an integer but got " + std::string(type_name(n)));
+    return std::nullopt;
+  }
+  if (v->get() < lo || v->get() > hi) {
+    fail(n, path, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + " but is " + std::to_string(v->get()));
+    return std::nullopt;
+  }
+  return v->get();
+}
+
+std::optional<double> Reader::number_of(const toml::node& n, const std::string& path) {
+  if (const auto* i = n.as_integer()) return static_cast<double>(i->get());
+  if (const auto* f = n.as_floating_point(); f != nullptr && std::isfinite(f->get())) return f->get();
+  fail(n, path, "expected a finite number but got " + std::string(type_name(n)));
+  return std::nullopt;
+}
+
+std::optional<Duration> Reader::duration_of(const toml::node& n, const std::string& path) {
+  const auto* s = n.as_string();
+  if (s == nullptr) {
+    fail(n, path, "expected a duration string such as \"90s\" or \"2h30m\" but got " + std::string(type_name(n)));
+    return std::nullopt;
+  }
+  const std::optional<Duration> d = parse_duration(s->get());
+  if (!d) fail(n, path, quoted(s->get()) + " is not a duration like \"250ms\", \"90s\" or \"2h30m\" (units h, m, s, ms, us, largest first, each once; no sign, no fractions)");
+  return d;
+}
+
+std::optional<Ratio> Reader::ratio_of(const toml::node& n, const std::string& path, bool capped) {
+  std::optional<Ratio> r;
+  if (const auto* s = n.as_string()) {
+    r = parse_percent(s->get());
+    if (!r) {
+      fail(n, path, quoted(s->get()) + " is not a percentage like \"94%\" or \"99.97%\" (at most 4 decimals, no sign)");
+      return std::nullopt;
+    }
+  } else if (const auto* i = n.as_integer(); i != nullptr && i->get() >= 0) {
+    r = Ratio{i->get(), 1};
+  } else if (const auto* f = n.as_floating_point()) {
+    r = decimal_of(f->get());
+    if (!r) {
+      fail(n, path, "must be a non-negative number with at most 6 decimals");
+      return std::nullopt;
+    }
+  } else {
+    fail(n, path, "expected a percentage string such as \"94%\" or a number in [0, 1] but got " + std::string(type_name(n)));
+    return std::nullopt;
+  }
+  if (capped && r->num > r->den) {
+    fail(n, path, "must be between 0% and 100%");
+    return std::nullopt;
+  }
+  return r;
+}
+
+// ---- the scenario tables ---------------------------------------------------------
+
+struct FaultSource {
+  Index provider = kNoIndex;
+  const toml::table* table = nullptr;
+  std::string path;
+};
+
+// Reads the simulator's tables of one scenario file. The config part comes from
+// config_from_table(); `reparse` yields a fresh tree of the same text, so that a
+// custom baseline's policy can be merged in with toml++'s source positions intact
+// (copying a toml++ node loses them; moving keeps them).
+class ScenarioLoader {
+ public:
+  ScenarioLoader(std::string source, std::function<Result<toml::table>()> reparse)
+      : r_(std::move(source)), reparse_(std::move(reparse)) {}
+
+  Result<Scenario> load(const toml::table& root);
+
+ private:
+  void read_scenario(const toml::table& root);
+  std::optional<Time> time_of(const toml::node& n, const std::string& path);
+  std::optional<Time> point_at(const toml::table& t, std::string_view key, const std::string& path);
+  void read_seeds(const toml::table& t);
+  void read_traffic(const toml::table& root);
+  void read_schedule(const toml::table& t);
+  void read_classes(const toml::array& classes);
+  void read_class(const toml::table& t, const std::string& path, TrafficClass& c, std::optional<Ratio>& share);
+  std::optional<TokenDist> tokens(const toml::table& t, std::string_view key, const std::string& path);
+  void read_buffer(const toml::table& root);
+  void read_provider_sims(const toml::table& root);
+  void read_provider_sim(const toml::table& t, const std::string& path, ProviderSpec& spec);
+  std::optional<LatencyDist> latency(const toml::table& t, std::string_view key, const std::string& path);
+  void read_faults(const toml::table& root);
+  std::optional<Fault> read_fault(const toml::table& t, const std::string& path, Index& provider);
+  bool read_fault_window(const toml::table& t, const std::string& path, Fault& f);
+  bool read_fault_kind_keys(const toml::table& t, const std::string& path, Fault& f, Index provider);
+  void check_fault_streams(const std::vector<FaultSource>& sources);
+  void resolve_overflow_from();
+  void read_baselines(const toml::table& root);
+  void add_custom_baseline(const toml::table& t, const std::string& path, std::size_t i);
+  void read_expectations(const toml::table& root);
+  void read_expectation(const toml::table& t, const std::string& path);
+  std::optional<double> expect_value(const toml::node& n, Metric m, const std::string& path);
+  bool check_expectation_fits(const toml::table& t, const std::string& path, const Expectation& e);
+
+  Reader r_;
+  std::function<Result<toml::table>()> reparse_;
+  Scenario s_;
+  Config policy_;
+  std::optional<toml::time> clock_start_;
+  const toml::node* overflow_from_ = nullptr;
+  std::vector<std::string> fault_names_;
+  std::vector<Time> fault_starts_;
+};
+
+Result<Scenario> ScenarioLoader::load(const toml::table& root) {
+  std::vector<std::string> all = {"providers", "routes", "tiers", "policy"};
+  all.insert(all.end(), kSimTopLevel.begin(), kSimTopLevel.end());
+  for (const auto& [k, v] : root) {
+    if (std::find(all.begin(), all.end(), k.str()) != all.end()) continue;
+    std::string list;
+    for (const std::string& want : all) list += (list.empty() ? "" : ", ") + want;
+    r_.fail(k.source(), std::string(k.str()), "unknown key; a scenario's top level takes: " + list);
+    return r_.error();
+  }
+  Result<Config> config = config_from_table(root, r_.source(), LoadOptions{kSimTopLevel, true});
+  if (!config) return config.error();
+  policy_ = std::move(*config);
+  read_scenario(root);
+  read_traffic(root);
+  read_buffer(root);
+  read_provider_sims(root);
+  read_faults(root);
+  resolve_overflow_from();
+  read_baselines(root);
+  read_expectations(root);
+  if (r_.failed()) return r_.error();
+  return std::move(s_);
+}
+
+void ScenarioLoader::read_scenario(const toml::table& root) {
+  if (!r_.require(root, "scenario", "")) return;
+  const toml::table* t = r_.table(root, "scenario", "");
+  const std::string path = "scenario";
+  if (t == nullptr || !r_.only_keys(*t, path, {"title", "description", "source", "duration", "seeds", "overflow_from", "clock_start", "bucket", "budget_usd"})) return;
+  if (r_.require(*t, "title", path)) s_.title = r_.text(*t, "title", path).value_or("");
+  s_.description = r_.text(*t, "description", path).value_or("");
+  s_.source = r_.text(*t, "source", path).value_or("");
+  if (const toml::node* c = r_.get(*t, "clock_start")) {
+    if (c->as_time() == nullptr) r_.fail(*c, "scenario.clock_start", "expected a time of day such as 11:00:00 but got " + std::string(type_name(*c)));
+    else clock_start_ = c->as_time()->get();
+  }
+  if (!r_.require(*t, "duration", path)) return;
+  const std::optional<Duration> duration = r_.duration(*t, "duration", path);
+  if (duration && (*duration <= Duration{0} || *duration > kScenarioDurationMax)) {
+    r_.fail(*t->get("duration"), "scenario.duration", "must be positive and at most 30 days but is " + duration_text(*duration));
+  }
+  s_.duration = duration.value_or(Duration{0});
+  if (const std::optional<Duration> b = r_.duration(*t, "bucket", path)) {
+    if (*b < sec(1) || *b > s_.duration) r_.fail(*t->get("bucket"), "scenario.bucket", "must be at least 1s and at most the duration but is " + duration_text(*b));
+    s_.bucket = *b;
+  }
+  if (const toml::node* budget = r_.get(*t, "budget_usd")) {
+    const std::optional<double> usd = r_.number_of(*budget, "scenario.budget_usd");
+    if (usd && (*usd <= 0.0 || *usd > kUsdMax)) r_.fail(*budget, "scenario.budget_usd", "must be positive (USD)");
+    s_.cost_budget_micro_usd = static_cast<std::int64_t>(std::llround(usd.value_or(0.0) * 1e6));
+  }
+  overflow_from_ = r_.get(*t, "overflow_from");
+  read_seeds(*t);
+}
+
+void ScenarioLoader::read_seeds(const toml::table& t) {
+  if (!r_.require(t, "seeds", "scenario")) return;
+  const toml::array* seeds = r_.array(t, "seeds", "scenario");
+  if (seeds == nullptr) return;
+  if (seeds->empty() || seeds->size() > kSeedsMax) {
+    r_.fail(*t.get("seeds"), "scenario.seeds", "must list 1 to " + std::to_string(kSeedsMax) + " seeds");
+    return;
+  }
+  for (std::size_t i = 0; i < seeds->size() && !r_.failed(); ++i) {
+    const std::string path = element("scenario.seeds", i);
+    const std::optional<std::int64_t> seed = r_.integer_of(*seeds->get(i), path, 0, std::numeric_limits<std::int64_t>::max());
+    if (!seed) return;
+    const auto value = static_cast<std::uint64_t>(*seed);
+    if (std::find(s_.seeds.begin(), s_.seeds.end(), value) != s_.seeds.end()) {
+      r_.fail(*seeds->get(i), path, "repeats seed " + std::to_string(value));
+      return;
+    }
+    s_.seeds.push_back(value);
+  }
+}
+
+// A point in the scenario: a duration string from its start ("23m"), or a TOML time
+// of day (11:23:00) relative to scenario.clock_start, the next day if earlier.
+std::optional<Time> ScenarioLoader::time_of(const toml::node& n, const std::string& path) {
+  if (const auto* t = n.as_time()) {
+    if (!clock_start_) {
+      r_.fail(n, path, "is a time of day, which needs scenario.clock_start (the clock time the scenario starts at)");
+      return std::nullopt;
+    }
+    const auto seconds = [](const toml::time& x) { return std::int64_t{x.hour} * 3'600 + std::int64_t{x.minute} * 60 + x.second; };
+    const std::int64_t us = (seconds(t->get()) - seconds(*clock_start_)) * 1'000'000 + (std::int64_t{t->get().nanosecond} - clock_start_->nanosecond) / 1'000;
+    return kTimeZero + (us < 0 ? Duration{us} + kDay : Duration{us});
+  }
+  if (n.as_string() == nullptr) {
+    r_.fail(n, path, "expected a duration from the start such as \"23m\" or a time of day such as 11:23:00 but got " + std::string(type_name(n)));
+    return std::nullopt;
+  }
+  const std::optional<Duration> d = r_.duration_of(n, path);
+  if (!d) return std::nullopt;
+  return kTimeZero + *d;
+}
+
+std::optional<Time> ScenarioLoader::point_at(const toml::table& t, std::string_view key, const std::string& path) {
+  const toml::node* n = r_.get(t, key);
+  return n == nullptr ? std::nullopt : time_of(*n, join(path, key));
+}
+
+
+constexpr std::array<std::pair<std::string_view, ArrivalProcess>, 2> kProcesses{{{"poisson", ArrivalProcess::poisson}, {"constant", ArrivalProcess::constant}}};
+constexpr std::array<std::pair<std::string_view, ScheduleKind>, 4> kSchedules{
+    {{"steady", ScheduleKind::steady}, {"ramp", ScheduleKind::ramp}, {"spike", ScheduleKind::spike}, {"diurnal", ScheduleKind::diurnal}}};
+constexpr std::array<std::pair<std::string_view, BufferMode>, 2> kBufferModes{{{"fail", BufferMode::fail}, {"requeue", BufferMode::requeue}}};
+
+void ScenarioLoader::read_traffic(const toml::table& root) {
+  if (r_.failed() || !r_.require(root, "traffic", "")) return;
+  const toml::table* t = r_.table(root, "traffic", "");
+  const std::string path = "traffic";
+  if (t == nullptr || !r_.only_keys(*t, path, {"rate_rpm", "process", "schedule", "to_rpm", "peak_rpm", "amplitude_rpm", "start", "over", "duration", "period", "phase", "arrivals_from", "arrivals_until", "classes"})) return;
+  s_.traffic.process = r_.choice(*t, "process", path, kProcesses).value_or(ArrivalProcess::poisson);
+  read_schedule(*t);
+  s_.traffic.start = point_at(*t, "arrivals_from", path).value_or(kTimeZero);
+  s_.traffic.end = point_at(*t, "arrivals_until", path).value_or(kTimeZero + s_.duration);
+  if (!r_.failed() && (s_.traffic.start >= s_.traffic.end || s_.traffic.end > kTimeZero + s_.duration)) {
+    const toml::node* at = t->contains("arrivals_until") ? t->get("arrivals_until") : t->get("arrivals_from");
+    r_.fail(*at, t->contains("arrivals_until") ? "traffic.arrivals_until" : "traffic.arrivals_from",
+            "arrivals must start before they stop, within the scenario's duration (" + duration_text(s_.duration) + ")");
+  }
+  if (!r_.require(*t, "classes", path)) return;
+  if (const toml::array* classes = r_.array(*t, "classes", path)) read_classes(*classes);
+}
+
+// The rate schedule: rate_rpm and the keys of the chosen schedule, and no other's.
+void ScenarioLoader::read_schedule(const toml::table& t) {
+  const std::string path = "traffic";
+  const ScheduleKind kind = r_.choice(t, "schedule", path, kSchedules).value_or(ScheduleKind::steady);
+  const std::pair<std::string_view, std::uint32_t> owners[] = {
+      {"to_rpm", 1U << 1U}, {"over", 1U << 1U}, {"start", (1U << 1U) | (1U << 2U)}, {"peak_rpm", 1U << 2U},
+      {"duration", 1U << 2U}, {"amplitude_rpm", 1U << 3U}, {"period", 1U << 3U}, {"phase", 1U << 3U}};
+  static_assert(static_cast<int>(ScheduleKind::diurnal) == 3);
+  for (const auto& [key, mask] : owners) {
+    if (r_.failed() || !t.contains(key) || (mask & (1U << static_cast<std::uint32_t>(kind))) != 0) continue;
+    std::string owners_text;
+    for (const auto& [name, k] : kSchedules) {
+      if ((mask & (1U << static_cast<std::uint32_t>(k))) != 0) owners_text += (owners_text.empty() ? "" : " or ") + quoted(name);
+    }
+    r_.fail(*t.get(key), join(path, key), "applies only to schedule = " + owners_text);
+  }
+  if (!r_.require(t, "rate_rpm", path)) return;
+  const std::int64_t rate = r_.integer(t, "rate_rpm", path, 0, kRateRpmMax).value_or(0);
+  const auto span = [&](std::string_view key, Duration fallback) {
+    const std::optional<Duration> d = r_.duration(t, key, path);
+    if (d && (*d <= Duration{0} || *d > kScheduleDurationMax)) r_.fail(*t.get(key), join(path, key), "must be positive and at most 30 days");
+    return r_.failed() ? fallback : d.value_or(fallback);
+  };
+  const auto need = [&](std::initializer_list<std::string_view> keys) {
+    for (const std::string_view k : keys) r_.require(t, k, path);
+    return !r_.failed();
+  };
+  if (kind == ScheduleKind::steady) s_.traffic.rate = RateSchedule::steady(rate);
+  if (kind == ScheduleKind::ramp && need({"to_rpm", "over"})) {
+    const std::int64_t to = r_.integer(t, "to_rpm", path, 0, kRateRpmMax).value_or(0);
+    s_.traffic.rate = RateSchedule::ramp(rate, to, point_at(t, "start", path).value_or(kTimeZero), span("over", sec(1)));
+  }
+  if (kind == ScheduleKind::spike && need({"peak_rpm", "start", "duration"})) {
+    const std::int64_t peak = r_.integer(t, "peak_rpm", path, 0, kRateRpmMax).value_or(0);
+    s_.traffic.rate = RateSchedule::spike(rate, peak, point_at(t, "start", path).value_or(kTimeZero), span("duration", sec(1)));
+  }
+  if (kind == ScheduleKind::diurnal && need({"amplitude_rpm"})) {
+    const std::int64_t amplitude = r_.integer(t, "amplitude_rpm", path, 0, rate).value_or(0);
+    const std::optional<Duration> phase = r_.duration(t, "phase", path);
+    s_.traffic.rate = RateSchedule::diurnal(rate, amplitude, span("period", kDay), phase.value_or(Duration{0}));
+  }
+  if (!r_.failed() && s_.traffic.rate.rate_mrpm_max() == 0) {
+    r_.fail(*t.get("rate_rpm"), "traffic.rate_rpm", "the schedule never has a positive rate: no request would arrive");
+  }
+}
+
+void ScenarioLoader::read_classes(const toml::array& classes) {
+  const std::string path = "traffic.classes";
+  if (classes.empty() || classes.size() > kTrafficClassesMax) {
+    r_.fail(classes, path, "must list 1 to " + std::to_string(kTrafficClassesMax) + " classes");
+    return;
+  }
+  std::vector<std::optional<Ratio>> shares;
+  for (std::size_t i = 0; i < classes.size() && !r_.failed(); ++i) {
+    const toml::node& n = *classes.get(i);
+    if (!n.is_table()) {
+      r_.fail(n, element(path, i), "expected a table but got " + std::string(type_name(n)));
+      return;
+    }
+    TrafficClass c;
+    read_class(*n.as_table(), element(path, i), c, shares.emplace_back());
+    for (const TrafficClass& other : s_.traffic.classes) {
+      if (!r_.failed() && other.name == c.name) r_.fail(*n.as_table()->get("name"), element(path, i) + ".name", "repeats the class name " + quoted(c.name));
+    }
+    s_.traffic.classes.push_back(std::move(c));
+  }
+  const auto with_share = static_cast<std::size_t>(std::count_if(shares.begin(), shares.end(), [](const auto& s) { return s.has_value(); }));
+  if (r_.failed() || with_share == 0) return;
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i < shares.size(); ++i) {
+    if (!shares[i]) {
+      r_.fail(*classes.get(i), element(path, i), "has no share while other classes do: give every class a share, or every class a weight");
+      return;
+    }
+    FAILOVER_ASSERT(kShareDen % shares[i]->den == 0);
+    s_.traffic.classes[i].weight = shares[i]->num * (kShareDen / shares[i]->den);
+    total += s_.traffic.classes[i].weight;
+  }
+  if (total != kShareDen) {
+    std::string fraction = std::to_string(total % 10'000 + 10'000).substr(1);  // 4 digits
+    while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
+    const std::string percent = std::to_string(total / 10'000) + (fraction.empty() ? "" : "." + fraction);
+    r_.fail(classes, path, "shares add up to " + percent + "% instead of 100%");
+  }
+}
+
+void ScenarioLoader::read_class(const toml::table& t, const std::string& path, TrafficClass& c, std::optional<Ratio>& share) {
+  if (!r_.only_keys(t, path, {"name", "weight", "share", "tier", "route", "prompt_tokens", "output_tokens", "stream"})) return;
+  if (r_.require(t, "name", path)) c.name = r_.name(t, "name", path).value_or("");
+  if (t.contains("weight") && t.contains("share")) {
+    r_.fail(*t.get("share"), path + ".share", "a class takes a weight or a share, not both");
+    return;
+  }
+  c.weight = r_.integer(t, "weight", path, 1, std::int64_t{1} << 40).value_or(1);
+  share = r_.ratio(t, "share", path);
+  if (share && share->num == 0) r_.fail(*t.get("share"), path + ".share", "must be above 0%");
+  if (t.contains("tier") == t.contains("route")) {
+    r_.fail(t, path, "needs exactly one of tier and route");
+    return;
+  }
+  const std::string_view key = t.contains("tier") ? "tier" : "route";
+  const std::optional<std::string> target = r_.name(t, key, path);
+  if (!target) return;
+  const std::optional<Index> found = key == "tier" ? policy_.tier_index(*target) : policy_.route_index(*target);
+  if (!found) {
+    r_.fail(*t.get(key), join(path, key), "names a " + std::string(key) + " " + quoted(*target) + " that is not defined");
+    return;
+  }
+  (key == "tier" ? c.tier : c.route) = *found;
+  if (r_.require(t, "prompt_tokens", path)) c.prompt_tokens = tokens(t, "prompt_tokens", path).value_or(TokenDist{});
+  if (r_.require(t, "output_tokens", path)) c.output_tokens = tokens(t, "output_tokens", path).value_or(TokenDist{});
+  c.stream = r_.boolean(t, "stream", path).value_or(false);
+}
+
+// 500 | { p50 = 400, p99 = 3000 } (lognormal) | { lo = 100, hi = 900 } (uniform).
+std::optional<TokenDist> ScenarioLoader::tokens(const toml::table& t, std::string_view key, const std::string& path) {
+  const toml::node* n = r_.get(t, key);
+  const std::string full = join(path, key);
+  if (n == nullptr) return std::nullopt;
+  if (n->as_integer() != nullptr) {
+    const std::optional<std::int64_t> v = r_.integer_of(*n, full, kTokensMin, kTokensMax);
+    return v ? std::optional<TokenDist>(TokenDist::constant(*v)) : std::nullopt;
+  }
+  const toml::table* d = n->as_table();
+  if (d == nullptr) {
+    r_.fail(*n, full, "expected a token count or a table { p50, p99 } or { lo, hi } but got " + std::string(type_name(*n)));
+    return std::nullopt;
+  }
+  const bool lognormal = d->contains("p50") || d->contains("p99");
+  if (!r_.only_keys(*d, full, lognormal ? std::initializer_list<std::string_view>{"p50", "p99"} : std::initializer_list<std::string_view>{"lo", "hi"})) return std::nullopt;
+  const std::string_view a = lognormal ? "p50" : "lo";
+  const std::string_view b = lognormal ? "p99" : "hi";
+  if (!r_.require(*d, a, full) || !r_.require(*d, b, full)) return std::nullopt;
+  const std::optional<std::int64_t> first = r_.integer(*d, a, full, kTokensMin, kTokensMax);
+  const std::optional<std::int64_t> second = r_.integer(*d, b, full, kTokensMin, kTokensMax);
+  if (!first || !second) return std::nullopt;
+  if (*first > *second) {
+    r_.fail(*d->get(b), join(full, b), std::string(b) + " (" + std::to_string(*second) + ") must not be below " + std::string(a) + " (" + std::to_string(*first) + ")");
+    return std::nullopt;
+  }
+  return lognormal ? TokenDist::lognormal(*first, *second) : TokenDist::uniform(*first, *second);
+}
+
+void ScenarioLoader::read_buffer(const toml::table& root) {
+  const toml::table* t = r_.table(root, "buffer", "");
+  const std::string path = "buffer";
+  if (t == nullptr || !r_.only_keys(*t, path, {"capacity", "mode", "redelivery_delay"})) return;
+  if (r_.require(*t, "capacity", path)) s_.buffer.capacity = r_.integer(*t, "capacity", path, 0, kBufferCapacityMax).value_or(0);
+  if (r_.require(*t, "mode", path)) s_.buffer.mode = r_.choice(*t, "mode", path, kBufferModes).value_or(BufferMode::fail);
+  if (const std::optional<Duration> d = r_.duration(*t, "redelivery_delay", path)) {
+    if (s_.buffer.mode != BufferMode::requeue) r_.fail(*t->get("redelivery_delay"), "buffer.redelivery_delay", "applies only to mode = \"requeue\"");
+    if (*d > kLatencyMax) r_.fail(*t->get("redelivery_delay"), "buffer.redelivery_delay", "must be at most 1h");
+    s_.buffer.redelivery_delay = *d;
+  }
+}
+
+void ScenarioLoader::read_provider_sims(const toml::table& root) {
+  if (r_.failed()) return;
+  const toml::array* providers = root.get("providers")->as_array();  // config_from_table checked it
+  FAILOVER_ASSERT(providers != nullptr);
+  FAILOVER_ASSERT(providers->size() == policy_.providers.size());
+  s_.providers.resize(providers->size());
+  for (std::size_t i = 0; i < providers->size() && !r_.failed(); ++i) {
+    const toml::table& t = *providers->get(i)->as_table();
+    const std::string path = element("providers", i) + ".sim";
+    if (!t.contains("sim")) {
+      r_.fail(t, path, "is required in a scenario: the fake provider's model, at least latency = { p50 = \"600ms\", p99 = \"4s\" }");
+      return;
+    }
+    ProviderSpec& spec = s_.providers[i];
+    spec.name = policy_.providers[i].name;
+    spec.models = policy_.providers[i].models;
+    read_provider_sim(*t.get("sim")->as_table(), path, spec);
+  }
+}
+
+void ScenarioLoader::read_provider_sim(const toml::table& t, const std::string& path, ProviderSpec& spec) {
+  if (!r_.only_keys(t, path, {"latency", "per_output_token", "concurrency_max", "rpm_limit", "tpm_limit", "over_capacity", "reject_delay"})) return;
+  if (r_.require(t, "latency", path)) spec.latency.first_token = latency(t, "latency", path).value_or(LatencyDist{});
+  const auto bounded = [&](std::string_view key, Duration& out) {
+    const std::optional<Duration> d = r_.duration(t, key, path);
+    if (d && *d > kLatencyMax) r_.fail(*t.get(key), join(path, key), "must be at most 1h");
+    if (d && !r_.failed()) out = *d;
+  };
+  bounded("per_output_token", spec.latency.per_output_token);
+  bounded("reject_delay", spec.reject_delay);
+  spec.concurrency_max = static_cast<std::int32_t>(r_.integer(t, "concurrency_max", path, 0, kInflightMax).value_or(0));
+  spec.rpm_limit = r_.integer(t, "rpm_limit", path, 0, kLimitPerMinuteMax).value_or(0);
+  spec.tpm_limit = r_.integer(t, "tpm_limit", path, 0, kLimitPerMinuteMax).value_or(0);
+  const toml::table* over = r_.table(t, "over_capacity", path);
+  const std::string over_path = join(path, "over_capacity");
+  if (over == nullptr || !r_.only_keys(*over, over_path, {"status", "retry_after"})) return;
+  spec.over_capacity.status = static_cast<std::int32_t>(r_.integer(*over, "status", over_path, 400, 599).value_or(429));
+  spec.over_capacity.retry_after = r_.duration(*over, "retry_after", over_path);  // absent: no Retry-After header
+  if (spec.over_capacity.retry_after && *spec.over_capacity.retry_after > kDay) r_.fail(*over->get("retry_after"), over_path + ".retry_after", "must be at most 24h");
+}
+
+// { p50 = "600ms", p99 = "4s" } (lognormal) | { mean = "1s" } (exponential) | { constant = "200ms" }.
+std::optional<LatencyDist> ScenarioLoader::latency(const toml::table& t, std::string_view key, const std::string& path) {
+  const toml::table* d = r_.table(t, key, path);
+  const std::string full = join(path, key);
+  if (d == nullptr || !r_.only_keys(*d, full, {"p50", "p99", "mean", "constant"})) return std::nullopt;
+  const auto value = [&](std::string_view k) -> std::optional<Duration> {
+    const std::optional<Duration> v = r_.duration(*d, k, full);
+    if (v && (*v < kLatencyMin || *v > kLatencyMax)) r_.fail(*d->get(k), join(full, k), "must be between 1us and 1h but is " + duration_text(*v));
+    return r_.failed() ? std::nullopt : v;
+  };
+  const bool lognormal = d->contains("p50") || d->contains("p99");
+  const int forms = (lognormal ? 1 : 0) + (d->contains("mean") ? 1 : 0) + (d->contains("constant") ? 1 : 0);
+  if (forms != 1) {
+    r_.fail(*d, full, "takes exactly one form: { p50, p99 } (lognormal), { mean } (exponential) or { constant }");
+    return std::nullopt;
+  }
+  if (d->contains("mean")) {
+    const std::optional<Duration> mean = value("mean");
+    return mean ? std::optional<LatencyDist>(LatencyDist::exponential(*mean)) : std::nullopt;
+  }
+  if (d->contains("constant")) {
+    const std::optional<Duration> c = value("constant");
+    return c ? std::optional<LatencyDist>(LatencyDist::constant(*c)) : std::nullopt;
+  }
+  if (!r_.require(*d, "p50", full) || !r_.require(*d, "p99", full)) return std::nullopt;
+  const std::optional<Duration> p50 = value("p50");
+  const std::optional<Duration> p99 = value("p99");
+  if (!p50 || !p99) return std::nullopt;
+  if (*p50 > *p99) {
+    r_.fail(*d->get("p99"), full + ".p99", "p99 (" + duration_text(*p99) + ") must not be below p50 (" + duration_text(*p50) + ")");
+    return std::nullopt;
+  }
+  return LatencyDist::lognormal(*p50, *p99);
+}
+
+constexpr std::array<std::pair<std::string_view, FaultKind>, 7> kFaultKinds{{
+    {"http_error", FaultKind::http_error}, {"rate_limit", FaultKind::rate_limit}, {"latency", FaultKind::latency},
+    {"hang", FaultKind::hang}, {"connect_error", FaultKind::connect_error}, {"malformed", FaultKind::malformed},
+    {"truncated", FaultKind::truncated}}};
+
+void ScenarioLoader::read_faults(const toml::table& root) {
+  const toml::array* faults = r_.array(root, "faults", "");
+  if (faults == nullptr) return;
+  for (std::size_t i = 0; i < faults->size() && !r_.failed(); ++i) {
+    const std::string path = element("faults", i);
+    const toml::node& n = *faults->get(i);
+    if (!n.is_table()) {
+      r_.fail(n, path, "expected a table ([[faults]]) but got " + std::string(type_name(n)));
+      return;
+    }
+    const toml::table& t = *n.as_table();
+    Index provider = kNoIndex;
+    const std::optional<Fault> f = read_fault(t, path, provider);
+    if (!f) return;
+    std::vector<Fault>& list = s_.providers[provider].faults;
+    const std::string key = f->stream_key();
+    const bool named = !f->name.empty();
+    for (const Fault& other : list) {
+      if (other.stream_key() != key) continue;
+      r_.fail(named ? *t.get("name") : t, named ? path + ".name" : path,
+              "draws from the same random stream " + quoted(key) + " as another fault on provider " + quoted(s_.providers[provider].name) + " (same kind and start): give one of them a distinct name");
+      return;
+    }
+    if (named && std::find(fault_names_.begin(), fault_names_.end(), f->name) != fault_names_.end()) {
+      r_.fail(*t.get("name"), path + ".name", "repeats the fault name " + quoted(f->name));
+      return;
+    }
+    if (list.size() >= kFaultsPerProviderMax) {
+      r_.fail(t, path, "is one fault too many on provider " + quoted(s_.providers[provider].name) + " (at most " + std::to_string(kFaultsPerProviderMax) + ")");
+      return;
+    }
+    fault_names_.push_back(f->name);
+    fault_starts_.push_back(f->start);
+    list.push_back(*f);
+  }
+  // A total order independent of the file's order: reordering [[faults]] tables never
+  // changes a run (the fleet applies overlapping faults in list order).
+  for (ProviderSpec& p : s_.providers) {
+    std::sort(p.faults.begin(), p.faults.end(), [](const Fault& a, const Fault& b) {
+      return a.start != b.start ? a.start < b.start : a.stream_key() < b.stream_key();
+    });
+  }
+}
+
+std::optional<Fault> ScenarioLoader::read_fault(const toml::table& t, const std::string& path, Index& provider) {
+  if (!r_.only_keys(t, path, {"provider", "kind", "name", "start", "duration", "intensity", "ramp_up", "ramp_down", "status", "retry_after", "delay", "reset", "factor", "latency"})) return std::nullopt;
+  for (const std::string_view key : {"provider", "kind", "start", "duration"}) {
+    if (!r_.require(t, key, path)) return std::nullopt;
+  }
+  const std::optional<std::string> provider_name = r_.name(t, "provider", path);
+  const std::optional<FaultKind> kind = r_.choice(t, "kind", path, kFaultKinds);
+  if (!provider_name || !kind) return std::nullopt;
+  const std::optional<Index> p = policy_.provider_index(*provider_name);
+  if (!p) {
+    std::string names;
+    for (const ProviderConfig& c : policy_.providers) names += (names.empty() ? "" : ", ") + c.name;
+    r_.fail(*t.get("provider"), path + ".provider", "names a provider " + quoted(*provider_name) + " that is not defined (providers: " + names + ")");
+    return std::nullopt;
+  }
+  provider = *p;
+  Fault f;
+  f.kind = *kind;
+  if (!read_fault_window(t, path, f) || !read_fault_kind_keys(t, path, f, provider)) return std::nullopt;
+  if (const std::optional<std::string> name = r_.name(t, "name", path)) {
+    if (parse_duration(*name)) {
+      r_.fail(*t.get("name"), path + ".name", "must not read as a duration (scenario.overflow_from may name a fault)");
+      return std::nullopt;
+    }
+    f.name = *name;
+  }
+  if (r_.failed()) return std::nullopt;
+  return f;
+}
+
+// start, duration, intensity and ramps: within the scenario, ramps within the fault.
+bool ScenarioLoader::read_fault_window(const toml::table& t, const std::string& path, Fault& f) {
+  const std::optional<Time> start = point_at(t, "start", path);
+  const std::optional<Duration> duration = r_.duration(t, "duration", path);
+  if (!start || !duration) return false;
+  const Time end = kTimeZero + s_.duration;
+  if (*start >= end) return r_.fail(*t.get("start"), path + ".start", "starts at " + duration_text(*start - kTimeZero) + ", not before the scenario's end (" + duration_text(s_.duration) + ")");
+  if (*duration <= Duration{0}) return r_.fail(*t.get("duration"), path + ".duration", "must be positive");
+  if (*duration > end - *start) {
+    return r_.fail(*t.get("duration"), path + ".duration", "ends at " + duration_text(*start - kTimeZero + *duration) + ", after the scenario's end (" + duration_text(s_.duration) + ")");
+  }
+  f.start = *start;
+  f.duration = *duration;
+  f.intensity = r_.ratio(t, "intensity", path).value_or(kRatioOne);
+  f.ramp_up = r_.duration(t, "ramp_up", path).value_or(Duration{0});
+  f.ramp_down = r_.duration(t, "ramp_down", path).value_or(Duration{0});
+  if (!r_.failed() && f.ramp_up + f.ramp_down > f.duration) {
+    const std::string_view key = t.contains("ramp_down") ? "ramp_down" : "ramp_up";
+    return r_.fail(*t.get(key), join(path, key), "ramp_up + ramp_down (" + duration_text(f.ramp_up + f.ramp_down) + ") must fit in the fault's duration (" + duration_text(f.duration) + ")");
+  }
+  return !r_.failed();
+}
+
+// The keys that belong to one kind of fault, and no other's.
+bool ScenarioLoader::read_fault_kind_keys(const toml::table& t, const std::string& path, Fault& f, Index provider) {
+  const auto bit = [](FaultKind k) { return 1U << static_cast<std::uint32_t>(k); };
+  const std::pair<std::string_view, std::uint32_t> owners[] = {
+      {"status", bit(FaultKind::http_error)}, {"retry_after", bit(FaultKind::http_error)},
+      {"delay", bit(FaultKind::http_error) | bit(FaultKind::connect_error)}, {"reset", bit(FaultKind::connect_error)},
+      {"factor", bit(FaultKind::latency)}, {"latency", bit(FaultKind::latency)}};
+  for (const auto& [key, mask] : owners) {
+    if (!t.contains(key) || (mask & bit(f.kind)) != 0) continue;
+    std::string kinds;
+    for (const auto& [name, k] : kFaultKinds) {
+      if ((mask & bit(k)) != 0) kinds += (kinds.empty() ? "" : " or ") + quoted(name);
+    }
+    return r_.fail(*t.get(key), join(path, key), "applies only to kind = " + kinds);
+  }
+  f.status = static_cast<std::int32_t>(r_.integer(t, "status", path, 100, 599).value_or(503));
+  f.retry_after = r_.duration(t, "retry_after", path);
+  if (f.retry_after && *f.retry_after > kDay) return r_.fail(*t.get("retry_after"), path + ".retry_after", "must be at most 24h");
+  f.delay = r_.duration(t, "delay", path).value_or(f.delay);
+  if (f.delay > kLatencyMax) return r_.fail(*t.get("delay"), path + ".delay", "must be at most 1h");
+  f.reset = r_.boolean(t, "reset", path).value_or(false);
+  if (f.kind == FaultKind::latency) {
+    if (t.contains("factor") == t.contains("latency")) return r_.fail(t, path, "a latency fault takes exactly one of factor (a multiplier) and latency (a replacement distribution)");
+    if (const toml::node* factor = r_.get(t, "factor")) {
+      const std::optional<double> x = r_.number_of(*factor, path + ".factor");
+      if (x && (*x * 1000.0 < 1.0 || *x > 1000.0)) return r_.fail(*factor, path + ".factor", "must be between 0.001 and 1000");
+      f.latency_factor_permille = x ? std::llround(*x * 1000.0) : kPermille;
+    }
+    if (t.contains("latency")) f.latency_first_token = latency(t, "latency", path);
+  }
+  const ProviderSpec& spec = s_.providers[provider];
+  if (f.kind == FaultKind::rate_limit && spec.rpm_limit == 0 && spec.tpm_limit == 0) {
+    return r_.fail(*t.get("kind"), path + ".kind", "cuts the provider's limits, but provider " + quoted(spec.name) + " sets neither sim.rpm_limit nor sim.tpm_limit");
+  }
+  return !r_.failed();
+}
+
+void ScenarioLoader::resolve_overflow_from() {
+  if (r_.failed()) return;
+  if (overflow_from_ == nullptr) {
+    s_.overflow_from = s_.first_fault_start().value_or(kTimeZero);
+    return;
+  }
+  const std::string path = "scenario.overflow_from";
+  if (const auto* s = overflow_from_->as_string(); s != nullptr && !parse_duration(s->get())) {
+    for (std::size_t i = 0; i < fault_names_.size(); ++i) {
+      if (!fault_names_[i].empty() && fault_names_[i] == s->get()) {
+        s_.overflow_from = fault_starts_[i];
+        return;
+      }
+    }
+    r_.fail(*overflow_from_, path, quoted(s->get()) + " is neither a duration such as \"23m\" nor the name of a fault");
+    return;
+  }
+  const std::optional<Time> at = time_of(*overflow_from_, path);
+  if (at && *at >= kTimeZero + s_.duration) r_.fail(*overflow_from_, path, "must be before the scenario's end (" + duration_text(s_.duration) + ")");
+  s_.overflow_from = at.value_or(kTimeZero);
+}
+
+// Moves every key of `src` into `dst`, merging tables key by key (an array or value
+// replaces what was there). Moving keeps toml++'s source positions, so errors in the
+// merged config still point at the override's line. Iterative and bounded.
+bool merge_into(toml::table& dst, toml::table& src) {
+  constexpr std::size_t kTablesMax = 4'096;
+  std::vector<std::pair<toml::table*, toml::table*>> work{{&dst, &src}};
+  for (std::size_t step = 0; !work.empty(); ++step) {
+    if (step >= kTablesMax) return false;
+    const auto [d, s] = work.back();
+    work.pop_back();
+    for (auto&& [k, v] : *s) {
+      toml::node* existing = d->get(k.str());
+      if (existing != nullptr && existing->is_table() && v.is_table()) {
+        work.emplace_back(existing->as_table(), v.as_table());
+      } else {
+        d->insert_or_assign(toml::key(k.str(), k.source()), std::move(v));  // the key keeps its place too
+      }
+    }
+  }
+  return true;
+}
+
+void ScenarioLoader::read_baselines(const toml::table& root) {
+  if (r_.failed()) return;
+  s_.policies.push_back(NamedPolicy{"policy", policy_, "the policy under test"});
+  const toml::table* t = r_.table(root, "baselines", "");
+  const std::string path = "baselines";
+  if (t == nullptr || !r_.only_keys(*t, path, {"direct", "case_study", "custom"})) return;
+  if (r_.boolean(*t, "direct", path).value_or(false)) {
+    s_.policies.push_back(NamedPolicy{"direct", direct_baseline(policy_, s_.buffer), "one target per route: no failover, no breaker, one attempt"});
+  }
+  if (r_.boolean(*t, "case_study", path).value_or(false)) {
+    s_.policies.push_back(NamedPolicy{"case-study", case_study_baseline(policy_, s_.buffer), "the 2026-05-08 case study's client: 5-failure breaker, unlimited half-open, no budget"});
+  }
+  const toml::array* custom = r_.array(*t, "custom", path);
+  if (custom == nullptr) return;
+  for (std::size_t i = 0; i < custom->size() && !r_.failed(); ++i) {
+    const toml::node& n = *custom->get(i);
+    if (!n.is_table()) {
+      r_.fail(n, element("baselines.custom", i), "expected a table ([[baselines.custom]]) but got " + std::string(type_name(n)));
+      return;
+    }
+    add_custom_baseline(*n.as_table(), element("baselines.custom", i), i);
+  }
+}
+
+void ScenarioLoader::add_custom_baseline(const toml::table& t, const std::string& path, std::size_t i) {
+  if (!r_.only_keys(t, path, {"name", "description", "policy"}) || !r_.require(t, "name", path) || !r_.require(t, "policy", path)) return;
+  const std::optional<std::string> name = r_.name(t, "name", path);
+  const std::string description = r_.text(t, "description", path).value_or("custom baseline");
+  if (r_.table(t, "policy", path) == nullptr || !name) return;
+  if (s_.find_policy(*name) != nullptr) {
+    r_.fail(*t.get("name"), path + ".name", "repeats the policy name " + quoted(*name) + " (\"policy\", \"direct\" and \"case-study\" are taken)");
+    return;
+  }
+  if (s_.policies.size() >= kPoliciesMax) {
+    r_.fail(t, path, "is one policy too many (at most " + std::to_string(kPoliciesMax) + ")");
+    return;
+  }
+  Result<toml::table> fresh = reparse_();
+  if (!fresh) return r_.set(fresh.error());
+  toml::table& root = *fresh;
+  toml::table* overrides = root["baselines"]["custom"][i]["policy"].as_table();
+  FAILOVER_ASSERT(overrides != nullptr);  // the same text parsed again
+  if (root.get("policy") == nullptr) root.insert("policy", toml::table{});
+  FAILOVER_ASSERT(root.get("policy")->is_table());  // config_from_table accepted it
+  if (!merge_into(*root.get("policy")->as_table(), *overrides)) {
+    r_.fail(t, path + ".policy", "nests tables too deeply");
+    return;
+  }
+  Result<Config> config = config_from_table(root, r_.source(), LoadOptions{kSimTopLevel, true});
+  if (!config) return r_.set(Error{config.error().where, path + " (" + quoted(*name) + "): " + config.error().what});
+  s_.policies.push_back(NamedPolicy{*name, std::move(*config), description});
+}
+
+void ScenarioLoader::read_expectations(const toml::table& root) {
+  const toml::array* expect = r_.array(root, "expect", "");
+  if (expect == nullptr) return;
+  if (expect->size() > kExpectationsMax) {
+    r_.fail(*expect, "expect", "lists more than " + std::to_string(kExpectationsMax) + " expectations");
+    return;
+  }
+  for (std::size_t i = 0; i < expect->size() && !r_.failed(); ++i) {
+    const toml::node& n = *expect->get(i);
+    if (!n.is_table()) {
+      r_.fail(n, element("expect", i), "expected a table ([[expect]]) but got " + std::string(type_name(n)));
+      return;
+    }
+    read_expectation(*n.as_table(), element("expect", i));
+  }
+}
+
+void ScenarioLoader::read_expectation(const toml::table& t, const std::string& path) {
+  if (!r_.only_keys(t, path, {"policy", "metric", "at_least", "at_most", "between", "never"}) || !r_.require(t, "metric", path)) return;
+  Expectation e;
+  e.policy = r_.name(t, "policy", path).value_or("policy");
+  if (!r_.failed() && s_.find_policy(e.policy) == nullptr) {
+    std::string names;
+    for (const NamedPolicy& p : s_.policies) names += (names.empty() ? "" : ", ") + p.name;
+    r_.fail(*t.get("policy"), path + ".policy", "names a policy " + quoted(e.policy) + " that this scenario does not run (it runs: " + names + ")");
+    return;
+  }
+  const std::optional<std::string> metric = r_.name(t, "metric", path);
+  if (!metric) return;
+  const std::optional<Metric> m = metric_from(*metric);
+  if (!m) {
+    std::string names;
+    for (std::size_t i = 0; i < kMetricCount; ++i) names += (names.empty() ? "" : ", ") + std::string(metric_name(static_cast<Metric>(i)));
+    r_.fail(*t.get("metric"), path + ".metric", quoted(*metric) + " is not a metric (" + names + ")");
+    return;
+  }
+  e.metric = *m;
+  const int bounds = static_cast<int>(t.contains("at_least")) + static_cast<int>(t.contains("at_most")) + static_cast<int>(t.contains("between")) + static_cast<int>(t.contains("never"));
+  if (bounds != 1) {
+    r_.fail(t, path, "needs exactly one of at_least, at_most, between and never");
+    return;
+  }
+  if (const toml::node* n = r_.get(t, "at_least")) {
+    e.bound = Bound::at_least;
+    e.lo = expect_value(*n, e.metric, path + ".at_least").value_or(0.0);
+  } else if (const toml::node* x = r_.get(t, "at_most")) {
+    e.bound = Bound::at_most;
+    e.hi = expect_value(*x, e.metric, path + ".at_most").value_or(0.0);
+  } else if (const toml::node* b = r_.get(t, "between")) {
+    e.bound = Bound::between;
+    const toml::array* pair = b->as_array();
+    if (pair == nullptr || pair->size() != 2) return (void)r_.fail(*b, path + ".between", "expected an array of two values [low, high]");
+    e.lo = expect_value(*pair->get(0), e.metric, path + ".between[0]").value_or(0.0);
+    e.hi = expect_value(*pair->get(1), e.metric, path + ".between[1]").value_or(0.0);
+    if (!r_.failed() && e.lo > e.hi) return (void)r_.fail(*b, path + ".between", "the low bound must not exceed the high bound");
+  } else {
+    e.bound = Bound::none_;
+    if (!r_.boolean(t, "never", path).value_or(true)) return (void)r_.fail(*t.get("never"), path + ".never", "must be true (write no expectation instead of never = false)");
+  }
+  if (!check_expectation_fits(t, path, e)) return;
+  e.text = std::string(metric_name(e.metric)) + " " + expected_text(e);
+  s_.expectations.push_back(std::move(e));
+}
+
+// Expectations that could never be measured are errors, not silent passes.
+bool ScenarioLoader::check_expectation_fits(const toml::table& t, const std::string& path, const Expectation& e) {
+  if (r_.failed()) return false;
+  if (e.bound == Bound::none_ && e.metric != Metric::overflow_at) {
+    return r_.fail(*t.get("never"), path + ".never", "applies only to metric = \"overflow_at\" (write at_most = 0 for counts)");
+  }
+  if (e.metric == Metric::overflow_at && s_.buffer.capacity == 0) {
+    return r_.fail(*t.get("metric"), path + ".metric", "overflow_at needs a bounded buffer ([buffer] capacity > 0)");
+  }
+  const bool timed = e.metric == Metric::failover_time || e.metric == Metric::recovery_time;
+  if (timed && !s_.first_fault_start()) return r_.fail(*t.get("metric"), path + ".metric", "is measured from a fault, and this scenario has no [[faults]]");
+  return true;
+}
+
+// A bound in the metric's unit: percent, count, minutes (overflow_at), seconds
+// (failover/recovery), milliseconds (latency), USD (cost_usd; "budget" =
+// scenario.budget_usd).
+std::optional<double> ScenarioLoader::expect_value(const toml::node& n, Metric m, const std::string& path) {
+  const auto percent = [&](bool capped) -> std::optional<double> {
+    const std::optional<Ratio> r = r_.ratio_of(n, path, capped);
+    return r ? std::optional<double>(100.0 * static_cast<double>(r->num) / static_cast<double>(r->den)) : std::nullopt;
+  };
+  const auto span = [&](double us_per_unit) -> std::optional<double> {
+    const std::optional<Duration> d = r_.duration_of(n, path);
+    return d ? std::optional<double>(static_cast<double>(to_us(*d)) / us_per_unit) : std::nullopt;
+  };
+  const auto non_negative = [&](std::optional<double> v) -> std::optional<double> {
+    if (v && *v < 0.0) r_.fail(n, path, "must not be negative");
+    return r_.failed() ? std::nullopt : v;
+  };
+  switch (m) {
+    case Metric::availability: return percent(true);
+    case Metric::cost_ratio: return percent(false);
+    case Metric::dropped:
+    case Metric::failed:
+    case Metric::breaker_trips: {
+      const std::optional<std::int64_t> v = r_.integer_of(n, path, 0, std::int64_t{1} << 52);
+      return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt;
+    }
+    case Metric::overflow_at: return n.as_string() != nullptr ? span(60e6) : non_negative(r_.number_of(n, path));
+    case Metric::failover_time:
+    case Metric::recovery_time: return span(1e6);
+    case Metric::latency_p50:
+    case Metric::latency_p90:
+    case Metric::latency_p99:
+    case Metric::latency_p999: return span(1e3);
+    case Metric::attempts_per_request: return non_negative(r_.number_of(n, path));
+    case Metric::cost_usd: {
+      const auto* s = n.as_string();
+      if (s == nullptr) return non_negative(r_.number_of(n, path));
+      if (s->get() != "budget") return (r_.fail(n, path, "expected a number of USD or \"budget\""), std::nullopt);
+      if (s_.cost_budget_micro_usd == 0) return (r_.fail(n, path, "\"budget\" needs scenario.budget_usd"), std::nullopt);
+      return static_cast<double>(s_.cost_budget_micro_usd) / 1e6;
+    }
+  }
+  FAILOVER_ASSERT(false);
+  return std::nullopt;
+}
+
+std::string stem_of(std::string_view name) {
+  const std::size_t slash = name.find_last_of("/\\");
+  if (slash != std::string_view::npos) name.remove_prefix(slash + 1);
+  if (name.ends_with(".toml")) name.remove_suffix(5);
+  return std::string(name);
+}
+
+Result<Scenario> load(std::string source, const std::function<Result<toml::table>()>& reparse) {
+  try {
+    Result<toml::table> root = reparse();
+    if (!root) return root.error();
+    Result<Scenario> s = ScenarioLoader(source, reparse).load(*root);
+    if (!s) return s;
+    s->name = stem_of(source);
+    s->path = source;
+    FAILOVER_ASSERT(!s->policies.empty());
+    FAILOVER_ASSERT(s->providers.size() == s->policies.front().config.providers.size());
+    return s;
+  } catch (const std::exception& e) {
+    return Error{source, std::string("could not load: ") + e.what()};
+  } catch (...) {
+    return Error{source, "could not load: unknown exception"};
+  }
+}
+
+}  // namespace
+
+Result<Scenario> load_scenario_file(const std::string& path) {
+  return load(path, [path] { return parse_toml_file(path); });
+}
+
+Result<Scenario> load_scenario_string(std::string_view text, std::string_view name) {
+  std::string copy(text);
+  std::string source(name);
+  return load(source, [copy, source] { return parse_toml(copy, source); });
+}
+
+}  // namespace failover::sim
