@@ -1,7 +1,8 @@
 #include "sim/simulation.h"
 
 #include <algorithm>
-#include <unordered_map>
+#include <cstddef>
+#include <vector>
 
 #include "core/engine/assert.h"
 #include "sim/event_queue.h"
@@ -18,11 +19,150 @@ struct Message {
   std::int64_t prompt_tokens = 0;
   std::int64_t output_tokens = 0;
   std::int32_t deliveries = 0;
+  Time delivered_at;  // the last delivery
 };
 
 struct InFlight {
   Index provider = kNoIndex;
   Reply reply;
+};
+
+// The messages held, by request id: an open-addressing table (linear probing,
+// backward-shift deletion). Request ids are arrival numbers, so the live ones are
+// mostly consecutive: Fibonacci hashing scatters them, because with `id & mask` they
+// would form one long run that every deletion walks to its end. It doubles when half
+// full, so it allocates only when the number held reaches a new peak, never in steady
+// state (an unordered_map allocated a node per message). Lookup only; never iterated.
+class MessageTable {
+ public:
+  static constexpr RequestId kEmpty = ~RequestId{0};
+
+  explicit MessageTable(std::size_t capacity) : slots_(capacity) {
+    FAILOVER_ASSERT(capacity >= 2);
+    FAILOVER_ASSERT((capacity & (capacity - 1)) == 0);
+    while ((std::size_t{1} << bits_) < capacity) ++bits_;
+  }
+
+  [[nodiscard]] Message* find(RequestId id) noexcept {
+    const std::size_t mask = slots_.size() - 1;
+    // Bounded: the table is at most half full, so an empty slot ends the probe.
+    for (std::size_t i = home(id), n = 0; n < slots_.size(); i = (i + 1) & mask, ++n) {
+      if (slots_[i].id == id) return &slots_[i].message;
+      if (slots_[i].id == kEmpty) return nullptr;
+    }
+    return nullptr;
+  }
+
+  // Precondition: `id` is not held.
+  void insert(RequestId id, const Message& message) {
+    FAILOVER_ASSERT(id != kEmpty);
+    if (2 * (size_ + 1) > slots_.size()) grow();
+    place(id, message);
+    ++size_;
+  }
+
+  // Precondition: `id` is held.
+  void erase(RequestId id) noexcept {
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = home(id);
+    for (std::size_t n = 0; slots_[i].id != id; i = (i + 1) & mask, ++n) {
+      FAILOVER_ASSERT(n < slots_.size());
+      FAILOVER_ASSERT(slots_[i].id != kEmpty);  // erasing a message not held
+    }
+    // Backward shift: pull each later entry of the run into the hole when the hole lies
+    // between its home slot and where it sits, so that no probe ever stops early.
+    for (std::size_t j = (i + 1) & mask, n = 0; slots_[j].id != kEmpty; j = (j + 1) & mask, ++n) {
+      FAILOVER_ASSERT(n < slots_.size());
+      if (((j - home(slots_[j].id)) & mask) >= ((j - i) & mask)) {
+        slots_[i] = slots_[j];
+        i = j;
+      }
+    }
+    slots_[i].id = kEmpty;
+    --size_;
+  }
+
+ private:
+  struct Slot {
+    RequestId id = kEmpty;
+    Message message;
+  };
+
+  // Fibonacci hashing (Knuth 6.4): the top bits of id x 2^64 / phi.
+  [[nodiscard]] std::size_t home(RequestId id) const noexcept {
+    return static_cast<std::size_t>((id * 0x9e37'79b9'7f4a'7c15ULL) >> (64 - bits_));
+  }
+
+  void place(RequestId id, const Message& message) noexcept {
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = home(id);
+    for (std::size_t n = 0; slots_[i].id != kEmpty; i = (i + 1) & mask, ++n) {
+      FAILOVER_ASSERT(n < slots_.size());
+      FAILOVER_ASSERT(slots_[i].id != id);  // held already
+    }
+    slots_[i] = Slot{id, message};
+  }
+
+  void grow() {
+    std::vector<Slot> old(2 * slots_.size());
+    old.swap(slots_);
+    ++bits_;
+    for (const Slot& slot : old) {
+      if (slot.id != kEmpty) place(slot.id, slot.message);
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::size_t size_ = 0;
+  int bits_ = 0;  // slots_.size() == 2^bits_
+};
+
+// The attempts in flight, by AttemptId: its low 32 bits are the engine's slot index,
+// below concurrency.inflight_max and reused lowest-first, so a vector indexed by it is
+// a perfect table. The full id is kept to tell a stale answer (an attempt cancelled
+// before its answer came, its slot since reused) from the live one. Grows to the
+// highest slot seen; lookup only.
+class AttemptTable {
+ public:
+  explicit AttemptTable(std::size_t slots_max)
+      : slots_max_(slots_max), slots_(std::min<std::size_t>(slots_max, 1'024)) {
+    FAILOVER_ASSERT(slots_max > 0);
+    FAILOVER_ASSERT(slots_max <= static_cast<std::size_t>(kInflightMax));
+  }
+
+  [[nodiscard]] InFlight* find(AttemptId id) noexcept {
+    const std::size_t slot = slot_of(id);
+    if (slot >= slots_.size() || slots_[slot].id != id) return nullptr;
+    return &slots_[slot].in_flight;
+  }
+
+  // Precondition: no attempt is in flight in id's slot.
+  void insert(AttemptId id, const InFlight& in_flight) {
+    const std::size_t slot = slot_of(id);
+    FAILOVER_ASSERT(slot < slots_max_);  // the engine issues slots below inflight_max
+    if (slot >= slots_.size()) slots_.resize(std::min(slots_max_, std::max(slot + 1, 2 * slots_.size())));
+    FAILOVER_ASSERT(slots_[slot].id == kEmpty);
+    slots_[slot] = Entry{id, in_flight};
+  }
+
+  // Precondition: `id` is in flight.
+  void erase(AttemptId id) noexcept {
+    const std::size_t slot = slot_of(id);
+    FAILOVER_ASSERT(slot < slots_.size());
+    FAILOVER_ASSERT(slots_[slot].id == id);
+    slots_[slot].id = kEmpty;
+  }
+
+ private:
+  static constexpr AttemptId kEmpty = ~AttemptId{0};  // slot 2^32 - 1 is never issued
+  struct Entry {
+    AttemptId id = kEmpty;
+    InFlight in_flight;
+  };
+  static std::size_t slot_of(AttemptId id) noexcept { return static_cast<std::size_t>(id & 0xffff'ffffU); }
+
+  std::size_t slots_max_;
+  std::vector<Entry> slots_;
 };
 
 class Loop {
@@ -55,8 +195,8 @@ class Loop {
   EventQueue<SimEvent> events_;
   ActionBuffer out_;
   TraceDigest digest_;
-  std::unordered_map<RequestId, Message> messages_;  // lookup only; never iterated
-  std::unordered_map<AttemptId, InFlight> attempts_;  // lookup only; never iterated
+  MessageTable messages_;
+  AttemptTable attempts_;
   std::int64_t held_ = 0;
   std::int64_t redeliveries_pending_ = 0;
   RunResult result_;
@@ -75,6 +215,8 @@ Loop::Loop(const RunSpec& spec, TraceRecorder* recorder)
       events_(16'000'000, 4'096),
       out_(1'024),
       digest_(recorder),
+      messages_(1'024),
+      attempts_(static_cast<std::size_t>(spec.config.policy.concurrency.inflight_max)),
       breaker_(spec.config.targets.size(), BreakerState::closed) {
   FAILOVER_ASSERT(spec.providers.size() == spec.config.providers.size());
   FAILOVER_ASSERT(to_us(spec.bucket) > 0);
@@ -142,14 +284,17 @@ void Loop::on_arrival(Time now) {
   result_.held_peak = std::max(result_.held_peak, held_);
   Bucket& b = bucket(now);
   b.held_max = std::max(b.held_max, held_);
-  messages_.emplace(a->number, Message{now, a->class_index, a->prompt_tokens, a->output_tokens, 0});
+  messages_.insert(a->number, Message{now, a->class_index, a->prompt_tokens, a->output_tokens, 0, now});
   deliver(now, a->number);
 }
 
 void Loop::deliver(Time now, RequestId id) {
-  Message& m = messages_.at(id);
+  Message* held = messages_.find(id);
+  FAILOVER_ASSERT(held != nullptr);
+  Message& m = *held;
   const TrafficClass& cls = spec_.traffic.classes[m.class_index];
   if (++m.deliveries > 1) ++result_.requeued;
+  m.delivered_at = now;
   Request r;
   r.id = id;
   r.route = cls.route;
@@ -180,7 +325,9 @@ void Loop::apply(Time now) {
 }
 
 void Loop::on_send(Time now, const SendAttempt& s) {
-  const Message& m = messages_.at(s.request);
+  const Message* held = messages_.find(s.request);
+  FAILOVER_ASSERT(held != nullptr);  // the engine sends only requests it was given
+  const Message& m = *held;
   FakeProvider& p = fleet_.provider(s.provider);
   const bool stream = spec_.traffic.classes[m.class_index].stream;
   const Reply reply = p.start(now, AttemptSpec{s.model, m.prompt_tokens, m.output_tokens, stream});
@@ -195,14 +342,14 @@ void Loop::on_send(Time now, const SendAttempt& s) {
   if (reply.done_at != kTimeNever) {
     events_.push(reply.done_at, SimEvent{static_cast<std::uint32_t>(EventKind::done), s.attempt, 0});
   }
-  attempts_.emplace(s.attempt, InFlight{s.provider, reply});
+  attempts_.insert(s.attempt, InFlight{s.provider, reply});
 }
 
 void Loop::on_cancel(Time now, const CancelAttempt& c) {
-  const auto it = attempts_.find(c.attempt);
-  FAILOVER_ASSERT(it != attempts_.end());  // the engine cancels only attempts in flight
-  if (it->second.reply.holds_slot) fleet_.provider(it->second.provider).finish(now);
-  attempts_.erase(it);
+  const InFlight* f = attempts_.find(c.attempt);
+  FAILOVER_ASSERT(f != nullptr);  // the engine cancels only attempts in flight
+  if (f->reply.holds_slot) fleet_.provider(f->provider).finish(now);
+  attempts_.erase(c.attempt);
   trace(now, TraceKind::cancel, c.attempt, static_cast<std::uint64_t>(c.reason));
 }
 
@@ -215,11 +362,11 @@ void Loop::finish_message(RequestId id) {
 void Loop::on_complete(Time now, const Complete& c) {
   trace(now, TraceKind::complete, c.request,
         static_cast<std::uint64_t>(c.status) << 8 | static_cast<std::uint64_t>(c.reason));
-  const auto it = messages_.find(c.request);
-  if (it == messages_.end()) return;  // never admitted: counted as dropped at arrival
+  const Message* held = messages_.find(c.request);
+  if (held == nullptr) return;  // never admitted: counted as dropped at arrival
   Bucket& b = bucket(now);
   if (c.status == RequestStatus::succeeded) {
-    const Duration latency = now - it->second.arrived;
+    const Duration latency = now - held->arrived;
     result_.latency.record(latency);
     bucket_latency_.record(latency);
     ++result_.succeeded;
@@ -230,8 +377,12 @@ void Loop::on_complete(Time now, const Complete& c) {
   // Requeued: what failed, and what waited past its deadline. Not a poison message
   // (the provider called it malformed) and not what the engine refused to take
   // (queue full, cost budget): handing those straight back would spin at one instant.
-  const bool redeliverable = (c.status == RequestStatus::failed && c.reason != EndReason::caller_error) ||
-                             c.reason == EndReason::deadline;
+  // For the same reason, nothing that failed at the very instant it was delivered when
+  // redelivery is immediate (every target open with when_unavailable = fail; an
+  // instant connect error with no breaker): it would fail again at that instant forever.
+  const bool instant = now == held->delivered_at && spec_.buffer.redelivery_delay == Duration{0};
+  const bool redeliverable = ((c.status == RequestStatus::failed && c.reason != EndReason::caller_error) ||
+                              c.reason == EndReason::deadline) && !instant;
   if (spec_.buffer.mode == BufferMode::requeue && redeliverable) {
     // At-least-once delivery: the message goes back to the queue and comes again.
     ++redeliveries_pending_;
@@ -264,16 +415,16 @@ void Loop::on_breaker(const BreakerChanged& b) {
 }
 
 void Loop::on_attempt_event(Time now, EventKind kind, AttemptId id) {
-  const auto it = attempts_.find(id);
-  if (it == attempts_.end()) return;  // cancelled before its answer came
+  const InFlight* in_flight = attempts_.find(id);
+  if (in_flight == nullptr) return;  // cancelled before its answer came
   if (kind == EventKind::first_byte) {
     trace(now, TraceKind::first_byte, id, 0);
     engine_.on_first_byte(now, id, out_);
     apply(now);
     return;
   }
-  const InFlight f = it->second;
-  attempts_.erase(it);
+  const InFlight f = *in_flight;
+  attempts_.erase(id);
   if (f.reply.holds_slot) fleet_.provider(f.provider).finish(now);
   trace(now, TraceKind::response, id,
         static_cast<std::uint64_t>(f.reply.outcome.kind) << 16 | static_cast<std::uint64_t>(f.reply.outcome.http_status));
