@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   CLI::App app{"failover: LLM API failover core and deterministic outage simulator"};
   app.require_subcommand(1);
   failover::cli::add_config_command(app);
+  failover::cli::add_run_command(app);
   CLI11_PARSE(app, argc, argv);
   return failover::cli::exit_code();
 }
