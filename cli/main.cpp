@@ -11,6 +11,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   failover::cli::add_config_command(app);
   failover::cli::add_run_command(app);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error exits 2, as a bad file does.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   return failover::cli::exit_code();
 }
