@@ -31,58 +31,7 @@
 #include "sim/fleet.h"
 #include "sim/simulation.h"
 #include "sim/traffic.h"
-
-// ---- allocation counting (as in engine_bench) ----------------------------------------
-namespace {
-
-std::atomic<std::uint64_t> g_allocs{0};
-
-void* counted_malloc(std::size_t size) noexcept {
-  g_allocs.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size == 0 ? 1 : size);
-}
-
-void* counted_aligned(std::size_t size, std::align_val_t align) noexcept {
-  g_allocs.fetch_add(1, std::memory_order_relaxed);
-  const auto a = std::max(static_cast<std::size_t>(align), sizeof(void*));
-  const std::size_t rounded = (std::max<std::size_t>(size, 1) + a - 1) / a * a;
-  return std::aligned_alloc(a, rounded);
-}
-
-// Out of line: see engine_bench.cpp (-Wmismatched-new-delete).
-[[gnu::noinline]] void counted_free(void* p) noexcept { std::free(p); }
-
-void* or_throw(void* p) {
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
-
-}  // namespace
-
-void* operator new(std::size_t n) { return or_throw(counted_malloc(n)); }
-void* operator new[](std::size_t n) { return or_throw(counted_malloc(n)); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_malloc(n); }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_malloc(n); }
-void* operator new(std::size_t n, std::align_val_t a) { return or_throw(counted_aligned(n, a)); }
-void* operator new[](std::size_t n, std::align_val_t a) { return or_throw(counted_aligned(n, a)); }
-void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  return counted_aligned(n, a);
-}
-void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  return counted_aligned(n, a);
-}
-void operator delete(void* p) noexcept { counted_free(p); }
-void operator delete[](void* p) noexcept { counted_free(p); }
-void operator delete(void* p, std::size_t) noexcept { counted_free(p); }
-void operator delete[](void* p, std::size_t) noexcept { counted_free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { counted_free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { counted_free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { counted_free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { counted_free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { counted_free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { counted_free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { counted_free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { counted_free(p); }
+#include "bench/alloc_counter.h"
 
 namespace failover::bench {
 namespace {
@@ -186,11 +135,11 @@ Measured measure(Duration length) {
     std::exit(2);
   }
   Measured m;
-  const std::uint64_t allocs_before = g_allocs.load(std::memory_order_relaxed);
+  const std::uint64_t allocs_before = alloc_count().allocs;
   const auto t0 = std::chrono::steady_clock::now();
   m.result = sim::run_simulation(spec);
   const auto t1 = std::chrono::steady_clock::now();
-  m.allocs = g_allocs.load(std::memory_order_relaxed) - allocs_before;
+  m.allocs = alloc_count().allocs - allocs_before;
   m.wall_s = std::chrono::duration<double>(t1 - t0).count();
   m.requests = m.result.arrived;
   m.events = m.result.events;
