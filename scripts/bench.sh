@@ -22,7 +22,7 @@ echo "commit:   ${commit}"
 echo
 
 cmake --preset "${preset}" >/dev/null
-for bench in "${benches[@]}"; do
+for bench in "${benches[@]}" sim_bench; do
   cmake --build --preset "${preset}" --target "${bench}" -j "$(nproc)"
 done
 
@@ -30,3 +30,8 @@ for bench in "${benches[@]}"; do
   echo
   "${build_dir}/bench/${bench}" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true "$@"
 done
+
+# The simulator's macro benchmark: the headline shape for 3 and 24 simulated hours
+# (a plain program that prints its figures; see reports/bench-sim.md).
+echo
+"${build_dir}/bench/sim_bench"
