@@ -243,7 +243,19 @@ void EngineImpl::cancel_attempt(Time now, std::uint32_t aslot, CancelReason why,
   AttemptSlot& a = attempts_[aslot];
   FAILOVER_ASSERT(a.used);
   out.push(CancelAttempt{attempt_id(aslot, a.generation), requests_[a.request].id, why});
-  targets_[a.target].breaker.on_abandon(a.probe);
+  // An attempt abandoned after waiting past the slow-call threshold without a first
+  // byte (a hedge loser on a hung target) is a slow call: the breaker hears about it,
+  // or a target that hangs every call would stay closed while hedges hide it
+  // (scenarios/hung-connections.toml).
+  TargetState& ts = targets_[a.target];
+  const std::int64_t threshold = to_us(config_.policy.breaker.slow_call_threshold);
+  if (threshold > 0 && a.first_byte_at == kTimeNever && to_us(now) - to_us(a.started) > threshold) {
+    const BreakerState before = ts.breaker.state();
+    note_breaker(now, a.target, ts.breaker.record(now, false, true, trip_allowed(a.target), a.probe), before, out);
+    arm_target(now, a.target);
+  } else {
+    ts.breaker.on_abandon(a.probe);
+  }
   settle(now, aslot, OutcomeClass::cancelled, nullptr, out);
   release_attempt(aslot);
 }

@@ -831,6 +831,49 @@ TEST(Policy, AHedgeGoesToAnotherTargetAfterHedgeAfterAndTheFirstGoodAnswerWins) 
   EXPECT_TRUE(h.outstanding().empty());
 }
 
+TEST(Policy, AHedgeLoserThatWaitedPastTheSlowCallThresholdCountsAsASlowCall) {
+  Config c = hedge_config();
+  c.policy.breaker.consecutive_failures = 0;
+  c.policy.breaker.failure_rate = Ratio{0, 1};
+  c.policy.breaker.slow_call_threshold = ms(500);
+  c.policy.breaker.slow_call_rate = Ratio{50, 100};
+  c.policy.breaker.window_calls_min = 2;
+  c.policy.breaker.min_available_targets = 0;
+  EngineHarness h(c);
+  // The primary hangs; each hedge answers at 1.2 s and the primary's attempt is
+  // abandoned 1.2 s after it started, with no byte: a slow call, twice.
+  for (RequestId id = 1; id <= 2; ++id) {
+    const Duration t0 = h.now() - kTimeZero;
+    h.submit(id);
+    h.at(t0 + sec(1));
+    const SendAttempt hedge = h.last_send();
+    ASSERT_TRUE(hedge.hedge);
+    h.at(t0 + ms(1'200)).outcome(hedge.attempt, Outcome::ok({50, 50, true}));
+    ASSERT_EQ(h.completion_of(id)->status, RequestStatus::succeeded);
+  }
+  ASSERT_EQ(h.breaker_changes().size(), 1U);
+  EXPECT_EQ(h.breaker_changes()[0].target, 0U);
+  EXPECT_EQ(h.breaker_changes()[0].to, BreakerState::open);
+  h.submit(3);
+  EXPECT_EQ(h.last_send().target, 1U);  // the hung primary is no longer tried first
+}
+
+TEST(Policy, AHedgeLoserAbandonedBeforeTheSlowCallThresholdIsNotCounted) {
+  Config c = hedge_config();
+  c.policy.breaker.consecutive_failures = 0;
+  c.policy.breaker.failure_rate = Ratio{0, 1};
+  c.policy.breaker.slow_call_threshold = sec(5);
+  c.policy.breaker.slow_call_rate = Ratio{50, 100};
+  c.policy.breaker.window_calls_min = 1;
+  c.policy.breaker.min_available_targets = 0;
+  EngineHarness h(c);
+  h.submit(1);
+  h.at(sec(1));
+  h.at(ms(1'200)).outcome(h.last_send().attempt, Outcome::ok({50, 50, true}));
+  EXPECT_TRUE(h.breaker_changes().empty());
+  EXPECT_EQ(h.engine().health(h.now()).targets[0].breaker, BreakerState::closed);
+}
+
 TEST(Policy, WhenThePrimaryAnswersFirstTheHedgeIsCancelled) {
   EngineHarness h(hedge_config());
   h.submit(1);
