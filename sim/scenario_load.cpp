@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cmath>
 #include <exception>
 #include <functional>
@@ -21,14 +20,18 @@
 #include <toml++/toml.h>
 
 #include "core/config/load.h"
+#include "core/config/toml_values.h"
 #include "core/engine/assert.h"
 #include "sim/expect.h"
 
 namespace failover::sim {
 namespace {
 
-constexpr std::int64_t kPow10[] = {1, 10, 100, 1'000, 10'000, 100'000, 1'000'000};
-constexpr int kDecimalsMax = 6;
+using config::element;
+using config::join;
+using config::parse_duration;
+using config::type_name;
+
 constexpr std::int64_t kShareDen = 1'000'000;  // every ratio the loader reads divides this
 constexpr Duration kScenarioDurationMax = kScheduleDurationMax;  // 30 days
 constexpr Duration kDay = minutes(24 * 60);
@@ -38,103 +41,7 @@ constexpr double kUsdMax = 1e12;
 
 const std::vector<std::string> kSimTopLevel = {"scenario", "traffic", "buffer", "faults", "baselines", "expect"};
 
-std::string join(std::string_view path, std::string_view key) {
-  if (path.empty()) return std::string(key);
-  return std::string(path) + "." + std::string(key);
-}
-
-std::string element(std::string_view path, std::size_t i) {
-  return std::string(path) + "[" + std::to_string(i) + "]";
-}
-
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
-std::string_view type_name(const toml::node& n) {
-  switch (n.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a floating-point number";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::none: break;
-  }
-  return "nothing";
-}
-
-// "2h30m", "90s", "250ms", "0": integer amounts with units h, m, s, ms, us, largest
-// first, each at most once (the grammar of docs/config.md).
-std::optional<Duration> parse_duration(std::string_view text) {
-  struct Unit {
-    std::string_view name;
-    std::int64_t us;
-  };
-  constexpr std::array<Unit, 5> kUnits{{{"h", 3'600'000'000}, {"m", 60'000'000}, {"s", 1'000'000}, {"ms", 1'000}, {"us", 1}}};
-  if (text == "0") return Duration{0};
-  std::int64_t total = 0;
-  std::size_t next_unit = 0;
-  std::size_t i = 0;
-  for (std::size_t part = 0; i < text.size() && part < kUnits.size(); ++part) {
-    const std::size_t digits_at = i;
-    std::int64_t amount = 0;
-    for (; i < text.size() && text[i] >= '0' && text[i] <= '9' && i - digits_at < 15; ++i) {
-      amount = amount * 10 + (text[i] - '0');
-    }
-    const std::size_t unit_at = i;
-    for (; i < text.size() && text[i] >= 'a' && text[i] <= 'z'; ++i) {
-    }
-    const std::string_view unit = text.substr(unit_at, i - unit_at);
-    std::size_t u = next_unit;
-    while (u < kUnits.size() && kUnits[u].name != unit) ++u;
-    if (digits_at == unit_at || u == kUnits.size()) return std::nullopt;
-    if (amount > (std::numeric_limits<std::int64_t>::max() - total) / kUnits[u].us) return std::nullopt;
-    total += amount * kUnits[u].us;
-    next_unit = u + 1;
-  }
-  if (i != text.size() || text.empty()) return std::nullopt;
-  return Duration{total};
-}
-
-// "94%" is 94/100, "99.97%" 9997/10000 (at most 4 decimals). No upper cap here.
-std::optional<Ratio> parse_percent(std::string_view text) {
-  if (text.size() < 2 || text.back() != '%') return std::nullopt;
-  text.remove_suffix(1);
-  Ratio r{0, 100};
-  std::size_t i = 0;
-  for (; i < text.size() && text[i] >= '0' && text[i] <= '9' && i < 9; ++i) r.num = r.num * 10 + (text[i] - '0');
-  if (i == 0) return std::nullopt;
-  if (i < text.size() && text[i] == '.') {
-    const std::size_t frac_at = ++i;
-    for (; i < text.size() && text[i] >= '0' && text[i] <= '9' && i - frac_at < 4; ++i) {
-      r.num = r.num * 10 + (text[i] - '0');
-      r.den *= 10;
-    }
-    if (i == frac_at) return std::nullopt;
-  }
-  if (i != text.size()) return std::nullopt;
-  return r;
-}
-
-// A non-negative number as num / 10^places from its shortest decimal text (0.2 is
-// exactly 2/10); empty beyond kDecimalsMax decimals, for negatives and above 1e9.
-std::optional<Ratio> decimal_of(double x) {
-  if (!std::isfinite(x) || x < 0.0 || x >= 1e9) return std::nullopt;
-  std::array<char, 64> buf{};
-  const auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), x, std::chars_format::fixed);
-  if (ec != std::errc{}) return std::nullopt;
-  const std::string_view text(buf.data(), static_cast<std::size_t>(end - buf.data()));
-  const std::size_t dot = text.find('.');
-  const std::string_view whole = text.substr(0, dot);
-  const std::string_view frac = dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
-  if (frac.size() > kDecimalsMax) return std::nullopt;
-  Ratio r{0, kPow10[frac.size()]};
-  for (const char c : whole) r.num = r.num * 10 + (c - '0');
-  for (const char c : frac) r.num = r.num * 10 + (c - '0');
-  return r;
-}
 
 std::string duration_text(Duration d) {
   std::int64_t us = to_us(d);
@@ -166,9 +73,7 @@ class Reader {
   // Keeps the first error only; returns false so that callers may `return r.fail(...)`.
   bool fail(const toml::source_region& at, const std::string& path, const std::string& problem) {
     if (failed()) return false;
-    std::string where = source_;
-    if (at.begin.line != 0) where += ":" + std::to_string(at.begin.line) + ":" + std::to_string(at.begin.column);
-    error_ = Error{where, path.empty() ? problem : path + ": " + problem};
+    error_ = Error{config::where(source_, at), path.empty() ? problem : path + ": " + problem};
     return false;
   }
   bool fail(const toml::node& at, const std::string& path, const std::string& problem) {
@@ -324,27 +229,33 @@ std::optional<Duration> Reader::duration_of(const toml::node& n, const std::stri
     fail(n, path, "expected a duration string such as \"90s\" or \"2h30m\" but got " + std::string(type_name(n)));
     return std::nullopt;
   }
-  const std::optional<Duration> d = parse_duration(s->get());
-  if (!d) fail(n, path, quoted(s->get()) + " is not a duration like \"250ms\", \"90s\" or \"2h30m\" (units h, m, s, ms, us, largest first, each once; no sign, no fractions)");
-  return d;
+  const Result<Duration> d = parse_duration(s->get());
+  if (!d) {
+    fail(n, path, quoted(s->get()) + " is not a duration like \"250ms\", \"90s\" or \"2h30m\" (units h, m, s, ms, us, largest first, each once; no sign, no fractions)");
+    return std::nullopt;
+  }
+  return *d;
 }
 
 std::optional<Ratio> Reader::ratio_of(const toml::node& n, const std::string& path, bool capped) {
   std::optional<Ratio> r;
   if (const auto* s = n.as_string()) {
-    r = parse_percent(s->get());
-    if (!r) {
+    const Result<Ratio> p = config::parse_percent(s->get());
+    if (!p) {
       fail(n, path, quoted(s->get()) + " is not a percentage like \"94%\" or \"99.97%\" (at most 4 decimals, no sign)");
       return std::nullopt;
     }
+    r = *p;
   } else if (const auto* i = n.as_integer(); i != nullptr && i->get() >= 0) {
     r = Ratio{i->get(), 1};
   } else if (const auto* f = n.as_floating_point()) {
-    r = decimal_of(f->get());
-    if (!r) {
+    // Exactly as written: no negatives, no rounding beyond 6 decimals (0.2 is 2/10).
+    const std::optional<config::Decimal> d = f->get() < 0.0 ? std::nullopt : config::to_decimal(f->get());
+    if (!d || d->rounded) {
       fail(n, path, "must be a non-negative number with at most 6 decimals");
       return std::nullopt;
     }
+    r = config::to_ratio(*d);
   } else {
     fail(n, path, "expected a percentage string such as \"94%\" or a number in [0, 1] but got " + std::string(type_name(n)));
     return std::nullopt;

@@ -5,8 +5,6 @@
 #include "core/config/load.h"
 
 #include <array>
-#include <charconv>
-#include <cmath>
 #include <cstdint>
 #include <exception>
 #include <fstream>
@@ -18,49 +16,20 @@
 #include <utility>
 #include <vector>
 
+#include "core/config/toml_values.h"
 #include "core/engine/assert.h"
 
 namespace failover {
 namespace {
 
-struct Position {
-  std::uint32_t line = 0;
-  std::uint32_t column = 0;
-};
-
-std::string join(std::string_view path, std::string_view key) {
-  if (path.empty()) return std::string(key);
-  return std::string(path) + "." + std::string(key);
-}
-
-std::string element(std::string_view path, std::size_t i) {
-  return std::string(path) + "[" + std::to_string(i) + "]";
-}
-
-std::string where(std::string_view source, Position at) {
-  if (at.line == 0) return std::string(source);
-  return std::string(source) + ":" + std::to_string(at.line) + ":" + std::to_string(at.column);
-}
-
-Position position(const toml::source_region& region) {
-  return {region.begin.line, region.begin.column};
-}
-
-std::string_view type_name(toml::node_type type) {
-  switch (type) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a floating-point number";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::none: break;
-  }
-  return "nothing";
-}
+using config::element;
+using config::join;
+using config::parse_duration;
+using config::parse_percent;
+using config::Position;
+using config::position;
+using config::type_name;
+using config::where;
 
 template <typename E, std::size_t N>
 using Names = std::array<std::pair<std::string_view, E>, N>;
@@ -89,127 +58,6 @@ constexpr Names<WhenUnavailable, 2> kWhenUnavailable{{{"wait", WhenUnavailable::
 constexpr Names<BudgetExhausted, 3> kOnExhausted{{{"downgrade", BudgetExhausted::downgrade},
                                                   {"reject", BudgetExhausted::reject},
                                                   {"report", BudgetExhausted::report}}};
-
-// ---- value conversions (pure; the problem text goes into Error::what) -------------
-
-constexpr std::int64_t kPow10[] = {1, 10, 100, 1'000, 10'000, 100'000, 1'000'000};
-constexpr int kPlacesMax = 6;
-static_assert(std::size(kPow10) == kPlacesMax + 1);
-
-// A number as num / 10^places, read from its shortest round-trip decimal text (what
-// the file most likely said): 0.94 is exactly 94/100, not the nearest binary fraction.
-// More than kPlacesMax decimals are rounded half away from zero to kPlacesMax.
-struct Decimal {
-  std::int64_t num = 0;
-  int places = 0;
-};
-
-constexpr double kDecimalAbsMax = 1e9;
-
-std::optional<Decimal> to_decimal(double x) {
-  if (!std::isfinite(x) || std::fabs(x) >= kDecimalAbsMax) return std::nullopt;
-  std::array<char, 512> buf{};  // fixed notation of the smallest double needs ~330 chars
-  const auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), x,
-                                       std::chars_format::fixed);
-  FAILOVER_ASSERT(ec == std::errc{});
-  const std::string_view text(buf.data(), static_cast<std::size_t>(end - buf.data()));
-  std::size_t i = 0;
-  const bool negative = !text.empty() && text[0] == '-';
-  if (negative) ++i;
-  std::int64_t whole = 0;
-  for (; i < text.size() && text[i] != '.'; ++i) whole = whole * 10 + (text[i] - '0');
-  const std::string_view frac = i < text.size() ? text.substr(i + 1) : std::string_view{};
-  FAILOVER_ASSERT(whole < static_cast<std::int64_t>(kDecimalAbsMax));
-  Decimal d;
-  d.places = static_cast<int>(std::min<std::size_t>(frac.size(), kPlacesMax));
-  d.num = whole * kPow10[d.places];
-  for (int p = 0; p < d.places; ++p) {
-    d.num += (frac[static_cast<std::size_t>(p)] - '0') * kPow10[d.places - 1 - p];
-  }
-  if (frac.size() > kPlacesMax && frac[kPlacesMax] >= '5') d.num += 1;
-  if (negative) d.num = -d.num;
-  return d;
-}
-
-// x * 10^places rounded to the nearest integer, from the decimal text of x.
-std::optional<std::int64_t> scaled(double x, int places) {
-  FAILOVER_ASSERT(places >= 0 && places <= kPlacesMax);
-  const std::optional<Decimal> d = to_decimal(x);
-  if (!d) return std::nullopt;
-  if (d->places <= places) return d->num * kPow10[places - d->places];
-  const std::int64_t div = kPow10[d->places - places];
-  const std::int64_t half = d->num >= 0 ? div / 2 : -(div / 2);
-  return (d->num + half) / div;
-}
-
-// "250ms", "30s", "5m", "2h", "1h30m", "0": integer amounts with units in
-// decreasing size, each unit at most once.
-Result<Duration> parse_duration(std::string_view text) {
-  struct Unit {
-    std::string_view name;
-    std::int64_t us;
-  };
-  constexpr std::array<Unit, 5> kUnits{{{"h", 3'600'000'000}, {"m", 60'000'000},
-                                        {"s", 1'000'000}, {"ms", 1'000}, {"us", 1}}};
-  const std::string hint = "is not a duration like \"250ms\", \"30s\" or \"1h30m\"";
-  if (text == "0") return Duration{0};
-  if (text.empty()) return Error{{}, "is empty; " + hint.substr(3)};
-  if (text[0] == '-') return Error{{}, "must not be negative"};
-  std::int64_t total = 0;
-  std::size_t next_unit = 0;  // units must come in decreasing size
-  std::size_t i = 0;
-  for (std::size_t part = 0; i < text.size() && part < kUnits.size(); ++part) {
-    std::int64_t amount = 0;
-    const std::size_t digits_at = i;
-    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-      if (i - digits_at >= 15) return Error{{}, "is too long a duration"};
-      amount = amount * 10 + (text[i] - '0');
-    }
-    const std::size_t unit_at = i;
-    for (; i < text.size() && text[i] >= 'a' && text[i] <= 'z'; ++i) {
-    }
-    const std::string_view unit = text.substr(unit_at, i - unit_at);
-    if (digits_at == unit_at || unit.empty()) return Error{{}, hint};
-    std::size_t u = next_unit;
-    while (u < kUnits.size() && kUnits[u].name != unit) ++u;
-    if (u == kUnits.size()) {
-      return Error{{}, hint + " (units h, m, s, ms, us, largest first, each once)"};
-    }
-    if (amount > (std::numeric_limits<std::int64_t>::max() - total) / kUnits[u].us) {
-      return Error{{}, "is too long a duration"};
-    }
-    total += amount * kUnits[u].us;
-    next_unit = u + 1;
-  }
-  if (i != text.size()) return Error{{}, hint};
-  return Duration{total};
-}
-
-// "94%" is exactly 94/100 and "99.97%" exactly 9997/10000 (at most 4 decimals).
-Result<Ratio> parse_percent(std::string_view text) {
-  const std::string hint = "is not a percentage like \"94%\" or \"99.5%\"";
-  if (!text.empty() && text[0] == '-') return Error{{}, "must not be negative"};
-  if (text.size() < 2 || text.back() != '%') return Error{{}, hint};
-  text.remove_suffix(1);
-  Ratio r{0, 100};
-  std::size_t i = 0;
-  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-    if (i >= 9) return Error{{}, "is too large a percentage"};
-    r.num = r.num * 10 + (text[i] - '0');
-  }
-  if (i == 0) return Error{{}, hint};
-  if (i < text.size() && text[i] == '.') {
-    const std::size_t frac_at = ++i;
-    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-      if (i - frac_at >= 4) return Error{{}, "has more than 4 decimals"};
-      r.num = r.num * 10 + (text[i] - '0');
-      r.den *= 10;
-    }
-    if (i == frac_at) return Error{{}, hint};
-  }
-  if (i != text.size()) return Error{{}, hint};
-  return r;
-}
 
 // ---- the reader: typed access with the first error kept --------------------------
 
@@ -438,9 +286,9 @@ void Reader::read(const toml::table& t, std::string_view key, const std::string&
   } else if (const auto* i = n->as_integer()) {
     out = Ratio{i->get(), 1};
   } else if (const auto* f = n->as_floating_point()) {
-    const std::optional<Decimal> d = to_decimal(f->get());
+    const std::optional<config::Decimal> d = config::to_decimal(f->get());
     if (!d) return fail(position(n->source()), full, "must be a ratio between 0 and 1");
-    out = Ratio{d->num, kPow10[d->places]};
+    out = config::to_ratio(*d);
   } else {
     type_error(*n, full, "a percentage string such as \"94%\" or a number in [0, 1]");
   }
@@ -453,9 +301,9 @@ void Reader::read_scaled(const toml::table& t, std::string_view key, const std::
   if (n == nullptr) return;
   std::optional<std::int64_t> value;
   if (const auto* i = n->as_integer()) {
-    value = scaled(static_cast<double>(i->get()), places);
+    value = config::scaled(static_cast<double>(i->get()), places);
   } else if (const auto* f = n->as_floating_point()) {
-    value = scaled(f->get(), places);
+    value = config::scaled(f->get(), places);
   } else {
     return type_error(*n, full, "a number");
   }
