@@ -253,6 +253,7 @@ void write_run(JsonWriter& j, const ScenarioResult& result, const PolicyResult& 
   j.integer("dropped", run.dropped);
   j.integer("in_flight_end", run.in_flight_end);
   j.integer("requeued", run.requeued);
+  j.integer("downgraded", run.downgraded);
   j.integer("dropped_buffer_full", run.dropped_buffer_full);
   write_reasons(j, "failed_by", run.failed_by);
   write_reasons(j, "dropped_by", run.dropped_by);

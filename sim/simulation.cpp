@@ -371,6 +371,7 @@ void Loop::on_complete(Time now, const Complete& c) {
     bucket_latency_.record(latency);
     ++result_.succeeded;
     ++b.succeeded;
+    if (c.downgraded) ++result_.downgraded;
     finish_message(c.request);
     return;
   }

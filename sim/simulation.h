@@ -80,6 +80,7 @@ struct RunResult {
   std::int64_t dropped = 0;
   std::int64_t in_flight_end = 0;
   std::int64_t requeued = 0;            // deliveries after the first
+  std::int64_t downgraded = 0;          // succeeded on a cheaper tier: the cost budget ran out
   std::array<std::int64_t, kEndReasonCount> failed_by{};
   std::array<std::int64_t, kEndReasonCount> dropped_by{};
   std::int64_t dropped_buffer_full = 0; // arrivals that found the buffer full
