@@ -4,8 +4,10 @@
 // allocate and two runs with the same inputs make the same decisions.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "core/engine/action.h"
@@ -38,6 +40,29 @@ struct ThrottleWindow {
     std::int64_t accepts = 0;
   };
   std::array<Bucket, kBuckets> buckets{};
+
+  static std::int64_t epoch_of(Time now, Duration window) noexcept {
+    return to_us(now) / std::max<std::int64_t>(1, to_us(window) / kBuckets);
+  }
+  // The bucket for `now`, emptied first if it last held an older epoch.
+  Bucket& at(Time now, Duration window) noexcept {
+    const std::int64_t epoch = epoch_of(now, window);
+    Bucket& b = buckets[static_cast<std::size_t>(epoch % kBuckets)];
+    if (b.epoch != epoch) b = {epoch, 0, 0};
+    return b;
+  }
+  // Requests and accepts over the window ending at `now`.
+  [[nodiscard]] std::pair<std::int64_t, std::int64_t> totals(Time now, Duration window) const noexcept {
+    const std::int64_t epoch = epoch_of(now, window);
+    std::int64_t requests = 0;
+    std::int64_t accepts = 0;
+    for (const Bucket& b : buckets) {
+      if (b.epoch < 0 || epoch - b.epoch >= kBuckets) continue;
+      requests += b.requests;
+      accepts += b.accepts;
+    }
+    return {requests, accepts};
+  }
 };
 
 struct TargetState {

@@ -83,13 +83,10 @@ void EngineImpl::record_health(Time now, const AttemptSlot& a, OutcomeClass cls,
   } else {
     ts.breaker.on_abandon(a.probe);
   }
-  if (cls == OutcomeClass::success || cls == OutcomeClass::caller_error || cls == OutcomeClass::capability) {
-    const std::int64_t bucket_us = std::max<std::int64_t>(
-        1, to_us(config_.policy.retry.throttle_window) / ThrottleWindow::kBuckets);
-    const std::int64_t epoch = to_us(now) / bucket_us;
-    auto& b = ts.throttle.buckets[static_cast<std::size_t>(epoch % ThrottleWindow::kBuckets)];
-    if (b.epoch != epoch) b = {epoch, 0, 0};
-    ++b.accepts;
+  const bool accepted = cls == OutcomeClass::success || cls == OutcomeClass::caller_error ||
+                        cls == OutcomeClass::capability;
+  if (config_.policy.retry.adaptive_throttle && accepted) {
+    ++ts.throttle.at(now, config_.policy.retry.throttle_window).accepts;
   }
   if (cls == OutcomeClass::rate_limited) {
     ++ts.rate_limited;

@@ -291,16 +291,7 @@ std::int32_t EngineImpl::pick(const RequestSlot& r, const Candidates& c) noexcep
 bool EngineImpl::throttled(Time now, Index target) noexcept {
   const RetryPolicy& rp = config_.policy.retry;
   if (!rp.adaptive_throttle) return false;
-  const ThrottleWindow& w = targets_[target].throttle;
-  const std::int64_t bucket_us = std::max<std::int64_t>(1, to_us(rp.throttle_window) / ThrottleWindow::kBuckets);
-  const std::int64_t epoch = to_us(now) / bucket_us;
-  std::int64_t requests = 0;
-  std::int64_t accepts = 0;
-  for (const auto& b : w.buckets) {
-    if (b.epoch < 0 || epoch - b.epoch >= ThrottleWindow::kBuckets) continue;
-    requests += b.requests;
-    accepts += b.accepts;
-  }
+  const auto [requests, accepts] = targets_[target].throttle.totals(now, rp.throttle_window);
   const std::int64_t num = requests * 1'000 - rp.throttle_k_milli * accepts;
   if (num <= 0) return false;
   return prng_.chance(Ratio{num, (requests + 1) * 1'000});
@@ -349,14 +340,7 @@ void EngineImpl::dispatch(Time now, std::uint32_t slot, std::int32_t position, b
   ++totals_.attempts;
   if (r.attempts > 1) ++totals_.retries;
   if (hedge) ++totals_.hedges;
-  if (config_.policy.retry.adaptive_throttle) {
-    const std::int64_t bucket_us =
-        std::max<std::int64_t>(1, to_us(config_.policy.retry.throttle_window) / ThrottleWindow::kBuckets);
-    const std::int64_t epoch = to_us(now) / bucket_us;
-    auto& b = ts.throttle.buckets[static_cast<std::size_t>(epoch % ThrottleWindow::kBuckets)];
-    if (b.epoch != epoch) b = {epoch, 0, 0};
-    ++b.requests;
-  }
+  if (config_.policy.retry.adaptive_throttle) ++ts.throttle.at(now, config_.policy.retry.throttle_window).requests;
   // Hedge: if no byte has come back after hedge_after, a second target gets a copy.
   const Duration hedge_after = config_.routes[r.route].hedge_after;
   if (!hedge && to_us(hedge_after) > 0 && !r.committed) r.wake_at = add_sat(now, hedge_after);

@@ -1103,3 +1103,44 @@ TEST(Policy, ALowerPriorityLevelIsUsedOnlyWhenTheHigherOneIsUnavailable) {
 
 }  // namespace
 }  // namespace failover
+
+namespace failover {
+namespace {
+
+Config throttle_config() {
+  Config c = test::make_config(1);
+  c.policy.retry.adaptive_throttle = true;
+  c.policy.retry.attempts_max = 1;
+  c.policy.breaker.consecutive_failures = 0;
+  c.policy.breaker.failure_rate = Ratio{0, 1};
+  c.policy.breaker.min_available_targets = 0;
+  return c;
+}
+
+TEST(Policy, AdaptiveThrottlingRejectsLocallyWhenTheTargetAcceptsNothing) {
+  test::EngineHarness h(throttle_config());
+  for (RequestId id = 1; id <= 200; ++id) {
+    const std::size_t sent = h.sends().size();
+    h.at(ms(static_cast<std::int64_t>(id) * 10)).submit(id);
+    if (h.sends().size() > sent) h.outcome(h.last_send().attempt, Outcome::http(503));
+  }
+  // With no accepts the rejection probability is requests / (requests + 1): after the
+  // first few, almost every request is refused before it is sent.
+  std::size_t local = 0;
+  for (const Complete& c : h.completes()) local += c.reason == EndReason::no_target ? 1U : 0U;
+  EXPECT_LT(h.sends().size(), 20U);
+  EXPECT_EQ(local + h.sends().size(), 200U);
+}
+
+TEST(Policy, AdaptiveThrottlingNeverRejectsWhileTheTargetAccepts) {
+  test::EngineHarness h(throttle_config());
+  for (RequestId id = 1; id <= 200; ++id) {
+    h.at(ms(static_cast<std::int64_t>(id) * 10)).submit(id);
+    h.outcome(h.last_send().attempt, Outcome::ok({10, 10, true}));
+  }
+  EXPECT_EQ(h.sends().size(), 200U);
+  for (const Complete& c : h.completes()) EXPECT_EQ(c.status, RequestStatus::succeeded);
+}
+
+}  // namespace
+}  // namespace failover
