@@ -185,7 +185,7 @@ std::string md_policies(const ScenarioResult& result) {
          report::percent(static_cast<double>(kHealthyBucket.num) / static_cast<double>(kHealthyBucket.den), 0) +
          " of arrivals succeed. Latency is end to end for requests that succeeded, queue wait and requeues "
          "included. Cost is billed for sure – including attempts that timed out or were cancelled (a provider may "
-         "bill them); the plan is what every arrival would cost at its route's first target.\n\n";
+         "bill them); the plan is what every arrival would cost at its route's primary target.\n\n";
   return out;
 }
 

@@ -255,7 +255,11 @@ std::int64_t Loop::plan_cost(const Arrival& a) const {
   const TrafficClass& cls = spec_.traffic.classes[a.class_index];
   const Config& config = spec_.config;
   const Index route = cls.tier != kNoIndex ? config.tiers[cls.tier].route : cls.route;
-  const ModelConfig& m = config.model(config.routes[route].targets.front().target);
+  // The route's primary: its first target of the highest priority (lowest value).
+  const std::vector<RouteTarget>& targets = config.routes[route].targets;
+  const RouteTarget* primary = &targets.front();
+  for (const RouteTarget& t : targets) primary = t.priority < primary->priority ? &t : primary;
+  const ModelConfig& m = config.model(primary->target);
   const auto price = [](std::int64_t tokens, std::int64_t per_mtok) { return (tokens * per_mtok + 999'999) / 1'000'000; };
   return price(a.prompt_tokens, m.input_micro_usd_per_mtok) + price(a.output_tokens, m.output_micro_usd_per_mtok);
 }

@@ -97,7 +97,7 @@ struct RunResult {
   std::vector<std::int64_t> cost_by_target_micro_usd;
   std::int64_t cost_micro_usd = 0;
   std::int64_t possibly_billed_micro_usd = 0;
-  // The all-primary plan: what every arrival would cost at its route's first target.
+  // The all-primary plan: what every arrival would cost at its route's primary target (the first of its highest priority).
   std::int64_t plan_cost_micro_usd = 0;
   std::vector<std::int64_t> trips_by_target;
   std::vector<Transition> transitions;  // the first kTransitionsKept, in order
