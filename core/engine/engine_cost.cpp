@@ -33,8 +33,8 @@ std::int64_t EngineImpl::worst_case_cost(const RequestSlot& r, Index target) con
   return usage_cost(target, r.prompt_tokens, r.output_tokens_max);
 }
 
-bool EngineImpl::affordable(Time now, std::int64_t cost) const noexcept {
-  (void)now;  // the window was rolled by advance(now)
+bool EngineImpl::affordable(std::int64_t cost) const noexcept {
+  // advance(now) already rolled the budget window.
   const std::int64_t budget = config_.policy.cost.budget_micro_usd;
   return budget == 0 || spent_window_micro_usd_ + reserved_micro_usd_ + cost <= budget;
 }
@@ -42,9 +42,8 @@ bool EngineImpl::affordable(Time now, std::int64_t cost) const noexcept {
 // Settles an attempt's reservation: the real cost from reported usage, an estimate
 // when a success carried none, and the worst case when the attempt may have been
 // billed without an answer (timed out, cancelled, cut short after it was sent).
-void EngineImpl::settle(Time now, std::uint32_t aslot, OutcomeClass cls, const Outcome* outcome,
+void EngineImpl::settle(std::uint32_t aslot, OutcomeClass cls, const Outcome* outcome,
                         ActionBuffer& out) noexcept {
-  (void)now;
   AttemptSlot& a = attempts_[aslot];
   RequestSlot& r = requests_[a.request];
   reserved_micro_usd_ -= a.reserved_micro_usd;
@@ -104,8 +103,7 @@ void EngineImpl::finish(Time now, std::uint32_t slot, RequestStatus status, EndR
   free_requests_.push_back(slot);
 }
 
-void EngineImpl::complete_unheld(Time now, const Request& request, EndReason reason, ActionBuffer& out) noexcept {
-  (void)now;
+void EngineImpl::complete_unheld(const Request& request, EndReason reason, ActionBuffer& out) noexcept {
   FAILOVER_ASSERT(reason != EndReason::ok);
   ++totals_.dropped;
   out.push(Complete{request.id, RequestStatus::dropped, reason, kNoIndex, 0, Duration{0}, 0, false});

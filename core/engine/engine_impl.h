@@ -211,13 +211,13 @@ class EngineImpl {
   // cost
   std::int64_t worst_case_cost(const RequestSlot& r, Index target) const noexcept;
   std::int64_t usage_cost(Index target, std::int64_t input, std::int64_t output) const noexcept;
-  bool affordable(Time now, std::int64_t cost) const noexcept;
-  void settle(Time now, std::uint32_t aslot, OutcomeClass cls, const Outcome* outcome, ActionBuffer& out) noexcept;
+  bool affordable(std::int64_t cost) const noexcept;
+  void settle(std::uint32_t aslot, OutcomeClass cls, const Outcome* outcome, ActionBuffer& out) noexcept;
 
   // completion
   void finish(Time now, std::uint32_t slot, RequestStatus status, EndReason reason, Index target,
               ActionBuffer& out) noexcept;
-  void complete_unheld(Time now, const Request& request, EndReason reason, ActionBuffer& out) noexcept;
+  void complete_unheld(const Request& request, EndReason reason, ActionBuffer& out) noexcept;
 
   Prng prng_;
   std::uint32_t requests_max_;

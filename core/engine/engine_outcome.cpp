@@ -44,7 +44,7 @@ void EngineImpl::end_attempt(Time now, std::uint32_t aslot, const Outcome& outco
   FAILOVER_ASSERT(requests_[slot].phase == Phase::inflight);
   const OutcomeClass cls = classify(outcome, config_.policy.classify);
   record_health(now, a, cls, outcome, out);
-  settle(now, aslot, cls, &outcome, out);
+  settle(aslot, cls, &outcome, out);
   release_attempt(aslot);
   RequestSlot& r = requests_[slot];
   if (cls == OutcomeClass::success) {
@@ -253,7 +253,7 @@ void EngineImpl::cancel_attempt(Time now, std::uint32_t aslot, CancelReason why,
   } else {
     ts.breaker.on_abandon(a.probe);
   }
-  settle(now, aslot, OutcomeClass::cancelled, nullptr, out);
+  settle(aslot, OutcomeClass::cancelled, nullptr, out);
   release_attempt(aslot);
 }
 

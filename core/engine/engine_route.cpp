@@ -18,17 +18,17 @@ void EngineImpl::submit(Time now, const Request& request, ActionBuffer& out) noe
     route = request.tier < config_.tiers.size() ? config_.tiers[request.tier].route : kNoIndex;
   }
   if (route >= config_.routes.size()) {
-    complete_unheld(now, request, EndReason::invalid_request, out);
+    complete_unheld(request, EndReason::invalid_request, out);
     return;
   }
   const QueuePolicy& qp = config_.policy.queue;
   if (queued_ >= qp.depth_max || active_ >= qp.requests_max || free_requests_.empty()) {
-    complete_unheld(now, request, EndReason::queue_full, out);
+    complete_unheld(request, EndReason::queue_full, out);
     return;
   }
   const Time deadline = request.deadline.value_or(add_sat(now, config_.policy.timeouts.request));
   if (deadline <= now) {
-    complete_unheld(now, request, EndReason::deadline, out);
+    complete_unheld(request, EndReason::deadline, out);
     return;
   }
   const std::uint32_t slot = free_requests_.back();
@@ -45,7 +45,7 @@ void EngineImpl::submit(Time now, const Request& request, ActionBuffer& out) noe
   r.submitted = now;
   r.deadline = deadline;
   if (!route_fits(route, r)) {
-    complete_unheld(now, request, EndReason::invalid_request, out);
+    complete_unheld(request, EndReason::invalid_request, out);
     return;
   }
   free_requests_.pop_back();
@@ -173,7 +173,7 @@ Verdict EngineImpl::evaluate(Time now, const RequestSlot& r, std::uint32_t exclu
       any_too_slow = true;  // its usual latency no longer fits before the deadline
       continue;
     }
-    if (enforce_budget && !affordable(now, worst_case_cost(r, t))) {
+    if (enforce_budget && !affordable(worst_case_cost(r, t))) {
       any_over_budget = true;
       continue;
     }
