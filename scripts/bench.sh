@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 readonly preset=release
 readonly build_dir=build/${preset}
-readonly benches=(engine_bench)
+readonly benches=(engine_bench protocol_bench)
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]]; then

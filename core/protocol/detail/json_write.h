@@ -1,0 +1,51 @@
+// Writing the JSON bodies the providers send, piece by piece into one string. Internal to
+// failover_protocol (not installed). Strings go through Boost.JSON's serializer, which
+// escapes quotes, backslashes and control characters and leaves UTF-8 intact; numbers
+// are written with std::to_chars so that 0.7 reads "0.7" as the providers' SDKs send it,
+// not Boost.JSON's "7E-1".
+#pragma once
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <boost/json.hpp>
+
+#include "core/engine/assert.h"
+
+namespace failover::protocol::detail {
+
+// A JSON string literal, quotes included.
+inline void put_string(std::string& out, std::string_view s) {
+  out += boost::json::serialize(boost::json::string_view(s.data(), s.size()));
+}
+
+// A string literal, or null for an empty string (finish_reason, stop_reason, code).
+inline void put_string_or_null(std::string& out, std::string_view s) {
+  if (s.empty()) {
+    out += "null";
+  } else {
+    put_string(out, s);
+  }
+}
+
+inline void put_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  FAILOVER_ASSERT(r.ec == std::errc());
+  out.append(buf, r.ptr);
+}
+
+// The shortest decimal that reads back as `v`. Precondition: v is finite (JSON has no
+// NaN or infinity).
+inline void put_double(std::string& out, double v) {
+  FAILOVER_ASSERT(std::isfinite(v));
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  FAILOVER_ASSERT(r.ec == std::errc());
+  out.append(buf, r.ptr);
+}
+
+}  // namespace failover::protocol::detail
