@@ -14,6 +14,7 @@ packages=(
   libbenchmark-dev                        # bench/
   libcli11-dev                            # the failover command line
   openssl                                 # the transport tests make a CA at test time
+  wrk                                     # bench/: the HTTP load baseline next to `failover live`
 )
 
 missing=()

@@ -575,10 +575,11 @@ void Loader::read_limits(const toml::table& policy) {
   Policy& p = config_.policy;
   if (const toml::table* t = r_.table(policy, "timeouts", "policy")) {
     const std::string path = "policy.timeouts";
-    r_.only_keys(*t, path, {"request", "attempt", "first_byte"});
+    r_.only_keys(*t, path, {"request", "attempt", "first_byte", "connect"});
     r_.read(*t, "request", path, p.timeouts.request);
     r_.read(*t, "attempt", path, p.timeouts.attempt);
     r_.read(*t, "first_byte", path, p.timeouts.first_byte);
+    r_.read(*t, "connect", path, p.timeouts.connect);
   }
   if (const toml::table* t = r_.table(policy, "queue", "policy")) {
     const std::string path = "policy.queue";

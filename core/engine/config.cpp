@@ -321,6 +321,7 @@ void check_limits(Checks& c, const Policy& policy) {
   c.duration(policy.timeouts.request, false, "policy.timeouts.request");
   c.duration(policy.timeouts.attempt, false, "policy.timeouts.attempt");
   c.duration(policy.timeouts.first_byte, true, "policy.timeouts.first_byte");
+  c.duration(policy.timeouts.connect, false, "policy.timeouts.connect");
   const QueuePolicy& q = policy.queue;
   c.between(q.depth_max, 0, kQueueDepthMax, "policy.queue.depth_max");
   c.between(q.requests_max, 1, kQueueDepthMax, "policy.queue.requests_max");

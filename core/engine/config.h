@@ -172,6 +172,7 @@ struct TimeoutPolicy {
   Duration request = sec(60);     // end-to-end deadline of a request that carries none
   Duration attempt = sec(30);     // total time of one attempt
   Duration first_byte = sec(15);  // until the first byte; 0: off
+  Duration connect = sec(10);     // TCP connect + TLS handshake; the live transport's own timer (the engine ignores it)
 };
 
 enum class WhenUnavailable : std::uint8_t { wait, fail };

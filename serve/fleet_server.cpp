@@ -1,0 +1,708 @@
+// The FleetServer: a Beast HTTP/1.1 server (plain TCP or TLS) on one io_context
+// thread. Each connection keeps one read outstanding for its whole life, so a client
+// that gives up mid-answer is noticed at once (its slot is freed then), and writes the
+// WirePlan of each answer step by step on a steady_timer that maps scenario time to
+// real time scaled by K. Everything runs on the caller's one io_context thread: the
+// FakeProviders need no locks.
+#include "serve/fleet_server.h"
+
+#include <openssl/ssl.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "core/engine/assert.h"
+#include "core/engine/prng.h"
+#include "core/protocol/codec.h"
+#include "serve/fleet_wire.h"
+#include "sim/fleet.h"
+
+namespace failover::serve {
+namespace {
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace http = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+using ErrorCode = boost::system::error_code;
+using HttpRequest = http::request<http::string_body>;
+
+constexpr std::size_t kConnectionsMax = 1'024;   // beyond: accepted and closed at once
+constexpr std::uint64_t kBodyMax = 1 << 20;      // request body; beyond: 413
+constexpr std::uint32_t kHeaderMax = 16 * 1024;  // request head; beyond: 400
+constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kPendingMax = 64 * 1024;  // read ahead while an answer is under way
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+constexpr auto kCloseTimeout = std::chrono::seconds(2);  // waiting for the client's close_notify / FIN
+constexpr auto kAcceptRetry = std::chrono::milliseconds(50);
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+struct ServedProvider {
+  std::string name;
+  Protocol protocol = Protocol::openai;
+  std::string path;  // "/" + name + request_path(protocol)
+  std::vector<ModelConfig> models;
+};
+
+// What the server decided for one request: the plan and the provider whose slot the
+// answer holds (FakeProvider::finish is owed once), if any.
+struct Dispatch {
+  WirePlan plan;
+  std::optional<Index> slot;
+};
+
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void start() = 0;
+  virtual void shut() = 0;  // the server stops: close now, free any slot
+};
+
+class ServerState : public std::enable_shared_from_this<ServerState> {
+ public:
+  ServerState(asio::io_context& io, sim::Fleet fleet, std::vector<ServedProvider> providers,
+              const FleetOptions& options)
+      : io_(io),
+        acceptor_(io),
+        retry_timer_(io),
+        fleet_(std::move(fleet)),
+        providers_(std::move(providers)),
+        time_scale_(options.time_scale),
+        start_at_(kTimeZero + options.start_at),
+        t0_(SteadyClock::now()),
+        last_(start_at_) {}
+
+  Status listen(const asio::ip::address& address, std::uint16_t port);
+  Status use_tls(const std::string& cert_file, const std::string& key_file);
+  void accept();
+  void stop();
+
+  // Scenario time now: start_at + (steady now - t0) x K, never going backwards.
+  Time sim_now();
+  // The steady instant at which scenario time reaches t (rounded up: never early).
+  [[nodiscard]] SteadyClock::time_point steady_at(Time t) const;
+  Dispatch dispatch(const HttpRequest& request, bool keep_alive);
+  // The answer to a request that did not parse (400, or 413 over the body limit).
+  std::string bad_message(std::string_view target, bool too_large);
+  void finish(Index provider) { fleet_.provider(provider).finish(sim_now()); }
+  void forget(std::uint64_t session) { sessions_.erase(session); }
+
+  [[nodiscard]] asio::io_context& io() const { return io_; }
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+  [[nodiscard]] bool tls() const { return tls_.has_value(); }
+  [[nodiscard]] const std::vector<ServedProvider>& providers() const { return providers_; }
+  [[nodiscard]] const sim::Fleet& fleet() const { return fleet_; }
+  [[nodiscard]] FleetStats stats() const noexcept {
+    return {requests_.load(std::memory_order_relaxed), bad_requests_.load(std::memory_order_relaxed)};
+  }
+
+ private:
+  void admit(tcp::socket socket);
+  [[nodiscard]] std::optional<Index> provider_of(std::string_view path) const;
+  Dispatch refuse(Protocol protocol, std::int32_t status, std::string message, bool keep_alive,
+                  std::vector<protocol::Header> extra = {});
+  Dispatch serve(Index provider, const protocol::ChatRequest& chat, Index model, bool keep_alive);
+
+  asio::io_context& io_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer retry_timer_;
+  std::optional<ssl::context> tls_;
+  sim::Fleet fleet_;
+  std::vector<ServedProvider> providers_;
+  std::int64_t time_scale_;
+  Time start_at_;
+  SteadyClock::time_point t0_;
+  Time last_;
+  std::uint16_t port_ = 0;
+  std::map<std::uint64_t, std::weak_ptr<SessionBase>> sessions_;
+  std::uint64_t next_session_ = 0;
+  std::uint64_t next_request_ = 0;
+  std::atomic<std::int64_t> requests_{0};
+  std::atomic<std::int64_t> bad_requests_{0};
+  bool stopped_ = false;
+};
+
+// One connection. Stream is tcp::socket or ssl::stream<tcp::socket>.
+template <class Stream>
+class Session final : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
+
+  Session(std::shared_ptr<ServerState> state, std::uint64_t id, Stream stream)
+      : state_(std::move(state)), id_(id), stream_(std::move(stream)), timer_(state_->io()) {}
+  ~Session() override { state_->forget(id_); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void start() override;
+  void shut() override { gone(); }
+
+ private:
+  tcp::socket& socket() {
+    if constexpr (kTls) {
+      return stream_.next_layer();
+    } else {
+      return stream_;
+    }
+  }
+  // Runs `then` at `when` unless the session closes or re-arms the timer first.
+  void arm(SteadyClock::time_point when, std::function<void()> then);
+  void read();
+  void on_read(const ErrorCode& ec, std::size_t n);
+  void parse();
+  void respond(Dispatch dispatch);
+  void next_step();
+  void end_response();
+  void release_slot();
+  void graceful_close();
+  void abort_close();
+  void gone();
+
+  std::shared_ptr<ServerState> state_;
+  std::uint64_t id_;
+  Stream stream_;
+  asio::steady_timer timer_;
+  std::uint64_t timer_generation_ = 0;
+  boost::beast::flat_buffer in_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  WirePlan plan_;
+  std::size_t step_ = 0;
+  std::optional<Index> slot_;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool busy_ = false;  // an answer is under way
+  bool keep_alive_ = true;
+  bool continue_sent_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+};
+
+// ---- ServerState -------------------------------------------------------------------
+
+Status ServerState::listen(const asio::ip::address& address, std::uint16_t port) {
+  const tcp::endpoint endpoint(address, port);
+  ErrorCode ec;
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) port_ = acceptor_.local_endpoint(ec).port();
+  if (ec)
+    return Error{"listen",
+                 "cannot listen on " + address.to_string() + ":" + std::to_string(port) + ": " + ec.message()};
+  FAILOVER_ASSERT(port_ != 0);
+  return Ok{};
+}
+
+Status ServerState::use_tls(const std::string& cert_file, const std::string& key_file) {
+  try {
+    tls_.emplace(ssl::context::tls_server);
+  } catch (const boost::system::system_error& e) {
+    return Error{"tls", std::string("cannot make a TLS context: ") + e.what()};
+  }
+  ErrorCode ec;
+  tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                        ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+                    ec);
+  if (ec || SSL_CTX_set_min_proto_version(tls_->native_handle(), TLS1_2_VERSION) != 1) {
+    return Error{"tls", "cannot require TLS 1.2 or newer"};
+  }
+  tls_->use_certificate_chain_file(cert_file, ec);
+  if (ec) return Error{cert_file, "cannot load the certificate chain (PEM): " + ec.message()};
+  tls_->use_private_key_file(key_file, ssl::context::pem, ec);
+  if (ec) return Error{key_file, "cannot load the private key (PEM): " + ec.message()};
+  if (SSL_CTX_check_private_key(tls_->native_handle()) != 1) {
+    return Error{key_file, "the private key does not match the certificate " + cert_file};
+  }
+  return Ok{};
+}
+
+void ServerState::accept() {
+  if (stopped_) return;
+  acceptor_.async_accept([self = shared_from_this()](const ErrorCode& ec, tcp::socket socket) {
+    if (self->stopped_ || ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      self->admit(std::move(socket));
+      self->accept();
+      return;
+    }
+    // Out of descriptors or the like: try again shortly rather than spin.
+    self->retry_timer_.expires_after(kAcceptRetry);
+    self->retry_timer_.async_wait([self](const ErrorCode& wait_ec) {
+      if (!wait_ec) self->accept();
+    });
+  });
+}
+
+void ServerState::admit(tcp::socket socket) {
+  ErrorCode ec;
+  if (sessions_.size() >= kConnectionsMax) {
+    socket.close(ec);
+    return;
+  }
+  socket.set_option(tcp::no_delay(true), ec);
+  const std::uint64_t id = next_session_++;
+  std::shared_ptr<SessionBase> session;
+  if (tls_) {
+    session = std::make_shared<Session<ssl::stream<tcp::socket>>>(shared_from_this(), id,
+                                                                  ssl::stream<tcp::socket>(std::move(socket), *tls_));
+  } else {
+    session = std::make_shared<Session<tcp::socket>>(shared_from_this(), id, std::move(socket));
+  }
+  sessions_.emplace(id, session);
+  FAILOVER_ASSERT(sessions_.size() <= kConnectionsMax);
+  session->start();
+}
+
+void ServerState::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  ErrorCode ec;
+  acceptor_.close(ec);
+  retry_timer_.cancel();
+  // Collect first: a session may be destroyed (and leave sessions_) when released.
+  std::vector<std::shared_ptr<SessionBase>> live;
+  live.reserve(sessions_.size());
+  for (const auto& entry : sessions_) {
+    if (std::shared_ptr<SessionBase> s = entry.second.lock()) live.push_back(std::move(s));
+  }
+  for (const std::shared_ptr<SessionBase>& s : live) s->shut();
+}
+
+Time ServerState::sim_now() {
+  const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - t0_).count();
+  FAILOVER_ASSERT(elapsed >= 0);
+  const Time t = start_at_ + us(elapsed * time_scale_);
+  last_ = std::max(last_, t);
+  return last_;
+}
+
+SteadyClock::time_point ServerState::steady_at(Time t) const {
+  FAILOVER_ASSERT(t != kTimeNever);
+  const std::int64_t sim_us = std::max<std::int64_t>(to_us(t - start_at_), 0);
+  const std::int64_t real_us = sim_us / time_scale_ + (sim_us % time_scale_ != 0 ? 1 : 0);
+  return t0_ + std::chrono::microseconds(real_us);
+}
+
+std::optional<Index> ServerState::provider_of(std::string_view path) const {
+  for (std::size_t i = 0; i < providers_.size(); ++i) {
+    const std::string& name = providers_[i].name;
+    if (path.size() > name.size() && path[0] == '/' && path.substr(1, name.size()) == name &&
+        (path.size() == name.size() + 1 || path[name.size() + 1] == '/')) {
+      return static_cast<Index>(i);
+    }
+  }
+  return std::nullopt;
+}
+
+Dispatch ServerState::refuse(Protocol protocol, std::int32_t status, std::string message, bool keep_alive,
+                             std::vector<protocol::Header> extra) {
+  bad_requests_.fetch_add(1, std::memory_order_relaxed);
+  protocol::ErrorInfo error = protocol::error_for_status(protocol, status);
+  error.message = std::move(message);
+  Dispatch d;
+  d.plan.steps.push_back({sim_now(), error_response(protocol, status, error, keep_alive, extra)});
+  d.plan.end = WireEnd::keep_alive;
+  return d;
+}
+
+std::string ServerState::bad_message(std::string_view target, bool too_large) {
+  requests_.fetch_add(1, std::memory_order_relaxed);
+  bad_requests_.fetch_add(1, std::memory_order_relaxed);
+  const std::optional<Index> p = provider_of(target.substr(0, target.find('?')));
+  const Protocol protocol = p ? providers_[*p].protocol : Protocol::openai;
+  const std::int32_t status = too_large ? 413 : 400;
+  protocol::ErrorInfo error = protocol::error_for_status(protocol, status);
+  error.message =
+      too_large ? "request body larger than " + std::to_string(kBodyMax) + " bytes" : "malformed HTTP request";
+  return error_response(protocol, status, error, false);
+}
+
+Dispatch ServerState::dispatch(const HttpRequest& request, bool keep_alive) {
+  requests_.fetch_add(1, std::memory_order_relaxed);
+  const std::string_view target = request.target();
+  const std::string_view path = target.substr(0, target.find('?'));
+  const std::optional<Index> p = provider_of(path);
+  if (!p || path != providers_[*p].path) {
+    const Protocol protocol = p ? providers_[*p].protocol : Protocol::openai;
+    return refuse(protocol, 404, "no route for " + std::string(path), keep_alive);
+  }
+  const ServedProvider& provider = providers_[*p];
+  if (request.method() != http::verb::post) {
+    return refuse(provider.protocol, 405, "method not allowed: use POST", keep_alive, {{"allow", "POST"}});
+  }
+  Result<protocol::ChatRequest> chat = protocol::decode_request(provider.protocol, request.body());
+  if (!chat) return refuse(provider.protocol, 400, chat.error().message(), keep_alive);
+  const auto model = std::find_if(provider.models.begin(), provider.models.end(),
+                                  [&](const ModelConfig& m) { return m.id == chat->model; });
+  if (model == provider.models.end()) {
+    return refuse(provider.protocol, 404, "model '" + chat->model + "' not found on " + provider.name, keep_alive);
+  }
+  if (chat->max_tokens < 1 || chat->max_tokens > kAnswerTokensMax) {
+    return refuse(provider.protocol, 400,
+                  "max_tokens must be between 1 and " + std::to_string(kAnswerTokensMax) + " on this fleet",
+                  keep_alive);
+  }
+  return serve(*p, *chat, static_cast<Index>(model - provider.models.begin()), keep_alive);
+}
+
+Dispatch ServerState::serve(Index provider, const protocol::ChatRequest& chat, Index model, bool keep_alive) {
+  const ServedProvider& served = providers_[provider];
+  FAILOVER_ASSERT(model < served.models.size());
+  WireRequest w;
+  w.protocol = served.protocol;
+  w.model = chat.model;
+  w.prompt_tokens = estimate_prompt_tokens(chat);
+  w.output_tokens = chat.max_tokens;
+  w.context_window_tokens = served.models[model].context_window_tokens;
+  w.stream = chat.stream;
+  w.keep_alive = keep_alive;
+  w.sequence = ++next_request_;
+  w.time_scale = time_scale_;
+  const Time now = sim_now();
+  const sim::Reply reply =
+      fleet_.provider(provider).start(now, sim::AttemptSpec{model, w.prompt_tokens, w.output_tokens, w.stream});
+  Dispatch d;
+  d.plan = plan_reply(w, reply, now);
+  if (reply.holds_slot) d.slot = provider;
+  return d;
+}
+
+// ---- Session -----------------------------------------------------------------------
+
+template <class Stream>
+void Session<Stream>::start() {
+  if constexpr (kTls) {
+    arm(SteadyClock::now() + kHandshakeTimeout, [this] { gone(); });
+    stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](const ErrorCode& ec) {
+      if (self->closed_) return;
+      ++self->timer_generation_;
+      self->timer_.cancel();
+      if (ec) {
+        self->gone();
+        return;
+      }
+      self->read();
+    });
+  } else {
+    read();
+  }
+}
+
+template <class Stream>
+void Session<Stream>::arm(SteadyClock::time_point when, std::function<void()> then) {
+  const std::uint64_t generation = ++timer_generation_;
+  timer_.expires_at(when);
+  timer_.async_wait([self = this->shared_from_this(), generation, then = std::move(then)](const ErrorCode& ec) {
+    if (ec || self->closed_ || generation != self->timer_generation_) return;
+    then();
+  });
+}
+
+template <class Stream>
+void Session<Stream>::read() {
+  if (reading_ || closed_) return;
+  if (closing_ && kTls) return;                    // async_shutdown does the reading now
+  if (busy_ && in_.size() >= kPendingMax) return;  // resumed when the answer ends
+  reading_ = true;
+  stream_.async_read_some(in_.prepare(kReadChunk), [self = this->shared_from_this()](
+                                                       const ErrorCode& ec, std::size_t n) { self->on_read(ec, n); });
+}
+
+template <class Stream>
+void Session<Stream>::on_read(const ErrorCode& ec, std::size_t n) {
+  reading_ = false;
+  if (closed_) return;
+  if (ec) {
+    gone();  // the client closed (or reset) the connection: free its slot now
+    return;
+  }
+  in_.commit(n);
+  if (closing_) {
+    in_.consume(in_.size());
+  } else {
+    parse();
+  }
+  read();
+}
+
+template <class Stream>
+void Session<Stream>::parse() {
+  // Each pass consumes bytes or returns; the input is bounded, so is the loop.
+  for (std::size_t pass = 0; pass <= kPendingMax + kReadChunk; ++pass) {
+    if (busy_ || writing_ || closing_ || closed_ || in_.size() == 0) return;
+    if (!parser_) {
+      parser_.emplace();
+      parser_->body_limit(kBodyMax);
+      parser_->header_limit(kHeaderMax);
+      parser_->eager(true);
+      continue_sent_ = false;
+    }
+    ErrorCode ec;
+    const std::size_t used = parser_->put(in_.data(), ec);
+    in_.consume(used);
+    if (ec && ec != http::error::need_more) {
+      const std::string target(parser_->is_header_done() ? parser_->get().target() : "");
+      const bool too_large = ec == http::error::body_limit;
+      parser_.reset();
+      respond(Dispatch{{{{state_->sim_now(), state_->bad_message(target, too_large)}}, WireEnd::close}, {}});
+      return;
+    }
+    if (parser_->is_done()) {
+      HttpRequest request = parser_->release();
+      parser_.reset();
+      keep_alive_ = request.keep_alive();
+      respond(state_->dispatch(request, keep_alive_));
+      return;
+    }
+    if (parser_->is_header_done() && !continue_sent_) {
+      continue_sent_ = true;
+      const auto expect = parser_->get().find(http::field::expect);
+      if (expect != parser_->get().end() && boost::beast::iequals(expect->value(), "100-continue")) {
+        writing_ = true;
+        asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                          [self = this->shared_from_this()](const ErrorCode& wec, std::size_t) {
+                            self->writing_ = false;
+                            if (wec) {
+                              self->gone();
+                              return;
+                            }
+                            self->parse();
+                          });
+        return;
+      }
+    }
+    if (used == 0) return;
+  }
+}
+
+template <class Stream>
+void Session<Stream>::respond(Dispatch dispatch) {
+  FAILOVER_ASSERT(!busy_);
+  FAILOVER_ASSERT(!slot_.has_value());
+  busy_ = true;
+  plan_ = std::move(dispatch.plan);
+  slot_ = dispatch.slot;
+  step_ = 0;
+  next_step();
+}
+
+template <class Stream>
+void Session<Stream>::next_step() {
+  // Steps that are only waits and whose time has come are skipped in place.
+  while (!closed_ && step_ < plan_.steps.size()) {
+    const WireStep& step = plan_.steps[step_];
+    const SteadyClock::time_point when = state_->steady_at(step.at);
+    if (when > SteadyClock::now()) {
+      arm(when, [this] { next_step(); });
+      return;
+    }
+    if (step.bytes.empty()) {
+      ++step_;
+      continue;
+    }
+    writing_ = true;
+    asio::async_write(stream_, asio::buffer(step.bytes),
+                      [self = this->shared_from_this()](const ErrorCode& ec, std::size_t) {
+                        self->writing_ = false;
+                        if (self->closed_) return;
+                        if (ec) {
+                          self->gone();
+                          return;
+                        }
+                        ++self->step_;
+                        self->next_step();
+                      });
+    return;
+  }
+  if (!closed_) end_response();
+}
+
+template <class Stream>
+void Session<Stream>::end_response() {
+  FAILOVER_ASSERT(step_ == plan_.steps.size());
+  switch (plan_.end) {
+    case WireEnd::keep_alive:
+      release_slot();
+      busy_ = false;
+      plan_ = {};
+      if (!keep_alive_) {
+        graceful_close();
+        return;
+      }
+      parse();
+      read();
+      return;
+    case WireEnd::close:
+    case WireEnd::cut:
+      release_slot();
+      graceful_close();
+      return;
+    case WireEnd::abort:
+      release_slot();
+      abort_close();
+      return;
+    case WireEnd::hold:
+      return;  // the slot is freed when the client closes (gone)
+  }
+}
+
+template <class Stream>
+void Session<Stream>::release_slot() {
+  if (!slot_) return;
+  const Index provider = *slot_;
+  slot_.reset();
+  state_->finish(provider);
+}
+
+template <class Stream>
+void Session<Stream>::graceful_close() {
+  if (closing_ || closed_) return;
+  closing_ = true;
+  arm(SteadyClock::now() + kCloseTimeout, [this] { gone(); });
+  if constexpr (kTls) {
+    // Sends close_notify; the client sees a clean end of stream (mid-body for a cut).
+    stream_.async_shutdown([self = this->shared_from_this()](const ErrorCode&) { self->gone(); });
+  } else {
+    ErrorCode ec;
+    socket().shutdown(tcp::socket::shutdown_send, ec);
+    read();  // until the client's FIN
+  }
+}
+
+template <class Stream>
+void Session<Stream>::abort_close() {
+  if (closed_) return;
+  ErrorCode ec;
+  // SO_LINGER 0: close() sends an RST instead of a FIN, and no TLS close_notify.
+  socket().set_option(asio::socket_base::linger(true, 0), ec);
+  gone();
+}
+
+template <class Stream>
+void Session<Stream>::gone() {
+  if (closed_) return;
+  closed_ = true;
+  ++timer_generation_;
+  timer_.cancel();
+  release_slot();
+  ErrorCode ec;
+  socket().close(ec);
+}
+
+// ---- FleetServer -------------------------------------------------------------------
+
+class Server final : public FleetServer {
+ public:
+  Server(std::shared_ptr<ServerState> state, std::string host) : state_(std::move(state)), host_(std::move(host)) {}
+  ~Server() override { Server::stop(); }
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  [[nodiscard]] std::uint16_t port() const noexcept override { return state_->port(); }
+  [[nodiscard]] std::string base_url(std::string_view provider) const override {
+    const bool v6 = host_.find(':') != std::string::npos;
+    return std::string(state_->tls() ? "https" : "http") + "://" + (v6 ? "[" + host_ + "]" : host_) + ":" +
+           std::to_string(state_->port()) + "/" + std::string(provider);
+  }
+  [[nodiscard]] FleetStats stats() const noexcept override { return state_->stats(); }
+  [[nodiscard]] std::vector<ProviderServeStats> provider_stats() const override {
+    std::vector<ProviderServeStats> out;
+    for (std::size_t i = 0; i < state_->providers().size(); ++i) {
+      const ServedProvider& p = state_->providers()[i];
+      const sim::FakeProvider& fake = state_->fleet().provider(static_cast<Index>(i));
+      out.push_back({p.name, p.protocol, fake.stats(), fake.inflight()});
+    }
+    return out;
+  }
+  void stop() override {
+    if (stop_posted_) return;
+    stop_posted_ = true;
+    asio::post(state_->io(), [state = state_] { state->stop(); });
+  }
+
+ private:
+  std::shared_ptr<ServerState> state_;
+  std::string host_;
+  bool stop_posted_ = false;
+};
+
+Result<asio::ip::address> loopback_address(const std::string& host) {
+  ErrorCode ec;
+  const asio::ip::address address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  if (ec) return Error{"listen", "'" + host + "' is not an IP address (or localhost)"};
+  if (!address.is_loopback()) {
+    return Error{"listen", "refusing to listen on " + host +
+                               ": the fleet serves fake providers on loopback only (127.0.0.1, ::1, localhost)"};
+  }
+  return address;
+}
+
+Result<std::vector<ServedProvider>> served_providers(const sim::Scenario& scenario) {
+  if (scenario.policies.empty()) return Error{scenario.path, "the scenario has no policy (its config part)"};
+  const std::vector<ProviderConfig>& configs = scenario.policies[0].config.providers;
+  if (configs.size() != scenario.providers.size() || configs.empty()) {
+    return Error{scenario.path, "the scenario's providers and its config's providers differ"};
+  }
+  std::vector<ServedProvider> out;
+  for (std::size_t i = 0; i < configs.size(); ++i) {
+    if (configs[i].name != scenario.providers[i].name) {
+      return Error{scenario.path, "provider " + std::to_string(i) + " is named differently in the config part"};
+    }
+    const std::string path = "/" + configs[i].name + std::string(protocol::request_path(configs[i].protocol));
+    out.push_back({configs[i].name, configs[i].protocol, path, scenario.providers[i].models});
+  }
+  return out;
+}
+
+}  // namespace
+
+Status check_listen_host(const std::string& host) {
+  const Result<asio::ip::address> address = loopback_address(host);
+  if (!address) return address.error();
+  return Ok{};
+}
+
+Result<std::unique_ptr<FleetServer>> FleetServer::start(asio::io_context& io, const sim::Scenario& scenario,
+                                                        const FleetOptions& options) {
+  if (options.time_scale < 1 || options.time_scale > kTimeScaleMax) {
+    return Error{"time_scale", "must be between 1 and " + std::to_string(kTimeScaleMax)};
+  }
+  if (options.start_at < Duration{0}) return Error{"start_at", "must not be negative"};
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return Error{"tls", "give both a certificate chain file and a key file, or neither (plain HTTP)"};
+  }
+  Result<asio::ip::address> address = loopback_address(options.host);
+  if (!address) return address.error();
+  Result<std::vector<ServedProvider>> providers = served_providers(scenario);
+  if (!providers) return providers.error();
+  // Seeded as a simulation run of the same seed seeds its fleet (sim/simulation.cpp).
+  sim::Fleet fleet(scenario.providers, Prng(options.seed));
+  auto state = std::make_shared<ServerState>(io, std::move(fleet), std::move(*providers), options);
+  if (!options.tls_cert_file.empty()) {
+    if (Status tls = state->use_tls(options.tls_cert_file, options.tls_key_file); !tls) return tls.error();
+  }
+  if (Status listening = state->listen(*address, options.port); !listening) return listening.error();
+  state->accept();
+  return std::unique_ptr<FleetServer>(std::make_unique<Server>(std::move(state), options.host));
+}
+
+}  // namespace failover::serve

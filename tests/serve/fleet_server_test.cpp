@@ -1,0 +1,382 @@
+// The fleet served over real TLS (and plain TCP) on loopback: each fault kind of
+// tests/serve/fleet.toml as a client sees it on the wire. The tests choose the fault by
+// starting the server's scenario clock inside its window (FleetOptions::start_at);
+// every wait is bounded by the client's own short timeout.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/protocol/codec.h"
+#include "core/protocol/sse.h"
+#include "serve/fleet_server.h"
+#include "serve/fleet_wire.h"
+#include "sim/scenario_load.h"
+#include "tests/serve/http_test_client.h"
+#include "tests/support/test_ca.h"
+
+namespace failover::serve {
+namespace {
+
+using test::http_exchange;
+using test::HttpExchange;
+using test::post;
+
+const sim::Scenario& fixture() {
+  static const sim::Scenario scenario = [] {
+    Result<sim::Scenario> s = sim::load_scenario_file(FAILOVER_SOURCE_DIR "/tests/serve/fleet.toml");
+    if (!s) {
+      ADD_FAILURE() << s.error().message();
+      std::abort();
+    }
+    return std::move(*s);
+  }();
+  return scenario;
+}
+
+std::string chat_body(Protocol protocol, const std::string& model, std::int64_t max_tokens, bool stream,
+                      const std::string& text = "hello world!") {
+  protocol::ChatRequest r;
+  r.model = model;
+  r.messages.push_back({"user", text});
+  r.max_tokens = max_tokens;
+  r.stream = stream;
+  return protocol::encode_request(protocol, r).body;
+}
+
+const char* kOpenAi = "/oa/chat/completions";
+const char* kAnthropic = "/an/v1/messages";
+
+class FleetServerTest : public ::testing::Test {
+ protected:
+  void start(Duration start_at, std::int64_t time_scale = 1, bool tls = true) {
+    FleetOptions o;
+    o.start_at = start_at;
+    o.time_scale = time_scale;
+    o.seed = 7;
+    if (tls) {
+      o.tls_cert_file = test::test_ca().server_cert_file;
+      o.tls_key_file = test::test_ca().server_key_file;
+    }
+    tls_ = tls;
+    Result<std::unique_ptr<FleetServer>> s = FleetServer::start(io_, fixture(), o);
+    ASSERT_TRUE(s.has_value()) << s.error().message();
+    server_ = std::move(*s);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    if (server_) server_->stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  HttpExchange call(const std::string& raw, std::chrono::milliseconds timeout = std::chrono::milliseconds(3'000)) {
+    return http_exchange(server_->port(), raw, {tls_, timeout});
+  }
+  HttpExchange chat(const char* target, Protocol protocol, const std::string& model, std::int64_t max_tokens,
+                    bool stream) {
+    return call(post(target, chat_body(protocol, model, max_tokens, stream)));
+  }
+  // The per-provider counters, read on the server's thread.
+  std::vector<ProviderServeStats> provider_stats() {
+    std::promise<std::vector<ProviderServeStats>> p;
+    boost::asio::post(io_, [&] { p.set_value(server_->provider_stats()); });
+    return p.get_future().get();
+  }
+
+  boost::asio::io_context io_;
+  std::unique_ptr<FleetServer> server_;
+  std::thread thread_;
+  bool tls_ = true;
+};
+
+TEST_F(FleetServerTest, AnswersAChatCompletionWithUsageOfTheRequest) {
+  start(Duration{0});
+  const HttpExchange r = chat(kOpenAi, Protocol::openai, "gpt-test", 12, false);
+  ASSERT_TRUE(r.complete) << r.error.message();
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.field("content-type"), "application/json");
+  const Result<protocol::ChatResponse> body = protocol::decode_response(Protocol::openai, r.body);
+  ASSERT_TRUE(body.has_value()) << body.error().message();
+  EXPECT_EQ(body->model, "gpt-test");
+  EXPECT_EQ(body->text, answer_text(12));
+  EXPECT_TRUE(body->usage.reported);
+  // "user" + "hello world!" = 16 bytes: 4 prompt tokens; max_tokens output tokens.
+  EXPECT_EQ(body->usage.input_tokens, 4);
+  EXPECT_EQ(body->usage.output_tokens, 12);
+}
+
+TEST_F(FleetServerTest, AnswersAnthropicMessagesOneAfterAnotherOnAKeptAliveConnection) {
+  start(Duration{0});
+  const std::string one = post(kAnthropic, chat_body(Protocol::anthropic, "claude-test", 5, false));
+  const std::string two = post(kAnthropic, chat_body(Protocol::anthropic, "claude-test", 7, true));
+  const HttpExchange r = http_exchange(server_->port(), one + two, {true, std::chrono::milliseconds(3'000), 2});
+  ASSERT_TRUE(r.complete) << r.error.message();
+  ASSERT_EQ(r.statuses.size(), 2u);
+  EXPECT_EQ(r.statuses[0], 200u);
+  EXPECT_EQ(r.statuses[1], 200u);
+  const Result<protocol::ChatResponse> body = protocol::decode_response(Protocol::anthropic, r.bodies[0]);
+  ASSERT_TRUE(body.has_value()) << body.error().message();
+  EXPECT_EQ(body->text, answer_text(5));
+  EXPECT_EQ(body->usage.output_tokens, 5);
+  protocol::StreamDecoder decoder(Protocol::anthropic);
+  EXPECT_EQ(decoder.feed(r.bodies[1]), answer_text(7));
+  EXPECT_EQ(decoder.finish(), protocol::StreamEnd::complete);
+  EXPECT_EQ(server_->stats().requests, 2);
+  EXPECT_EQ(server_->stats().bad_requests, 0);
+}
+
+TEST_F(FleetServerTest, StreamsBothProtocolsToACompleteEnd) {
+  start(Duration{0});
+  for (const auto& [target, protocol, model] : {std::tuple{kOpenAi, Protocol::openai, "gpt-test"},
+                                                std::tuple{kAnthropic, Protocol::anthropic, "claude-test"}}) {
+    const HttpExchange r = chat(target, protocol, model, 100, true);
+    ASSERT_TRUE(r.complete) << target << ": " << r.error.message();
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.field("content-type"), "text/event-stream");
+    EXPECT_EQ(r.field("transfer-encoding"), "chunked");
+    protocol::StreamDecoder decoder(protocol);
+    const std::string text = decoder.feed(r.body);
+    EXPECT_EQ(decoder.finish(), protocol::StreamEnd::complete) << target;
+    EXPECT_EQ(text, answer_text(100)) << target;
+    EXPECT_EQ(decoder.response().usage.output_tokens, 100) << target;
+    EXPECT_EQ(decoder.response().usage.input_tokens, 4) << target;
+  }
+}
+
+TEST_F(FleetServerTest, AnswersTheStormsShareOfCallsWith503AndItsErrorBody) {
+  start(minutes(11));
+  constexpr int kCalls = 40;
+  int errors = 0;
+  for (int i = 0; i < kCalls; ++i) {
+    const HttpExchange r = chat(kOpenAi, Protocol::openai, "gpt-test", 3, false);
+    ASSERT_TRUE(r.complete) << r.error.message();
+    if (r.status == 200) continue;
+    ASSERT_EQ(r.status, 503u);
+    ++errors;
+    const std::optional<protocol::ErrorInfo> e = protocol::decode_error(Protocol::openai, r.body);
+    ASSERT_TRUE(e.has_value()) << r.body;
+    EXPECT_EQ(e->type, protocol::error_for_status(Protocol::openai, 503).type);
+  }
+  // A 50% storm: with 40 draws, 8..32 hits is far outside any plausible deviation.
+  EXPECT_GE(errors, 8);
+  EXPECT_LE(errors, 32);
+  const std::vector<ProviderServeStats> stats = provider_stats();
+  EXPECT_EQ(stats[0].stats.http_errors, errors);
+  EXPECT_EQ(stats[0].stats.calls, kCalls);
+  EXPECT_EQ(stats[0].inflight, 0);
+}
+
+TEST_F(FleetServerTest, Answers529WithAnAnthropicOverloadedBody) {
+  start(minutes(15));
+  const HttpExchange r = chat(kAnthropic, Protocol::anthropic, "claude-test", 3, false);
+  ASSERT_TRUE(r.complete) << r.error.message();
+  EXPECT_EQ(r.status, 529u);
+  const std::optional<protocol::ErrorInfo> e = protocol::decode_error(Protocol::anthropic, r.body);
+  ASSERT_TRUE(e.has_value()) << r.body;
+  EXPECT_EQ(e->type, protocol::error_for_status(Protocol::anthropic, 529).type);
+}
+
+TEST_F(FleetServerTest, Sends429WithRetryAfterInSecondsAndMilliseconds) {
+  start(minutes(31));
+  const HttpExchange r = chat(kOpenAi, Protocol::openai, "gpt-test", 3, false);
+  ASSERT_TRUE(r.complete) << r.error.message();
+  EXPECT_EQ(r.status, 429u);
+  EXPECT_EQ(r.field("retry-after"), "30");
+  EXPECT_EQ(r.field("retry-after-ms"), "30000");
+  const std::optional<protocol::ErrorInfo> e = protocol::decode_error(Protocol::openai, r.body);
+  ASSERT_TRUE(e.has_value()) << r.body;
+}
+
+TEST_F(FleetServerTest, DividesRetryAfterAndLatencyByTheTimeScale) {
+  start(minutes(31), 20);
+  const HttpExchange r = chat(kOpenAi, Protocol::openai, "gpt-test", 3, false);
+  ASSERT_TRUE(r.complete) << r.error.message();
+  EXPECT_EQ(r.status, 429u);
+  EXPECT_EQ(r.field("retry-after"), "2");  // 30 s / 20 = 1.5 s, rounded up
+  EXPECT_EQ(r.field("retry-after-ms"), "1500");
+  // The slow provider's 2 s time to first token takes 100 ms at K = 20.
+  const HttpExchange slow = chat("/slow/chat/completions", Protocol::openai, "slow-model", 3, false);
+  ASSERT_TRUE(slow.complete) << slow.error.message();
+  EXPECT_EQ(slow.status, 200u);
+  EXPECT_GE(slow.elapsed.count(), 95);
+  EXPECT_LT(slow.elapsed.count(), 1'500);
+}
+
+TEST_F(FleetServerTest, FollowsTheTimelineAsScenarioTimePasses) {
+  // 9m55s at K = 10: a call within 500 ms of real time lands before the 529 window at
+  // 10m, and from 600 ms on (10m01s) every call is inside it.
+  start(minutes(9) + sec(55), 10);
+  const auto started = std::chrono::steady_clock::now();
+  const HttpExchange before = chat(kAnthropic, Protocol::anthropic, "claude-test", 3, false);
+  ASSERT_TRUE(before.complete) << before.error.message();
+  ASSERT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(500)) << "too slow to tell";
+  EXPECT_EQ(before.status, 200u);
+  std::this_thread::sleep_until(started + std::chrono::milliseconds(600));
+  const HttpExchange after = chat(kAnthropic, Protocol::anthropic, "claude-test", 3, false);
+  ASSERT_TRUE(after.complete) << after.error.message();
+  EXPECT_EQ(after.status, 529u);
+}
+
+TEST_F(FleetServerTest, HangsUntilTheClientGivesUpAndThenFreesTheSlot) {
+  start(minutes(51));
+  const HttpExchange r =
+      call(post(kOpenAi, chat_body(Protocol::openai, "gpt-test", 3, false)), std::chrono::milliseconds(300));
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_FALSE(r.headers);
+  // The client closed its socket on leaving http_exchange; the server notices at once.
+  std::vector<ProviderServeStats> stats;
+  for (int i = 0; i < 100; ++i) {
+    stats = provider_stats();
+    if (stats[0].inflight == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(stats[0].stats.hangs, 1);
+  EXPECT_EQ(stats[0].inflight, 0);
+}
+
+TEST_F(FleetServerTest, SendsA200WhoseBodyDoesNotDecode) {
+  start(minutes(71));
+  const HttpExchange r = chat(kOpenAi, Protocol::openai, "gpt-test", 20, false);
+  ASSERT_TRUE(r.complete) << r.error.message();
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_FALSE(protocol::decode_response(Protocol::openai, r.body).has_value());
+  for (const auto& [target, protocol, model] : {std::tuple{kOpenAi, Protocol::openai, "gpt-test"},
+                                                std::tuple{kAnthropic, Protocol::anthropic, "claude-test"}}) {
+    const HttpExchange s = chat(target, protocol, model, 20, true);
+    ASSERT_TRUE(s.complete) << target << ": " << s.error.message();
+    protocol::StreamDecoder decoder(protocol);
+    decoder.feed(s.body);
+    EXPECT_EQ(decoder.finish(), protocol::StreamEnd::malformed) << target;
+  }
+}
+
+TEST_F(FleetServerTest, ResetsTheConnectionWithoutAResponse) {
+  start(minutes(91));
+  for (const auto& [target, protocol, model] : {std::tuple{kOpenAi, Protocol::openai, "gpt-test"},
+                                                std::tuple{kAnthropic, Protocol::anthropic, "claude-test"}}) {
+    const HttpExchange r = chat(target, protocol, model, 3, false);
+    EXPECT_TRUE(r.connected) << target;
+    EXPECT_FALSE(r.timed_out) << target;
+    EXPECT_FALSE(r.headers) << target;
+    EXPECT_EQ(r.error, boost::asio::error::connection_reset) << target << ": " << r.error.message();
+  }
+}
+
+TEST_F(FleetServerTest, CutsStreamsAndBodiesShort) {
+  start(minutes(111));
+  for (const auto& [target, protocol, model] : {std::tuple{kOpenAi, Protocol::openai, "gpt-test"},
+                                                std::tuple{kAnthropic, Protocol::anthropic, "claude-test"}}) {
+    const HttpExchange s = chat(target, protocol, model, 40, true);
+    EXPECT_TRUE(s.headers) << target;
+    EXPECT_FALSE(s.complete) << target;
+    EXPECT_EQ(s.error, boost::beast::http::error::partial_message) << target << ": " << s.error.message();
+    protocol::StreamDecoder decoder(protocol);
+    decoder.feed(s.body);
+    EXPECT_EQ(decoder.finish(), protocol::StreamEnd::truncated) << target;
+
+    const HttpExchange b = chat(target, protocol, model, 40, false);
+    EXPECT_TRUE(b.headers) << target;
+    EXPECT_EQ(b.status, 200u) << target;
+    EXPECT_EQ(b.error, boost::beast::http::error::partial_message) << target << ": " << b.error.message();
+    EXPECT_LT(b.body.size(), std::stoul(b.field("content-length"))) << target;
+  }
+}
+
+TEST_F(FleetServerTest, RefusesAPromptBeyondTheContextWindowAsTheProviderWould) {
+  start(Duration{0});
+  const HttpExchange r = chat(kOpenAi, Protocol::openai, "gpt-test", 2'000, false);
+  ASSERT_TRUE(r.complete) << r.error.message();
+  EXPECT_EQ(r.status, 400u);
+  const std::optional<protocol::ErrorInfo> e = protocol::decode_error(Protocol::openai, r.body);
+  ASSERT_TRUE(e.has_value()) << r.body;
+  EXPECT_EQ(protocol::refusal_of(Protocol::openai, 400, e), Refusal::context_length);
+}
+
+TEST_F(FleetServerTest, AnswersUnknownPathsMethodsBodiesAndModelsInTheProtocolsErrorShape) {
+  start(Duration{0});
+  struct Case {
+    std::string raw;
+    unsigned status;
+    Protocol protocol;
+  };
+  const std::vector<Case> cases{
+      {post("/nobody/chat/completions", "{}"), 404, Protocol::openai},
+      {post("/an/chat/completions", "{}"), 404, Protocol::anthropic},
+      {"GET /oa/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n", 405, Protocol::openai},
+      {post(kAnthropic, "not json"), 400, Protocol::anthropic},
+      {post(kOpenAi, chat_body(Protocol::openai, "gpt-nope", 3, false)), 404, Protocol::openai},
+      {post(kOpenAi, chat_body(Protocol::openai, "gpt-test", kAnswerTokensMax + 1, false)), 400, Protocol::openai},
+  };
+  for (const Case& c : cases) {
+    const HttpExchange r = call(c.raw);
+    ASSERT_TRUE(r.complete) << c.raw << ": " << r.error.message();
+    EXPECT_EQ(r.status, c.status) << c.raw;
+    EXPECT_TRUE(protocol::decode_error(c.protocol, r.body).has_value()) << c.raw << " -> " << r.body;
+  }
+  EXPECT_EQ(server_->stats().bad_requests, static_cast<std::int64_t>(cases.size()));
+}
+
+TEST_F(FleetServerTest, Answers413ToABodyOverTheLimitWithoutReadingIt) {
+  start(Duration{0});
+  const HttpExchange r =
+      call("POST /oa/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 2000000\r\n\r\n{\"model\":");
+  ASSERT_TRUE(r.headers) << r.error.message();
+  EXPECT_EQ(r.status, 413u);
+  EXPECT_EQ(r.field("connection"), "close");
+  EXPECT_TRUE(protocol::decode_error(Protocol::openai, r.body).has_value()) << r.body;
+}
+
+TEST_F(FleetServerTest, ServesPlainHttpWithoutACertificate) {
+  start(Duration{0}, 1, false);
+  EXPECT_EQ(server_->base_url("oa").rfind("http://127.0.0.1:", 0), 0u) << server_->base_url("oa");
+  const HttpExchange r = chat(kOpenAi, Protocol::openai, "gpt-test", 4, true);
+  ASSERT_TRUE(r.complete) << r.error.message();
+  EXPECT_EQ(r.status, 200u);
+  protocol::StreamDecoder decoder(Protocol::openai);
+  EXPECT_EQ(decoder.feed(r.body), answer_text(4));
+  EXPECT_EQ(decoder.finish(), protocol::StreamEnd::complete);
+}
+
+TEST_F(FleetServerTest, NamesTheBaseUrlOfEachProvider) {
+  start(Duration{0});
+  const std::string port = std::to_string(server_->port());
+  EXPECT_NE(server_->port(), 0);
+  EXPECT_EQ(server_->base_url("oa"), "https://127.0.0.1:" + port + "/oa");
+  EXPECT_EQ(server_->base_url("an"), "https://127.0.0.1:" + port + "/an");
+}
+
+TEST(FleetServerStart, RefusesANonLoopbackAddress) {
+  boost::asio::io_context io;
+  for (const char* host : {"0.0.0.0", "192.0.2.1", "::", "example.com"}) {
+    FleetOptions o;
+    o.host = host;
+    const Result<std::unique_ptr<FleetServer>> s = FleetServer::start(io, fixture(), o);
+    ASSERT_FALSE(s.has_value()) << host;
+    EXPECT_NE(s.error().message().find(host), std::string::npos) << s.error().message();
+  }
+}
+
+TEST(FleetServerStart, RefusesACertificateWithoutKeyAndUnreadableFiles) {
+  boost::asio::io_context io;
+  FleetOptions o;
+  o.tls_cert_file = test::test_ca().server_cert_file;
+  EXPECT_FALSE(FleetServer::start(io, fixture(), o).has_value());
+  o.tls_key_file = test::test_ca().dir + "/no-such.key";
+  const Result<std::unique_ptr<FleetServer>> missing = FleetServer::start(io, fixture(), o);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().message().find("no-such.key"), std::string::npos) << missing.error().message();
+  o.tls_key_file = test::test_ca().wrong_host_key_file;  // a key of another certificate
+  EXPECT_FALSE(FleetServer::start(io, fixture(), o).has_value());
+  o.tls_key_file = test::test_ca().server_key_file;
+  o.time_scale = 0;
+  EXPECT_FALSE(FleetServer::start(io, fixture(), o).has_value());
+}
+
+}  // namespace
+}  // namespace failover::serve
