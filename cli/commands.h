@@ -9,6 +9,8 @@ class App;
 namespace failover::cli {
 void add_config_command(CLI::App& app);
 void add_run_command(CLI::App& app);
+void add_sweep_command(CLI::App& app);
+void add_merge_command(CLI::App& app);
 void add_fleet_command(CLI::App& app);
 void add_live_command(CLI::App& app);
 int exit_code();

@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   failover::cli::add_config_command(app);
   failover::cli::add_run_command(app);
+  failover::cli::add_sweep_command(app);
+  failover::cli::add_merge_command(app);
   failover::cli::add_fleet_command(app);
   failover::cli::add_live_command(app);
   try {

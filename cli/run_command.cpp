@@ -12,12 +12,9 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -26,11 +23,11 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/parallel.h"
 #include "sim/expect.h"
 #include "sim/report.h"
 #include "sim/scenario_load.h"
@@ -125,46 +122,6 @@ std::string xml_escape(std::string_view s) {
 
 // ---- selecting the scenarios, policies and seeds -------------------------------------
 
-// The scenario files the command line names: each file as given, each folder's *.toml
-// files sorted by name. Says why (on stderr) and returns empty on a path that is
-// neither, or a folder without a scenario.
-std::optional<std::vector<std::string>> scenario_files(const std::vector<std::string>& paths) {
-  namespace fs = std::filesystem;
-  std::vector<std::string> files;
-  bool ok = true;
-  for (const std::string& path : paths) {
-    std::error_code ec;
-    if (!fs::is_directory(path, ec)) {
-      if (!fs::exists(path, ec)) {
-        std::fprintf(stderr, "error: %s: no such file or folder\n", path.c_str());
-        ok = false;
-        continue;
-      }
-      files.push_back(path);
-      continue;
-    }
-    std::vector<std::string> found;
-    for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
-      std::error_code type_ec;
-      if (it->path().extension() == ".toml" && it->is_regular_file(type_ec)) found.push_back(it->path().string());
-    }
-    if (ec) {
-      std::fprintf(stderr, "error: %s: cannot list the folder: %s\n", path.c_str(), ec.message().c_str());
-      ok = false;
-      continue;
-    }
-    if (found.empty()) {
-      std::fprintf(stderr, "error: %s: the folder holds no *.toml scenario\n", path.c_str());
-      ok = false;
-      continue;
-    }
-    std::sort(found.begin(), found.end());
-    files.insert(files.end(), found.begin(), found.end());
-  }
-  if (!ok) return std::nullopt;
-  return files;
-}
-
 void replace_seeds(sim::Scenario& s, const RunOptions& o) {
   if (o.seed_count > 0) {
     s.seeds.clear();
@@ -237,26 +194,6 @@ std::optional<std::vector<sim::Scenario>> load_scenarios(const RunOptions& o) {
 }
 
 // ---- running -----------------------------------------------------------------------
-
-// Runs tasks on up to `jobs` threads and records each task's wall time.
-sim::ParallelFor timed_parallel_for(int jobs, std::vector<double>& wall_seconds) {
-  return [jobs, &wall_seconds](std::size_t count, const std::function<void(std::size_t)>& task) {
-    wall_seconds.assign(count, 0.0);
-    std::atomic<std::size_t> next{0};
-    const auto worker = [&] {
-      for (std::size_t i = next++; i < count; i = next++) {
-        const auto start = std::chrono::steady_clock::now();
-        task(i);
-        wall_seconds[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      }
-    };
-    const std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(std::max(jobs, 1)), count);
-    std::vector<std::thread> pool;
-    for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
-    worker();
-    for (std::thread& t : pool) t.join();
-  };
-}
 
 // The lower median (an actual run's value), as the Markdown report takes it.
 struct Spread {

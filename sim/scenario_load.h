@@ -6,8 +6,10 @@
 // never a default. Running the scenario is left to expect.h.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/engine/result.h"
 #include "sim/scenario.h"
@@ -21,5 +23,30 @@ Result<Scenario> load_scenario_file(const std::string& path);
 // As load_scenario_file, for text in memory: `name` stands for the file in errors
 // ("name:line:col") and its stem becomes Scenario::name.
 Result<Scenario> load_scenario_string(std::string_view text, std::string_view name);
+
+// One value set on the policy under test before the scenario is built (a point of a
+// sweep, sim/sweep.h): `key` is a dotted path under [policy], such as
+// "breaker.consecutive_failures"; `value` is one TOML value as text ("5", "0.5",
+// "true", "\"30s\""). Tables on the way that the file lacks are created.
+struct PolicyOverride {
+  std::string key;
+  std::string value;
+};
+inline constexpr std::size_t kOverridesMax = 64;
+
+// As load_scenario_file / load_scenario_string, with `overrides` applied to the parsed
+// table first, so that the same loader and validate() judge them: an unknown key or a
+// bad value is an Error naming the file and the key path ("policy.breaker.open_base:
+// ..."). A key that is not a dotted path of names, a value that is not one TOML number,
+// boolean or string, or a key crossing a non-table is an Error naming the override.
+Result<Scenario> load_scenario_file(const std::string& path, const std::vector<PolicyOverride>& overrides);
+Result<Scenario> load_scenario_string(std::string_view text, std::string_view name,
+                                      const std::vector<PolicyOverride>& overrides);
+
+// The scenario's [policy.*] tables with `overrides` applied, as TOML text ready to paste
+// into a live config (docs/config.md): every table and key the file sets, in name order.
+// Does not validate the policy; load_scenario_string does. Never throws.
+Result<std::string> policy_toml(std::string_view text, std::string_view name,
+                                const std::vector<PolicyOverride>& overrides);
 
 }  // namespace failover::sim

@@ -1,0 +1,764 @@
+// Policy sweeps (sim/sweep.h): --set values and ranges, grid and random points, shards,
+// run records, shard files and their merge, per-point summaries, ranking and the Pareto
+// frontier. No floating-point arithmetic decides a value swept: ranges step in integers.
+#include "sim/sweep.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <limits>
+#include <set>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include <toml++/toml.h>
+
+#include "core/config/load.h"
+#include "core/config/toml_values.h"
+#include "core/engine/assert.h"
+#include "core/engine/prng.h"
+#include "sim/expect.h"
+
+namespace failover::sim::sweep {
+namespace {
+
+constexpr std::int64_t kPow10[] = {1, 10, 100, 1'000, 10'000, 100'000, 1'000'000};
+constexpr int kPlacesMax = 6;
+constexpr std::size_t kWordLengthMax = 256;
+constexpr std::size_t kRandomDrawsPerPoint = 64;
+constexpr std::string_view kShardFormat = "failover-sweep-shard/1";
+
+// A TOML basic string: quotes, backslashes and control characters escaped.
+std::string toml_string(std::string_view s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (ch == '\n') {
+      out += "\\n";
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+// Shortest text that reads back as exactly `v` ("inf" for +infinity).
+std::string exact(double v) {
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  FAILOVER_ASSERT(ec == std::errc{});
+  return std::string(buf, end);
+}
+
+std::optional<double> read_exact(std::string_view s) {
+  double v = 0.0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || end != s.data() + s.size() || std::isnan(v)) return std::nullopt;
+  return v;
+}
+
+template <typename Int>
+std::optional<Int> read_int(std::string_view s) {
+  Int v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || end != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+bool bare_word(std::string_view w) {
+  if (w.empty() || w.size() > kWordLengthMax) return false;
+  return std::all_of(w.begin(), w.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
+           c == '%' || c == '+' || c == ':';
+  });
+}
+
+// ---- ranges ------------------------------------------------------------------------
+
+// A decimal number as num / 10^places: "-1.25" -> {-125, 2}. At most 12 integer digits
+// and kPlacesMax decimals.
+struct Fixed {
+  std::int64_t num = 0;
+  int places = 0;
+};
+
+std::optional<Fixed> read_fixed(std::string_view s) {
+  Fixed f;
+  bool negative = false;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+    negative = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  const std::size_t dot = s.find('.');
+  const std::string_view whole = s.substr(0, dot);
+  const std::string_view frac = dot == std::string_view::npos ? std::string_view{} : s.substr(dot + 1);
+  if (whole.empty() || whole.size() > 12 || frac.size() > static_cast<std::size_t>(kPlacesMax)) return std::nullopt;
+  if (dot != std::string_view::npos && frac.empty()) return std::nullopt;
+  for (const char c : whole) {
+    if (c < '0' || c > '9') return std::nullopt;
+    f.num = f.num * 10 + (c - '0');
+  }
+  for (const char c : frac) {
+    if (c < '0' || c > '9') return std::nullopt;
+    f.num = f.num * 10 + (c - '0');
+  }
+  f.places = static_cast<int>(frac.size());
+  if (negative) f.num = -f.num;
+  return f;
+}
+
+std::int64_t at_places(const Fixed& f, int places) { return f.num * kPow10[places - f.places]; }
+
+std::string fixed_text(std::int64_t num, int places, bool keep_point) {
+  const bool negative = num < 0;
+  const std::uint64_t mag = negative ? 0 - static_cast<std::uint64_t>(num) : static_cast<std::uint64_t>(num);
+  const auto p = static_cast<std::uint64_t>(kPow10[places]);
+  std::string out = (negative ? "-" : "") + std::to_string(mag / p);
+  if (places > 0) {
+    std::string frac = std::to_string(mag % p);
+    frac.insert(0, static_cast<std::size_t>(places) - frac.size(), '0');
+    out += "." + frac;
+  } else if (keep_point) {
+    out += ".0";
+  }
+  return out;
+}
+
+// "1h30m" for 5'400'000'000 us; "0" for zero.
+std::string duration_text(std::int64_t us) {
+  if (us == 0) return "0";
+  std::string out;
+  const std::pair<std::int64_t, const char*> units[] = {{3'600'000'000, "h"}, {60'000'000, "m"}, {1'000'000, "s"}, {1'000, "ms"}, {1, "us"}};
+  for (const auto& [size, name] : units) {
+    if (us >= size) {
+      out += std::to_string(us / size) + name;
+      us %= size;
+    }
+  }
+  return out;
+}
+
+// The integers lo, lo + step, ... <= hi, each written by `text`.
+template <typename Text>
+Result<std::vector<std::string>> stepped(std::int64_t lo, std::int64_t hi, std::int64_t step, const Text& text) {
+  if (step <= 0) return Error{"", "STEP must be above zero"};
+  if (hi < lo) return Error{"", "HI must not be below LO"};
+  const std::uint64_t span = static_cast<std::uint64_t>(hi) - static_cast<std::uint64_t>(lo);
+  if (span / static_cast<std::uint64_t>(step) >= kValuesPerKeyMax) {
+    return Error{"", "gives more than " + std::to_string(kValuesPerKeyMax) + " values"};
+  }
+  std::vector<std::string> values;
+  for (std::int64_t v = lo; v <= hi && values.size() < kValuesPerKeyMax; v += step) {
+    values.push_back(text(v));
+    if (hi - v < step) break;
+  }
+  return values;
+}
+
+Result<std::vector<std::string>> fixed_range(std::string_view lo_s, std::string_view hi_s, std::string_view step_s, bool percent) {
+  const std::optional<Fixed> lo = read_fixed(lo_s);
+  const std::optional<Fixed> hi = read_fixed(hi_s);
+  const std::optional<Fixed> step = read_fixed(step_s);
+  if (!lo || !hi || !step) return Error{"", "LO, HI and STEP must all be integers, decimals (at most 6 places), percentages or durations"};
+  const int places = std::max({lo->places, hi->places, step->places});
+  const bool decimal = lo_s.find('.') != std::string_view::npos || hi_s.find('.') != std::string_view::npos ||
+                       step_s.find('.') != std::string_view::npos;
+  return stepped(at_places(*lo, places), at_places(*hi, places), at_places(*step, places), [&](std::int64_t v) {
+    if (percent) return "\"" + fixed_text(v, places, false) + "%\"";
+    return fixed_text(v, places, decimal);
+  });
+}
+
+// ---- shard files -------------------------------------------------------------------
+
+std::string int_array(const std::vector<std::uint64_t>& v) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + std::to_string(v[i]);
+  return out + "]";
+}
+
+std::string definition_text(const Definition& d) {
+  std::string o = "mode = " + toml_string(d.mode) + "\nkeys = [";
+  for (std::size_t i = 0; i < d.axes.size(); ++i) o += (i ? ", " : "") + toml_string(d.axes[i].key);
+  o += "]\nvalues = [";
+  for (std::size_t i = 0; i < d.axes.size(); ++i) {
+    o += std::string(i ? ", " : "") + "[";
+    for (std::size_t j = 0; j < d.axes[i].values.size(); ++j) o += (j ? ", " : "") + toml_string(d.axes[i].values[j]);
+    o += "]";
+  }
+  o += "]\npoints = [";
+  for (std::size_t p = 0; p < d.points.size(); ++p) {
+    o += std::string(p ? "," : "") + (p % 8 == 0 ? "\n  " : " ") + "[";
+    for (std::size_t k = 0; k < d.points[p].size(); ++k) o += (k ? ", " : "") + std::to_string(d.points[p][k]);
+    o += "]";
+  }
+  o += "\n]\n";
+  for (const ScenarioEntry& s : d.scenarios) {
+    o += "\n[[scenarios]]\npath = " + toml_string(s.path) + "\nhash = " + toml_string(text_hash(s.text)) +
+         "\nseeds = " + int_array(s.seeds) + "\ntext = " + toml_string(s.text) + "\n";
+  }
+  return o;
+}
+
+std::string record_text(const Record& r) {
+  return std::to_string(r.scenario) + " " + std::to_string(r.point) + " " + std::to_string(r.seed) + " " + exact(r.availability_pct) +
+         " " + exact(r.p99_ms) + " " + exact(r.cost_usd) + " " + exact(r.cost_ratio_pct) + " " + std::to_string(r.dropped) + " " +
+         exact(r.overflow_min) + " " + std::to_string(r.trips) + " " + (r.conserved ? "1" : "0") + " " +
+         (r.checks.empty() ? "-" : r.checks);
+}
+
+std::optional<Record> read_record(std::string_view s) {
+  std::vector<std::string_view> f;
+  for (std::size_t at = 0; at <= s.size() && f.size() < 13;) {
+    const std::size_t space = std::min(s.find(' ', at), s.size());
+    f.push_back(s.substr(at, space - at));
+    at = space + 1;
+  }
+  if (f.size() != 12) return std::nullopt;
+  Record r;
+  const auto scenario = read_int<std::uint32_t>(f[0]);
+  const auto point = read_int<std::uint32_t>(f[1]);
+  const auto seed = read_int<std::uint64_t>(f[2]);
+  const auto a = read_exact(f[3]), p99 = read_exact(f[4]), cost = read_exact(f[5]), ratio = read_exact(f[6]), over = read_exact(f[8]);
+  const auto dropped = read_int<std::int64_t>(f[7]);
+  const auto trips = read_int<std::int64_t>(f[9]);
+  if (!scenario || !point || !seed || !a || !p99 || !cost || !ratio || !over || !dropped || !trips) return std::nullopt;
+  if (f[10] != "0" && f[10] != "1") return std::nullopt;
+  const bool checks_ok = f[11] == "-" || std::all_of(f[11].begin(), f[11].end(), [](char c) { return c == 'P' || c == 'F'; });
+  if (!checks_ok || f[11].size() > kExpectationsMax) return std::nullopt;
+  r.scenario = *scenario;
+  r.point = *point;
+  r.seed = *seed;
+  r.availability_pct = *a;
+  r.p99_ms = *p99;
+  r.cost_usd = *cost;
+  r.cost_ratio_pct = *ratio;
+  r.dropped = *dropped;
+  r.overflow_min = *over;
+  r.trips = *trips;
+  r.conserved = f[10] == "1";
+  r.checks = f[11] == "-" ? std::string() : std::string(f[11]);
+  return r;
+}
+
+// Reads the definition's tables from a parsed shard; errors name `name`.
+class ShardReader {
+ public:
+  explicit ShardReader(std::string name) : name_(std::move(name)) {}
+  Result<Shard> read(const toml::table& root);
+
+ private:
+  Error bad(const std::string& what) const { return Error{name_, what}; }
+  std::optional<std::uint64_t> count(const toml::table& t, std::string_view key, std::uint64_t max) const;
+  bool read_axes(const toml::table& root, Definition& d, std::string& why) const;
+  bool read_points(const toml::table& root, Definition& d, std::string& why) const;
+  bool read_scenarios(const toml::table& root, Definition& d, std::string& why) const;
+  std::string name_;
+};
+
+std::optional<std::uint64_t> ShardReader::count(const toml::table& t, std::string_view key, std::uint64_t max) const {
+  const auto* v = t.get_as<std::int64_t>(key);
+  if (v == nullptr || v->get() < 0 || static_cast<std::uint64_t>(v->get()) > max) return std::nullopt;
+  return static_cast<std::uint64_t>(v->get());
+}
+
+bool ShardReader::read_axes(const toml::table& root, Definition& d, std::string& why) const {
+  const auto* keys = root.get_as<toml::array>("keys");
+  const auto* values = root.get_as<toml::array>("values");
+  if (keys == nullptr || values == nullptr || keys->size() != values->size() || keys->empty() || keys->size() > kKeysMax) {
+    why = "keys and values must be arrays of the same length (1.." + std::to_string(kKeysMax) + ")";
+    return false;
+  }
+  for (std::size_t i = 0; i < keys->size(); ++i) {
+    const auto* key = keys->get_as<std::string>(i);
+    const auto* list = values->get_as<toml::array>(i);
+    if (key == nullptr || list == nullptr || list->empty() || list->size() > kValuesPerKeyMax) {
+      why = "keys[" + std::to_string(i) + "] or values[" + std::to_string(i) + "] is malformed";
+      return false;
+    }
+    Axis& axis = d.axes.emplace_back();
+    axis.key = key->get();
+    for (std::size_t j = 0; j < list->size(); ++j) {
+      const auto* v = list->get_as<std::string>(j);
+      if (v == nullptr) return (why = "values[" + std::to_string(i) + "] holds a non-string", false);
+      axis.values.push_back(v->get());
+    }
+  }
+  return true;
+}
+
+bool ShardReader::read_points(const toml::table& root, Definition& d, std::string& why) const {
+  const auto* points = root.get_as<toml::array>("points");
+  if (points == nullptr || points->empty() || points->size() > kPointsMax) {
+    why = "points must be an array of 1.." + std::to_string(kPointsMax) + " points";
+    return false;
+  }
+  for (std::size_t p = 0; p < points->size(); ++p) {
+    const auto* point = points->get_as<toml::array>(p);
+    if (point == nullptr || point->size() != d.axes.size()) return (why = "points[" + std::to_string(p) + "] is malformed", false);
+    Point& out = d.points.emplace_back();
+    for (std::size_t k = 0; k < point->size(); ++k) {
+      const auto* i = point->get_as<std::int64_t>(k);
+      if (i == nullptr || i->get() < 0 || static_cast<std::size_t>(i->get()) >= d.axes[k].values.size()) {
+        why = "points[" + std::to_string(p) + "] names a value that does not exist";
+        return false;
+      }
+      out.push_back(static_cast<std::uint32_t>(i->get()));
+    }
+  }
+  return true;
+}
+
+bool ShardReader::read_scenarios(const toml::table& root, Definition& d, std::string& why) const {
+  const auto* scenarios = root.get_as<toml::array>("scenarios");
+  if (scenarios == nullptr || scenarios->empty() || scenarios->size() > kScenariosMax) {
+    why = "scenarios must list 1.." + std::to_string(kScenariosMax) + " scenarios";
+    return false;
+  }
+  for (std::size_t i = 0; i < scenarios->size(); ++i) {
+    const auto* t = scenarios->get_as<toml::table>(i);
+    const auto* path = t ? t->get_as<std::string>("path") : nullptr;
+    const auto* text = t ? t->get_as<std::string>("text") : nullptr;
+    const auto* hash = t ? t->get_as<std::string>("hash") : nullptr;
+    const auto* seeds = t ? t->get_as<toml::array>("seeds") : nullptr;
+    if (path == nullptr || text == nullptr || hash == nullptr || seeds == nullptr || seeds->empty() || seeds->size() > kSeedsMax) {
+      return (why = "scenarios[" + std::to_string(i) + "] is malformed", false);
+    }
+    if (hash->get() != text_hash(text->get())) return (why = "scenarios[" + std::to_string(i) + "]: the text does not match its hash", false);
+    ScenarioEntry& s = d.scenarios.emplace_back();
+    s.path = path->get();
+    s.text = text->get();
+    for (std::size_t j = 0; j < seeds->size(); ++j) {
+      const auto* seed = seeds->get_as<std::int64_t>(j);
+      if (seed == nullptr || seed->get() < 0) return (why = "scenarios[" + std::to_string(i) + "].seeds is malformed", false);
+      s.seeds.push_back(static_cast<std::uint64_t>(seed->get()));
+    }
+  }
+  return true;
+}
+
+Result<Shard> ShardReader::read(const toml::table& root) {
+  const auto* format = root.get_as<std::string>("format");
+  if (format == nullptr || format->get() != kShardFormat) return bad("not a sweep shard (format = \"" + std::string(kShardFormat) + "\")");
+  Shard s;
+  const auto index = count(root, "shard", kShardsMax);
+  const auto shards = count(root, "shards", kShardsMax);
+  const auto* partial = root.get_as<bool>("partial");
+  const auto* mode = root.get_as<std::string>("mode");
+  if (!index || !shards || *shards == 0 || *index >= *shards || partial == nullptr || mode == nullptr) {
+    return bad("shard, shards, partial or mode is missing or out of range");
+  }
+  s.index = *index;
+  s.count = *shards;
+  s.partial = partial->get();
+  s.definition.mode = mode->get();
+  std::string why;
+  if (!read_axes(root, s.definition, why) || !read_points(root, s.definition, why) || !read_scenarios(root, s.definition, why)) return bad(why);
+  const auto* records = root.get_as<toml::array>("records");
+  if (records == nullptr) return bad("records is missing");
+  for (std::size_t i = 0; i < records->size(); ++i) {
+    const auto* text = records->get_as<std::string>(i);
+    std::optional<Record> r = text ? read_record(text->get()) : std::nullopt;
+    if (!r || r->scenario >= s.definition.scenarios.size() || r->point >= s.definition.points.size()) {
+      return bad("records[" + std::to_string(i) + "] is malformed");
+    }
+    s.records.push_back(std::move(*r));
+  }
+  return s;
+}
+
+// Sorts records by scenario, point and the seed's place in the scenario's seed list,
+// and checks that each (scenario, point) pair has exactly one record per seed.
+Status order_records(Shard& s, std::string_view name) {
+  const auto place = [&](const Record& r) {
+    const std::vector<std::uint64_t>& seeds = s.definition.scenarios[r.scenario].seeds;
+    return static_cast<std::size_t>(std::find(seeds.begin(), seeds.end(), r.seed) - seeds.begin());
+  };
+  for (const Record& r : s.records) {
+    if (place(r) == s.definition.scenarios[r.scenario].seeds.size()) {
+      return Error{std::string(name), "a record of seed " + std::to_string(r.seed) + " that its scenario does not run"};
+    }
+  }
+  std::sort(s.records.begin(), s.records.end(), [&](const Record& a, const Record& b) {
+    if (a.scenario != b.scenario) return a.scenario < b.scenario;
+    if (a.point != b.point) return a.point < b.point;
+    return place(a) < place(b);
+  });
+  for (std::size_t i = 0; i < s.records.size();) {
+    const Record& first = s.records[i];
+    const std::size_t seeds = s.definition.scenarios[first.scenario].seeds.size();
+    for (std::size_t j = 0; j < seeds; ++j) {
+      const bool ok = i + j < s.records.size() && s.records[i + j].scenario == first.scenario && s.records[i + j].point == first.point &&
+                      place(s.records[i + j]) == j;
+      if (!ok) return Error{std::string(name), "point " + std::to_string(first.point) + " of scenario " + std::to_string(first.scenario) +
+                                                   " does not have exactly one record per seed"};
+    }
+    i += seeds;
+  }
+  return Ok{};
+}
+
+}  // namespace
+
+// ---- values, keys and points ---------------------------------------------------------
+
+Result<std::string> value_text(std::string_view word) {
+  if (word.empty()) return Error{"", "is an empty value"};
+  if (word.size() > kWordLengthMax) return Error{"", "is too long a value"};
+  Result<toml::table> parsed = parse_toml("v = " + std::string(word), "value");
+  const toml::node* v = parsed && parsed->size() == 1 ? parsed->get("v") : nullptr;
+  if (v == nullptr) {
+    if (bare_word(word)) return toml_string(word);
+    return Error{"", "\"" + std::string(word) + "\" is neither a TOML value nor a bare word"};
+  }
+  if (const auto* i = v->as_integer()) return std::to_string(i->get());
+  if (const auto* b = v->as_boolean()) return std::string(b->get() ? "true" : "false");
+  if (const auto* s = v->as_string()) return toml_string(s->get());
+  if (const auto* f = v->as_floating_point()) {
+    if (!std::isfinite(f->get())) return Error{"", "\"" + std::string(word) + "\" is not a finite number"};
+    std::string t = exact(f->get());
+    if (t.find_first_of(".e") == std::string::npos) t += ".0";
+    return t;
+  }
+  if (bare_word(word)) return toml_string(word);
+  return Error{"", "\"" + std::string(word) + "\" must be a number, a boolean or a string"};
+}
+
+Result<std::vector<std::string>> expand_range(std::string_view range) {
+  const std::size_t dots = range.find("..");
+  const std::size_t colon = range.rfind(':');
+  if (dots == std::string_view::npos || colon == std::string_view::npos || colon < dots + 2) {
+    return Error{"", "is not a range LO..HI:STEP"};
+  }
+  const std::string_view lo = range.substr(0, dots);
+  const std::string_view hi = range.substr(dots + 2, colon - dots - 2);
+  const std::string_view step = range.substr(colon + 1);
+  if (lo.empty() || hi.empty() || step.empty()) return Error{"", "is not a range LO..HI:STEP"};
+  const auto is_percent = [](std::string_view s) { return s.size() > 1 && s.back() == '%'; };
+  if (is_percent(lo) && is_percent(hi) && is_percent(step)) {
+    return fixed_range(lo.substr(0, lo.size() - 1), hi.substr(0, hi.size() - 1), step.substr(0, step.size() - 1), true);
+  }
+  if (read_fixed(lo) && read_fixed(hi) && read_fixed(step)) return fixed_range(lo, hi, step, false);
+  const Result<Duration> dlo = config::parse_duration(lo);
+  const Result<Duration> dhi = config::parse_duration(hi);
+  const Result<Duration> dstep = config::parse_duration(step);
+  if (dlo && dhi && dstep) {
+    return stepped(to_us(*dlo), to_us(*dhi), to_us(*dstep), [](std::int64_t us) { return "\"" + duration_text(us) + "\""; });
+  }
+  return Error{"", "LO, HI and STEP must all be integers, decimals (at most 6 places), percentages or durations"};
+}
+
+Result<Axis> parse_set(std::string_view arg) {
+  const std::size_t eq = arg.find('=');
+  const std::string where = "--set " + std::string(arg);
+  if (eq == std::string_view::npos) return Error{where, "expected KEY=V1,V2,... or KEY=LO..HI:STEP"};
+  Axis axis;
+  axis.key = std::string(arg.substr(0, eq));
+  const auto key_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+  };
+  const bool key_ok = !axis.key.empty() && axis.key.size() <= kWordLengthMax && axis.key.front() != '.' && axis.key.back() != '.' &&
+                      axis.key.find("..") == std::string::npos && std::all_of(axis.key.begin(), axis.key.end(), key_char);
+  if (!key_ok) return Error{where, "\"" + axis.key + "\" is not a dotted key under [policy] like breaker.open_base"};
+  std::string_view rest = arg.substr(eq + 1);
+  if (rest.empty()) return Error{where, "lists no value"};
+  for (std::size_t at = 0; at <= rest.size();) {
+    const std::size_t comma = std::min(rest.find(',', at), rest.size());
+    const std::string_view item = rest.substr(at, comma - at);
+    at = comma + 1;
+    if (item.empty()) return Error{where, "has an empty value"};
+    const bool range = item.find("..") != std::string_view::npos && item.front() != '"';
+    std::vector<std::string> values;
+    if (range) {
+      Result<std::vector<std::string>> r = expand_range(item);
+      if (!r) return Error{where, std::string(item) + ": " + r.error().what};
+      values = std::move(*r);
+    } else {
+      Result<std::string> v = value_text(item);
+      if (!v) return Error{where, v.error().what};
+      values.push_back(std::move(*v));
+    }
+    for (std::string& v : values) {
+      if (std::find(axis.values.begin(), axis.values.end(), v) != axis.values.end()) return Error{where, "repeats the value " + v};
+      if (axis.values.size() >= kValuesPerKeyMax) return Error{where, "lists more than " + std::to_string(kValuesPerKeyMax) + " values"};
+      axis.values.push_back(std::move(v));
+    }
+    if (comma == rest.size()) break;
+  }
+  return axis;
+}
+
+namespace {
+
+// The number of grid points, or an error past kPointsMax (or on a bad axis list).
+Result<std::size_t> grid_size(const std::vector<Axis>& axes) {
+  if (axes.empty()) return Error{"--set", "no key to sweep: give at least one --set KEY=V1,V2,..."};
+  if (axes.size() > kKeysMax) return Error{"--set", "at most " + std::to_string(kKeysMax) + " keys"};
+  std::size_t n = 1;
+  for (std::size_t i = 0; i < axes.size(); ++i) {
+    FAILOVER_ASSERT(!axes[i].values.empty());
+    for (std::size_t j = 0; j < i; ++j) {
+      if (axes[j].key == axes[i].key) return Error{"--set " + axes[i].key, "is given twice: list every value in one --set"};
+    }
+    n *= axes[i].values.size();
+    if (n > kPointsMax) return Error{"--set", "the grid has more than " + std::to_string(kPointsMax) + " points: narrow it or use --random N"};
+  }
+  return n;
+}
+
+}  // namespace
+
+Result<std::vector<Point>> grid(const std::vector<Axis>& axes) {
+  const Result<std::size_t> n = grid_size(axes);
+  if (!n) return n.error();
+  std::vector<Point> points;
+  points.reserve(*n);
+  Point p(axes.size(), 0);
+  for (std::size_t i = 0; i < *n; ++i) {
+    points.push_back(p);
+    for (std::size_t k = axes.size(); k-- > 0;) {  // the last axis varies fastest
+      if (++p[k] < axes[k].values.size()) break;
+      p[k] = 0;
+    }
+  }
+  FAILOVER_ASSERT(points.size() == *n);
+  return points;
+}
+
+Result<std::vector<Point>> random_points(const std::vector<Axis>& axes, std::size_t count, std::uint64_t seed) {
+  const Result<std::size_t> n = grid_size(axes);
+  if (!n) return n.error();
+  if (count == 0) return Error{"--random", "must be at least 1"};
+  if (count >= *n) return grid(axes);
+  Prng prng(seed);
+  std::set<Point> seen;
+  std::vector<Point> points;
+  for (std::size_t draw = 0; points.size() < count && draw < count * kRandomDrawsPerPoint; ++draw) {
+    Point p;
+    for (const Axis& a : axes) p.push_back(static_cast<std::uint32_t>(prng.below(a.values.size())));
+    if (seen.insert(p).second) points.push_back(std::move(p));
+  }
+  FAILOVER_ASSERT(points.size() <= count);
+  return points;
+}
+
+std::size_t shard_of(std::size_t point, std::size_t shards) {
+  FAILOVER_ASSERT(shards > 0);
+  return point % shards;
+}
+
+std::vector<PolicyOverride> overrides_of(const std::vector<Axis>& axes, const Point& point) {
+  FAILOVER_ASSERT(point.size() == axes.size());
+  std::vector<PolicyOverride> out;
+  for (std::size_t k = 0; k < axes.size(); ++k) {
+    FAILOVER_ASSERT(point[k] < axes[k].values.size());
+    out.push_back(PolicyOverride{axes[k].key, axes[k].values[point[k]]});
+  }
+  return out;
+}
+
+std::string display_value(std::string_view toml_text) {
+  if (toml_text.size() < 2 || toml_text.front() != '"') return std::string(toml_text);
+  Result<toml::table> parsed = parse_toml("v = " + std::string(toml_text), "value");
+  const auto* s = parsed ? parsed->get_as<std::string>("v") : nullptr;
+  return s ? s->get() : std::string(toml_text);
+}
+
+std::string text_hash(std::string_view text) {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(stable_hash(text)));
+  return buf;
+}
+
+// ---- records -----------------------------------------------------------------------
+
+std::vector<const Expectation*> policy_expectations(const Scenario& scenario) {
+  std::vector<const Expectation*> out;
+  for (const Expectation& e : scenario.expectations) {
+    if (e.policy == "policy") out.push_back(&e);
+  }
+  return out;
+}
+
+Record record_of(const Scenario& scenario, std::uint32_t scenario_index, std::uint32_t point, RunResult run) {
+  Record r;
+  r.scenario = scenario_index;
+  r.point = point;
+  r.seed = run.seed;
+  const auto m = [&](Metric metric) { return metric_value(metric, scenario, run, nullptr); };
+  r.availability_pct = m(Metric::availability);
+  r.p99_ms = m(Metric::latency_p99);
+  r.cost_usd = m(Metric::cost_usd);
+  r.cost_ratio_pct = m(Metric::cost_ratio);
+  r.dropped = run.dropped;
+  r.overflow_min = m(Metric::overflow_at);
+  r.trips = static_cast<std::int64_t>(m(Metric::breaker_trips));
+  r.conserved = run.conserved;
+  PolicyResult one;
+  one.name = "policy";
+  one.runs.push_back(std::move(run));
+  for (const Expectation* e : policy_expectations(scenario)) r.checks += check_expectation(*e, scenario, one).passed ? 'P' : 'F';
+  return r;
+}
+
+// ---- shard files -------------------------------------------------------------------
+
+std::string shard_file_name(std::size_t index, std::size_t count) {
+  return "shard-" + std::to_string(index) + "-of-" + std::to_string(count) + ".toml";
+}
+
+std::string write_shard(const Shard& shard) {
+  FAILOVER_ASSERT(shard.index < shard.count);
+  std::string o = "# A shard of a policy sweep (failover sweep --shard); combine with failover merge. docs/sweep.md\n";
+  o += "format = " + toml_string(kShardFormat) + "\nshard = " + std::to_string(shard.index) + "\nshards = " + std::to_string(shard.count) +
+       "\npartial = " + (shard.partial ? "true" : "false") + "\n";
+  o += "# Per run: scenario point seed availability_pct p99_ms cost_usd cost_ratio_pct dropped overflow_min trips conserved checks\n";
+  o += "records = [";
+  for (std::size_t i = 0; i < shard.records.size(); ++i) o += std::string(i ? "," : "") + "\n  " + toml_string(record_text(shard.records[i]));
+  o += "\n]\n";
+  return o + definition_text(shard.definition);
+}
+
+Result<Shard> read_shard(std::string_view text, std::string_view name) {
+  try {
+    if (text.size() > kShardBytesMax) return Error{std::string(name), "is larger than 1 GiB"};
+    Result<toml::table> root = parse_toml(text, name);
+    if (!root) return root.error();
+    Result<Shard> s = ShardReader(std::string(name)).read(*root);
+    if (!s) return s;
+    const Status ordered = order_records(*s, name);
+    if (!ordered) return ordered.error();
+    return s;
+  } catch (const std::exception& e) {
+    return Error{std::string(name), std::string("could not read: ") + e.what()};
+  } catch (...) {
+    return Error{std::string(name), "could not read: unknown exception"};
+  }
+}
+
+Result<Shard> merge(std::vector<Shard> shards, const std::vector<std::string>& names) {
+  FAILOVER_ASSERT(names.size() == shards.size());
+  if (shards.empty()) return Error{"merge", "no shard file found"};
+  const std::string definition = definition_text(shards.front().definition);
+  const std::size_t count = shards.front().count;
+  std::vector<std::size_t> owner(count, shards.size());
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    if (shards[i].count != count) return Error{names[i], "is a shard of " + std::to_string(shards[i].count) + ", " + names[0] + " of " + std::to_string(count)};
+    if (definition_text(shards[i].definition) != definition) return Error{names[i], "belongs to another sweep than " + names[0] + " (scenarios, keys, values, points or seeds differ)"};
+    const std::size_t at = shards[i].index;
+    if (owner[at] != shards.size()) return Error{names[i], "is shard " + std::to_string(at) + " of " + std::to_string(count) + " again (as " + names[owner[at]] + ")"};
+    owner[at] = i;
+  }
+  for (std::size_t at = 0; at < count; ++at) {
+    if (owner[at] == shards.size()) return Error{"merge", "shard " + std::to_string(at) + " of " + std::to_string(count) + " (" + shard_file_name(at, count) + ") is missing"};
+  }
+  Shard out;
+  out.definition = std::move(shards.front().definition);
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    for (Record& r : shards[i].records) {
+      if (shard_of(r.point, count) != shards[i].index) return Error{names[i], "holds point " + std::to_string(r.point) + ", which belongs to another shard"};
+      out.records.push_back(std::move(r));
+    }
+    out.partial = out.partial || shards[i].partial;
+  }
+  const Status ordered = order_records(out, "merge");
+  if (!ordered) return ordered.error();
+  return out;
+}
+
+// ---- summaries, ranking, frontier ------------------------------------------------------
+
+std::vector<PointSummary> summarize(const Shard& merged, std::uint32_t scenario) {
+  std::vector<PointSummary> out;
+  for (const Record& r : merged.records) {
+    if (r.scenario != scenario) continue;
+    if (out.empty() || out.back().point != r.point) {
+      PointSummary& s = out.emplace_back();
+      s.point = r.point;
+      s.availability_pct = r.availability_pct;
+      s.p99_ms = r.p99_ms;
+      s.cost_usd = r.cost_usd;
+      s.cost_ratio_pct = r.cost_ratio_pct;
+      s.check_passes.assign(r.checks.size(), 0);
+    }
+    PointSummary& s = out.back();
+    ++s.seeds;
+    s.passed += r.passed() ? 1U : 0U;
+    s.availability_pct = std::min(s.availability_pct, r.availability_pct);
+    s.p99_ms = std::max(s.p99_ms, r.p99_ms);
+    s.cost_usd = std::max(s.cost_usd, r.cost_usd);
+    s.cost_ratio_pct = std::max(s.cost_ratio_pct, r.cost_ratio_pct);
+    s.dropped = std::max(s.dropped, r.dropped);
+    s.trips = std::max(s.trips, r.trips);
+    for (std::size_t e = 0; e < s.check_passes.size() && e < r.checks.size(); ++e) s.check_passes[e] += r.checks[e] == 'P' ? 1U : 0U;
+  }
+  return out;
+}
+
+std::vector<std::size_t> ranking(const std::vector<PointSummary>& points) {
+  std::vector<std::size_t> order(points.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t i, std::size_t j) {
+    const PointSummary& a = points[i];
+    const PointSummary& b = points[j];
+    const std::size_t left = a.passed * std::max<std::size_t>(b.seeds, 1);  // a.passed / a.seeds vs b.passed / b.seeds
+    const std::size_t right = b.passed * std::max<std::size_t>(a.seeds, 1);
+    if (left != right) return left > right;
+    if (a.availability_pct != b.availability_pct) return a.availability_pct > b.availability_pct;
+    if (a.p99_ms != b.p99_ms) return a.p99_ms < b.p99_ms;
+    if (a.cost_usd != b.cost_usd) return a.cost_usd < b.cost_usd;
+    return a.point < b.point;
+  });
+  return order;
+}
+
+std::vector<bool> pareto_frontier(const std::vector<PointSummary>& points) {
+  // In the order of availability (down), p99 (up), cost (up), whatever dominates a point
+  // comes before it; and whatever dominates it is itself dominated by, or is, a point
+  // already on the frontier. So each point needs comparing with the frontier only.
+  std::vector<std::size_t> order(points.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t i, std::size_t j) {
+    const PointSummary& a = points[i];
+    const PointSummary& b = points[j];
+    if (a.availability_pct != b.availability_pct) return a.availability_pct > b.availability_pct;
+    if (a.p99_ms != b.p99_ms) return a.p99_ms < b.p99_ms;
+    if (a.cost_usd != b.cost_usd) return a.cost_usd < b.cost_usd;
+    return i < j;
+  });
+  const auto dominates = [](const PointSummary& a, const PointSummary& b) {
+    const bool no_worse = a.availability_pct >= b.availability_pct && a.p99_ms <= b.p99_ms && a.cost_usd <= b.cost_usd;
+    const bool better = a.availability_pct > b.availability_pct || a.p99_ms < b.p99_ms || a.cost_usd < b.cost_usd;
+    return no_worse && better;
+  };
+  std::vector<bool> on(points.size(), false);
+  std::vector<std::size_t> frontier;
+  for (const std::size_t i : order) {
+    const bool dominated = std::any_of(frontier.begin(), frontier.end(), [&](std::size_t f) { return dominates(points[f], points[i]); });
+    if (dominated) continue;
+    on[i] = true;
+    frontier.push_back(i);
+  }
+  return on;
+}
+
+bool some_point_passes_everywhere(const Shard& merged) {
+  for (std::uint32_t s = 0; s < merged.definition.scenarios.size(); ++s) {
+    const std::vector<PointSummary> points = summarize(merged, s);
+    const bool any = std::any_of(points.begin(), points.end(), [](const PointSummary& p) { return p.seeds > 0 && p.passed == p.seeds; });
+    if (!any) return false;
+  }
+  return true;
+}
+
+}  // namespace failover::sim::sweep

@@ -1,0 +1,361 @@
+#include "sim/sweep.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <limits>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sim/scenario_load.h"
+#include "tests/sim/scenario_test_support.h"
+
+namespace failover::sim::sweep {
+namespace {
+
+using Values = std::vector<std::string>;
+
+Values values_of(std::string_view arg) {
+  const Result<Axis> a = parse_set(arg);
+  EXPECT_TRUE(a.has_value()) << a.error().message();
+  return a ? a->values : Values{};
+}
+
+// ---- values and ranges ---------------------------------------------------------------
+
+TEST(SweepValue, KeepsTomlValuesAndQuotesBareWords) {
+  EXPECT_EQ(*value_text("5"), "5");
+  EXPECT_EQ(*value_text("-3"), "-3");
+  EXPECT_EQ(*value_text("0.5"), "0.5");
+  EXPECT_EQ(*value_text("2e0"), "2.0");
+  EXPECT_EQ(*value_text("true"), "true");
+  EXPECT_EQ(*value_text("\"30s\""), "\"30s\"");
+  EXPECT_EQ(*value_text("30s"), "\"30s\"");
+  EXPECT_EQ(*value_text("50%"), "\"50%\"");
+  EXPECT_EQ(*value_text("full_jitter"), "\"full_jitter\"");
+}
+
+TEST(SweepValue, RejectsWhatIsNeitherAValueNorABareWord) {
+  EXPECT_FALSE(value_text("").has_value());
+  EXPECT_FALSE(value_text("[1, 2]").has_value());
+  EXPECT_FALSE(value_text("two words").has_value());
+  EXPECT_FALSE(value_text("inf").has_value());
+  EXPECT_FALSE(value_text("{ a = 1 }").has_value());
+}
+
+TEST(SweepRange, StepsIntegersUpToHi) {
+  EXPECT_EQ(*expand_range("1..9:2"), (Values{"1", "3", "5", "7", "9"}));
+  EXPECT_EQ(*expand_range("1..10:4"), (Values{"1", "5", "9"}));
+  EXPECT_EQ(*expand_range("-2..2:2"), (Values{"-2", "0", "2"}));
+  EXPECT_EQ(*expand_range("7..7:1"), (Values{"7"}));
+}
+
+TEST(SweepRange, StepsDecimalsExactlyWithoutDrift) {
+  // 0.1 + 0.1 + 0.1 in binary floating point is 0.30000000000000004; here it is 0.3.
+  EXPECT_EQ(*expand_range("0.1..0.5:0.1"), (Values{"0.1", "0.2", "0.3", "0.4", "0.5"}));
+  EXPECT_EQ(*expand_range("1.0..2:0.25"), (Values{"1.00", "1.25", "1.50", "1.75", "2.00"}));
+  EXPECT_EQ(*expand_range("10%..30%:10%"), (Values{"\"10%\"", "\"20%\"", "\"30%\""}));
+  EXPECT_EQ(*expand_range("0.5%..1%:0.25%"), (Values{"\"0.50%\"", "\"0.75%\"", "\"1.00%\""}));
+}
+
+TEST(SweepRange, StepsDurationsAndWritesThemLikeTheLoaderReadsThem) {
+  EXPECT_EQ(*expand_range("10s..60s:10s"), (Values{"\"10s\"", "\"20s\"", "\"30s\"", "\"40s\"", "\"50s\"", "\"1m\""}));
+  EXPECT_EQ(*expand_range("30s..2m:45s"), (Values{"\"30s\"", "\"1m15s\"", "\"2m\""}));
+  EXPECT_EQ(*expand_range("250ms..1s:250ms"), (Values{"\"250ms\"", "\"500ms\"", "\"750ms\"", "\"1s\""}));
+}
+
+TEST(SweepRange, RejectsZeroStepsReversedRangesMixedKindsAndTooManyValues) {
+  EXPECT_FALSE(expand_range("1..5:0").has_value());
+  EXPECT_FALSE(expand_range("1..5:-1").has_value());
+  EXPECT_FALSE(expand_range("5..1:1").has_value());
+  EXPECT_FALSE(expand_range("1..10s:1").has_value());
+  EXPECT_FALSE(expand_range("1..5").has_value());
+  EXPECT_FALSE(expand_range("0s..1s:0s").has_value());
+  EXPECT_FALSE(expand_range("1..1000000:1").has_value());
+  EXPECT_TRUE(expand_range("1..1000:1").has_value());  // exactly kValuesPerKeyMax
+  EXPECT_FALSE(expand_range("0.1234567..1:0.1").has_value());
+}
+
+TEST(SweepSet, MixesListsAndRangesInOrder) {
+  EXPECT_EQ(values_of("breaker.open_base=5s,10s..30s:10s,2m"), (Values{"\"5s\"", "\"10s\"", "\"20s\"", "\"30s\"", "\"2m\""}));
+  const Result<Axis> a = parse_set("breaker.consecutive_failures=1,3");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->key, "breaker.consecutive_failures");
+}
+
+TEST(SweepSet, RejectsMalformedKeysEmptyAndRepeatedValues) {
+  EXPECT_FALSE(parse_set("breaker.open_base").has_value());
+  EXPECT_FALSE(parse_set("=1,2").has_value());
+  EXPECT_FALSE(parse_set(".breaker=1").has_value());
+  EXPECT_FALSE(parse_set("breaker..x=1").has_value());
+  EXPECT_FALSE(parse_set("breaker x=1").has_value());
+  EXPECT_FALSE(parse_set("breaker.x=").has_value());
+  EXPECT_FALSE(parse_set("breaker.x=1,,2").has_value());
+  EXPECT_FALSE(parse_set("breaker.x=1,2,1").has_value());
+  EXPECT_FALSE(parse_set("breaker.x=1..3:1,2").has_value());
+  const Result<Axis> bad = parse_set("breaker.x=1..5:0");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message().find("--set breaker.x=1..5:0"), std::string::npos) << bad.error().message();
+}
+
+// ---- points and shards -----------------------------------------------------------------
+
+std::vector<Axis> three_axes() {
+  return {Axis{"a", {"1", "2"}}, Axis{"b", {"10", "20", "30"}}, Axis{"c", {"true", "false"}}};
+}
+
+TEST(SweepGrid, ListsEveryCombinationWithTheFirstKeySlowest) {
+  const Result<std::vector<Point>> g = grid(three_axes());
+  ASSERT_TRUE(g.has_value());
+  ASSERT_EQ(g->size(), 12U);
+  EXPECT_EQ((*g)[0], (Point{0, 0, 0}));
+  EXPECT_EQ((*g)[1], (Point{0, 0, 1}));
+  EXPECT_EQ((*g)[2], (Point{0, 1, 0}));
+  EXPECT_EQ((*g)[11], (Point{1, 2, 1}));
+  EXPECT_EQ(std::set<Point>(g->begin(), g->end()).size(), 12U);
+}
+
+TEST(SweepGrid, RefusesNoKeyARepeatedKeyAndMoreThanTheBound) {
+  EXPECT_FALSE(grid({}).has_value());
+  EXPECT_FALSE(grid({Axis{"a", {"1"}}, Axis{"a", {"2"}}}).has_value());
+  Axis big{"a", {}};
+  Axis big2{"b", {}};
+  for (int i = 0; i < 400; ++i) {
+    big.values.push_back(std::to_string(i));
+    big2.values.push_back(std::to_string(i));
+  }
+  EXPECT_TRUE(grid({big, Axis{"b", {"1", "2"}}}).has_value());
+  EXPECT_FALSE(grid({big, big2}).has_value());  // 160,000 > kPointsMax
+  EXPECT_FALSE(random_points({big, big2}, 10, 1).has_value());
+}
+
+TEST(SweepRandom, IsDeterministicDistinctAndDependsOnTheSeed) {
+  const Result<std::vector<Point>> a = random_points(three_axes(), 6, 42);
+  const Result<std::vector<Point>> b = random_points(three_axes(), 6, 42);
+  const Result<std::vector<Point>> c = random_points(three_axes(), 6, 43);
+  ASSERT_TRUE(a && b && c);
+  EXPECT_EQ(*a, *b);
+  EXPECT_NE(*a, *c);
+  EXPECT_EQ(a->size(), 6U);
+  EXPECT_EQ(std::set<Point>(a->begin(), a->end()).size(), 6U);
+  for (const Point& p : *a) {
+    EXPECT_LT(p[0], 2U);
+    EXPECT_LT(p[1], 3U);
+    EXPECT_LT(p[2], 2U);
+  }
+}
+
+TEST(SweepRandom, AsManyPointsAsTheGridIsTheGrid) {
+  EXPECT_EQ(*random_points(three_axes(), 12, 1), *grid(three_axes()));
+  EXPECT_EQ(*random_points(three_axes(), 500, 1), *grid(three_axes()));
+  EXPECT_FALSE(random_points(three_axes(), 0, 1).has_value());
+}
+
+TEST(SweepShard, EveryPointBelongsToExactlyOneShard) {
+  for (std::size_t shards = 1; shards <= 7; ++shards) {
+    std::vector<std::size_t> seen(100, 0);
+    for (std::size_t shard = 0; shard < shards; ++shard) {
+      for (std::size_t p = 0; p < seen.size(); ++p) seen[p] += shard_of(p, shards) == shard ? 1U : 0U;
+    }
+    EXPECT_TRUE(std::all_of(seen.begin(), seen.end(), [](std::size_t n) { return n == 1; })) << shards;
+  }
+  EXPECT_EQ(shard_of(7, 3), 1U);
+}
+
+TEST(SweepOverrides, TheLoaderJudgesEveryOverride) {
+  const std::string text = testing::small_scenario();
+  const Result<Scenario> ok = load_scenario_string(text, "small.toml", {PolicyOverride{"breaker.consecutive_failures", "9"},
+                                                                           PolicyOverride{"breaker.open_base", "\"45s\""}});
+  ASSERT_TRUE(ok.has_value()) << ok.error().message();
+  EXPECT_EQ(ok->policies.front().config.policy.breaker.consecutive_failures, 9);
+  const Result<Scenario> unknown = load_scenario_string(text, "small.toml", {PolicyOverride{"breaker.nope", "1"}});
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.error().message().find("policy.breaker.nope"), std::string::npos) << unknown.error().message();
+  const Result<Scenario> bad = load_scenario_string(text, "small.toml", {PolicyOverride{"breaker.open_base", "\"soon\""}});
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message().find("policy.breaker.open_base"), std::string::npos) << bad.error().message();
+  EXPECT_FALSE(load_scenario_string(text, "small.toml", {PolicyOverride{"breaker.open_base", "[1]"}}).has_value());
+  EXPECT_FALSE(load_scenario_string(text, "small.toml", {PolicyOverride{"bad key", "1"}}).has_value());
+}
+
+TEST(SweepOverrides, ThePolicyTomlCarriesTheOverridesAndReloads) {
+  const std::string text = testing::small_scenario();
+  const std::vector<PolicyOverride> o{{"breaker.consecutive_failures", "9"}, {"retry.budget_ratio", "\"5%\""}};
+  const Result<std::string> toml = policy_toml(text, "small.toml", o);
+  ASSERT_TRUE(toml.has_value()) << toml.error().message();
+  EXPECT_NE(toml->find("[policy.breaker]"), std::string::npos) << *toml;
+  EXPECT_NE(toml->find("consecutive_failures = 9"), std::string::npos) << *toml;
+  EXPECT_NE(toml->find("budget_ratio = \"5%\""), std::string::npos) << *toml;
+  // Pasted in place of the file's own [policy] tables, it gives the very same policy.
+  const std::vector<std::string> lines = testing::small_scenario_lines();
+  ASSERT_EQ(lines[43], "[policy.queue]");
+  const std::vector<std::string> before(lines.begin(), lines.begin() + 43);
+  const std::vector<std::string> after(lines.begin() + 47, lines.end());
+  const std::string pasted = testing::join_lines(before) + *toml + "\n" + testing::join_lines(after);
+  const Result<Scenario> reloaded = load_scenario_string(pasted, "pasted.toml");
+  const Result<Scenario> direct = load_scenario_string(text, "small.toml", o);
+  ASSERT_TRUE(reloaded.has_value()) << reloaded.error().message() << "\n" << pasted;
+  ASSERT_TRUE(direct.has_value());
+  const Policy& a = reloaded->policies.front().config.policy;
+  const Policy& b = direct->policies.front().config.policy;
+  EXPECT_EQ(a.breaker.consecutive_failures, 9);
+  EXPECT_EQ(b.breaker.consecutive_failures, 9);
+  EXPECT_EQ(a.retry.budget_ratio, b.retry.budget_ratio);
+  EXPECT_EQ(a.queue.depth_max, b.queue.depth_max);
+  EXPECT_EQ(a.queue.depth_max, 20'000);
+}
+
+// ---- shard files and merge ---------------------------------------------------------------
+
+Record record(std::uint32_t point, std::uint64_t seed, double availability, double p99, double cost, std::string checks) {
+  Record r;
+  r.point = point;
+  r.seed = seed;
+  r.availability_pct = availability;
+  r.p99_ms = p99;
+  r.cost_usd = cost;
+  r.cost_ratio_pct = 71.25;
+  r.overflow_min = std::numeric_limits<double>::infinity();
+  r.conserved = true;
+  r.trips = 3;
+  r.dropped = 0;
+  r.checks = std::move(checks);
+  return r;
+}
+
+Shard small_shard(std::size_t index, std::size_t count) {
+  Shard s;
+  s.definition.scenarios.push_back(ScenarioEntry{"small.toml", testing::small_scenario(), {1, 2}});
+  s.definition.axes = {Axis{"breaker.consecutive_failures", {"1", "3", "5"}}};
+  s.definition.points = *grid(s.definition.axes);
+  s.definition.mode = "grid";
+  s.index = index;
+  s.count = count;
+  for (std::uint32_t p = 0; p < 3; ++p) {
+    if (shard_of(p, count) != index) continue;
+    for (const std::uint64_t seed : {std::uint64_t{1}, std::uint64_t{2}}) s.records.push_back(record(p, seed, 99.5 + p * 0.1 + 0.1 / 3.0, 1234.5, 2.25, "PF"));
+  }
+  return s;
+}
+
+TEST(SweepShardFile, ReadsBackExactly) {
+  const Shard s = small_shard(1, 2);
+  const Result<Shard> back = read_shard(write_shard(s), "shard.toml");
+  ASSERT_TRUE(back.has_value()) << back.error().message();
+  EXPECT_EQ(write_shard(*back), write_shard(s));
+  ASSERT_EQ(back->records.size(), 2U);
+  EXPECT_EQ(back->records[0].availability_pct, s.records[0].availability_pct);  // bit for bit
+  EXPECT_EQ(back->records[0].overflow_min, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(back->records[0].checks, "PF");
+}
+
+TEST(SweepShardFile, RejectsMalformedFiles) {
+  EXPECT_FALSE(read_shard("format = \"something else\"\n", "x.toml").has_value());
+  std::string text = write_shard(small_shard(0, 1));
+  const std::string broken = text.substr(0, text.find("records")) + "records = [\"0 9 1 100\"]\n" + text.substr(text.find("\nmode"));
+  EXPECT_FALSE(read_shard(broken, "x.toml").has_value());
+  std::string tampered = text;
+  tampered.replace(tampered.find("[scenario]"), 10, "[scenariO]");
+  const Result<Shard> t = read_shard(tampered, "x.toml");
+  ASSERT_FALSE(t.has_value());
+  EXPECT_NE(t.error().message().find("hash"), std::string::npos) << t.error().message();
+}
+
+TEST(SweepMerge, ShardsCombineIntoTheWholeRun) {
+  const Result<Shard> merged = merge({small_shard(1, 2), small_shard(0, 2)}, {"b", "a"});
+  ASSERT_TRUE(merged.has_value()) << merged.error().message();
+  Shard whole = small_shard(0, 1);
+  EXPECT_EQ(write_shard(*merged), write_shard(whole));
+  const auto files_a = render(*merged);
+  const auto files_b = render(whole);
+  ASSERT_TRUE(files_a.has_value()) << files_a.error().message();
+  ASSERT_TRUE(files_b.has_value());
+  EXPECT_EQ(*files_a, *files_b);
+}
+
+TEST(SweepMerge, RefusesMissingRepeatedAndForeignShards) {
+  const Result<Shard> missing = merge({small_shard(0, 3), small_shard(2, 3)}, {"a", "c"});
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().message().find("shard 1 of 3"), std::string::npos) << missing.error().message();
+  EXPECT_FALSE(merge({small_shard(0, 2), small_shard(0, 2), small_shard(1, 2)}, {"a", "a2", "b"}).has_value());
+  EXPECT_FALSE(merge({small_shard(0, 2), small_shard(1, 3)}, {"a", "b"}).has_value());
+  Shard foreign = small_shard(1, 2);
+  foreign.definition.scenarios[0].seeds = {1, 3};
+  EXPECT_FALSE(merge({small_shard(0, 2), foreign}, {"a", "b"}).has_value());
+  Shard stray = small_shard(1, 2);
+  stray.records.front().point = 0;  // point 0 belongs to shard 0
+  EXPECT_FALSE(merge({small_shard(0, 2), stray}, {"a", "b"}).has_value());
+}
+
+// ---- ranking and the frontier --------------------------------------------------------------
+
+PointSummary summary(std::uint32_t point, std::size_t passed, double availability, double p99, double cost) {
+  PointSummary s;
+  s.point = point;
+  s.seeds = 4;
+  s.passed = passed;
+  s.availability_pct = availability;
+  s.p99_ms = p99;
+  s.cost_usd = cost;
+  return s;
+}
+
+TEST(SweepRanking, PassRateFirstThenAvailabilityLatencyCostAndPoint) {
+  const std::vector<PointSummary> points = {
+      summary(0, 3, 99.99, 100, 1.0),  // fewer seeds passed: last despite the best figures
+      summary(1, 4, 99.90, 200, 1.0),
+      summary(2, 4, 99.95, 300, 1.0),  // higher availability first
+      summary(3, 4, 99.90, 150, 1.0),  // lower p99 breaks the tie
+      summary(4, 4, 99.90, 150, 0.5),  // lower cost breaks the next
+      summary(5, 4, 99.90, 150, 0.5),  // all equal: the lower point first
+  };
+  EXPECT_EQ(ranking(points), (std::vector<std::size_t>{2, 4, 5, 3, 1, 0}));
+}
+
+TEST(SweepPareto, KeepsExactlyThePointsNoOtherDominates) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::vector<PointSummary> points = {
+      summary(0, 4, 99.9, 100, 2.0),  // frontier: the lowest p99
+      summary(1, 4, 99.9, 120, 2.0),  // dominated by 0
+      summary(2, 4, 99.5, 90, 1.0),   // frontier: lower p99 and cost, lower availability
+      summary(3, 4, 99.99, 500, 3.0), // frontier: the highest availability
+      summary(4, 4, 99.5, 90, 1.0),   // equal to 2: neither dominates
+      summary(5, 4, 99.0, inf, 0.5),  // frontier: the cheapest, though no success
+      summary(6, 4, 99.0, inf, 0.6),  // dominated by 5
+  };
+  EXPECT_EQ(pareto_frontier(points), (std::vector<bool>{true, false, true, true, true, true, false}));
+  // The brute-force definition agrees.
+  const std::vector<bool> fast = pareto_frontier(points);
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    bool dominated = false;
+    for (std::size_t j = 0; j < points.size(); ++j) {
+      const PointSummary& a = points[j];
+      const PointSummary& b = points[i];
+      const bool no_worse = a.availability_pct >= b.availability_pct && a.p99_ms <= b.p99_ms && a.cost_usd <= b.cost_usd;
+      const bool better = a.availability_pct > b.availability_pct || a.p99_ms < b.p99_ms || a.cost_usd < b.cost_usd;
+      dominated = dominated || (no_worse && better);
+    }
+    EXPECT_EQ(fast[i], !dominated) << i;
+  }
+}
+
+TEST(SweepSummary, TakesTheWorstSeedAndCountsPasses) {
+  Shard s = small_shard(0, 1);
+  s.records[0].availability_pct = 90.0;
+  s.records[1].p99_ms = 9999.0;
+  s.records[1].checks = "PP";
+  const std::vector<PointSummary> points = summarize(s, 0);
+  ASSERT_EQ(points.size(), 3U);
+  EXPECT_EQ(points[0].seeds, 2U);
+  EXPECT_EQ(points[0].passed, 1U);
+  EXPECT_EQ(points[0].availability_pct, 90.0);
+  EXPECT_EQ(points[0].p99_ms, 9999.0);
+  EXPECT_EQ(points[0].check_passes, (std::vector<std::size_t>{2, 1}));
+  EXPECT_FALSE(some_point_passes_everywhere(small_shard(0, 1)));  // every record fails its second check
+  s.records[0].checks = "PP";  // now point 0 passes on both seeds
+  EXPECT_TRUE(some_point_passes_everywhere(s));
+}
+
+}  // namespace
+}  // namespace failover::sim::sweep
