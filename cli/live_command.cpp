@@ -30,11 +30,13 @@
 #include "core/config/toml_values.h"
 #include "core/transport/live_driver.h"
 #include "core/transport/live_input.h"
+#include "sim/report_format.h"
 
 namespace failover::cli {
 namespace {
 
 namespace asio = boost::asio;
+using sim::report::json_string;
 using transport::LiveDriver;
 using transport::LiveRequest;
 using transport::LiveResult;
@@ -58,24 +60,6 @@ struct LiveOptions {
 };
 
 // ---- formatting --------------------------------------------------------------------
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  return out + "\"";
-}
 
 std::string usd(std::int64_t micro_usd) {
   char buf[48];

@@ -30,6 +30,7 @@
 #include "cli/parallel.h"
 #include "sim/expect.h"
 #include "sim/report.h"
+#include "sim/report_format.h"
 #include "sim/scenario_load.h"
 #include "sim/trace.h"
 
@@ -37,6 +38,7 @@ namespace failover::cli {
 namespace {
 
 using sim::Metric;
+using sim::report::json_string;
 using sim::RunResult;
 using sim::RunSpec;
 
@@ -73,24 +75,6 @@ std::string decimal(std::int64_t value, int scale) {
   if (digits.size() <= width) digits.insert(0, width + 1 - digits.size(), '0');
   if (width > 0) digits.insert(digits.size() - width, ".");
   return (negative ? "-" : "") + digits;
-}
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  return out + "\"";
 }
 
 // A finite value with `digits` decimals; what never happened (+infinity) is null.

@@ -139,6 +139,24 @@ std::string md_cell(std::string_view text) {
   return out;
 }
 
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
 std::string md_prose(std::string_view text) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {

@@ -38,6 +38,9 @@ std::string md_cell(std::string_view text);
 // Free Markdown prose (a description): kept as written except that raw HTML and
 // entities are shown as text.
 std::string md_prose(std::string_view text);
+// A JSON string literal, quotes included: " and \ escaped, control characters as \u00XX,
+// everything else (UTF-8 included) as is.
+std::string json_string(std::string_view text);
 
 // Colour of the i-th policy; the same in every chart.
 std::string policy_colour(std::size_t i);

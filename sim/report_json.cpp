@@ -18,40 +18,7 @@
 namespace failover::sim {
 namespace {
 
-std::string json_string(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (u < 0x20) {
-          out += "\\u00";
-          out += kHex[u >> 4];
-          out += kHex[u & 0xf];
-        } else {
-          out += c;
-        }
-        break;
-    }
-  }
-  return out + "\"";
-}
+using report::json_string;
 
 // A streaming writer: objects and arrays of objects one member per line, arrays of
 // numbers on one line. It tracks commas and indentation; the caller, the key order.

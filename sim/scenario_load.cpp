@@ -29,6 +29,7 @@
 namespace failover::sim {
 namespace {
 
+using config::duration_text;
 using config::element;
 using config::join;
 using config::parse_duration;
@@ -44,20 +45,6 @@ constexpr double kUsdMax = 1e12;
 const std::vector<std::string> kSimTopLevel = {"scenario", "traffic", "buffer", "faults", "baselines", "expect"};
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
-std::string duration_text(Duration d) {
-  std::int64_t us = to_us(d);
-  if (us == 0) return "0";
-  std::string out;
-  const std::pair<std::int64_t, const char*> units[] = {{3'600'000'000, "h"}, {60'000'000, "m"}, {1'000'000, "s"}, {1'000, "ms"}, {1, "us"}};
-  for (const auto& [size, name] : units) {
-    if (us >= size) {
-      out += std::to_string(us / size) + name;
-      us %= size;
-    }
-  }
-  return out;
-}
 
 // Typed access to a toml++ tree with the first error kept. Getters by key return
 // empty when the key is absent (no error) and when the value is wrong (error set).

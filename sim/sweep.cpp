@@ -134,20 +134,6 @@ std::string fixed_text(std::int64_t num, int places, bool keep_point) {
   return out;
 }
 
-// "1h30m" for 5'400'000'000 us; "0" for zero.
-std::string duration_text(std::int64_t us) {
-  if (us == 0) return "0";
-  std::string out;
-  const std::pair<std::int64_t, const char*> units[] = {{3'600'000'000, "h"}, {60'000'000, "m"}, {1'000'000, "s"}, {1'000, "ms"}, {1, "us"}};
-  for (const auto& [size, name] : units) {
-    if (us >= size) {
-      out += std::to_string(us / size) + name;
-      us %= size;
-    }
-  }
-  return out;
-}
-
 // The integers lo, lo + step, ... <= hi, each written by `text`.
 template <typename Text>
 Result<std::vector<std::string>> stepped(std::int64_t lo, std::int64_t hi, std::int64_t step, const Text& text) {
@@ -453,7 +439,7 @@ Result<std::vector<std::string>> expand_range(std::string_view range) {
   const Result<Duration> dhi = config::parse_duration(hi);
   const Result<Duration> dstep = config::parse_duration(step);
   if (dlo && dhi && dstep) {
-    return stepped(to_us(*dlo), to_us(*dhi), to_us(*dstep), [](std::int64_t us) { return "\"" + duration_text(us) + "\""; });
+    return stepped(to_us(*dlo), to_us(*dhi), to_us(*dstep), [](std::int64_t us) { return "\"" + config::duration_text(Duration{us}) + "\""; });
   }
   return Error{"", "LO, HI and STEP must all be integers, decimals (at most 6 places), percentages or durations"};
 }

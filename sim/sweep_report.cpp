@@ -22,6 +22,8 @@
 namespace failover::sim::sweep {
 namespace {
 
+using report::json_string;
+
 constexpr std::size_t kRankingRows = 20;
 constexpr std::size_t kFrontierRows = 30;
 constexpr std::size_t kScatterDominatedMax = 5'000;
@@ -43,24 +45,6 @@ std::string expectation_name(const Expectation& e) { return std::string(metric_n
 std::string fixed(double v, int digits) { return std::isfinite(v) ? svg::fixed(v, digits) : std::string(); }
 
 std::string json_number(double v, int digits) { return std::isfinite(v) ? svg::fixed(v, digits) : "null"; }
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  return out + "\"";
-}
 
 // A swept value in JSON: numbers and booleans as they are, strings as strings.
 std::string json_value(const std::string& toml_text) {
