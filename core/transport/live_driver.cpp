@@ -200,8 +200,10 @@ class LiveDriver::Impl {
     r.id = c.request;
     r.status = c.status;
     r.reason = c.reason;
-    r.target = c.target;
-    if (c.target != kNoIndex) {
+    // Only a success was served by a target; for a failure the engine's target is the
+    // last one tried, which last_error already names.
+    r.target = c.status == RequestStatus::succeeded ? c.target : kNoIndex;
+    if (r.target != kNoIndex) {
       r.provider = config_.provider_of(c.target).name;
       r.model = config_.model(c.target).id;
     }

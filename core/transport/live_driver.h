@@ -52,7 +52,7 @@ struct LiveResult {
   RequestStatus status = RequestStatus::failed;
   EndReason reason = EndReason::ok;
   bool aborted = false;       // ended by abort() before the engine finished it
-  Index target = kNoIndex;    // the target that served it
+  Index target = kNoIndex;    // the target that served it (successes only)
   std::string provider;       // its provider and model id, empty when none served it
   std::string model;
   std::int32_t attempts = 0;

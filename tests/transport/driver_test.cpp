@@ -214,6 +214,9 @@ TEST(LiveDriver, MalformedResetAndTruncatedAnswersFailWithTheirReason) {
   std::vector<std::string> errors(4);
   for (const LiveResult& r : run.results) {
     EXPECT_NE(r.status, RequestStatus::succeeded);
+    // Nothing served a failed request: no target or provider is named as if it had.
+    EXPECT_EQ(r.target, kNoIndex);
+    EXPECT_TRUE(r.provider.empty()) << r.provider;
     errors.at(r.id) = r.last_error;
   }
   EXPECT_NE(errors[1].find("garbled: undecodable body"), std::string::npos) << errors[1];
