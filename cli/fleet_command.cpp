@@ -35,6 +35,7 @@ struct FleetCommandOptions {
   std::string tls_key;
   std::int64_t time_scale = 1;
   std::string start_at = "0";
+  std::string idle_timeout = "60s";
   std::optional<std::uint64_t> seed;
 };
 
@@ -98,6 +99,8 @@ int serve_fleet(const FleetCommandOptions& o) {
   }
   const Result<Duration> start_at = config::parse_duration(o.start_at);
   if (!start_at) return usage_error("--start-at " + start_at.error().what);
+  const Result<Duration> idle_timeout = config::parse_duration(o.idle_timeout);
+  if (!idle_timeout) return usage_error("--idle-timeout " + idle_timeout.error().what);
   const Result<sim::Scenario> scenario = sim::load_scenario_file(o.scenario);
   if (!scenario) return usage_error(scenario.error().message());
   if (*start_at >= scenario->duration) {
@@ -111,6 +114,7 @@ int serve_fleet(const FleetCommandOptions& o) {
   options.tls_key_file = o.tls_key;
   options.time_scale = o.time_scale;
   options.start_at = *start_at;
+  options.idle_timeout = *idle_timeout;
   options.seed = o.seed.value_or(scenario->seeds.front());
 
   boost::asio::io_context io;
@@ -157,6 +161,9 @@ void add_fleet_command(CLI::App& app) {
   cmd->add_option("--time-scale", o->time_scale, "K: scenario time runs K times faster than real time")
       ->check(CLI::Range(std::int64_t{1}, serve::kTimeScaleMax));
   cmd->add_option("--start-at", o->start_at, "scenario time when the server starts, e.g. 23m (default 0)");
+  cmd->add_option("--idle-timeout", o->idle_timeout,
+                  "real time a connection may sit with no answer under way before it is closed; 0: never "
+                  "(default 60s)");
   cmd->add_option("--seed", o->seed, "the fleet's seed, as a simulation seed (default: the scenario's first)");
   cmd->callback([o] { set_exit_code(serve_fleet(*o)); });
 }

@@ -86,6 +86,7 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
         fleet_(std::move(fleet)),
         providers_(std::move(providers)),
         time_scale_(options.time_scale),
+        idle_timeout_(std::chrono::microseconds(to_us(options.idle_timeout))),
         start_at_(kTimeZero + options.start_at),
         t0_(SteadyClock::now()),
         last_(start_at_) {}
@@ -108,6 +109,7 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   [[nodiscard]] asio::io_context& io() const { return io_; }
   [[nodiscard]] std::uint16_t port() const { return port_; }
   [[nodiscard]] bool tls() const { return tls_.has_value(); }
+  [[nodiscard]] std::chrono::microseconds idle_timeout() const { return idle_timeout_; }
   [[nodiscard]] const std::vector<ServedProvider>& providers() const { return providers_; }
   [[nodiscard]] const sim::Fleet& fleet() const { return fleet_; }
   [[nodiscard]] FleetStats stats() const noexcept {
@@ -128,6 +130,7 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   sim::Fleet fleet_;
   std::vector<ServedProvider> providers_;
   std::int64_t time_scale_;
+  std::chrono::microseconds idle_timeout_;
   Time start_at_;
   SteadyClock::time_point t0_;
   Time last_;
@@ -165,6 +168,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
   // Runs `then` at `when` unless the session closes or re-arms the timer first.
   void arm(SteadyClock::time_point when, std::function<void()> then);
+  void arm_idle();
   void read();
   void on_read(const ErrorCode& ec, std::size_t n);
   void parse();
@@ -400,11 +404,19 @@ void Session<Stream>::start() {
         self->gone();
         return;
       }
+      self->arm_idle();
       self->read();
     });
   } else {
+    arm_idle();
     read();
   }
+}
+
+template <class Stream>
+void Session<Stream>::arm_idle() {
+  // Replaces whatever the timer waited for; respond() takes the timer over again.
+  if (state_->idle_timeout().count() > 0) arm(SteadyClock::now() + state_->idle_timeout(), [this] { gone(); });
 }
 
 template <class Stream>
@@ -499,6 +511,8 @@ void Session<Stream>::respond(Dispatch dispatch) {
   FAILOVER_ASSERT(!busy_);
   FAILOVER_ASSERT(!slot_.has_value());
   busy_ = true;
+  ++timer_generation_;  // the idle timer no longer applies: an answer is under way
+  timer_.cancel();
   plan_ = std::move(dispatch.plan);
   slot_ = dispatch.slot;
   step_ = 0;
@@ -548,6 +562,7 @@ void Session<Stream>::end_response() {
         graceful_close();
         return;
       }
+      arm_idle();
       parse();
       read();
       return;
@@ -687,6 +702,7 @@ Result<std::unique_ptr<FleetServer>> FleetServer::start(asio::io_context& io, co
     return Error{"time_scale", "must be between 1 and " + std::to_string(kTimeScaleMax)};
   }
   if (options.start_at < Duration{0}) return Error{"start_at", "must not be negative"};
+  if (options.idle_timeout < Duration{0}) return Error{"idle_timeout", "must not be negative"};
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     return Error{"tls", "give both a certificate chain file and a key file, or neither (plain HTTP)"};
   }

@@ -34,6 +34,9 @@ struct FleetOptions {
   std::int64_t time_scale = 1;     // K: scenario time runs K times faster than real time
   Duration start_at{0};            // scenario time at the moment the server starts
   std::uint64_t seed = 1;          // the fleet's randomness, as a simulation seed
+  // Real time a connection may sit with no answer under way (idle between requests, or
+  // mid-way through sending one) before the server closes it; 0: never.
+  Duration idle_timeout = sec(60);
 };
 
 struct FleetStats {

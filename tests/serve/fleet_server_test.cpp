@@ -61,6 +61,7 @@ class FleetServerTest : public ::testing::Test {
     o.start_at = start_at;
     o.time_scale = time_scale;
     o.seed = 7;
+    o.idle_timeout = idle_timeout_;
     if (tls) {
       o.tls_cert_file = test::test_ca().server_cert_file;
       o.tls_key_file = test::test_ca().server_key_file;
@@ -93,6 +94,7 @@ class FleetServerTest : public ::testing::Test {
   std::unique_ptr<FleetServer> server_;
   std::thread thread_;
   bool tls_ = true;
+  Duration idle_timeout_ = sec(60);
 };
 
 TEST_F(FleetServerTest, AnswersAChatCompletionWithUsageOfTheRequest) {
@@ -341,6 +343,30 @@ TEST_F(FleetServerTest, ServesPlainHttpWithoutACertificate) {
   protocol::StreamDecoder decoder(Protocol::openai);
   EXPECT_EQ(decoder.feed(r.body), answer_text(4));
   EXPECT_EQ(decoder.finish(), protocol::StreamEnd::complete);
+}
+
+TEST_F(FleetServerTest, ClosesAKeptAliveConnectionLeftIdle) {
+  idle_timeout_ = ms(200);
+  start(Duration{0}, 1, false);
+  // One request, then the client waits for a second answer that never comes: the
+  // server closes the idle connection after 200 ms, long before the client's 3 s.
+  const std::string one = post(kOpenAi, chat_body(Protocol::openai, "gpt-test", 3, false));
+  const HttpExchange r = http_exchange(server_->port(), one, {false, std::chrono::milliseconds(3'000), 2});
+  ASSERT_EQ(r.statuses.size(), 1u);
+  EXPECT_EQ(r.statuses[0], 200u);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_TRUE(r.error) << "the server closed the connection";
+  EXPECT_GE(r.elapsed, std::chrono::milliseconds(150));
+  EXPECT_LT(r.elapsed, std::chrono::milliseconds(2'500));
+}
+
+TEST_F(FleetServerTest, KeepsAnIdleConnectionWithoutAnIdleTimeout) {
+  idle_timeout_ = Duration{0};
+  start(Duration{0}, 1, false);
+  const std::string one = post(kOpenAi, chat_body(Protocol::openai, "gpt-test", 3, false));
+  const HttpExchange r = http_exchange(server_->port(), one, {false, std::chrono::milliseconds(600), 2});
+  ASSERT_EQ(r.statuses.size(), 1u);
+  EXPECT_TRUE(r.timed_out) << r.error.message();  // still open when the client gave up
 }
 
 TEST_F(FleetServerTest, NamesTheBaseUrlOfEachProvider) {
