@@ -159,9 +159,21 @@ Result<std::vector<std::string>> fixed_range(std::string_view lo_s, std::string_
   const int places = std::max({lo->places, hi->places, step->places});
   const bool decimal = lo_s.find('.') != std::string_view::npos || hi_s.find('.') != std::string_view::npos ||
                        step_s.find('.') != std::string_view::npos;
+  // Each value in the canonical form a single value of --set takes (0.10 -> 0.1, 10.50% ->
+  // 10.5%), so a value given twice in two spellings is one value, not two.
   return stepped(at_places(*lo, places), at_places(*hi, places), at_places(*step, places), [&](std::int64_t v) {
-    if (percent) return "\"" + fixed_text(v, places, false) + "%\"";
-    return fixed_text(v, places, decimal);
+    if (percent) {
+      std::string t = fixed_text(v, places, false);
+      if (t.find('.') != std::string::npos) {
+        while (t.back() == '0') t.pop_back();
+        if (t.back() == '.') t.pop_back();
+      }
+      return "\"" + t + "%\"";
+    }
+    const std::string t = fixed_text(v, places, decimal);
+    const Result<std::string> canonical = value_text(t);
+    FAILOVER_ASSERT(canonical.has_value());  // a plain integer or decimal is always TOML
+    return *canonical;
   });
 }
 

@@ -54,9 +54,24 @@ TEST(SweepRange, StepsIntegersUpToHi) {
 TEST(SweepRange, StepsDecimalsExactlyWithoutDrift) {
   // 0.1 + 0.1 + 0.1 in binary floating point is 0.30000000000000004; here it is 0.3.
   EXPECT_EQ(*expand_range("0.1..0.5:0.1"), (Values{"0.1", "0.2", "0.3", "0.4", "0.5"}));
-  EXPECT_EQ(*expand_range("1.0..2:0.25"), (Values{"1.00", "1.25", "1.50", "1.75", "2.00"}));
+  EXPECT_EQ(*expand_range("1.0..2:0.25"), (Values{"1.0", "1.25", "1.5", "1.75", "2.0"}));
   EXPECT_EQ(*expand_range("10%..30%:10%"), (Values{"\"10%\"", "\"20%\"", "\"30%\""}));
-  EXPECT_EQ(*expand_range("0.5%..1%:0.25%"), (Values{"\"0.50%\"", "\"0.75%\"", "\"1.00%\""}));
+  EXPECT_EQ(*expand_range("0.5%..1%:0.25%"), (Values{"\"0.5%\"", "\"0.75%\"", "\"1%\""}));
+}
+
+TEST(SweepRange, WritesEachValueAsASingleValueWouldBeWritten) {
+  // The same number spelled two ways is one value: canonical text, as value_text gives.
+  const Result<Values> values = expand_range("0.00..0.30:0.10");
+  ASSERT_TRUE(values.has_value()) << values.error().message();
+  EXPECT_EQ(*values, (Values{"0.0", "0.1", "0.2", "0.3"}));
+  for (const std::string& v : *values) {
+    const Result<std::string> canonical = value_text(v);
+    ASSERT_TRUE(canonical.has_value()) << v;
+    EXPECT_EQ(*canonical, v);
+  }
+  const Result<Axis> twice = parse_set("retry.budget_ratio=0.1,0.00..0.30:0.10");
+  ASSERT_FALSE(twice.has_value());
+  EXPECT_NE(twice.error().message().find("repeats the value 0.1"), std::string::npos) << twice.error().message();
 }
 
 TEST(SweepRange, StepsDurationsAndWritesThemLikeTheLoaderReadsThem) {
