@@ -410,7 +410,10 @@ Status order_records(Shard& s, std::string_view name) {
 
 // ---- values, keys and points ---------------------------------------------------------
 
-Result<std::string> value_text(std::string_view word) {
+namespace {
+
+// value_text without the bound on the length of what it writes.
+Result<std::string> canonical_value(std::string_view word) {
   if (word.empty()) return Error{"", "is an empty value"};
   if (word.size() > kWordLengthMax) return Error{"", "is too long a value"};
   Result<toml::table> parsed = parse_toml("v = " + std::string(word), "value");
@@ -430,6 +433,16 @@ Result<std::string> value_text(std::string_view word) {
   }
   if (bare_word(word)) return toml_string(word);
   return Error{"", "\"" + std::string(word) + "\" must be a number, a boolean or a string"};
+}
+
+}  // namespace
+
+Result<std::string> value_text(std::string_view word) {
+  Result<std::string> canonical = canonical_value(word);
+  // The written form is bounded too (escapes can make it longer than the word), so a
+  // value always reads back as itself.
+  if (canonical && canonical->size() > kWordLengthMax) return Error{"", "is too long a value"};
+  return canonical;
 }
 
 Result<std::vector<std::string>> expand_range(std::string_view range) {

@@ -44,6 +44,19 @@ TEST(SweepValue, RejectsWhatIsNeitherAValueNorABareWord) {
   EXPECT_FALSE(value_text("{ a = 1 }").has_value());
 }
 
+TEST(SweepValue, WritesNothingTooLongToReadBack) {
+  // A literal string of 200 double quotes fits in 256 bytes as written, but not once its
+  // quotes are escaped: refused, rather than a value that would not read back as itself.
+  const Result<std::string> long_one = value_text("'''" + std::string(200, '"') + "'''");
+  ASSERT_FALSE(long_one.has_value());
+  EXPECT_NE(long_one.error().message().find("too long"), std::string::npos) << long_one.error().message();
+  const Result<std::string> short_one = value_text("'''" + std::string(100, '"') + "'''");
+  ASSERT_TRUE(short_one.has_value());
+  const Result<std::string> again = value_text(*short_one);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(*again, *short_one);
+}
+
 TEST(SweepRange, StepsIntegersUpToHi) {
   EXPECT_EQ(*expand_range("1..9:2"), (Values{"1", "3", "5", "7", "9"}));
   EXPECT_EQ(*expand_range("1..10:4"), (Values{"1", "5", "9"}));
