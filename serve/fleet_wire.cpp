@@ -175,13 +175,7 @@ WirePlan plan_truncated(const WireRequest& request, const sim::Reply& reply) {
 }  // namespace
 
 std::int64_t estimate_prompt_tokens(const protocol::ChatRequest& request) {
-  FAILOVER_ASSERT(request.messages.size() <= protocol::kMessagesMax);
-  std::int64_t bytes = 0;
-  for (const protocol::Message& m : request.messages) {
-    bytes += static_cast<std::int64_t>(m.role.size() + m.content.size());
-  }
-  FAILOVER_ASSERT(bytes >= 0);
-  return std::clamp<std::int64_t>((bytes + 3) / 4, 1, sim::kTokensMax);
+  return std::min(protocol::estimate_prompt_tokens(request.messages), sim::kTokensMax);
 }
 
 std::string answer_text(std::int64_t tokens) {

@@ -62,8 +62,8 @@ struct WirePlan {
   WireEnd end = WireEnd::keep_alive;
 };
 
-// Prompt tokens estimated from the request: ceil(bytes / 4) over every message's role
-// and content, at least 1 and at most sim::kTokensMax.
+// Prompt tokens for the fake provider: protocol::estimate_prompt_tokens, at most
+// sim::kTokensMax (what a FakeProvider accepts).
 std::int64_t estimate_prompt_tokens(const protocol::ChatRequest& request);
 
 // The deterministic answer of `tokens` words (one word per output token, separated by

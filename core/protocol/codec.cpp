@@ -454,6 +454,15 @@ std::optional<ErrorInfo> decode_error(Protocol protocol, std::string_view body) 
   return protocol == Protocol::anthropic ? decode_anthropic_error(*o) : decode_openai_error(*o);
 }
 
+std::int64_t estimate_prompt_tokens(const std::vector<Message>& messages) noexcept {
+  std::int64_t bytes = 0;
+  for (const Message& m : messages) {
+    bytes += static_cast<std::int64_t>(m.role.size() + m.content.size());
+    if (bytes >= 4 * kTokensMax) return kTokensMax;
+  }
+  return std::max<std::int64_t>((bytes + 3) / 4, 1);
+}
+
 Refusal refusal_of(Protocol protocol, std::int32_t http_status, const std::optional<ErrorInfo>& error) {
   // Refusals are client errors about this request's content; 429 is back-pressure.
   if (!error || http_status < 400 || http_status >= 500 || http_status == 429) return Refusal::none;

@@ -99,6 +99,11 @@ std::optional<ErrorInfo> decode_error(Protocol protocol, std::string_view body);
 // caller error: context length exceeded, or content policy.
 Refusal refusal_of(Protocol protocol, std::int32_t http_status, const std::optional<ErrorInfo>& error);
 
+// A rough prompt size in tokens, the same on both sides of the wire: ceil(bytes / 4)
+// over every message's role and content, at least 1 and at most kTokensMax. The live
+// driver reserves cost and checks context windows with it; the fleet reports it as usage.
+std::int64_t estimate_prompt_tokens(const std::vector<Message>& messages) noexcept;
+
 // Server side. Bodies exactly as the providers send them.
 std::string encode_response(Protocol protocol, const ChatResponse& response);
 std::string encode_error(Protocol protocol, std::int32_t http_status, const ErrorInfo& error);

@@ -40,13 +40,6 @@ Result<std::vector<std::string>> read_api_keys(const Config& config) {
   return keys;
 }
 
-std::int64_t estimate_prompt_tokens(const std::vector<protocol::Message>& messages) noexcept {
-  std::int64_t chars = 0;
-  for (const protocol::Message& m : messages) chars += static_cast<std::int64_t>(m.content.size()) + 16;
-  FAILOVER_ASSERT(chars >= 0);
-  return chars / 4 + 1;
-}
-
 namespace {
 
 struct AttemptEntry {
@@ -102,7 +95,7 @@ class LiveDriver::Impl {
     r.id = id;
     r.route = request.route;
     r.tier = request.tier;
-    r.prompt_tokens = estimate_prompt_tokens(request.messages);
+    r.prompt_tokens = protocol::estimate_prompt_tokens(request.messages);
     r.output_tokens_max = request.max_tokens;
     r.stream = request.stream;
     if (request.timeout) r.deadline = add_sat(now, *request.timeout);

@@ -109,8 +109,5 @@ class LiveDriver {
   std::unique_ptr<Impl> impl_;
 };
 
-// A rough token count for the engine's context-window check and cost reservation:
-// about four characters a token, plus a little per message.
-std::int64_t estimate_prompt_tokens(const std::vector<protocol::Message>& messages) noexcept;
 
 }  // namespace failover::transport

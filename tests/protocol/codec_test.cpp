@@ -435,6 +435,16 @@ TEST(ErrorBody, NotTheProtocolsShapeIsNullopt) {
 
 // ---- refusals ------------------------------------------------------------------
 
+TEST(PromptEstimate, IsAQuarterOfTheRoleAndContentBytesRoundedUp) {
+  std::vector<Message> m{{"user", "hello world!"}};  // 4 + 12 bytes
+  EXPECT_EQ(estimate_prompt_tokens(m), 4);
+  m.push_back({"system", "x"});  // 7 more: 23 bytes
+  EXPECT_EQ(estimate_prompt_tokens(m), 6);
+  m.push_back({"user", std::string(4'000, 'x')});  // 4'027 bytes
+  EXPECT_EQ(estimate_prompt_tokens(m), 1'007);
+  EXPECT_EQ(estimate_prompt_tokens({}), 1);
+}
+
 TEST(Refusal, OpenAiContextLengthAndContentPolicy) {
   const ErrorInfo context{"invalid_request_error", "context_length_exceeded",
                           "This model's maximum context length is 128000 tokens."};

@@ -270,12 +270,5 @@ TEST(LiveDriver, AbortEndsEveryUnfinishedRequest) {
   EXPECT_TRUE(run.results.back().aborted);
 }
 
-TEST(LiveDriver, PromptTokenEstimateGrowsWithTheText) {
-  const std::vector<protocol::Message> small{{"user", "hi"}};
-  const std::vector<protocol::Message> large{{"user", std::string(4'000, 'x')}};
-  EXPECT_GE(estimate_prompt_tokens(small), 1);
-  EXPECT_GE(estimate_prompt_tokens(large), 1'000);
-}
-
 }  // namespace
 }  // namespace failover::transport
