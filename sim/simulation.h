@@ -85,6 +85,9 @@ struct RunResult {
   std::array<std::int64_t, kEndReasonCount> dropped_by{};
   std::int64_t dropped_buffer_full = 0; // arrivals that found the buffer full
   bool conserved = false;               // arrived == succeeded + failed + dropped + in flight
+  // The first broken liveness invariant (half-open probe bound, an idle ready target
+  // while its route waits, a request held past its deadline), with its time; empty: none.
+  std::string violation;
 
   std::optional<Time> overflow_at;      // when the buffer first turned an arrival away
   std::int64_t held_peak = 0;
