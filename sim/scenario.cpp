@@ -118,6 +118,8 @@ Config direct_baseline(const Config& policy, const BufferSpec& buffer) {
   p.breaker.slow_call_threshold = Duration{0};
   p.timeouts.request = kNoDeadline;
   p.cost = CostPolicy{};
+  p.queue.discipline = Discipline::fifo;  // it works through its messages in order
+  p.concurrency.adaptive = false;
   size_queue_to_buffer(p, buffer);
   FAILOVER_ASSERT(validate(c).has_value());
   return c;
@@ -166,6 +168,8 @@ Config case_study_baseline(const Config& policy, const BufferSpec& buffer) {
   // The semaphore makes callers wait; with every target open the client gives up and the
   // message comes back, which the engine expresses as waiting for a target.
   p.queue.when_unavailable = WhenUnavailable::wait;
+  p.queue.discipline = Discipline::fifo;
+  p.concurrency.adaptive = false;
   size_queue_to_buffer(p, buffer);
   p.concurrency.inflight_max = kCaseStudySemaphore;
   p.cost = CostPolicy{};

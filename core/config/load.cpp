@@ -55,6 +55,7 @@ constexpr Names<Backoff, 3> kBackoffs{{{"none", Backoff::none},
                                        {"decorrelated_jitter", Backoff::decorrelated_jitter}}};
 constexpr Names<WhenUnavailable, 2> kWhenUnavailable{{{"wait", WhenUnavailable::wait},
                                                       {"fail", WhenUnavailable::fail}}};
+constexpr Names<Discipline, 2> kDiscipline{{{"fifo", Discipline::fifo}, {"adaptive_lifo", Discipline::adaptive_lifo}}};
 constexpr Names<BudgetExhausted, 3> kOnExhausted{{{"downgrade", BudgetExhausted::downgrade},
                                                   {"reject", BudgetExhausted::reject},
                                                   {"report", BudgetExhausted::report}}};
@@ -583,14 +584,17 @@ void Loader::read_limits(const toml::table& policy) {
   }
   if (const toml::table* t = r_.table(policy, "queue", "policy")) {
     const std::string path = "policy.queue";
-    r_.only_keys(*t, path, {"depth_max", "requests_max", "when_unavailable"});
+    r_.only_keys(*t, path, {"depth_max", "requests_max", "when_unavailable", "discipline", "lifo_after"});
     r_.read(*t, "depth_max", path, p.queue.depth_max);
     r_.read(*t, "requests_max", path, p.queue.requests_max);
     r_.read_enum(*t, "when_unavailable", path, kWhenUnavailable, p.queue.when_unavailable);
+    r_.read_enum(*t, "discipline", path, kDiscipline, p.queue.discipline);
+    r_.read(*t, "lifo_after", path, p.queue.lifo_after);
   }
   if (const toml::table* t = r_.table(policy, "concurrency", "policy")) {
-    r_.only_keys(*t, "policy.concurrency", {"inflight_max"});
+    r_.only_keys(*t, "policy.concurrency", {"inflight_max", "adaptive"});
     r_.read(*t, "inflight_max", "policy.concurrency", p.concurrency.inflight_max);
+    r_.read(*t, "adaptive", "policy.concurrency", p.concurrency.adaptive);
   }
   if (const toml::table* t = r_.table(policy, "cost", "policy")) {
     const std::string path = "policy.cost";
@@ -601,8 +605,9 @@ void Loader::read_limits(const toml::table& policy) {
   }
   if (const toml::table* t = r_.table(policy, "health", "policy")) {
     const std::string path = "policy.health";
-    r_.only_keys(*t, path, {"ewma_weight", "misconfigured_cooldown"});
+    r_.only_keys(*t, path, {"ewma_weight", "ewma_idle_half_life", "misconfigured_cooldown"});
     r_.read(*t, "ewma_weight", path, p.health.ewma_weight);
+    r_.read(*t, "ewma_idle_half_life", path, p.health.ewma_idle_half_life);
     r_.read(*t, "misconfigured_cooldown", path, p.health.misconfigured_cooldown);
   }
 }

@@ -27,6 +27,10 @@ struct SendAttempt {
   std::int32_t number = 0;       // 1 for the first attempt of the request
   bool hedge = false;
   Time deadline;                 // the engine times the attempt out here at the latest
+  // A half-open breaker's probe. It runs to its verdict even when its request ends
+  // first: its request's Complete may then come while it is still in flight, and the
+  // driver still reports its end (on_response), which only the breaker hears.
+  bool probe = false;
 };
 
 enum class CancelReason : std::uint8_t { timeout, deadline, hedge_lost };
@@ -42,7 +46,7 @@ enum class RequestStatus : std::uint8_t { succeeded, failed, dropped };
 enum class EndReason : std::uint8_t {
   ok,
   queue_full,          // dropped: the queue (or the request table) was full
-  deadline,            // dropped: the deadline passed before any attempt started
+  deadline,            // dropped: no attempt could start (and answer) before the deadline
   deadline_exceeded,   // failed: the deadline passed after attempts had started
   attempts_exhausted,  // failed: attempts_max reached, or no target left to try
   retry_budget,        // failed: the shared retry budget was empty

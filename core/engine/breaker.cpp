@@ -85,9 +85,12 @@ bool Breaker::rules_fire(Time now) const noexcept {
 void Breaker::open(Time now) noexcept {
   trip_streak_ = std::min(trip_streak_ + 1, 1'000'000);
   ++trips_total_;
+  // A short first open period returns traffic to a target promptly after a blip; each
+  // further trip in a row doubles it, so a flapping target is probed less and less.
   const std::int64_t base = to_us(policy_.open_base);
   const std::int64_t cap = to_us(policy_.open_max);
-  const std::int64_t open_us = base > cap / trip_streak_ ? cap : std::min(cap, base * trip_streak_);
+  const int doublings = std::min(trip_streak_ - 1, 62);
+  const std::int64_t open_us = base > (cap >> doublings) ? cap : std::min(cap, base << doublings);
   state_ = BreakerState::open;
   open_until_ = add_sat(now, Duration{open_us});
   probes_started_ = 0;

@@ -1,8 +1,8 @@
 // Breaker: the per-target health gate. Closed, it counts failures two ways -- a run of
 // consecutive failures and a failure rate (and optionally a slow-call rate) over a
 // sliding time window with a minimum number of calls -- and opens when either rule
-// fires. Open, it admits nothing until its open time passes (base x consecutive trips,
-// capped; a healthy period forgives one trip). Half-open, it admits a limited number of
+// fires. Open, it admits nothing until its open time passes (base, doubled for each
+// further consecutive trip, capped; a healthy period forgives one trip). Half-open, it admits a limited number of
 // probes, closes when they all succeed and reopens on the first probe failure. Whether
 // a trip is allowed at all (the route floor) is the engine's decision, passed in.
 #pragma once
@@ -46,6 +46,10 @@ class Breaker {
   // An attempt started; in half-open it takes a probe. Returns the attempt's ticket,
   // to be passed back when it ends.
   Ticket on_start() noexcept;
+  // Is `ticket` a probe of the current half-open period (one whose verdict decides)?
+  [[nodiscard]] bool current_probe(Ticket ticket) const noexcept {
+    return state_ == BreakerState::half_open && ticket != kNoProbe && ticket == period_;
+  }
   // A started attempt ended without a health verdict (cancelled, 4xx, 429): if it is
   // a probe of the current half-open period, its probe is handed back.
   void on_abandon(Ticket ticket) noexcept;

@@ -335,6 +335,8 @@ void check_limits(Checks& c, const Policy& policy) {
   c.check(policy.health.ewma_weight.num > 0, "policy.health.ewma_weight",
           "must be above 0, or latency would never be learned");
   c.duration(policy.health.misconfigured_cooldown, false, "policy.health.misconfigured_cooldown");
+  c.duration(policy.health.ewma_idle_half_life, true, "policy.health.ewma_idle_half_life");
+  c.duration(q.lifo_after, true, "policy.queue.lifo_after");
 }
 
 void check_classify(Checks& c, const ClassifyPolicy& classify) {

@@ -144,8 +144,8 @@ struct BreakerPolicy {
   Duration window = sec(30);
   Duration slow_call_threshold{0};           // time to first byte; 0: rule off
   Ratio slow_call_rate{80, 100};
-  Duration open_base = sec(30);              // open time = base x consecutive trips, capped
-  Duration open_max = minutes(5);
+  Duration open_base = sec(5);               // open time = base x 2^(consecutive trips - 1), capped
+  Duration open_max = minutes(1);            // the longest a recovered target waits to be probed
   Duration healthy_period = minutes(5);      // each healthy period forgives one trip
   std::int32_t half_open_probes = 1;         // probes admitted; all must succeed to close
   std::int32_t min_available_targets = 1;    // a trip may not leave a route with fewer
@@ -177,14 +177,31 @@ struct TimeoutPolicy {
 
 enum class WhenUnavailable : std::uint8_t { wait, fail };
 
+// The order a route's queue is served in. Adaptive LIFO (Facebook, "Fail at Scale",
+// ACM Queue 2015): first in, first out while the queue drains; once its oldest request
+// has waited longer than lifo_after (a standing queue), the newest goes first, so the
+// requests that can still meet their deadline are served instead of those that are
+// already too late, and the oldest end at their deadline.
+enum class Discipline : std::uint8_t { fifo, adaptive_lifo };
+
 struct QueuePolicy {
   std::int32_t depth_max = 10'000;     // requests waiting to be sent
   std::int32_t requests_max = 20'000;  // requests held at once in any state
   WhenUnavailable when_unavailable = WhenUnavailable::wait;
+  Discipline discipline = Discipline::adaptive_lifo;
+  Duration lifo_after = sec(5);        // adaptive_lifo: a head older than this means a standing queue
 };
 
 struct ConcurrencyPolicy {
   std::int32_t inflight_max = 1'024;  // attempts in flight across all providers
+  // Adaptive limit per provider (AIMD with slow start, as TCP Reno's congestion window
+  // and Netflix's concurrency-limits): a 429 lowers the provider's limit to 90% of what
+  // it had in flight (once per round trip) and growth slows there; while the provider is
+  // busy and answering, the limit grows by one per success up to that mark (doubling
+  // per round trip) and by one per round trip beyond it, up to concurrency_max. A
+  // breaker closing restarts it low. A provider that sheds load is sent about what it
+  // can take, and one coming back is ramped, not flooded.
+  bool adaptive = true;
 };
 
 enum class BudgetExhausted : std::uint8_t { downgrade, reject, report };
@@ -197,6 +214,9 @@ struct CostPolicy {
 
 struct HealthPolicy {
   Ratio ewma_weight{2, 10};                    // weight of a new latency sample
+  // A latency estimate halves for every half-life without a new sample (0: never), so
+  // a target skipped as too slow -- which therefore gets no samples -- is tried again.
+  Duration ewma_idle_half_life = sec(10);
   Duration misconfigured_cooldown = minutes(5);  // a 401/403/404 target rests this long
 };
 

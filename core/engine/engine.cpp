@@ -55,6 +55,8 @@ EngineImpl::EngineImpl(const Config& config, Prng prng)
   }
   for (std::size_t p = 0; p < config.providers.size(); ++p) {
     const ProviderConfig& pc = config.providers[p];
+    providers_[p].limit = pc.concurrency_max;
+    providers_[p].ssthresh = pc.concurrency_max;
     if (pc.rpm_limit > 0) providers_[p].rpm = TokenBucket(pc.rpm_limit, pc.rpm_limit, minutes(1));
     if (pc.tpm_limit > 0) providers_[p].tpm = TokenBucket(pc.tpm_limit, pc.tpm_limit, minutes(1));
   }
@@ -111,6 +113,7 @@ void EngineImpl::enqueue(std::uint32_t slot, bool front) noexcept {
   FAILOVER_ASSERT(r.phase != Phase::queued);
   RouteState& q = routes_[r.route];
   r.phase = Phase::queued;
+  r.queued_at = now_;
   // A request coming back from a failed attempt goes to the front: it is older than
   // anything behind it, and making it wait again would stretch its latency twice.
   if (front) {

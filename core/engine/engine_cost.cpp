@@ -45,7 +45,6 @@ bool EngineImpl::affordable(std::int64_t cost) const noexcept {
 void EngineImpl::settle(std::uint32_t aslot, OutcomeClass cls, const Outcome* outcome,
                         ActionBuffer& out) noexcept {
   AttemptSlot& a = attempts_[aslot];
-  RequestSlot& r = requests_[a.request];
   reserved_micro_usd_ -= a.reserved_micro_usd;
   FAILOVER_ASSERT(reserved_micro_usd_ >= 0);
   std::int64_t cost = 0;
@@ -71,9 +70,9 @@ void EngineImpl::settle(std::uint32_t aslot, OutcomeClass cls, const Outcome* ou
     totals_.possibly_billed_micro_usd += cost;
   } else {
     totals_.cost_micro_usd += cost;
-    r.cost_micro_usd += cost;
+    if (a.request != kNoSlot) requests_[a.request].cost_micro_usd += cost;  // a detached probe's is the run's
   }
-  out.push(Charge{r.id, attempt_id(aslot, a.generation), a.target, cost, kind});
+  out.push(Charge{a.request_id, attempt_id(aslot, a.generation), a.target, cost, kind});
 }
 
 void EngineImpl::finish(Time now, std::uint32_t slot, RequestStatus status, EndReason reason, Index target,
@@ -85,7 +84,7 @@ void EngineImpl::finish(Time now, std::uint32_t slot, RequestStatus status, EndR
   // a copy: walking r.live itself would skip the second of two live attempts.
   const auto live = r.live;
   for (const std::uint32_t aslot : live) {
-    if (aslot != kNoSlot) cancel_attempt(now, aslot, CancelReason::deadline, out);
+    if (aslot != kNoSlot) let_go(now, aslot, CancelReason::deadline, out);
   }
   FAILOVER_ASSERT(r.live[0] == kNoSlot);
   FAILOVER_ASSERT(r.live[1] == kNoSlot);

@@ -23,6 +23,11 @@
 namespace failover {
 
 inline constexpr std::uint32_t kNoSlot = 0xffff'ffffU;
+// A provider that has not pushed back (429) for this long grows its adaptive limit by
+// slow start again: longer than the round trips of a provider near its capacity, which
+// pushes back every few of them, so only a provider that has stopped pushing back
+// forgets its mark.
+inline constexpr Duration kLimitMarkForgottenAfter = minutes(1);
 // Room an input step needs in the action buffer: its own Send/Cancel/Charge/Complete/
 // BreakerChanged actions never exceed this.
 inline constexpr std::size_t kRoomPerStep = 8;
@@ -71,6 +76,7 @@ struct TargetState {
   Time misconfigured_until{};
   std::int32_t inflight = 0;
   std::int64_t ewma_us = 0;  // 0 until the first sample, then initialised from it
+  Time ewma_at{};            // when the last sample came: an estimate fades while unused
   bool has_ewma = false;
   std::int64_t attempts = 0;
   std::int64_t successes = 0;
@@ -83,6 +89,11 @@ struct TargetState {
 
 struct ProviderState {
   std::int32_t inflight = 0;
+  std::int32_t limit = 0;      // attempts it may have in flight now (adaptive, <= concurrency_max)
+  std::int32_t limit_milli = 0;  // growth in congestion avoidance, in thousandths of one more
+  std::int32_t ssthresh = 0;   // below it the limit grows one per success, above it one per round trip
+  Time decrease_after{};       // one decrease per round trip: a burst of 429s is one signal
+  Time pushed_back_at{};       // the last 429
   TokenBucket rpm;
   TokenBucket tpm;
 };
@@ -108,6 +119,7 @@ struct RequestSlot {
   bool downgraded = false;
   std::uint64_t seq = 0;     // submit order: the queue's fairness key
   Time submitted{};
+  Time queued_at{};           // when it last entered its route's queue
   Time deadline{};
   Time wake_at = kTimeNever;  // end of backoff, or when to hedge
   std::int32_t attempts = 0;  // started, hedges included
@@ -125,7 +137,8 @@ struct AttemptSlot {
   bool used = false;
   bool hedge = false;
   Breaker::Ticket probe = Breaker::kNoProbe;  // the half-open period that admitted it
-  std::uint32_t request = kNoSlot;
+  std::uint32_t request = kNoSlot;  // kNoSlot: a probe that outlived its request (detached)
+  RequestId request_id = 0;
   Index target = kNoIndex;
   std::int32_t position = 0;  // in the request's route
   Time started{};
@@ -187,6 +200,8 @@ class EngineImpl {
   bool handle_verdict(Time now, std::uint32_t slot, Verdict v, ActionBuffer& out) noexcept;
   void dispatch(Time now, std::uint32_t slot, std::int32_t position, bool hedge, ActionBuffer& out) noexcept;
   bool fits(const RequestSlot& r, Index target) const noexcept;
+  std::int64_t latency_estimate_us(Time now, const TargetState& ts) const noexcept;
+  bool congested(Time now, const RouteState& q) const noexcept;
   bool route_fits(Index route, const RequestSlot& r) const noexcept;
 
   // outcomes
@@ -195,8 +210,11 @@ class EngineImpl {
   void decide_next(Time now, std::uint32_t slot, OutcomeClass cls, const Outcome& outcome, Index target,
                    ActionBuffer& out) noexcept;
   bool trip_allowed(Index target) const noexcept;
+  void adapt_limit(Time now, Index target, OutcomeClass cls, Breaker::Change change) noexcept;
   void release_attempt(std::uint32_t aslot) noexcept;
   void cancel_attempt(Time now, std::uint32_t aslot, CancelReason why, ActionBuffer& out) noexcept;
+  void let_go(Time now, std::uint32_t aslot, CancelReason why, ActionBuffer& out) noexcept;
+  void detach(std::uint32_t aslot) noexcept;
 
   // timers
   void on_request_timer(Time now, std::uint32_t slot, ActionBuffer& out) noexcept;

@@ -17,14 +17,16 @@ void EngineImpl::on_first_byte(Time now, AttemptId id, ActionBuffer& out) noexce
   a.first_byte_at = now;
   a.first_byte_deadline = kTimeNever;
   arm_attempt(aslot);
+  if (a.request == kNoSlot) return;  // a detached probe: only its verdict is awaited
   RequestSlot& r = requests_[a.request];
   r.wake_at = kTimeNever;  // an answer is coming: no hedge
   if (r.stream) {
     // The caller now holds bytes from this attempt: it is the one, and a failure
     // from here on cannot be replayed elsewhere unnoticed.
     r.committed = true;
-    for (const std::uint32_t other : r.live) {
-      if (other != kNoSlot && other != aslot) cancel_attempt(now, other, CancelReason::hedge_lost, out);
+    const auto live = r.live;  // let_go compacts r.live
+    for (const std::uint32_t other : live) {
+      if (other != kNoSlot && other != aslot) let_go(now, other, CancelReason::hedge_lost, out);
     }
   }
   arm_request(a.request);
@@ -41,15 +43,17 @@ void EngineImpl::on_response(Time now, AttemptId id, const Outcome& outcome, Act
 void EngineImpl::end_attempt(Time now, std::uint32_t aslot, const Outcome& outcome, ActionBuffer& out) noexcept {
   const AttemptSlot a = attempts_[aslot];  // a copy: the slot is freed below
   const std::uint32_t slot = a.request;
-  FAILOVER_ASSERT(requests_[slot].phase == Phase::inflight);
+  FAILOVER_ASSERT(slot == kNoSlot || requests_[slot].phase == Phase::inflight);
   const OutcomeClass cls = classify(outcome, config_.policy.classify);
   record_health(now, a, cls, outcome, out);
   settle(aslot, cls, &outcome, out);
   release_attempt(aslot);
+  if (slot == kNoSlot) return;  // a detached probe: its verdict was all it was for
   RequestSlot& r = requests_[slot];
   if (cls == OutcomeClass::success) {
-    for (const std::uint32_t other : r.live) {
-      if (other != kNoSlot) cancel_attempt(now, other, CancelReason::hedge_lost, out);
+    const auto live = r.live;  // let_go compacts r.live
+    for (const std::uint32_t other : live) {
+      if (other != kNoSlot) let_go(now, other, CancelReason::hedge_lost, out);
     }
     finish(now, slot, RequestStatus::succeeded, EndReason::ok, a.target, out);
     return;
@@ -74,6 +78,7 @@ void EngineImpl::record_health(Time now, const AttemptSlot& a, OutcomeClass cls,
     ++ts.successes;
     const Ratio w = config_.policy.health.ewma_weight;
     ts.ewma_us = ts.has_ewma ? ts.ewma_us + (latency_us - ts.ewma_us) * w.num / w.den : latency_us;
+    ts.ewma_at = now;
     ts.has_ewma = true;
     // A success that was not slow can trip nothing: skip the route-floor scan then.
     change = ts.breaker.record(now, false, slow, slow && trip_allowed(a.target), a.probe);
@@ -102,8 +107,43 @@ void EngineImpl::record_health(Time now, const AttemptSlot& a, OutcomeClass cls,
   if (cls == OutcomeClass::credential) {
     ts.misconfigured_until = add_sat(now, config_.policy.health.misconfigured_cooldown);
   }
+  adapt_limit(now, a.target, cls, change);
   note_breaker(now, a.target, change, before, out);
   arm_target(now, a.target);
+}
+
+// The provider's adaptive concurrency limit (ConcurrencyPolicy::adaptive): AIMD on
+// load-shedding signals. Runs before the attempt is released: `inflight` counts it.
+void EngineImpl::adapt_limit(Time now, Index target, OutcomeClass cls, Breaker::Change change) noexcept {
+  if (!config_.policy.concurrency.adaptive) return;
+  ProviderState& ps = providers_[config_.targets[target].provider];
+  const std::int32_t max = config_.providers[config_.targets[target].provider].concurrency_max;
+  FAILOVER_ASSERT(ps.limit >= 1 && ps.limit <= max);
+  if (cls == OutcomeClass::rate_limited) {
+    // What it held when it pushed back is about what it can take: 90% of that.
+    ps.pushed_back_at = now;
+    if (now < ps.decrease_after) return;
+    ps.limit = std::max(1, std::min(ps.limit, ps.inflight) * 9 / 10);
+    ps.ssthresh = ps.limit;
+    ps.limit_milli = 0;
+    const std::int64_t round_us = std::max<std::int64_t>(latency_estimate_us(now, targets_[target]), to_us(sec(1)));
+    ps.decrease_after = add_sat(now, Duration{round_us});
+  } else if (change == Breaker::Change::closed) {
+    // Back from an outage: start from what the probes proved and ramp up.
+    const std::int32_t start = std::max(2 * config_.policy.breaker.half_open_probes, ps.inflight);
+    ps.limit = std::min(ps.limit, std::min(start, max));
+  } else if (cls == OutcomeClass::success && ps.limit < max && 2 * ps.inflight >= ps.limit) {
+    // A mark set by push-back long ago is forgotten: a burst of 429s that had nothing
+    // to do with load (a quota, a share of random 429s) must not slow the way back.
+    if (now - ps.pushed_back_at >= kLimitMarkForgottenAfter) ps.ssthresh = max;
+    // Busy and answering: one more per success below ssthresh, one per round trip above.
+    ps.limit_milli += ps.limit < ps.ssthresh ? 1'000 : (1'000 + ps.limit - 1) / ps.limit;
+    if (ps.limit_milli >= 1'000) {
+      ++ps.limit;
+      ps.limit_milli = 0;
+    }
+  }
+  FAILOVER_ASSERT(ps.limit >= 1 && ps.limit <= max);
 }
 
 void EngineImpl::note_breaker(Time now, Index target, Breaker::Change change, BreakerState from,
@@ -221,11 +261,8 @@ void EngineImpl::decide_next(Time now, std::uint32_t slot, OutcomeClass cls, con
 void EngineImpl::release_attempt(std::uint32_t aslot) noexcept {
   AttemptSlot& a = attempts_[aslot];
   FAILOVER_ASSERT(a.used);
-  RequestSlot& r = requests_[a.request];
-  for (auto& live : r.live) {
-    if (live == aslot) live = kNoSlot;
-  }
-  if (r.live[0] == kNoSlot && r.live[1] != kNoSlot) std::swap(r.live[0], r.live[1]);
+  if (a.request != kNoSlot) detach(aslot);
+  FAILOVER_ASSERT(a.request == kNoSlot);
   --targets_[a.target].inflight;
   --providers_[config_.targets[a.target].provider].inflight;
   --inflight_;
@@ -236,19 +273,53 @@ void EngineImpl::release_attempt(std::uint32_t aslot) noexcept {
   free_attempts_.push_back(aslot);
 }
 
+// Unlinks an attempt from its request, which keeps no claim on it. Alone (not from
+// release_attempt), it leaves a probe running after its request has ended or moved on.
+void EngineImpl::detach(std::uint32_t aslot) noexcept {
+  AttemptSlot& a = attempts_[aslot];
+  FAILOVER_ASSERT(a.used);
+  FAILOVER_ASSERT(a.request != kNoSlot);
+  RequestSlot& r = requests_[a.request];
+  for (auto& live : r.live) {
+    if (live == aslot) live = kNoSlot;
+  }
+  if (r.live[0] == kNoSlot && r.live[1] != kNoSlot) std::swap(r.live[0], r.live[1]);
+  a.request = kNoSlot;
+}
+
+// An attempt its request no longer needs (a twin won, the stream committed elsewhere,
+// the request ended). A probe of the current half-open period is let run to its
+// verdict: cancelled, it would decide nothing, its probe would be handed back, and the
+// next request would take it -- a breaker whose probes go to requests near their
+// deadline would stay half-open for good, taking attempt after attempt that never
+// decides. Probes are few (half_open_probes), so letting them finish costs little.
+void EngineImpl::let_go(Time now, std::uint32_t aslot, CancelReason why, ActionBuffer& out) noexcept {
+  const AttemptSlot& a = attempts_[aslot];
+  FAILOVER_ASSERT(a.used && a.request != kNoSlot);
+  if (targets_[a.target].breaker.current_probe(a.probe)) {
+    detach(aslot);
+    return;
+  }
+  cancel_attempt(now, aslot, why, out);
+}
+
 void EngineImpl::cancel_attempt(Time now, std::uint32_t aslot, CancelReason why, ActionBuffer& out) noexcept {
   AttemptSlot& a = attempts_[aslot];
   FAILOVER_ASSERT(a.used);
-  out.push(CancelAttempt{attempt_id(aslot, a.generation), requests_[a.request].id, why});
+  out.push(CancelAttempt{attempt_id(aslot, a.generation), a.request_id, why});
   // An attempt abandoned after waiting past the slow-call threshold without a first
   // byte (a hedge loser on a hung target) is a slow call: the breaker hears about it,
   // or a target that hangs every call would stay closed while hedges hide it
-  // (scenarios/hung-connections.toml).
+  // (scenarios/hung-connections.toml). And a first attempt that lost without a byte to
+  // its hedge -- sent hedge_after later, and first to answer -- has hung: a failure.
   TargetState& ts = targets_[a.target];
   const std::int64_t threshold = to_us(config_.policy.breaker.slow_call_threshold);
-  if (threshold > 0 && a.first_byte_at == kTimeNever && to_us(now) - to_us(a.started) > threshold) {
+  const bool silent = a.first_byte_at == kTimeNever;
+  const bool slow = threshold > 0 && silent && to_us(now) - to_us(a.started) > threshold;
+  const bool hung = why == CancelReason::hedge_lost && silent && !a.hedge;
+  if (slow || hung) {
     const BreakerState before = ts.breaker.state();
-    note_breaker(now, a.target, ts.breaker.record(now, false, true, trip_allowed(a.target), a.probe), before, out);
+    note_breaker(now, a.target, ts.breaker.record(now, hung, slow, trip_allowed(a.target), a.probe), before, out);
     arm_target(now, a.target);
   } else {
     ts.breaker.on_abandon(a.probe);
@@ -323,7 +394,7 @@ void EngineImpl::on_attempt_timer(Time now, std::uint32_t aslot, ActionBuffer& o
     arm_attempt(aslot);
     return;
   }
-  out.push(CancelAttempt{attempt_id(aslot, a.generation), requests_[a.request].id, CancelReason::timeout});
+  out.push(CancelAttempt{attempt_id(aslot, a.generation), a.request_id, CancelReason::timeout});
   end_attempt(now, aslot,
               Outcome::timed_out(first_byte_late ? TimeoutKind::first_byte : TimeoutKind::total), out);
 }

@@ -94,7 +94,8 @@ bool EngineImpl::pump_once(Time now, ActionBuffer& out, std::uint64_t& blocked) 
   Candidates best_c;
   Time wake = kTimeNever;
   for (std::size_t route = 0; route < routes_.size(); ++route) {
-    const std::uint32_t head = routes_[route].head;
+    const RouteState& q = routes_[route];
+    const std::uint32_t head = congested(now, q) ? q.tail : q.head;
     if (head == kNoSlot || (blocked >> route & 1U) != 0) continue;
     if (best != kNoSlot && requests_[best].seq < requests_[head].seq) continue;
     Candidates c;
@@ -129,7 +130,32 @@ bool EngineImpl::pump_once(Time now, ActionBuffer& out, std::uint64_t& blocked) 
   return true;
 }
 
+// Has the route's queue been standing longer than the policy lets it (adaptive LIFO)?
+bool EngineImpl::congested(Time now, const RouteState& q) const noexcept {
+  const QueuePolicy& qp = config_.policy.queue;
+  if (qp.discipline != Discipline::adaptive_lifo || q.head == kNoSlot || q.head == q.tail) return false;
+  return now - requests_[q.head].queued_at > qp.lifo_after;
+}
+
+// The target's usual latency, fading while no sample comes (0: nothing known). A
+// target skipped because its estimate is too long gets no new sample, so an estimate
+// that never faded would keep it skipped for good after it recovered.
+std::int64_t EngineImpl::latency_estimate_us(Time now, const TargetState& ts) const noexcept {
+  if (!ts.has_ewma) return 0;
+  FAILOVER_ASSERT(ts.ewma_us >= 0);
+  const std::int64_t half_life = to_us(config_.policy.health.ewma_idle_half_life);
+  if (half_life <= 0) return ts.ewma_us;
+  const std::int64_t halvings = (to_us(now) - to_us(ts.ewma_at)) / half_life;
+  FAILOVER_ASSERT(halvings >= 0);
+  return halvings >= 63 ? 0 : ts.ewma_us >> halvings;
+}
+
 // Sorts a route's targets for one request into ready candidates, or says why none is.
+// A target that could not answer before the request's deadline even once it is free
+// -- its usual latency is longer than the time left, or it is open or blocked past
+// that -- counts as too slow, not as one to wait for: a request that no target can
+// serve in time ends now, rather than holding its place in the queue until its
+// deadline while targets that later requests could use stand idle.
 Verdict EngineImpl::evaluate(Time now, const RequestSlot& r, std::uint32_t exclude_mask,
                              Candidates& c) const noexcept {
   const RouteConfig& route = config_.routes[r.route];
@@ -148,29 +174,33 @@ Verdict EngineImpl::evaluate(Time now, const RequestSlot& r, std::uint32_t exclu
     const TargetState& ts = targets_[t];
     const ProviderState& ps = providers_[config_.targets[t].provider];
     if (!fits(r, t)) continue;
+    const std::int64_t need_us = latency_estimate_us(now, ts);
+    const auto too_late = [&](Time ready_at) { return to_us(ready_at) + need_us > to_us(r.deadline); };
+    if (too_late(now)) {
+      any_too_slow = true;  // its usual latency no longer fits before the deadline
+      continue;
+    }
     Time until = kTimeNever;
     if (ts.misconfigured_until > now) until = ts.misconfigured_until;
     if (ts.breaker.state() == BreakerState::open) until = std::min(until, ts.breaker.open_until());
     if (ts.blocked_until > now) until = std::min(until, ts.blocked_until);
     if (until != kTimeNever) {
-      any_unavailable = true;
-      c.wake = std::min(c.wake, until);
+      const bool hopeless = ts.misconfigured_until > now || too_late(until);
+      (hopeless ? any_too_slow : any_unavailable) = true;
+      if (!hopeless) c.wake = std::min(c.wake, until);
       continue;
     }
-    if (!ts.breaker.admits() || ps.inflight >= config_.providers[config_.targets[t].provider].concurrency_max) {
+    if (!ts.breaker.admits() || ps.inflight >= ps.limit) {
       any_wait = true;  // a completion frees it
       continue;
     }
     const std::int64_t tokens = r.prompt_tokens + r.output_tokens_max;
     if (!ps.rpm.has(1) || !ps.tpm.has(tokens)) {
-      any_wait = true;
       // The target is ready when both buckets are: the later of the two (a bucket that
       // already holds enough answers `now`, which must not become the wake time).
-      c.wake = std::min(c.wake, std::max(ps.rpm.available_at(now, 1), ps.tpm.available_at(now, tokens)));
-      continue;
-    }
-    if (ts.has_ewma && to_us(now) + ts.ewma_us > to_us(r.deadline)) {
-      any_too_slow = true;  // its usual latency no longer fits before the deadline
+      const Time ready_at = std::max(ps.rpm.available_at(now, 1), ps.tpm.available_at(now, tokens));
+      (too_late(ready_at) ? any_too_slow : any_wait) = true;
+      if (!too_late(ready_at)) c.wake = std::min(c.wake, ready_at);
       continue;
     }
     if (enforce_budget && !affordable(worst_case_cost(r, t))) {
@@ -201,11 +231,10 @@ bool EngineImpl::handle_verdict(Time now, std::uint32_t slot, Verdict v, ActionB
       finish(now, slot, RequestStatus::failed, EndReason::no_target, kNoIndex, out);
       return true;
     case Verdict::too_slow:
-      if (now >= r.deadline && r.attempts == 0) {  // as if its deadline timer had fired
-        finish(now, slot, RequestStatus::dropped, EndReason::deadline, kNoIndex, out);
-        return true;
-      }
-      finish(now, slot, RequestStatus::failed, EndReason::deadline_exceeded, kNoIndex, out);
+      // No target can answer before the deadline: end it now (shed it, if it never
+      // started), as its deadline timer would, only sooner.
+      finish(now, slot, unstarted, r.attempts == 0 ? EndReason::deadline : EndReason::deadline_exceeded,
+             kNoIndex, out);
       return true;
     case Verdict::too_big:
       if (config_.routes[r.route].capability_fallback == kNoIndex) {
@@ -307,21 +336,30 @@ void EngineImpl::dispatch(Time now, std::uint32_t slot, std::int32_t position, b
   const std::uint32_t aslot = free_attempts_.back();
   free_attempts_.pop_back();
   AttemptSlot& a = attempts_[aslot];
+  TargetState& ts = targets_[target];
   a.used = true;
   a.hedge = hedge;
   a.request = slot;
+  a.request_id = r.id;
   a.target = target;
   a.position = position;
   a.started = now;
-  a.deadline = std::min(add_sat(now, config_.policy.timeouts.attempt), r.deadline);
-  a.first_byte_deadline = to_us(config_.policy.timeouts.first_byte) > 0
+  a.probe = ts.breaker.on_start();
+  // A probe runs to its verdict even if its request ends first (see let_go): only its
+  // own timeout bounds it. Any other attempt ends with its request.
+  const Time attempt_end = add_sat(now, config_.policy.timeouts.attempt);
+  a.deadline = a.probe != Breaker::kNoProbe ? attempt_end : std::min(attempt_end, r.deadline);
+  // The first-byte timeout bounds the wait for a streamed answer's first token. A
+  // non-streamed answer's first byte is its last: it comes only when the whole answer
+  // is generated, which for a long answer takes longer than any first-token bound, and
+  // a healthy target would be timed out (and tripped) for it. The attempt timeout
+  // bounds those.
+  a.first_byte_deadline = r.stream && to_us(config_.policy.timeouts.first_byte) > 0
                               ? add_sat(now, config_.policy.timeouts.first_byte) : kTimeNever;
   a.first_byte_at = kTimeNever;
   a.reserved_micro_usd = worst_case_cost(r, target);
   reserved_micro_usd_ += a.reserved_micro_usd;
 
-  TargetState& ts = targets_[target];
-  a.probe = ts.breaker.on_start();
   ++ts.inflight;
   ++ts.attempts;
   ProviderState& ps = providers_[provider];
@@ -347,7 +385,7 @@ void EngineImpl::dispatch(Time now, std::uint32_t slot, std::int32_t position, b
   arm_attempt(aslot);
   arm_request(slot);
   out.push(SendAttempt{attempt_id(aslot, a.generation), r.id, target, provider, config_.targets[target].model,
-                       r.attempts, hedge, a.deadline});
+                       r.attempts, hedge, a.deadline, a.probe != Breaker::kNoProbe});
 }
 
 }  // namespace failover

@@ -382,7 +382,7 @@ TEST(Validate, AcceptsAZeroSlowCallThresholdAsOff) {
 TEST(Validate, RejectsOpenBaseAboveOpenMax) {
   Config c = valid_config();
   c.policy.breaker.open_base = minutes(10);
-  expect_error(c, "policy.breaker.open_base", "must not exceed open_max (300s)");
+  expect_error(c, "policy.breaker.open_base", "must not exceed open_max (60s)");
 }
 
 TEST(Validate, RejectsAZeroHealthyPeriod) {

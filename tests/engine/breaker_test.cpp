@@ -140,13 +140,13 @@ TEST(Breaker, SlowCallsDoNotCountWhenTheRuleIsOff) {
   for (int i = 0; i < 50; ++i) ASSERT_EQ(b.record(T(ms(i)), false, true, true), Change::none);
 }
 
-TEST(Breaker, OpenTimeIsTheBaseTimesTheTripStreakCappedAtOpenMax) {
+TEST(Breaker, OpenTimeDoublesWithEachTripInARowCappedAtOpenMax) {
   Breaker b(consecutive_policy(1));  // open_base 10 s, open_max 35 s
   Time now = T(sec(1));
   b.on_start();
   ASSERT_EQ(fail(b, now), Change::opened);
   EXPECT_EQ(b.open_until(), now + sec(10));
-  const Duration expected[] = {sec(20), sec(30), sec(35), sec(35)};
+  const Duration expected[] = {sec(20), sec(35), sec(35), sec(35)};
   for (const Duration open : expected) {
     now = b.open_until();
     ASSERT_EQ(b.advance(now), Change::half_opened);
@@ -187,7 +187,7 @@ TEST(Breaker, WithoutAHealthyPeriodTheNextTripOpensLonger) {
   const Time closed_at = trip_twice_then_close(b);
   const Time now = closed_at + minutes(1) - us(1);
   ASSERT_EQ(fail(b, now), Change::opened);
-  EXPECT_EQ(b.open_until(), now + sec(30));  // streak 3
+  EXPECT_EQ(b.open_until(), now + sec(35));  // streak 3: 40 s, capped at open_max
 }
 
 TEST(Breaker, AHealthyPeriodForgivesOneTrip) {

@@ -639,7 +639,7 @@ TEST(Policy, AFirstByteTimeoutCancelsTheAttemptAndFailsOver) {
   Config c = make_config(2);
   c.policy.timeouts.first_byte = sec(2);
   EngineHarness h(c);
-  h.submit(1);
+  h.submit(stream_request(1));
   h.at(sec(2));
   ASSERT_EQ(h.cancels().size(), 1U);
   EXPECT_EQ(h.cancels()[0].reason, CancelReason::timeout);
@@ -647,6 +647,28 @@ TEST(Policy, AFirstByteTimeoutCancelsTheAttemptAndFailsOver) {
   h.first_byte(h.last_send().attempt);  // a byte in time: no first-byte timeout
   h.at(sec(10));
   EXPECT_EQ(h.cancels().size(), 1U);
+}
+
+// scenarios/liveness-429-burst.toml: a non-streamed answer's first byte is its last, so
+// a long answer from a healthy target passed the first-byte timeout, and the timeouts
+// tripped healthy fallbacks before any fault.
+TEST(Policy, TheFirstByteTimeoutDoesNotApplyToANonStreamedAnswer) {
+  Config c = make_config(2);
+  c.policy.timeouts.first_byte = sec(2);
+  c.policy.timeouts.attempt = sec(30);
+  EngineHarness h(c);
+  h.submit(1);  // not streamed
+  const SendAttempt first = h.last_send();
+  h.at(sec(20));
+  EXPECT_TRUE(h.cancels().empty());
+  h.outcome(first.attempt, kOk);
+  ASSERT_TRUE(h.completion_of(1).has_value());
+  EXPECT_EQ(h.completion_of(1)->status, RequestStatus::succeeded);
+  EXPECT_EQ(h.engine().health(h.now()).targets[0].failures, 0);
+  h.submit(2);  // the attempt timeout still bounds it
+  h.at(sec(50));
+  ASSERT_EQ(h.cancels().size(), 1U);
+  EXPECT_EQ(h.cancels()[0].reason, CancelReason::timeout);
 }
 
 // ---- cost and budget ------------------------------------------------------------------
@@ -1017,7 +1039,9 @@ TEST(Policy, AnAttemptWhoseUsualLatencyExceedsTheTimeLeftIsNotStarted) {
   h.submit(r);
   const auto done = h.completion_of(2);
   ASSERT_TRUE(done.has_value());
-  EXPECT_EQ(done->reason, EndReason::deadline_exceeded);
+  EXPECT_EQ(done->status, RequestStatus::dropped);  // shed at once, never sent
+  EXPECT_EQ(done->reason, EndReason::deadline);
+  EXPECT_EQ(done->latency, Duration{0});
   EXPECT_EQ(h.sends().size(), 1U);
 }
 

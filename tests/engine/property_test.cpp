@@ -145,18 +145,22 @@ struct Coverage {
   std::int64_t cancels_timeout = 0;
   std::int64_t cancels_hedge_lost = 0;
   std::int64_t possibly_billed = 0;
+  std::int64_t probes = 0;
+  std::int64_t detached_probes = 0;  // probes still running when their request ended
 };
 
 struct LiveAttempt {
   RequestId request = 0;
   Index provider = kNoIndex;
   bool first_byte = false;
+  bool probe = false;
 };
 
 struct RequestRecord {
   std::set<Index> allowed;  // every target its route, fallbacks and downgrades name
   std::int32_t sends = 0;
   std::int32_t live = 0;
+  std::int32_t live_probes = 0;  // of `live`: probes, which may outlive the request
   std::int32_t completes = 0;
   std::int64_t prompt_tokens = 0;
   std::int64_t output_tokens_max = 0;
@@ -299,6 +303,7 @@ class Driver {
     }
     --provider_live_[it->second.provider];
     --requests_[it->second.request].live;
+    if (it->second.probe) --requests_[it->second.request].live_probes;
     live_.erase(it);
   }
 
@@ -316,7 +321,9 @@ class Driver {
     if (rec.live > 2) fail("more than two live attempts for one request");
     if (s.deadline <= now_) fail("attempt deadline not in the future");
     if (breaker_[s.target] == BreakerState::open) fail("send to a target whose breaker is open");
-    live_[s.attempt] = LiveAttempt{s.request, s.provider, false};
+    live_[s.attempt] = LiveAttempt{s.request, s.provider, false, s.probe};
+    rec.live_probes += s.probe ? 1 : 0;
+    coverage_.probes += s.probe ? 1 : 0;
     ++provider_live_[s.provider];
     coverage_.hedges += s.hedge ? 1 : 0;
   }
@@ -333,7 +340,11 @@ class Driver {
       fail("request " + std::to_string(c.request) + ": Complete.attempts " + std::to_string(c.attempts) +
            " != sends " + std::to_string(rec.sends));
     }
-    if (rec.live != 0) fail("request " + std::to_string(c.request) + " completed with attempts outstanding");
+    // Only a probe may outlive its request (SendAttempt::probe): it runs to its verdict.
+    if (rec.live != rec.live_probes) {
+      fail("request " + std::to_string(c.request) + " completed with attempts outstanding");
+    }
+    coverage_.detached_probes += rec.live_probes;
     if ((c.status == RequestStatus::succeeded) != (c.reason == EndReason::ok)) fail("status and reason disagree");
     if (c.status == RequestStatus::succeeded && !rec.allowed.contains(c.target)) fail("served by a foreign target");
     if (c.latency < Duration{0}) fail("negative latency");
@@ -529,6 +540,8 @@ TEST(Property, EveryRequestEndsExactlyOnceAndNothingIsLeftBehind) {
   EXPECT_GT(coverage.closed, 0);
   EXPECT_GT(coverage.cancels_timeout, 0);
   EXPECT_GT(coverage.cancels_hedge_lost, 0);
+  EXPECT_GT(coverage.probes, 0);
+  EXPECT_GT(coverage.detached_probes, 0);  // a probe outliving its request is exercised
   EXPECT_GT(coverage.possibly_billed, 0);
   for (const EndReason reason :
        {EndReason::queue_full, EndReason::deadline, EndReason::deadline_exceeded, EndReason::attempts_exhausted,

@@ -204,7 +204,8 @@ TEST(FaultKinds, ABrownoutRaisesLatencyOnASingleTargetRoute) {
 }
 
 TEST(FaultKinds, AHangIsCancelledByTheEnginesFirstByteTimeout) {
-  const Traced t = run_traced(fault_spec(2, Fault::hang(kFaultStart, kFaultLength, Ratio{1, 2})));
+  // Streamed: the first-byte timeout bounds the wait for the first token.
+  const Traced t = run_traced(fault_spec(2, Fault::hang(kFaultStart, kFaultLength, Ratio{1, 2}), true));
   const RunResult& r = t.result;
   EXPECT_TRUE(r.conserved);
   std::int64_t timed_out = 0;
@@ -233,7 +234,11 @@ TEST(FaultKinds, ARefusedConnectionFailsOverAtOnce) {
   EXPECT_EQ(t.view.successes_in_fault(0), 0);
   EXPECT_GT(t.view.responses(0, OutcomeKind::connect_error), 0);
   EXPECT_GT(t.view.successes_in_fault(1), t.view.arrivals_in_fault * 9 / 10);
-  EXPECT_EQ(r.availability(), calm.availability());
+  // Nothing lost to it: every request was served or is still in flight at the end, as on
+  // a calm run (which of them are still in flight depends on which provider drew them).
+  EXPECT_EQ(r.failed + r.dropped, 0);
+  EXPECT_EQ(calm.failed + calm.dropped, 0);
+  EXPECT_LE(r.in_flight_end, calm.in_flight_end + 5);
   // Nothing waited on a timer: the failover costs milliseconds, not a timeout.
   for (const auto& [id, a] : t.view.attempts) EXPECT_FALSE(a.cancelled.has_value());
   const auto p99 = [](const RunResult& x) { return to_us(x.latency.percentile(Ratio{99, 100})); };
