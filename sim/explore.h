@@ -154,6 +154,9 @@ struct DrawRecord {
   std::string detail;                   // the failing verdicts, one line
 };
 
+// The record of draw `d` of base `base` from its evaluation.
+DrawRecord record_of(std::uint32_t base, const Draw& d, const Evaluation& evaluation);
+
 struct FindingRecord {
   std::uint32_t base = 0;
   std::uint64_t index = 0;
