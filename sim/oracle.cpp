@@ -151,11 +151,12 @@ Verdict check_expect(const Scenario& scenario, std::string_view policy, const Ru
 }
 
 Verdict check_do_no_harm(const Scenario& scenario, const RunResult& policy, const RunResult& direct, const OracleKnobs& knobs) {
-  Verdict v{Oracle::do_no_harm, keeps_healthy_target(scenario), false, policy.seed, "", {}};
+  const bool faulted = scenario.first_fault_start().has_value();
+  Verdict v{Oracle::do_no_harm, faulted && keeps_healthy_target(scenario), false, policy.seed, "", {}};
   const double tolerance = static_cast<double>(knobs.harm_tolerance_ppm) / 1e6;
   v.detail = "availability " + percent(policy.availability(), 3) + " vs direct " + percent(direct.availability(), 3);
   if (!v.judged) {
-    v.detail += " (not judged: every target of a route is faulted)";
+    v.detail += faulted ? " (not judged: every target of a route is faulted)" : " (not judged: no fault; healthy-day covers it)";
     return v;
   }
   v.failed = policy.availability() < direct.availability() - tolerance;
@@ -241,7 +242,7 @@ Verdict check_cost(const RunResult& run, const OracleKnobs& knobs) {
 
 OracleRuns run_oracles(const Scenario& scenario, const Scenario& fault_free_scenario, const NamedPolicy& policy, std::uint64_t seed,
                        const OracleSet& set, const std::optional<RunResult>& fault_free, const ParallelFor& parallel_for) {
-  const bool need_direct = set[static_cast<std::size_t>(Oracle::do_no_harm)] && keeps_healthy_target(scenario);
+  const bool need_direct = set[static_cast<std::size_t>(Oracle::do_no_harm)] && scenario.first_fault_start().has_value() && keeps_healthy_target(scenario);
   const bool need_free = !fault_free && (set[static_cast<std::size_t>(Oracle::healthy_day)] || set[static_cast<std::size_t>(Oracle::recovers)]);
   OracleRuns runs;
   runs.fault_free = fault_free;
@@ -272,7 +273,7 @@ std::vector<Verdict> judge_runs(const Scenario& scenario, const Scenario& fault_
   if (on(Oracle::expect)) out.push_back(check_expect(scenario, policy, runs.policy));
   if (on(Oracle::do_no_harm)) {
     out.push_back(runs.direct ? check_do_no_harm(scenario, runs.policy, *runs.direct, knobs)
-                              : Verdict{Oracle::do_no_harm, false, false, runs.policy.seed, "not judged: every target of a route is faulted", {}});
+                              : Verdict{Oracle::do_no_harm, false, false, runs.policy.seed, "not judged: no fault, or every target of a route is faulted", {}});
   }
   if (on(Oracle::recovers)) out.push_back(check_recovers(scenario, policy, runs.policy, runs.fault_free ? &*runs.fault_free : nullptr, knobs));
   if (on(Oracle::healthy_day)) {
