@@ -97,7 +97,7 @@ void draw_kind_keys(Prng& p, DrawFault& f) {
 // The latest end of a fault: early enough for `recovers` to see the bound plus two
 // minutes, when the horizon allows it.
 Duration latest_end(const Scenario& s, Duration horizon) {
-  const Duration tail = s.explore.recovery + minutes(3) + (kTimeZero + s.duration - s.traffic.end);
+  const Duration tail = s.explore.recovery + minutes(7) + (kTimeZero + s.duration - s.traffic.end);
   return horizon - tail >= horizon / 2 ? horizon - tail : horizon;
 }
 
@@ -411,7 +411,7 @@ std::vector<Draw> candidates(const Base& base, const Draw& d, Oracle oracle) {
   }
   Duration needed = minutes(1);
   for (const DrawFault& f : d.faults) needed = std::max(needed, f.start + f.duration);
-  needed += (oracle == Oracle::recovers ? base.scenario.explore.recovery + minutes(3) : minutes(1)) + (kTimeZero + base.scenario.duration - base.scenario.traffic.end);
+  needed += (oracle == Oracle::recovers ? base.scenario.explore.recovery + minutes(7) : minutes(1)) + (kTimeZero + base.scenario.duration - base.scenario.traffic.end);
   if (d.spike) needed = std::max(needed, d.spike->start + d.spike->duration + minutes(1));
   const Duration shorter = sec(seconds_of(std::max({needed, kHorizonMin, (d.horizon + needed) / 2})));
   if (shorter < d.horizon) {
