@@ -11,6 +11,7 @@ void add_config_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
 void add_merge_command(CLI::App& app);
+void add_explore_command(CLI::App& app);
 void add_fleet_command(CLI::App& app);
 void add_live_command(CLI::App& app);
 int exit_code();

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   failover::cli::add_run_command(app);
   failover::cli::add_sweep_command(app);
   failover::cli::add_merge_command(app);
+  failover::cli::add_explore_command(app);
   failover::cli::add_fleet_command(app);
   failover::cli::add_live_command(app);
   try {

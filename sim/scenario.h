@@ -63,6 +63,38 @@ struct Expectation {
   std::string text;     // as written in the scenario, for the report
 };
 
+// The bounds of `failover explore` (the scenario's optional [explore] table,
+// docs/explore.md): which faults a draw may add, on which providers, how many at once,
+// where and how strong, and how far traffic, token sizes, capacity and the horizon may
+// move; plus the oracles' knobs. Multipliers are in permille, shares in ppm, so every
+// draw is integer arithmetic. `failover run` ignores it.
+struct ExploreSpec {
+  std::vector<FaultKind> kinds;           // empty: every kind (rate_limit only on providers with limits)
+  std::vector<Index> providers;           // may fail; empty: every provider
+  std::int64_t faults_max = 3;            // faults in one draw, 1..16
+  bool keep_healthy = true;               // every route keeps one target no fault touches
+  Duration start_lo{0};                   // fault starts in [start_lo, start_hi]
+  std::optional<Duration> start_hi;       // empty: as late as the horizon allows
+  Duration fault_duration_lo = sec(30);
+  Duration fault_duration_hi = minutes(30);
+  std::int64_t intensity_lo_ppm = 50'000;  // 5%
+  std::int64_t intensity_hi_ppm = 1'000'000;
+  std::int64_t rate_lo_permille = 500;     // traffic rate multiplier
+  std::int64_t rate_hi_permille = 1'500;
+  std::int64_t spike_chance_ppm = 200'000; // a steady schedule becomes a spike
+  std::int64_t spike_lo_permille = 1'500;  // the spike's peak, as a multiple of the rate
+  std::int64_t spike_hi_permille = 3'000;
+  std::int64_t tokens_lo_permille = 750;   // prompt and output token sizes
+  std::int64_t tokens_hi_permille = 1'500;
+  std::int64_t capacity_lo_permille = 500; // providers' simulated concurrency_max
+  std::int64_t capacity_hi_permille = 1'000;
+  std::optional<Duration> horizon_lo;      // scenario.duration; empty: the base's
+  std::optional<Duration> horizon_hi;
+  Duration recovery = minutes(10);         // `recovers`: the bound after the last fault
+  std::int64_t cost_factor_permille = 2'000;  // `cost`: at most k x the all-primary plan
+  std::int64_t harm_tolerance_ppm = 1'000;    // `do-no-harm`: 0.1 point of availability
+};
+
 struct Scenario {
   std::string name;            // file stem
   std::string title;
@@ -79,6 +111,8 @@ struct Scenario {
   std::vector<Expectation> expectations;
   std::int64_t cost_budget_micro_usd = 0;  // for the report's cumulative-cost chart; 0: none
   Duration bucket = sec(10);               // resolution of the time series
+  ExploreSpec explore;                     // [explore], or its defaults
+  bool has_explore = false;                // the file has an [explore] table
 
   // What one run of `policy` on `seed` simulates. Precondition: `policy` is one of
   // this scenario's policies (its providers match `providers`).

@@ -42,7 +42,7 @@ constexpr std::int64_t kBufferCapacityMax = 1'000'000'000;
 constexpr std::size_t kNameLengthMax = 256;
 constexpr double kUsdMax = 1e12;
 
-const std::vector<std::string> kSimTopLevel = {"scenario", "traffic", "buffer", "faults", "baselines", "expect"};
+const std::vector<std::string> kSimTopLevel = {"scenario", "traffic", "buffer", "faults", "baselines", "expect", "explore"};
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
@@ -298,6 +298,11 @@ class ScenarioLoader {
   void read_baselines(const toml::table& root);
   void add_custom_baseline(const toml::table& t, const std::string& path, std::size_t i);
   void read_expectations(const toml::table& root);
+  void read_explore(const toml::table& root);
+  void read_explore_faults(const toml::table& t);
+  void read_explore_ranges(const toml::table& t);
+  bool explore_pair(const toml::table& t, std::string_view key, std::vector<const toml::node*>& out);
+  void explore_multiplier(const toml::table& t, std::string_view key, std::int64_t& lo, std::int64_t& hi, std::int64_t max_permille);
   void read_expectation(const toml::table& t, const std::string& path);
   std::optional<double> expect_value(const toml::node& n, Metric m, const std::string& path);
   bool check_expectation_fits(const toml::table& t, const std::string& path, const Expectation& e);
@@ -333,6 +338,7 @@ Result<Scenario> ScenarioLoader::load(const toml::table& root) {
   resolve_overflow_from();
   read_baselines(root);
   read_expectations(root);
+  read_explore(root);
   if (r_.failed()) return r_.error();
   return std::move(s_);
 }
@@ -1028,6 +1034,145 @@ std::optional<double> ScenarioLoader::expect_value(const toml::node& n, Metric m
   }
   FAILOVER_ASSERT(false);
   return std::nullopt;
+}
+
+// ---- [explore] (docs/explore.md) --------------------------------------------------
+
+constexpr std::int64_t kExploreFaultsMax = 16;
+constexpr std::int64_t kMultiplierMaxPermille = 100'000;  // 100x
+
+void ScenarioLoader::read_explore(const toml::table& root) {
+  if (r_.failed()) return;
+  const toml::table* t = r_.table(root, "explore", "");
+  if (t == nullptr) return;
+  s_.has_explore = true;
+  if (!r_.only_keys(*t, "explore", {"kinds", "providers", "faults_max", "keep_healthy", "start", "fault_duration", "intensity", "rate",
+                                     "spike_chance", "spike_peak", "tokens", "capacity", "horizon", "recovery", "cost_factor", "harm_tolerance"})) {
+    return;
+  }
+  read_explore_faults(*t);
+  read_explore_ranges(*t);
+}
+
+void ScenarioLoader::read_explore_faults(const toml::table& t) {
+  ExploreSpec& e = s_.explore;
+  if (const toml::array* kinds = r_.array(t, "kinds", "explore")) {
+    if (kinds->empty()) r_.fail(*kinds, "explore.kinds", "must name at least one fault kind");
+    for (std::size_t i = 0; i < kinds->size() && !r_.failed(); ++i) {
+      const toml::node& n = *kinds->get(i);
+      const auto* name = n.as_string();
+      const auto it = std::find_if(kFaultKinds.begin(), kFaultKinds.end(), [&](const auto& k) { return name != nullptr && k.first == name->get(); });
+      if (it == kFaultKinds.end()) {
+        std::string list;
+        for (const auto& [k, v] : kFaultKinds) list += (list.empty() ? "" : ", ") + quoted(k);
+        r_.fail(n, element("explore.kinds", i), "must be one of " + list);
+        return;
+      }
+      if (std::find(e.kinds.begin(), e.kinds.end(), it->second) != e.kinds.end()) r_.fail(n, element("explore.kinds", i), "repeats " + quoted(it->first));
+      e.kinds.push_back(it->second);
+    }
+  }
+  if (const toml::array* providers = r_.array(t, "providers", "explore")) {
+    if (providers->empty()) r_.fail(*providers, "explore.providers", "must name at least one provider");
+    for (std::size_t i = 0; i < providers->size() && !r_.failed(); ++i) {
+      const toml::node& n = *providers->get(i);
+      const auto* name = n.as_string();
+      const std::optional<Index> p = name != nullptr ? policy_.provider_index(name->get()) : std::nullopt;
+      if (!p) {
+        std::string names;
+        for (const ProviderConfig& c : policy_.providers) names += (names.empty() ? "" : ", ") + c.name;
+        r_.fail(n, element("explore.providers", i), "must name a provider of this scenario (providers: " + names + ")");
+        return;
+      }
+      if (std::find(e.providers.begin(), e.providers.end(), *p) != e.providers.end()) r_.fail(n, element("explore.providers", i), "repeats " + quoted(name->get()));
+      e.providers.push_back(*p);
+    }
+  }
+  e.faults_max = r_.integer(t, "faults_max", "explore", 1, kExploreFaultsMax).value_or(e.faults_max);
+  e.keep_healthy = r_.boolean(t, "keep_healthy", "explore").value_or(e.keep_healthy);
+}
+
+// A [lo, hi] pair: an array of exactly two values.
+bool ScenarioLoader::explore_pair(const toml::table& t, std::string_view key, std::vector<const toml::node*>& out) {
+  const toml::array* a = r_.array(t, key, "explore");
+  if (a == nullptr) return false;
+  if (a->size() != 2) return r_.fail(*a, join("explore", key), "must be a pair [low, high]");
+  out = {a->get(0), a->get(1)};
+  return true;
+}
+
+// A pair of positive multipliers written as numbers (0.5, 2), kept in permille.
+void ScenarioLoader::explore_multiplier(const toml::table& t, std::string_view key, std::int64_t& lo, std::int64_t& hi, std::int64_t max_permille) {
+  std::vector<const toml::node*> pair;
+  if (!explore_pair(t, key, pair)) return;
+  const std::string path = join("explore", key);
+  std::array<std::int64_t, 2> v{};
+  for (std::size_t i = 0; i < 2; ++i) {
+    const std::optional<double> x = r_.number_of(*pair[i], element(path, i));
+    if (!x) return;
+    if (!(*x > 0.0) || *x * 1000.0 > static_cast<double>(max_permille)) {
+      r_.fail(*pair[i], element(path, i), "must be a multiplier above 0 and at most " + std::to_string(max_permille / 1000));
+      return;
+    }
+    v[i] = std::max<std::int64_t>(1, std::llround(*x * 1000.0));
+  }
+  if (v[0] > v[1]) r_.fail(*pair[0], path, "low must not exceed high");
+  lo = v[0];
+  hi = v[1];
+}
+
+void ScenarioLoader::read_explore_ranges(const toml::table& t) {
+  ExploreSpec& e = s_.explore;
+  const auto durations = [&](std::string_view key, const auto& assign) {
+    std::vector<const toml::node*> pair;
+    if (r_.failed() || !explore_pair(t, key, pair)) return;
+    const std::string path = join("explore", key);
+    const std::optional<Duration> lo = r_.duration_of(*pair[0], element(path, 0));
+    const std::optional<Duration> hi = r_.duration_of(*pair[1], element(path, 1));
+    if (!lo || !hi) return;
+    if (*lo > *hi) r_.fail(*pair[0], path, "low must not exceed high");
+    else assign(*pair[0], path, *lo, *hi);
+  };
+  durations("start", [&](const toml::node& at, const std::string& path, Duration lo, Duration hi) {
+    if (hi >= s_.duration) r_.fail(at, path, "must start before the scenario's end (" + duration_text(s_.duration) + ")");
+    e.start_lo = lo;
+    e.start_hi = hi;
+  });
+  durations("fault_duration", [&](const toml::node& at, const std::string& path, Duration lo, Duration hi) {
+    if (lo < sec(1)) r_.fail(at, path, "must be at least 1s");
+    e.fault_duration_lo = lo;
+    e.fault_duration_hi = hi;
+  });
+  durations("horizon", [&](const toml::node& at, const std::string& path, Duration lo, Duration hi) {
+    if (lo < minutes(2) || hi > kScenarioDurationMax) r_.fail(at, path, "must lie between 2m and 30 days");
+    e.horizon_lo = lo;
+    e.horizon_hi = hi;
+  });
+  std::vector<const toml::node*> pair;
+  if (!r_.failed() && explore_pair(t, "intensity", pair)) {
+    const std::optional<Ratio> lo = r_.ratio_of(*pair[0], "explore.intensity[0]", true);
+    const std::optional<Ratio> hi = r_.ratio_of(*pair[1], "explore.intensity[1]", true);
+    if (lo && hi) {
+      e.intensity_lo_ppm = std::max<std::int64_t>(1, lo->num * 1'000'000 / lo->den);
+      e.intensity_hi_ppm = hi->num * 1'000'000 / hi->den;
+      if (e.intensity_lo_ppm > e.intensity_hi_ppm) r_.fail(*pair[0], "explore.intensity", "low must not exceed high");
+    }
+  }
+  explore_multiplier(t, "rate", e.rate_lo_permille, e.rate_hi_permille, kMultiplierMaxPermille);
+  explore_multiplier(t, "spike_peak", e.spike_lo_permille, e.spike_hi_permille, kMultiplierMaxPermille);
+  explore_multiplier(t, "tokens", e.tokens_lo_permille, e.tokens_hi_permille, kMultiplierMaxPermille);
+  explore_multiplier(t, "capacity", e.capacity_lo_permille, e.capacity_hi_permille, kMultiplierMaxPermille);
+  if (const std::optional<Ratio> c = r_.ratio(t, "spike_chance", "explore")) e.spike_chance_ppm = c->num * 1'000'000 / c->den;
+  if (const std::optional<Ratio> h = r_.ratio(t, "harm_tolerance", "explore")) e.harm_tolerance_ppm = h->num * 1'000'000 / h->den;
+  if (const std::optional<Duration> d = r_.duration(t, "recovery", "explore")) {
+    if (*d <= Duration{0} || *d > kDay) r_.fail(*t.get("recovery"), "explore.recovery", "must be positive and at most 24h");
+    e.recovery = *d;
+  }
+  if (const toml::node* k = r_.get(t, "cost_factor")) {
+    const std::optional<double> x = r_.number_of(*k, "explore.cost_factor");
+    if (x && (!(*x > 0.0) || *x > 1000.0)) r_.fail(*k, "explore.cost_factor", "must be above 0 and at most 1000");
+    if (x) e.cost_factor_permille = std::max<std::int64_t>(1, std::llround(*x * 1000.0));
+  }
 }
 
 std::string stem_of(std::string_view name) {

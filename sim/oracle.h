@@ -1,0 +1,95 @@
+// Oracles: verdicts on runs that need no hand-written expectation. Each judges one
+// property a policy must have whatever the outage -- requests conserved and no liveness
+// invariant broken; the file's own [[expect]]; never less available than `direct` while
+// some route target stays healthy (do no harm); back to its pre-fault level soon after
+// the last fault; no trip and every expectation met on a fault-free day; spend within k x
+// the all-primary plan. This header decides what each oracle means and which runs it
+// needs; drawing scenarios and shrinking them is explore.h's, threads are the caller's.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/expect.h"
+#include "sim/scenario.h"
+#include "sim/simulation.h"
+
+namespace failover::sim {
+
+enum class Oracle : std::uint8_t { invariants, expect, do_no_harm, recovers, healthy_day, cost };
+inline constexpr std::size_t kOracleCount = 6;
+
+// "invariants", "expect", "do-no-harm", "recovers", "healthy-day", "cost".
+std::string_view oracle_name(Oracle oracle);
+std::optional<Oracle> oracle_from(std::string_view name);
+
+// Which oracles are on; all by default.
+using OracleSet = std::array<bool, kOracleCount>;
+inline constexpr OracleSet kAllOracles{true, true, true, true, true, true};
+
+// The oracles' knobs, from the scenario's [explore] table (or its defaults).
+struct OracleKnobs {
+  Duration recovery = minutes(10);           // recovers: bound after the last fault's end
+  std::int64_t cost_factor_permille = 2'000; // cost: at most k x the all-primary plan
+  std::int64_t harm_tolerance_ppm = 1'000;   // do-no-harm: 0.1 point of availability
+};
+OracleKnobs knobs_of(const ExploreSpec& spec);
+
+// One oracle's verdict on one scenario (worst seed). `judged` is false when the oracle
+// does not apply (do-no-harm with every target of a route faulted, recovers without
+// time left after the last fault, healthy-day without expectations or breakers...).
+struct Verdict {
+  Oracle oracle = Oracle::invariants;
+  bool judged = false;
+  bool failed = false;
+  std::uint64_t seed = 0;
+  std::string detail;                 // one line: what was measured against what
+  std::vector<Expectation> expects;   // the failure as [[expect]] lines `failover run` checks, when a metric fits
+};
+
+// True when every route that traffic uses keeps a target on a provider without faults.
+bool keeps_healthy_target(const Scenario& scenario);
+
+// The same scenario with every fault removed; failover_time and recovery_time
+// expectations (meaningless without faults) dropped; overflow measured from 0.
+Scenario without_faults(const Scenario& scenario);
+
+// The `direct` baseline to compare `policy` with: the scenario's own if it runs one,
+// else derived from the policy under test (scenario.policies.front()).
+NamedPolicy direct_of(const Scenario& scenario);
+
+// Single-run checks. `policy` names the policy judged (its expectations apply).
+Verdict check_invariants(const RunResult& run, std::string_view label);
+Verdict check_expect(const Scenario& scenario, std::string_view policy, const RunResult& run);
+Verdict check_do_no_harm(const Scenario& scenario, const RunResult& policy, const RunResult& direct, const OracleKnobs& knobs);
+// `fault_free` (optional) gives the reference level when less than two minutes precede
+// the first fault.
+Verdict check_recovers(const Scenario& scenario, std::string_view policy, const RunResult& run, const RunResult* fault_free, const OracleKnobs& knobs);
+// `fault_free_scenario` is without_faults(scenario); `run` is the policy on it.
+Verdict check_healthy_day(const Scenario& fault_free_scenario, std::string_view policy, const RunResult& run);
+Verdict check_cost(const RunResult& run, const OracleKnobs& knobs);
+
+// The runs one seed needs for the oracles in `set`. `fault_free` may be given from an
+// earlier evaluation (it depends only on the non-fault parts of the scenario).
+struct OracleRuns {
+  RunResult policy;
+  std::optional<RunResult> direct;
+  std::optional<RunResult> fault_free;
+};
+OracleRuns run_oracles(const Scenario& scenario, const Scenario& fault_free_scenario, const NamedPolicy& policy, std::uint64_t seed,
+                       const OracleSet& set, const std::optional<RunResult>& fault_free, const ParallelFor& parallel_for = {});
+// The verdicts of the oracles in `set`, in Oracle order.
+std::vector<Verdict> judge_runs(const Scenario& scenario, const Scenario& fault_free_scenario, std::string_view policy, const OracleRuns& runs,
+                                const OracleSet& set, const OracleKnobs& knobs);
+
+// Every oracle in `set` over every seed of `scenario`, for `policy` (default: the
+// policy under test); the first failing seed decides each verdict. For tests over the
+// scenario library. Precondition: `policy` is one of the scenario's policies.
+std::vector<Verdict> judge_scenario(const Scenario& scenario, std::string_view policy = "policy", const OracleSet& set = kAllOracles,
+                                    const ParallelFor& parallel_for = {});
+
+}  // namespace failover::sim

@@ -1,0 +1,137 @@
+// Swarm exploration (sim/explore.h) and the oracles (sim/oracle.h): draws depend on
+// (base, seed, index) only, a finding file loads and still fails its oracle, a weak
+// policy is caught and shrunk to one fault, and [explore] errors name file:line:col.
+#include "sim/explore.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "sim/oracle.h"
+#include "sim/scenario_load.h"
+
+namespace failover::sim::explore {
+namespace {
+
+std::string read(const std::string& relative) {
+  std::ifstream in(std::string(FAILOVER_SOURCE_DIR) + "/" + relative);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The headline storm with bounds that keep each draw small: 20-30 minutes at a tenth of
+// the rate, so a test runs in seconds.
+std::string small_headline() {
+  return read("scenarios/claude-503-storm-2026-05-08.toml") + R"(
+[explore]
+horizon = ["20m", "30m"]
+rate = [0.1, 0.15]
+fault_duration = ["1m", "8m"]
+recovery = "5m"
+)";
+}
+
+Base base_of(const std::string& text, const std::string& policy) {
+  Result<Base> b = load_base("headline.toml", text, policy);
+  EXPECT_TRUE(b.has_value()) << (b ? "" : b.error().message());
+  return std::move(*b);
+}
+
+TEST(Explore, ADrawDependsOnlyOnSeedAndIndex) {
+  const Base base = base_of(small_headline(), "policy");
+  const Result<std::string> a = render(base, draw(base, 7, 3));
+  const Result<std::string> b = render(base, draw(base, 7, 3));
+  const Result<std::string> c = render(base, draw(base, 7, 4));
+  ASSERT_TRUE(a && b && c);
+  EXPECT_EQ(*a, *b);
+  EXPECT_NE(*a, *c);
+}
+
+TEST(Explore, EveryDrawLoadsThroughTheLoader) {
+  const Base base = base_of(small_headline(), "policy");
+  for (std::uint64_t i = 0; i < 40; ++i) {
+    const Result<std::string> text = render(base, draw(base, 1, i));
+    ASSERT_TRUE(text.has_value());
+    const Result<Scenario> s = load_scenario_string(*text, "draw.toml");
+    EXPECT_TRUE(s.has_value()) << "draw " << i << ": " << (s ? "" : s.error().message());
+  }
+}
+
+TEST(Explore, WeakPolicyFailsDoNoHarmAndShrinksToOneFault) {
+  const Base base = base_of(small_headline(), "case-study");
+  OracleSet set{};
+  set[static_cast<std::size_t>(Oracle::do_no_harm)] = true;
+  bool found = false;
+  for (std::uint64_t i = 0; i < 100 && !found; ++i) {
+    const Draw d = draw(base, 1, i);
+    Result<Evaluation> e = evaluate(base, d, set);
+    ASSERT_TRUE(e.has_value()) << e.error().message();
+    const Verdict* v = e->verdict(Oracle::do_no_harm);
+    if (v == nullptr || !v->failed) continue;
+    found = true;
+    const Shrunk s = shrink(base, d, *v, 60);
+    EXPECT_TRUE(s.verdict.failed);
+    EXPECT_EQ(s.draw.faults.size(), 1U) << size_text(size_of(base, s.draw));
+    // The finding file loads, and replaying it fails the same oracle again.
+    const Result<std::string> text = finding_text(base, 1, d, s);
+    ASSERT_TRUE(text.has_value());
+    Result<Scenario> loaded = load_scenario_string(*text, "finding.toml");
+    ASSERT_TRUE(loaded.has_value()) << loaded.error().message();
+    const std::vector<Verdict> again = judge_scenario(*loaded, "case-study", set);
+    ASSERT_EQ(again.size(), 1U);
+    EXPECT_TRUE(again.front().failed) << again.front().detail;
+    // Its [[expect]] line fails under `failover run` too.
+    const ScenarioResult run = run_scenario(*loaded);
+    EXPECT_FALSE(run.passed());
+  }
+  EXPECT_TRUE(found) << "no do-no-harm violation of case-study in the first 100 draws";
+}
+
+TEST(Explore, ShardRecordsMergeIntoTheWholeRun) {
+  explore::Run whole;
+  whole.bases = {BaseEntry{"a.toml", "0", {"p"}}};
+  whole.keep_going = true;
+  for (std::uint64_t i = 0; i < 6; ++i) whole.draws.push_back(DrawRecord{0, i, 1, {1}, 1, i == 4 ? 1U : 0U, 999'000, -1, 900, i == 4 ? "x" : ""});
+  whole.findings.push_back(FindingRecord{0, 4, Oracle::invariants, "x", "big", "small", 3, "# text\n"});
+  std::vector<explore::Run> shards(2, whole);
+  for (std::size_t k = 0; k < 2; ++k) {
+    shards[k].index = k;
+    shards[k].count = 2;
+    std::erase_if(shards[k].draws, [&](const DrawRecord& d) { return d.index % 2 != k; });
+    std::erase_if(shards[k].findings, [&](const FindingRecord& f) { return f.index % 2 != k; });
+    Result<explore::Run> back = read_shard(write_shard(shards[k]), "shard");
+    ASSERT_TRUE(back.has_value()) << back.error().message();
+    shards[k] = *back;
+  }
+  const Result<explore::Run> merged = merge(shards, {"s0", "s1"});
+  const Result<explore::Run> one = merge({*read_shard(write_shard(whole), "w")}, {"w"});
+  ASSERT_TRUE(merged && one);
+  EXPECT_EQ(render_outputs(*merged), render_outputs(*one));
+}
+
+TEST(Explore, BadExploreTableNamesFileLineAndColumn) {
+  const std::string text = read("scenarios/claude-503-storm-2026-05-08.toml") + "\n[explore]\nkinds = [\"http_error\", \"meteor\"]\n";
+  const Result<Scenario> s = load_scenario_string(text, "storm.toml");
+  ASSERT_FALSE(s.has_value());
+  EXPECT_NE(s.error().message().find("storm.toml:"), std::string::npos) << s.error().message();
+  EXPECT_NE(s.error().message().find("explore.kinds[1]"), std::string::npos) << s.error().message();
+  const Result<Scenario> p = load_scenario_string(read("scenarios/claude-503-storm-2026-05-08.toml") + "\n[explore]\nproviders = [\"antropic\"]\n", "storm.toml");
+  ASSERT_FALSE(p.has_value());
+  EXPECT_NE(p.error().message().find("explore.providers[0]"), std::string::npos) << p.error().message();
+}
+
+TEST(Oracle, HealthyDayAndDoNoHarmHoldForThePolicyOnTheShortStorm) {
+  Result<Scenario> s = load_scenario_string(read("tests/cli/short-storm.toml"), "short-storm.toml");
+  ASSERT_TRUE(s.has_value()) << s.error().message();
+  OracleSet set{};
+  set[static_cast<std::size_t>(Oracle::healthy_day)] = true;
+  set[static_cast<std::size_t>(Oracle::do_no_harm)] = true;
+  set[static_cast<std::size_t>(Oracle::invariants)] = true;
+  for (const Verdict& v : judge_scenario(*s, "policy", set)) EXPECT_FALSE(v.failed) << oracle_name(v.oracle) << ": " << v.detail;
+}
+
+}  // namespace
+}  // namespace failover::sim::explore
