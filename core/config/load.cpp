@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/config/toml_values.h"
+#include "core/config/url.h"
 #include "core/engine/assert.h"
 
 namespace failover {
@@ -58,6 +59,8 @@ constexpr Names<WhenUnavailable, 2> kWhenUnavailable{{{"wait", WhenUnavailable::
 constexpr Names<BudgetExhausted, 3> kOnExhausted{{{"downgrade", BudgetExhausted::downgrade},
                                                   {"reject", BudgetExhausted::reject},
                                                   {"report", BudgetExhausted::report}}};
+
+constexpr std::size_t kEnvNameBytesMax = 255;
 
 // ---- the reader: typed access with the first error kept --------------------------
 
@@ -368,6 +371,7 @@ class Loader {
   void read_classify(const toml::table& t, const std::string& path);
   void read_effects(const toml::table& t, const std::string& path);
   void read_status_overrides(const toml::array& a, const std::string& path);
+  void check_wire_strings(const toml::table& t, const std::string& path, const ProviderConfig& p);
 
   Reader r_;
   Config config_;
@@ -395,6 +399,7 @@ void Loader::read_provider(const toml::table& t, const std::string& path) {
   r_.read(t, "base_url", path, p.base_url);
   r_.read_enum(t, "protocol", path, kProtocols, p.protocol);
   r_.read(t, "api_key_env", path, p.api_key_env);
+  check_wire_strings(t, path, p);
   r_.read(t, "concurrency_max", path, p.concurrency_max);
   r_.read(t, "rpm_limit", path, p.rpm_limit);
   r_.read(t, "tpm_limit", path, p.tpm_limit);
@@ -405,6 +410,27 @@ void Loader::read_provider(const toml::table& t, const std::string& path) {
     if (const toml::table* m = r_.table_at(*models, i, models_path)) {
       read_model(*m, element(models_path, i), p.models.emplace_back());
     }
+  }
+}
+
+// What goes onto the wire: base_url (the request line and Host) must be a URL that
+// live mode accepts -- the one parser in core/config/url.h -- and api_key_env an
+// environment variable name, so that no CR or LF can add a header line.
+void Loader::check_wire_strings(const toml::table& t, const std::string& path, const ProviderConfig& p) {
+  if (r_.failed()) return;
+  if (!p.base_url.empty()) {
+    const Result<config::Url> url = config::parse_url(p.base_url);
+    if (!url) r_.fail(position(t.get("base_url")->source()), join(path, "base_url"), url.error().what);
+  }
+  if (p.api_key_env.empty() || r_.failed()) return;
+  bool name_ok = p.api_key_env.size() <= kEnvNameBytesMax && !(p.api_key_env[0] >= '0' && p.api_key_env[0] <= '9');
+  for (const char c : p.api_key_env) {
+    name_ok = name_ok && (c == '_' || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'));
+  }
+  if (!name_ok) {
+    r_.fail(position(t.get("api_key_env")->source()), join(path, "api_key_env"),
+            "must name an environment variable: letters, digits and '_', not starting with a digit, at most " +
+                std::to_string(kEnvNameBytesMax) + " characters");
   }
 }
 

@@ -34,6 +34,14 @@ Result<std::vector<std::string>> read_api_keys(const Config& config) {
                    "the environment variable " + provider.api_key_env + " (the API key of provider \"" +
                        provider.name + "\") is " + (value == nullptr ? "not set" : "empty")};
     }
+    // A key goes into a header line: a CR or LF in it would add header lines of its own
+    // (defence in depth; the config loader checks everything else that reaches the wire).
+    // The message names the variable, never its value.
+    if (config::has_control_character(value)) {
+      return Error{"providers[" + std::to_string(p) + "].api_key_env",
+                   "the environment variable " + provider.api_key_env + " (the API key of provider \"" +
+                       provider.name + "\") holds a control character (a CR, LF or other byte below 0x20); refusing to send it"};
+    }
     keys.emplace_back(value);
   }
   FAILOVER_ASSERT(keys.size() == config.providers.size());

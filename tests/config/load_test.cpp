@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <utility>
 #include <string>
 
 #include "core/config/load.h"
@@ -616,6 +617,65 @@ TEST(LoadStatusOverrides, RejectAnUnknownClass) {
   const Result<Config> r =
       load_minimal_plus("[[policy.classify.status]]\ncode = 404\nclass = \"flaky\"\n");
   expect_error(r, "t.toml:10:9", "policy.classify.status[0].class: \"flaky\" is not an outcome");
+}
+
+
+// ---- what reaches the wire: one URL check for check-config and live (issue 13) -----
+
+// Provider "a" at line 2, its base_url at line 3 column 12.
+Result<Config> load_base_url(std::string_view url) {
+  return load("[[providers]]\nname = \"a\"\nbase_url = \"" + std::string(url) +
+              "\"\n[[providers.models]]\nid = \"m\"\n[[routes]]\nname = \"r\"\n"
+              "targets = [{ provider = \"a\", model = \"m\" }]\n");
+}
+
+TEST(LoadWire, BaseUrlWithACrLfIsRefusedAtItsLine) {
+  const Result<Config> r = load_base_url("https://api.example.com/v1\\r\\nX-Injected: yes");
+  expect_error(r, "t.toml:3:12", "providers[0].base_url: ");
+  EXPECT_NE(r.error().what.find("control character"), std::string::npos) << r.error().what;
+  EXPECT_EQ(r.error().what.find('\r'), std::string::npos);
+  EXPECT_EQ(r.error().what.find('\n'), std::string::npos);
+}
+
+TEST(LoadWire, RefusesEveryUrlThatLiveRefuses) {
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {"http://api.example.com", "loopback"},
+      {"https://api.example.com:99999", "1..65535"},
+      {"https://:443/v1", "empty host"},
+      {"https:///v1", "empty host"},
+      {"https://api.example.com/v1?key=1", "query"},
+      {"https://api.example.com/v1#x", "query or fragment"},
+      {"ftp://api.example.com", "scheme"},
+      {"https://api.example.com/a b", "whitespace"},
+  };
+  for (const auto& [url, fragment] : cases) {
+    const Result<Config> r = load_base_url(url);
+    expect_error(r, "t.toml:3:12", std::string(fragment));
+  }
+}
+
+TEST(LoadWire, UserInfoIsRefusedWithoutPrintingIt) {
+  const Result<Config> r = load_base_url("https://alice:s3cret@api.example.com/v1");
+  expect_error(r, "t.toml:3:12", "user info is not allowed");
+  EXPECT_EQ(r.error().message().find("s3cret"), std::string::npos) << r.error().message();
+  EXPECT_EQ(r.error().message().find("alice"), std::string::npos) << r.error().message();
+  // A password holding a '/' ends the authority early for a parser; it stays hidden too.
+  const Result<Config> slash = load_base_url("https://alice:pa/ss@api.example.com/v1");
+  ASSERT_FALSE(slash.has_value());
+  EXPECT_EQ(slash.error().message().find("pa/ss"), std::string::npos) << slash.error().message();
+}
+
+TEST(LoadWire, AcceptsTheUrlsLiveAccepts) {
+  for (const std::string_view url : {"https://api.example.com/v1/", "http://127.0.0.1:8080/oa", "http://[::1]:9/p",
+                                     "http://localhost/x", "https://api.example.com"}) {
+    const Result<Config> r = load_base_url(url);
+    EXPECT_TRUE(r.has_value()) << url << ": " << r.error().message();
+  }
+}
+
+TEST(LoadWire, ApiKeyEnvMustBeAVariableName) {
+  const Result<Config> r = load_minimal_plus("[[providers]]\nname = \"b\"\napi_key_env = \"KEY\\r\\nX-Evil: 1\"\n");
+  expect_error(r, "t.toml:10:15", "providers[1].api_key_env: must name an environment variable");
 }
 
 }  // namespace
