@@ -42,6 +42,8 @@ using transport::LiveRequest;
 using transport::LiveResult;
 
 constexpr std::size_t kInputLinesMax = 1'000'000;
+// Every request's text is held until the run ends: bound the whole input, not just a line.
+constexpr std::size_t kInputBytesMax = std::size_t{256} << 20U;
 
 struct LiveOptions {
   std::string config_file;
@@ -136,8 +138,22 @@ std::optional<std::vector<Job>> read_jobs(const Config& c, const LiveOptions& o)
   }
   std::istream& in = o.input_file == "-" ? std::cin : file;
   std::string text;
+  std::size_t input_bytes = 0;
   bool ok = true;
-  for (std::size_t n = 1; std::getline(in, text); ++n) {
+  for (std::size_t n = 1;; ++n) {
+    const transport::LineRead read = transport::read_line(in, text, transport::kInputLineBytesMax);
+    if (read == transport::LineRead::end) break;
+    if (read == transport::LineRead::too_long) {
+      std::fprintf(stderr, "error: %s:%zu: the line is longer than %zu MiB (the limit of one request line)\n",
+                   o.input_file.c_str(), n, transport::kInputLineBytesMax >> 20U);
+      return std::nullopt;
+    }
+    input_bytes += text.size() + 1;
+    if (input_bytes > kInputBytesMax) {
+      std::fprintf(stderr, "error: %s:%zu: the input is larger than %zu MiB\n", o.input_file.c_str(), n,
+                   kInputBytesMax >> 20U);
+      return std::nullopt;
+    }
     if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
     if (jobs.size() >= kInputLinesMax) {
       std::fprintf(stderr, "error: %s: more than %zu requests\n", o.input_file.c_str(), kInputLinesMax);

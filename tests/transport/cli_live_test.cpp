@@ -186,6 +186,13 @@ TEST_F(LiveCli, InterruptStopsAdmittingAndCancelsAfterTheGracePeriod) {
   EXPECT_NE(output_.find("2 aborted, 6 not sent"), std::string::npos) << output_;
 }
 
+// `--input /dev/zero` grew to gigabytes: a line is read only up to the limit.
+TEST_F(LiveCli, AnEndlessInputLineStopsAtTheLimit) {
+  const std::string config = (dir_ / "live.toml").string();
+  EXPECT_EQ(run({"--config", config, "--input", "/dev/zero"}), 2) << output_;
+  EXPECT_NE(output_.find("/dev/zero:1: the line is longer than 4 MiB"), std::string::npos) << output_;
+}
+
 TEST_F(LiveCli, UsageErrorsExitTwo) {
   const std::string config = (dir_ / "live.toml").string();
   EXPECT_EQ(run({"--config", config}), 2) << output_;  // neither --prompt nor --input
