@@ -4,7 +4,12 @@
 // every wait is bounded by the client's own short timeout.
 #include <gtest/gtest.h>
 
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 
 #include <chrono>
@@ -367,6 +372,49 @@ TEST_F(FleetServerTest, KeepsAnIdleConnectionWithoutAnIdleTimeout) {
   const HttpExchange r = http_exchange(server_->port(), one, {false, std::chrono::milliseconds(600), 2});
   ASSERT_EQ(r.statuses.size(), 1u);
   EXPECT_TRUE(r.timed_out) << r.error.message();  // still open when the client gave up
+}
+
+// Issue 13: 1,024 idle connections shut every other client out for a minute. Now the
+// oldest idle connection gives way, and one address holds at most its share.
+TEST_F(FleetServerTest, IdleConnectionsPastTheCapsDoNotShutOutANormalRequest) {
+  constexpr int kFirst = 300;              // from 127.0.0.2: past the per-address cap
+  constexpr int kIdle = 1'100;             // in all: past the global cap
+  constexpr rlim_t kFilesNeeded = 2 * kIdle + 256;  // both ends live in this process
+  rlimit files{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &files), 0);
+  if (files.rlim_cur != RLIM_INFINITY && files.rlim_cur < kFilesNeeded) {
+    if (files.rlim_max != RLIM_INFINITY && files.rlim_max < kFilesNeeded) GTEST_SKIP() << "needs " << kFilesNeeded << " descriptors";
+    files.rlim_cur = kFilesNeeded;
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &files), 0);
+  }
+  start(Duration{0}, 1, false);
+  namespace ip = boost::asio::ip;
+  boost::asio::io_context client_io;
+  std::vector<ip::tcp::socket> idle;
+  idle.reserve(kIdle);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (int i = 0; i < kIdle && std::chrono::steady_clock::now() < deadline; ++i) {
+    const int host = i < kFirst ? 2 : 3 + i % 4;  // then 200 each from 127.0.0.3 to .6
+    ip::tcp::socket s(client_io);
+    boost::system::error_code ec;
+    s.open(ip::tcp::v4(), ec);
+    if (!ec) s.bind(ip::tcp::endpoint(ip::make_address_v4("127.0.0." + std::to_string(host)), 0), ec);
+    if (!ec) s.connect(ip::tcp::endpoint(ip::make_address_v4("127.0.0.1"), server_->port()), ec);
+    ASSERT_FALSE(ec) << "connection " << i << ": " << ec.message();
+    idle.push_back(std::move(s));
+  }
+  ASSERT_EQ(idle.size(), static_cast<std::size_t>(kIdle));
+  // Accepted in order: once this request is answered, every idle connection was admitted.
+  const HttpExchange r = call(post(kOpenAi, chat_body(Protocol::openai, "gpt-test", 3, false)),
+                              std::chrono::milliseconds(1'000));
+  ASSERT_TRUE(r.complete) << r.error.message();
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_LT(r.elapsed, std::chrono::milliseconds(1'000));
+  // The oldest idle connection was closed by the server: the client reads its end.
+  pollfd first{idle.front().native_handle(), POLLIN, 0};
+  ASSERT_EQ(::poll(&first, 1, 2'000), 1) << "the oldest idle connection is still open";
+  char byte = 0;
+  EXPECT_LE(::recv(idle.front().native_handle(), &byte, 1, 0), 0);
 }
 
 TEST_F(FleetServerTest, NamesTheBaseUrlOfEachProvider) {
