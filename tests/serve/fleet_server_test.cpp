@@ -95,6 +95,19 @@ class FleetServerTest : public ::testing::Test {
     return p.get_future().get();
   }
 
+  // The counters once `ready` holds of them, polled on the server's thread for at most
+  // 5 s (then the last ones read, for the test to report): wait for state, never race it.
+  template <class Ready>
+  std::vector<ProviderServeStats> provider_stats_when(Ready ready) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    std::vector<ProviderServeStats> stats = provider_stats();
+    while (!ready(stats) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      stats = provider_stats();
+    }
+    return stats;
+  }
+
   boost::asio::io_context io_;
   std::unique_ptr<FleetServer> server_;
   std::thread thread_;
@@ -173,7 +186,8 @@ TEST_F(FleetServerTest, AnswersTheStormsShareOfCallsWith503AndItsErrorBody) {
   // A 50% storm: with 40 draws, 8..32 hits is far outside any plausible deviation.
   EXPECT_GE(errors, 8);
   EXPECT_LE(errors, 32);
-  const std::vector<ProviderServeStats> stats = provider_stats();
+  // The client may read its answer before the server has released the slot: wait for it.
+  const std::vector<ProviderServeStats> stats = provider_stats_when([](const auto& s) { return s[0].inflight == 0; });
   EXPECT_EQ(stats[0].stats.http_errors, errors);
   EXPECT_EQ(stats[0].stats.calls, kCalls);
   EXPECT_EQ(stats[0].inflight, 0);
@@ -236,13 +250,8 @@ TEST_F(FleetServerTest, HangsUntilTheClientGivesUpAndThenFreesTheSlot) {
       call(post(kOpenAi, chat_body(Protocol::openai, "gpt-test", 3, false)), std::chrono::milliseconds(300));
   EXPECT_TRUE(r.timed_out);
   EXPECT_FALSE(r.headers);
-  // The client closed its socket on leaving http_exchange; the server notices at once.
-  std::vector<ProviderServeStats> stats;
-  for (int i = 0; i < 100; ++i) {
-    stats = provider_stats();
-    if (stats[0].inflight == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  // The client closed its socket on leaving http_exchange; the server notices soon.
+  const std::vector<ProviderServeStats> stats = provider_stats_when([](const auto& s) { return s[0].inflight == 0; });
   EXPECT_EQ(stats[0].stats.hangs, 1);
   EXPECT_EQ(stats[0].inflight, 0);
 }
