@@ -33,6 +33,7 @@
 
 #include "cli/commands.h"
 #include "cli/parallel.h"
+#include "core/config/load.h"
 #include "sim/expect.h"
 #include "sim/scenario_load.h"
 #include "sim/sweep.h"
@@ -43,7 +44,7 @@ namespace {
 namespace sweep = sim::sweep;
 namespace fs = std::filesystem;
 
-constexpr std::size_t kScenarioBytesMax = std::size_t{16} << 20;
+constexpr std::size_t kScenarioBytesMax = kFileBytesMax;  // as every config or scenario file (core/config/load.h)
 
 struct SweepOptions {
   std::vector<std::string> paths;

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <limits>
@@ -842,10 +843,12 @@ class UnsafeTextScan {
   std::vector<char> nesting_;  // '[' arrays and '{' inline tables around the value
 };
 
-// The file's bytes, or an error; bounded so that a wrong path cannot exhaust memory.
-constexpr std::size_t kFileBytesMax = std::size_t{16} << 20U;
-
+// The file's bytes, or an error. Bounded because toml++ holds some 40 bytes per byte of
+// dense small values ("x = [0,0,0,...]"): 1 MiB keeps a parse under ~64 MB, while the
+// largest real config or scenario is a few KiB.
 Result<std::string> read_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return Error{path, "could not read: it is a directory, not a file"};
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error{path, "could not read: cannot open the file"};
   std::string text;
@@ -854,7 +857,10 @@ Result<std::string> read_file(const std::string& path) {
     in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
     text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
   }
-  if (text.size() > kFileBytesMax) return Error{path, "could not read: larger than 16 MiB"};
+  if (text.size() > kFileBytesMax) {
+    return Error{path, "could not read: larger than " + std::to_string(kFileBytesMax >> 20U) +
+                           " MiB, the limit of a config or scenario file"};
+  }
   if (in.bad()) return Error{path, "could not read: an I/O error occurred"};
   return text;
 }
@@ -901,6 +907,10 @@ Result<Config> config_from_table(const toml::table& root, std::string_view sourc
 
 Result<Config> load_config_string(std::string_view text, std::string_view source_name,
                                   const LoadOptions& options) {
+  if (text.size() > kFileBytesMax) {
+    return Error{std::string(source_name), "could not parse: larger than " + std::to_string(kFileBytesMax >> 20U) +
+                                               " MiB, the limit of a config or scenario file"};
+  }
   const Result<toml::table> root = parse_toml(text, source_name);
   if (!root) return root.error();
   return config_from_table(*root, source_name, options);

@@ -2,6 +2,7 @@
 // and that every kind of error names file:line:col and the key path.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -676,6 +677,65 @@ TEST(LoadWire, AcceptsTheUrlsLiveAccepts) {
 TEST(LoadWire, ApiKeyEnvMustBeAVariableName) {
   const Result<Config> r = load_minimal_plus("[[providers]]\nname = \"b\"\napi_key_env = \"KEY\\r\\nX-Evil: 1\"\n");
   expect_error(r, "t.toml:10:15", "providers[1].api_key_env: must name an environment variable");
+}
+
+// ---- files: what is not a config, and how big one may be (issue 13) ---------------
+
+TEST(LoadFile, ADirectoryIsNamedAsOne) {
+  const Result<Config> r = load_config_file(std::string(FAILOVER_SOURCE_DIR) + "/examples");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().what.find("is a directory"), std::string::npos) << r.error().message();
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + name;
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  return path;
+}
+
+TEST(LoadFile, AFileOverTheLimitIsRefusedNamingTheLimit) {
+  const std::string path = write_temp("load_test_big.toml", std::string(kFileBytesMax + 1, '#'));
+  const Result<toml::table> r = parse_toml_file(path);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().what.find("larger than 1 MiB"), std::string::npos) << r.error().message();
+  const Result<Config> s = load_config_string(std::string(kFileBytesMax + 1, '#'), "big.toml");
+  ASSERT_FALSE(s.has_value());
+  EXPECT_NE(s.error().what.find("larger than 1 MiB"), std::string::npos) << s.error().message();
+  std::remove(path.c_str());
+}
+
+// kB of a "VmHWM:" or "VmRSS:" line of /proc/self/status.
+long status_kb(const char* field) {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(field, 0) == 0) return std::stol(line.substr(std::string(field).size()));
+  }
+  return -1;
+}
+
+// A 15 MB file of dense small values took ~600 MB before it was refused: the largest
+// file accepted must parse in well under 64 MB.
+TEST(LoadFile, TheDensestFileWithinTheLimitParsesInBoundedMemory) {
+  std::string text = "x = [";
+  while (text.size() + 3 < kFileBytesMax) text += "0,";
+  text += "]\n";
+  ASSERT_LE(text.size(), kFileBytesMax);
+  const std::string path = write_temp("load_test_dense.toml", text);
+  text = std::string();
+  {
+    std::ofstream reset("/proc/self/clear_refs");
+    reset << "5";  // peak RSS := current RSS
+  }
+  const long before_kb = status_kb("VmRSS:");
+  ASSERT_GT(before_kb, 0);
+  {
+    const Result<toml::table> r = parse_toml_file(path);
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+  }
+  const long grown_kb = status_kb("VmHWM:") - before_kb;
+  EXPECT_LT(grown_kb, 64 * 1024) << "parsing grew the peak RSS by " << grown_kb << " kB";
+  std::remove(path.c_str());
 }
 
 }  // namespace
