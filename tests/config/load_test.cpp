@@ -371,6 +371,14 @@ TEST(LoadDurations, RejectOverflow) {
   const Result<Config> r =
       load_minimal_plus("[policy.timeouts]\nrequest = \"999999999999999h\"\n");
   expect_error(r, "t.toml:9:11", "too long a duration");
+  expect_error(load_minimal_plus("[policy.timeouts]\nrequest = \"99999999999999999999us\"\n"), "t.toml:9:11",
+               "too long a duration");
+}
+
+TEST(LoadDurations, LeadingZerosAreNotLength) {
+  EXPECT_EQ(request_timeout("0001s"), sec(1));
+  EXPECT_EQ(request_timeout("0000000000000000000001s"), sec(1));
+  EXPECT_EQ(request_timeout("00000000000000000000m0030s"), sec(30));
 }
 
 TEST(LoadDurations, RejectANumberInsteadOfAString) {
