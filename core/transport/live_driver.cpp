@@ -61,6 +61,8 @@ struct RequestEntry {
   LiveDriver::Done done;
   std::string text;
   std::string last_error;
+  Time submitted_at{};        // for the latency of a request that abort() ends
+  std::int32_t attempts = 0;  // attempts sent so far, likewise
 };
 
 const char* state_name(BreakerState s) { return to_string(s); }
@@ -107,7 +109,7 @@ class LiveDriver::Impl {
     r.output_tokens_max = request.max_tokens;
     r.stream = request.stream;
     if (request.timeout) r.deadline = add_sat(now, *request.timeout);
-    requests_.emplace(id, RequestEntry{std::move(request), std::move(done), {}, {}});
+    requests_.emplace(id, RequestEntry{std::move(request), std::move(done), {}, {}, now, 0});
     engine_.submit(now, r, buffer_);
     drain();
     return id;
@@ -123,11 +125,16 @@ class LiveDriver::Impl {
     ids.reserve(requests_.size());
     for (const auto& [id, entry] : requests_) ids.push_back(id);
     std::sort(ids.begin(), ids.end());
+    const Time now = clock_.now();
     for (const RequestId id : ids) {
       auto node = requests_.extract(id);
       LiveResult r;
       r.id = id;
       r.aborted = true;
+      // What the request had cost in time and tries when it was stopped, not zeros.
+      r.attempts = node.mapped().attempts;
+      r.latency = now - node.mapped().submitted_at;
+      FAILOVER_ASSERT(r.latency >= Duration{0});
       r.last_error = node.mapped().last_error.empty() ? "aborted" : node.mapped().last_error;
       node.mapped().done(std::move(r));
     }
@@ -179,6 +186,7 @@ class LiveDriver::Impl {
     }
     const AttemptHandle handle = clients_[a.provider]->start(std::move(http), std::move(callbacks));
     attempts_.emplace(id, AttemptEntry{a.request, a.provider, handle});
+    ++req->second.attempts;
     ++totals_.attempts_sent;
   }
 

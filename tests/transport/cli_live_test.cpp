@@ -184,6 +184,9 @@ TEST_F(LiveCli, InterruptStopsAdmittingAndCancelsAfterTheGracePeriod) {
   EXPECT_EQ(code, 1) << output_;
   EXPECT_LT(elapsed, std::chrono::seconds(5)) << output_;
   EXPECT_NE(output_.find("2 aborted, 6 not sent"), std::string::npos) << output_;
+  // An aborted request reports the attempt it sent and the time it ran, not zeros.
+  EXPECT_EQ(output_.find("0 attempts, 0.0 ms"), std::string::npos) << output_;
+  EXPECT_NE(output_.find("aborted (aborted), 1 attempt, "), std::string::npos) << output_;
 }
 
 // `--input /dev/zero` grew to gigabytes: a line is read only up to the limit.

@@ -281,7 +281,11 @@ TEST(LiveDriver, AbortEndsEveryUnfinishedRequest) {
   EXPECT_EQ(run.results.size(), 0u);
   run.driver->abort();
   ASSERT_EQ(run.results.size(), 3u);
-  for (const LiveResult& r : run.results) EXPECT_TRUE(r.aborted);
+  for (const LiveResult& r : run.results) {
+    EXPECT_TRUE(r.aborted);
+    EXPECT_GE(r.attempts, 1) << "an aborted request reports the attempts it sent";
+    EXPECT_GT(r.latency, Duration{0}) << "an aborted request reports how long it ran";
+  }
   EXPECT_EQ(run.driver->unfinished(), 0u);
   run.submit(run.request("ok"));  // no request is accepted after abort
   ASSERT_EQ(run.results.size(), 4u);
