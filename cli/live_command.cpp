@@ -7,6 +7,8 @@
 // 0 when every request succeeded, 1 when one did not (or at a runtime error), 2 on a
 // usage error, a config that does not load or a missing API key. Keys are never printed.
 #include <CLI/CLI.hpp>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
@@ -42,11 +44,14 @@ using transport::LiveRequest;
 using transport::LiveResult;
 
 constexpr std::size_t kInputLinesMax = 1'000'000;
+// Every request's text is held until the run ends: bound the whole input, not just a line.
+constexpr std::size_t kInputBytesMax = std::size_t{256} << 20U;
 
 struct LiveOptions {
   std::string config_file;
   std::string prompt;
   std::string input_file;  // "-": stdin
+  bool allow_core_dump = false;
   int concurrency = 16;
   bool stream = false;
   bool json = false;
@@ -136,8 +141,22 @@ std::optional<std::vector<Job>> read_jobs(const Config& c, const LiveOptions& o)
   }
   std::istream& in = o.input_file == "-" ? std::cin : file;
   std::string text;
+  std::size_t input_bytes = 0;
   bool ok = true;
-  for (std::size_t n = 1; std::getline(in, text); ++n) {
+  for (std::size_t n = 1;; ++n) {
+    const transport::LineRead read = transport::read_line(in, text, transport::kInputLineBytesMax);
+    if (read == transport::LineRead::end) break;
+    if (read == transport::LineRead::too_long) {
+      std::fprintf(stderr, "error: %s:%zu: the line is longer than %zu MiB (the limit of one request line)\n",
+                   o.input_file.c_str(), n, transport::kInputLineBytesMax >> 20U);
+      return std::nullopt;
+    }
+    input_bytes += text.size() + 1;
+    if (input_bytes > kInputBytesMax) {
+      std::fprintf(stderr, "error: %s:%zu: the input is larger than %zu MiB\n", o.input_file.c_str(), n,
+                   kInputBytesMax >> 20U);
+      return std::nullopt;
+    }
     if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
     if (jobs.size() >= kInputLinesMax) {
       std::fprintf(stderr, "error: %s: more than %zu requests\n", o.input_file.c_str(), kInputLinesMax);
@@ -314,7 +333,21 @@ void submit_more(Run& run, LiveDriver& driver, asio::io_context& io) {
   if (run.inflight == 0 && (run.stopping || run.next == run.jobs.size())) io.stop();
 }
 
+// API keys (and prompts) sit in this process's memory: a core dump would write them to
+// disk where anyone who can read cores finds them. Unless --allow-core-dump, no core is
+// written and the process is not dumpable (no ptrace attach by other users, no
+// /proc/PID/mem). Done first, before a key is read from the environment.
+bool keep_secrets_out_of_core_dumps(bool allow_core_dump) {
+  if (allow_core_dump) return true;
+  const rlimit none{0, 0};
+  const bool no_core = setrlimit(RLIMIT_CORE, &none) == 0;
+  const bool undumpable = prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0;
+  if (!no_core || !undumpable) std::fprintf(stderr, "warning: could not disable core dumps; API keys may reach one\n");
+  return no_core && undumpable;
+}
+
 int live(const LiveOptions& o) {
+  (void)keep_secrets_out_of_core_dumps(o.allow_core_dump);
   Result<Config> config = load_config_file(o.config_file);
   if (!config) {
     std::fprintf(stderr, "error: %s\n", config.error().message().c_str());
@@ -404,6 +437,8 @@ void add_live_command(CLI::App& app) {
   cmd->add_option("--max-tokens", o->max_tokens, "max_tokens of requests that give none")->check(CLI::Range(1, 1'000'000));
   cmd->add_option("--ca-file", o->ca_file, "PEM CA bundle trusted besides the system store (private or test endpoints)");
   cmd->add_option("--grace", o->grace, "after SIGINT/SIGTERM, how long requests in flight may finish (\"10s\")");
+  cmd->add_flag("--allow-core-dump", o->allow_core_dump,
+                "let a crash write a core dump (by default none is written: it would hold the API keys)");
   cmd->add_option("--response-max-bytes", o->response_bytes_max, "a larger response body is malformed (default 8 MiB)")
       ->check(CLI::Range(std::size_t{1'024}, transport::kResponseBytesMaxLimit));
   cmd->callback([o] {

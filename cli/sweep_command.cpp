@@ -33,6 +33,7 @@
 
 #include "cli/commands.h"
 #include "cli/parallel.h"
+#include "core/config/load.h"
 #include "sim/expect.h"
 #include "sim/scenario_load.h"
 #include "sim/sweep.h"
@@ -43,7 +44,7 @@ namespace {
 namespace sweep = sim::sweep;
 namespace fs = std::filesystem;
 
-constexpr std::size_t kScenarioBytesMax = std::size_t{16} << 20;
+constexpr std::size_t kScenarioBytesMax = kFileBytesMax;  // as every config or scenario file (core/config/load.h)
 
 struct SweepOptions {
   std::vector<std::string> paths;
@@ -334,6 +335,28 @@ int write_outputs(const sweep::Shard& merged, const std::string& dir) {
   return sweep::some_point_passes_everywhere(merged) ? 0 : 1;
 }
 
+// Whether `dir` exists (or can be made) and takes a file: checked before any run, so
+// that a bad --out costs a second rather than a whole sweep.
+bool check_out_dir(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "error: --out %s: cannot create the folder: %s\n", dir.c_str(), ec.message().c_str());
+    return false;
+  }
+  const fs::path probe = fs::path(dir) / (".failover-write-check-" + std::to_string(getpid()));
+  bool writable = false;
+  {
+    std::ofstream out(probe, std::ios::binary | std::ios::trunc);
+    writable = static_cast<bool>(out << "");
+    out.close();
+    writable = writable && !out.fail();
+  }
+  fs::remove(probe, ec);
+  if (!writable) std::fprintf(stderr, "error: --out %s: cannot write in the folder\n", dir.c_str());
+  return writable;
+}
+
 int run_sweep(const SweepOptions& o) {
   std::optional<std::pair<std::size_t, std::size_t>> shard{std::make_pair(std::size_t{0}, std::size_t{1})};
   if (!o.shard.empty()) shard = parse_shard(o.shard);
@@ -347,6 +370,7 @@ int run_sweep(const SweepOptions& o) {
   const int jobs = o.jobs > 0 ? o.jobs : hardware_jobs();
   Plan plan;
   if (!plan_points(d, shard->first, shard->second, jobs, plan)) return 2;
+  if (!check_out_dir(o.out)) return 2;  // after the cheap checks, before any run
   std::fprintf(stderr, "sweep: %zu points (%s), this run %zu, x %zu runs each = %zu runs on %d threads\n", d.points.size(), d.mode.c_str(),
                plan.points.size(), plan.tasks_per_point, plan.points.size() * plan.tasks_per_point, jobs);
   g_stop.store(false);

@@ -45,12 +45,21 @@ using SteadyClock = std::chrono::steady_clock;
 using ErrorCode = boost::system::error_code;
 using HttpRequest = http::request<http::string_body>;
 
-constexpr std::size_t kConnectionsMax = 1'024;   // beyond: accepted and closed at once
+// Connections open at once. At the cap a new connection closes the oldest idle one (no
+// answer under way) rather than being refused: idle sockets cannot shut clients out.
+constexpr std::size_t kConnectionsMax = 1'024;
+// Connections from one client address; past it, that address's own oldest idle one goes.
+constexpr std::size_t kConnectionsPerAddressMax = 256;
+static_assert(kConnectionsPerAddressMax < kConnectionsMax, "one address cannot take every connection");
 constexpr std::uint64_t kBodyMax = 1 << 20;      // request body; beyond: 413
 constexpr std::uint32_t kHeaderMax = 16 * 1024;  // request head; beyond: 400
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kPendingMax = 64 * 1024;  // read ahead while an answer is under way
-constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+// A TLS handshake, and a request from its first byte (or from the connection's start)
+// to its end, are bounded on their own, well below the keep-alive idle timeout: a client
+// that never finishes either holds a connection for seconds, not for a minute.
+constexpr auto kHandshakeTimeout = std::chrono::seconds(5);
+constexpr auto kRequestReadTimeout = std::chrono::seconds(10);
 constexpr auto kCloseTimeout = std::chrono::seconds(2);  // waiting for the client's close_notify / FIN
 constexpr auto kAcceptRetry = std::chrono::milliseconds(50);
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -74,6 +83,10 @@ class SessionBase {
   virtual ~SessionBase() = default;
   virtual void start() = 0;
   virtual void shut() = 0;  // the server stops: close now, free any slot
+  // Whether no answer is under way (handshaking, reading a request, or kept alive), and
+  // since when, as a sequence number: the oldest idle session is closed first.
+  [[nodiscard]] virtual bool idle() const = 0;
+  [[nodiscard]] virtual std::uint64_t idle_since() const = 0;
 };
 
 class ServerState : public std::enable_shared_from_this<ServerState> {
@@ -104,7 +117,9 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   // The answer to a request that did not parse (400, or 413 over the body limit).
   std::string bad_message(std::string_view target, bool too_large);
   void finish(Index provider) { fleet_.provider(provider).finish(sim_now()); }
-  void forget(std::uint64_t session) { sessions_.erase(session); }
+  // A session closed (or was destroyed): it no longer counts against the caps.
+  void forget(std::uint64_t session);
+  [[nodiscard]] std::uint64_t next_idle_mark() { return ++idle_marks_; }
 
   [[nodiscard]] asio::io_context& io() const { return io_; }
   [[nodiscard]] std::uint16_t port() const { return port_; }
@@ -118,6 +133,8 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
 
  private:
   void admit(tcp::socket socket);
+  // Closes the idle session idle the longest (of `address` only, when given); false if none.
+  bool close_oldest_idle(const std::optional<asio::ip::address>& address);
   [[nodiscard]] std::optional<Index> provider_of(std::string_view path) const;
   Dispatch refuse(Protocol protocol, std::int32_t status, std::string message, bool keep_alive,
                   std::vector<protocol::Header> extra = {});
@@ -135,7 +152,14 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   SteadyClock::time_point t0_;
   Time last_;
   std::uint16_t port_ = 0;
-  std::map<std::uint64_t, std::weak_ptr<SessionBase>> sessions_;
+  struct SessionEntry {
+    std::weak_ptr<SessionBase> session;
+    asio::ip::address address;
+  };
+  // Open sessions only: a session leaves at close, not when its last handler ends.
+  std::map<std::uint64_t, SessionEntry> sessions_;
+  std::map<asio::ip::address, std::size_t> per_address_;
+  std::uint64_t idle_marks_ = 0;
   std::uint64_t next_session_ = 0;
   std::uint64_t next_request_ = 0;
   std::atomic<std::int64_t> requests_{0};
@@ -157,6 +181,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void start() override;
   void shut() override { gone(); }
+  [[nodiscard]] bool idle() const override { return !busy_ && !closed_; }
+  [[nodiscard]] std::uint64_t idle_since() const override { return idle_since_; }
 
  private:
   tcp::socket& socket() {
@@ -169,6 +195,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   // Runs `then` at `when` unless the session closes or re-arms the timer first.
   void arm(SteadyClock::time_point when, std::function<void()> then);
   void arm_idle();
+  void arm_request_read();
   void read();
   void on_read(const ErrorCode& ec, std::size_t n);
   void parse();
@@ -197,6 +224,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   bool continue_sent_ = false;
   bool closing_ = false;
   bool closed_ = false;
+  bool awaiting_request_ = false;  // the keep-alive idle timer runs: no byte of a request yet
+  std::uint64_t idle_since_ = 0;
 };
 
 // ---- ServerState -------------------------------------------------------------------
@@ -258,10 +287,17 @@ void ServerState::accept() {
 
 void ServerState::admit(tcp::socket socket) {
   ErrorCode ec;
-  if (sessions_.size() >= kConnectionsMax) {
-    socket.close(ec);
+  const tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (ec) return;  // already gone
+  const asio::ip::address address = peer.address();
+  const auto mine = per_address_.find(address);
+  const bool address_full = mine != per_address_.end() && mine->second >= kConnectionsPerAddressMax;
+  if ((address_full && !close_oldest_idle(address)) ||
+      (sessions_.size() >= kConnectionsMax && !close_oldest_idle(std::nullopt))) {
+    socket.close(ec);  // every connection is busy answering: nothing to give way
     return;
   }
+  FAILOVER_ASSERT(sessions_.size() < kConnectionsMax);
   socket.set_option(tcp::no_delay(true), ec);
   const std::uint64_t id = next_session_++;
   std::shared_ptr<SessionBase> session;
@@ -271,9 +307,35 @@ void ServerState::admit(tcp::socket socket) {
   } else {
     session = std::make_shared<Session<tcp::socket>>(shared_from_this(), id, std::move(socket));
   }
-  sessions_.emplace(id, session);
+  sessions_.emplace(id, SessionEntry{session, address});
+  const std::size_t from_address = ++per_address_[address];
   FAILOVER_ASSERT(sessions_.size() <= kConnectionsMax);
+  FAILOVER_ASSERT(from_address <= kConnectionsPerAddressMax);
   session->start();
+}
+
+bool ServerState::close_oldest_idle(const std::optional<asio::ip::address>& address) {
+  std::shared_ptr<SessionBase> oldest;
+  for (const auto& [id, entry] : sessions_) {  // at most kConnectionsMax entries
+    if (address && entry.address != *address) continue;
+    std::shared_ptr<SessionBase> s = entry.session.lock();
+    if (!s || !s->idle()) continue;
+    if (!oldest || s->idle_since() < oldest->idle_since()) oldest = std::move(s);
+  }
+  if (!oldest) return false;
+  const std::size_t before = sessions_.size();
+  oldest->shut();  // forgets itself
+  FAILOVER_ASSERT(sessions_.size() + 1 == before);
+  return true;
+}
+
+void ServerState::forget(std::uint64_t session) {
+  const auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;  // closed before, and now destroyed
+  const auto count = per_address_.find(it->second.address);
+  FAILOVER_ASSERT(count != per_address_.end() && count->second > 0);
+  if (--count->second == 0) per_address_.erase(count);
+  sessions_.erase(it);
 }
 
 void ServerState::stop() {
@@ -286,7 +348,7 @@ void ServerState::stop() {
   std::vector<std::shared_ptr<SessionBase>> live;
   live.reserve(sessions_.size());
   for (const auto& entry : sessions_) {
-    if (std::shared_ptr<SessionBase> s = entry.second.lock()) live.push_back(std::move(s));
+    if (std::shared_ptr<SessionBase> s = entry.second.session.lock()) live.push_back(std::move(s));
   }
   for (const std::shared_ptr<SessionBase>& s : live) s->shut();
 }
@@ -394,6 +456,7 @@ Dispatch ServerState::serve(Index provider, const protocol::ChatRequest& chat, I
 
 template <class Stream>
 void Session<Stream>::start() {
+  idle_since_ = state_->next_idle_mark();
   if constexpr (kTls) {
     arm(SteadyClock::now() + kHandshakeTimeout, [this] { gone(); });
     stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](const ErrorCode& ec) {
@@ -404,19 +467,35 @@ void Session<Stream>::start() {
         self->gone();
         return;
       }
-      self->arm_idle();
+      self->arm_request_read();
       self->read();
     });
   } else {
-    arm_idle();
+    arm_request_read();
     read();
   }
 }
 
 template <class Stream>
+void Session<Stream>::arm_request_read() {
+  // A fresh connection owes its first request at once; within a short idle timeout, sooner.
+  awaiting_request_ = false;
+  auto limit = std::chrono::duration_cast<std::chrono::microseconds>(kRequestReadTimeout);
+  if (state_->idle_timeout().count() > 0) limit = std::min(limit, state_->idle_timeout());
+  arm(SteadyClock::now() + limit, [this] { gone(); });
+}
+
+template <class Stream>
 void Session<Stream>::arm_idle() {
-  // Replaces whatever the timer waited for; respond() takes the timer over again.
-  if (state_->idle_timeout().count() > 0) arm(SteadyClock::now() + state_->idle_timeout(), [this] { gone(); });
+  // Replaces whatever the timer waited for; respond() takes the timer over again, and the
+  // first byte of the next request swaps it for the request-read timer.
+  awaiting_request_ = true;
+  if (state_->idle_timeout().count() > 0) {
+    arm(SteadyClock::now() + state_->idle_timeout(), [this] { gone(); });
+  } else {
+    ++timer_generation_;
+    timer_.cancel();
+  }
 }
 
 template <class Stream>
@@ -448,6 +527,7 @@ void Session<Stream>::on_read(const ErrorCode& ec, std::size_t n) {
     return;
   }
   in_.commit(n);
+  if (awaiting_request_ && !busy_ && n > 0) arm_request_read();  // a request has begun
   if (closing_) {
     in_.consume(in_.size());
   } else {
@@ -511,6 +591,7 @@ void Session<Stream>::respond(Dispatch dispatch) {
   FAILOVER_ASSERT(!busy_);
   FAILOVER_ASSERT(!slot_.has_value());
   busy_ = true;
+  awaiting_request_ = false;
   ++timer_generation_;  // the idle timer no longer applies: an answer is under way
   timer_.cancel();
   plan_ = std::move(dispatch.plan);
@@ -557,12 +638,17 @@ void Session<Stream>::end_response() {
     case WireEnd::keep_alive:
       release_slot();
       busy_ = false;
+      idle_since_ = state_->next_idle_mark();
       plan_ = {};
       if (!keep_alive_) {
         graceful_close();
         return;
       }
-      arm_idle();
+      if (in_.size() > 0 || parser_) {
+        arm_request_read();  // the next request has begun (pipelined)
+      } else {
+        arm_idle();
+      }
       parse();
       read();
       return;
@@ -621,6 +707,7 @@ void Session<Stream>::gone() {
   release_slot();
   ErrorCode ec;
   socket().close(ec);
+  state_->forget(id_);  // no longer counts against the connection caps
 }
 
 // ---- FleetServer -------------------------------------------------------------------

@@ -32,6 +32,8 @@ void check_fault(const Fault& f, const ProviderSpec& spec) {
   FAILOVER_ASSERT(f.delay >= Duration{0});
   FAILOVER_ASSERT(f.delay <= kLatencyMax);
   FAILOVER_ASSERT(f.status >= 100);
+  // The fleet serves an http_error fault as an error response (the loader checks it).
+  FAILOVER_ASSERT(f.kind != FaultKind::http_error || f.status >= 400);
   FAILOVER_ASSERT(f.status <= 599);
   FAILOVER_ASSERT(f.latency_factor_permille > 0);
   FAILOVER_ASSERT(f.latency_factor_permille <= kFactorPermilleMax);

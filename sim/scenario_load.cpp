@@ -794,7 +794,9 @@ bool ScenarioLoader::read_fault_kind_keys(const toml::table& t, const std::strin
     }
     return r_.fail(*t.get(key), join(path, key), "applies only to kind = " + kinds);
   }
-  f.status = static_cast<std::int32_t>(r_.integer(t, "status", path, 100, 599).value_or(503));
+  // An http_error fault answers with an error: a 1xx-3xx status is no failure, and the
+  // fleet could not serve it as one.
+  f.status = static_cast<std::int32_t>(r_.integer(t, "status", path, 400, 599).value_or(503));
   f.retry_after = r_.duration(t, "retry_after", path);
   if (f.retry_after && *f.retry_after > kDay) return r_.fail(*t.get("retry_after"), path + ".retry_after", "must be at most 24h");
   f.delay = r_.duration(t, "delay", path).value_or(f.delay);

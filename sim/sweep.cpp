@@ -215,6 +215,25 @@ std::string record_text(const Record& r) {
          (r.checks.empty() ? "-" : r.checks);
 }
 
+// Why a record's values cannot have come from a run, or "" when they could: a shard
+// file is input, and merge must not rank a point on availability 250% or a cost of 1e308.
+std::string record_range_error(const Record& r) {
+  const double cost_usd_max = static_cast<double>(std::numeric_limits<std::int64_t>::max()) / 1e6;  // micro-USD in an int64
+  const auto at_least_zero = [](double v, bool inf_ok) { return v >= 0.0 && (inf_ok || std::isfinite(v)); };
+  if (!std::isfinite(r.availability_pct) || r.availability_pct < 0.0 || r.availability_pct > 100.0) {
+    return "availability_pct " + exact(r.availability_pct) + " is not between 0 and 100";
+  }
+  if (!at_least_zero(r.p99_ms, true)) return "p99_ms " + exact(r.p99_ms) + " is negative";
+  if (!at_least_zero(r.cost_usd, false) || r.cost_usd > cost_usd_max) {
+    return "cost_usd " + exact(r.cost_usd) + " is not between 0 and " + exact(cost_usd_max);
+  }
+  if (!at_least_zero(r.cost_ratio_pct, true)) return "cost_ratio_pct " + exact(r.cost_ratio_pct) + " is negative";
+  if (!at_least_zero(r.overflow_min, true)) return "overflow_min " + exact(r.overflow_min) + " is negative";
+  if (r.dropped < 0) return "dropped " + std::to_string(r.dropped) + " is negative";
+  if (r.trips < 0) return "trips " + std::to_string(r.trips) + " is negative";
+  return {};
+}
+
 std::optional<Record> read_record(std::string_view s) {
   std::vector<std::string_view> f;
   for (std::size_t at = 0; at <= s.size() && f.size() < 13;) {
@@ -369,6 +388,9 @@ Result<Shard> ShardReader::read(const toml::table& root) {
     std::optional<Record> r = text ? read_record(text->get()) : std::nullopt;
     if (!r || r->scenario >= s.definition.scenarios.size() || r->point >= s.definition.points.size()) {
       return bad("records[" + std::to_string(i) + "] is malformed");
+    }
+    if (const std::string why_not = record_range_error(*r); !why_not.empty()) {
+      return bad("records[" + std::to_string(i) + "]: " + why_not);
     }
     s.records.push_back(std::move(*r));
   }

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <limits>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "core/config/toml_values.h"
+#include "core/config/url.h"
 #include "core/engine/assert.h"
 
 namespace failover {
@@ -59,6 +61,8 @@ constexpr Names<Discipline, 2> kDiscipline{{{"fifo", Discipline::fifo}, {"adapti
 constexpr Names<BudgetExhausted, 3> kOnExhausted{{{"downgrade", BudgetExhausted::downgrade},
                                                   {"reject", BudgetExhausted::reject},
                                                   {"report", BudgetExhausted::report}}};
+
+constexpr std::size_t kEnvNameBytesMax = 255;
 
 // ---- the reader: typed access with the first error kept --------------------------
 
@@ -369,6 +373,7 @@ class Loader {
   void read_classify(const toml::table& t, const std::string& path);
   void read_effects(const toml::table& t, const std::string& path);
   void read_status_overrides(const toml::array& a, const std::string& path);
+  void check_wire_strings(const toml::table& t, const std::string& path, const ProviderConfig& p);
 
   Reader r_;
   Config config_;
@@ -396,6 +401,7 @@ void Loader::read_provider(const toml::table& t, const std::string& path) {
   r_.read(t, "base_url", path, p.base_url);
   r_.read_enum(t, "protocol", path, kProtocols, p.protocol);
   r_.read(t, "api_key_env", path, p.api_key_env);
+  check_wire_strings(t, path, p);
   r_.read(t, "concurrency_max", path, p.concurrency_max);
   r_.read(t, "rpm_limit", path, p.rpm_limit);
   r_.read(t, "tpm_limit", path, p.tpm_limit);
@@ -406,6 +412,27 @@ void Loader::read_provider(const toml::table& t, const std::string& path) {
     if (const toml::table* m = r_.table_at(*models, i, models_path)) {
       read_model(*m, element(models_path, i), p.models.emplace_back());
     }
+  }
+}
+
+// What goes onto the wire: base_url (the request line and Host) must be a URL that
+// live mode accepts -- the one parser in core/config/url.h -- and api_key_env an
+// environment variable name, so that no CR or LF can add a header line.
+void Loader::check_wire_strings(const toml::table& t, const std::string& path, const ProviderConfig& p) {
+  if (r_.failed()) return;
+  if (!p.base_url.empty()) {
+    const Result<config::Url> url = config::parse_url(p.base_url);
+    if (!url) r_.fail(position(t.get("base_url")->source()), join(path, "base_url"), url.error().what);
+  }
+  if (p.api_key_env.empty() || r_.failed()) return;
+  bool name_ok = p.api_key_env.size() <= kEnvNameBytesMax && !(p.api_key_env[0] >= '0' && p.api_key_env[0] <= '9');
+  for (const char c : p.api_key_env) {
+    name_ok = name_ok && (c == '_' || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'));
+  }
+  if (!name_ok) {
+    r_.fail(position(t.get("api_key_env")->source()), join(path, "api_key_env"),
+            "must name an environment variable: letters, digits and '_', not starting with a digit, at most " +
+                std::to_string(kEnvNameBytesMax) + " characters");
   }
 }
 
@@ -821,10 +848,12 @@ class UnsafeTextScan {
   std::vector<char> nesting_;  // '[' arrays and '{' inline tables around the value
 };
 
-// The file's bytes, or an error; bounded so that a wrong path cannot exhaust memory.
-constexpr std::size_t kFileBytesMax = std::size_t{16} << 20U;
-
+// The file's bytes, or an error. Bounded because toml++ holds some 40 bytes per byte of
+// dense small values ("x = [0,0,0,...]"): 1 MiB keeps a parse under ~64 MB, while the
+// largest real config or scenario is a few KiB.
 Result<std::string> read_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return Error{path, "could not read: it is a directory, not a file"};
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error{path, "could not read: cannot open the file"};
   std::string text;
@@ -833,7 +862,10 @@ Result<std::string> read_file(const std::string& path) {
     in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
     text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
   }
-  if (text.size() > kFileBytesMax) return Error{path, "could not read: larger than 16 MiB"};
+  if (text.size() > kFileBytesMax) {
+    return Error{path, "could not read: larger than " + std::to_string(kFileBytesMax >> 20U) +
+                           " MiB, the limit of a config or scenario file"};
+  }
   if (in.bad()) return Error{path, "could not read: an I/O error occurred"};
   return text;
 }
@@ -880,6 +912,10 @@ Result<Config> config_from_table(const toml::table& root, std::string_view sourc
 
 Result<Config> load_config_string(std::string_view text, std::string_view source_name,
                                   const LoadOptions& options) {
+  if (text.size() > kFileBytesMax) {
+    return Error{std::string(source_name), "could not parse: larger than " + std::to_string(kFileBytesMax >> 20U) +
+                                               " MiB, the limit of a config or scenario file"};
+  }
   const Result<toml::table> root = parse_toml(text, source_name);
   if (!root) return root.error();
   return config_from_table(*root, source_name, options);

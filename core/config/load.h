@@ -4,6 +4,7 @@
 // whether the values make a usable Config is left to validate(), run last.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,7 +42,12 @@ Result<Config> load_config_string(std::string_view text, std::string_view source
 // anyway, or right after a backslash in a multi-line string). Never throws.
 Result<toml::table> parse_toml(std::string_view text, std::string_view source_name);
 
-// As parse_toml, reading the file at `path` (at most 16 MiB).
+// Config and scenario files are at most kFileBytesMax bytes: toml++ needs tens of bytes
+// of memory per byte of dense input, and this bound keeps one parse under ~64 MB.
+inline constexpr std::size_t kFileBytesMax = std::size_t{1} << 20U;
+
+// As parse_toml, reading the file at `path` (at most kFileBytesMax; a directory, a
+// missing file or a larger file is an Error naming the path).
 Result<toml::table> parse_toml_file(const std::string& path);
 
 // Builds a Config from a table the caller already parsed (keeping toml++'s source

@@ -119,8 +119,10 @@ inline Result<Duration> parse_duration(std::string_view text) {
     std::int64_t amount = 0;
     const std::size_t digits_at = i;
     for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-      if (i - digits_at >= 15) return Error{{}, "is too long a duration"};
-      amount = amount * 10 + (text[i] - '0');
+      // The value decides, not the digit count: "0000000000000001s" is one second.
+      const std::int64_t digit = text[i] - '0';
+      if (amount > (std::numeric_limits<std::int64_t>::max() - digit) / 10) return Error{{}, "is too long a duration"};
+      amount = amount * 10 + digit;
     }
     const std::size_t unit_at = i;
     for (; i < text.size() && text[i] >= 'a' && text[i] <= 'z'; ++i) {

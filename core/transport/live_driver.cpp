@@ -34,6 +34,14 @@ Result<std::vector<std::string>> read_api_keys(const Config& config) {
                    "the environment variable " + provider.api_key_env + " (the API key of provider \"" +
                        provider.name + "\") is " + (value == nullptr ? "not set" : "empty")};
     }
+    // A key goes into a header line: a CR or LF in it would add header lines of its own
+    // (defence in depth; the config loader checks everything else that reaches the wire).
+    // The message names the variable, never its value.
+    if (config::has_control_character(value)) {
+      return Error{"providers[" + std::to_string(p) + "].api_key_env",
+                   "the environment variable " + provider.api_key_env + " (the API key of provider \"" +
+                       provider.name + "\") holds a control character (a CR, LF or other byte below 0x20); refusing to send it"};
+    }
     keys.emplace_back(value);
   }
   FAILOVER_ASSERT(keys.size() == config.providers.size());
@@ -53,6 +61,8 @@ struct RequestEntry {
   LiveDriver::Done done;
   std::string text;
   std::string last_error;
+  Time submitted_at{};        // for the latency of a request that abort() ends
+  std::int32_t attempts = 0;  // attempts sent so far, likewise
 };
 
 const char* state_name(BreakerState s) { return to_string(s); }
@@ -99,7 +109,7 @@ class LiveDriver::Impl {
     r.output_tokens_max = request.max_tokens;
     r.stream = request.stream;
     if (request.timeout) r.deadline = add_sat(now, *request.timeout);
-    requests_.emplace(id, RequestEntry{std::move(request), std::move(done), {}, {}});
+    requests_.emplace(id, RequestEntry{std::move(request), std::move(done), {}, {}, now, 0});
     engine_.submit(now, r, buffer_);
     drain();
     return id;
@@ -115,11 +125,16 @@ class LiveDriver::Impl {
     ids.reserve(requests_.size());
     for (const auto& [id, entry] : requests_) ids.push_back(id);
     std::sort(ids.begin(), ids.end());
+    const Time now = clock_.now();
     for (const RequestId id : ids) {
       auto node = requests_.extract(id);
       LiveResult r;
       r.id = id;
       r.aborted = true;
+      // What the request had cost in time and tries when it was stopped, not zeros.
+      r.attempts = node.mapped().attempts;
+      r.latency = now - node.mapped().submitted_at;
+      FAILOVER_ASSERT(r.latency >= Duration{0});
       r.last_error = node.mapped().last_error.empty() ? "aborted" : node.mapped().last_error;
       node.mapped().done(std::move(r));
     }
@@ -171,6 +186,7 @@ class LiveDriver::Impl {
     }
     const AttemptHandle handle = clients_[a.provider]->start(std::move(http), std::move(callbacks));
     attempts_.emplace(id, AttemptEntry{a.request, a.provider, handle});
+    ++req->second.attempts;
     ++totals_.attempts_sent;
   }
 

@@ -91,4 +91,22 @@ Result<InputLine> parse_input_line(std::string_view line, std::string_view where
   }
 }
 
+LineRead read_line(std::istream& in, std::string& out, std::size_t bytes_max) {
+  FAILOVER_ASSERT(bytes_max < std::string().max_size());
+  out.clear();
+  std::streambuf* buf = in.rdbuf();
+  if (buf == nullptr || !in.good()) return LineRead::end;
+  for (std::size_t n = 0; n <= bytes_max; ++n) {
+    const int c = buf->sbumpc();
+    if (c == std::char_traits<char>::eof()) {
+      in.setstate(std::ios::eofbit);
+      return n == 0 ? LineRead::end : LineRead::line;
+    }
+    if (c == '\n') return LineRead::line;
+    out.push_back(static_cast<char>(c));
+  }
+  FAILOVER_ASSERT(out.size() == bytes_max + 1);
+  return LineRead::too_long;
+}
+
 }  // namespace failover::transport

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <istream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,12 @@ struct InputLine {
   std::string tier;   // empty: not given
   std::optional<std::int64_t> max_tokens;
 };
+
+// Reads one line (without its '\n') from `in` into `out`, never holding more than
+// `bytes_max` + 1 bytes: a line longer than that is `too_long` as soon as its
+// (bytes_max + 1)-th byte arrives, so endless input such as /dev/zero stops there.
+enum class LineRead { line, end, too_long };
+LineRead read_line(std::istream& in, std::string& out, std::size_t bytes_max);
 
 // Parses one line. `where` ("file:line") prefixes errors. A line that is not a JSON
 // object, an unknown key, a wrong type, both or neither of prompt/messages, a role

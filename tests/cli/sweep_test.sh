@@ -79,6 +79,11 @@ expect 2 huge-grid "sweep" "$scenario" --set breaker.consecutive_failures=1..100
 expect 2 bad-shard "sweep" "$scenario" "${grid[@]}" --shard 3/3 --out "$work/bad"
 expect 2 bad-shard2 "sweep" "$scenario" "${grid[@]}" --shard 1 --out "$work/bad"
 [ ! -e "$work/bad" ] || fail "a rejected sweep wrote outputs"
+# An --out that cannot be a folder is refused before any simulation runs.
+: >"$work/a-file"
+expect 2 bad-out "sweep" "$scenario" "${grid[@]}" --out "$work/a-file/sub"
+grep -q -- '--out .*cannot create the folder' "$work/bad-out.err" || fail "bad --out: the error does not name --out"
+! grep -q '^sweep: ' "$work/bad-out.err" || fail "bad --out: the sweep ran before --out was checked"
 
 # 5. merge refuses a missing shard, a shard given twice and a shard of another sweep.
 mkdir -p "$work/two"

@@ -2,8 +2,10 @@
 // and that every kind of error names file:line:col and the key path.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <utility>
 #include <string>
 
 #include "core/config/load.h"
@@ -369,6 +371,14 @@ TEST(LoadDurations, RejectOverflow) {
   const Result<Config> r =
       load_minimal_plus("[policy.timeouts]\nrequest = \"999999999999999h\"\n");
   expect_error(r, "t.toml:9:11", "too long a duration");
+  expect_error(load_minimal_plus("[policy.timeouts]\nrequest = \"99999999999999999999us\"\n"), "t.toml:9:11",
+               "too long a duration");
+}
+
+TEST(LoadDurations, LeadingZerosAreNotLength) {
+  EXPECT_EQ(request_timeout("0001s"), sec(1));
+  EXPECT_EQ(request_timeout("0000000000000000000001s"), sec(1));
+  EXPECT_EQ(request_timeout("00000000000000000000m0030s"), sec(30));
 }
 
 TEST(LoadDurations, RejectANumberInsteadOfAString) {
@@ -616,6 +626,124 @@ TEST(LoadStatusOverrides, RejectAnUnknownClass) {
   const Result<Config> r =
       load_minimal_plus("[[policy.classify.status]]\ncode = 404\nclass = \"flaky\"\n");
   expect_error(r, "t.toml:10:9", "policy.classify.status[0].class: \"flaky\" is not an outcome");
+}
+
+
+// ---- what reaches the wire: one URL check for check-config and live (issue 13) -----
+
+// Provider "a" at line 2, its base_url at line 3 column 12.
+Result<Config> load_base_url(std::string_view url) {
+  return load("[[providers]]\nname = \"a\"\nbase_url = \"" + std::string(url) +
+              "\"\n[[providers.models]]\nid = \"m\"\n[[routes]]\nname = \"r\"\n"
+              "targets = [{ provider = \"a\", model = \"m\" }]\n");
+}
+
+TEST(LoadWire, BaseUrlWithACrLfIsRefusedAtItsLine) {
+  const Result<Config> r = load_base_url("https://api.example.com/v1\\r\\nX-Injected: yes");
+  expect_error(r, "t.toml:3:12", "providers[0].base_url: ");
+  EXPECT_NE(r.error().what.find("control character"), std::string::npos) << r.error().what;
+  EXPECT_EQ(r.error().what.find('\r'), std::string::npos);
+  EXPECT_EQ(r.error().what.find('\n'), std::string::npos);
+}
+
+TEST(LoadWire, RefusesEveryUrlThatLiveRefuses) {
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {"http://api.example.com", "loopback"},
+      {"https://api.example.com:99999", "1..65535"},
+      {"https://:443/v1", "empty host"},
+      {"https:///v1", "empty host"},
+      {"https://api.example.com/v1?key=1", "query"},
+      {"https://api.example.com/v1#x", "query or fragment"},
+      {"ftp://api.example.com", "scheme"},
+      {"https://api.example.com/a b", "whitespace"},
+  };
+  for (const auto& [url, fragment] : cases) {
+    const Result<Config> r = load_base_url(url);
+    expect_error(r, "t.toml:3:12", std::string(fragment));
+  }
+}
+
+TEST(LoadWire, UserInfoIsRefusedWithoutPrintingIt) {
+  const Result<Config> r = load_base_url("https://alice:s3cret@api.example.com/v1");
+  expect_error(r, "t.toml:3:12", "user info is not allowed");
+  EXPECT_EQ(r.error().message().find("s3cret"), std::string::npos) << r.error().message();
+  EXPECT_EQ(r.error().message().find("alice"), std::string::npos) << r.error().message();
+  // A password holding a '/' ends the authority early for a parser; it stays hidden too.
+  const Result<Config> slash = load_base_url("https://alice:pa/ss@api.example.com/v1");
+  ASSERT_FALSE(slash.has_value());
+  EXPECT_EQ(slash.error().message().find("pa/ss"), std::string::npos) << slash.error().message();
+}
+
+TEST(LoadWire, AcceptsTheUrlsLiveAccepts) {
+  for (const std::string_view url : {"https://api.example.com/v1/", "http://127.0.0.1:8080/oa", "http://[::1]:9/p",
+                                     "http://localhost/x", "https://api.example.com"}) {
+    const Result<Config> r = load_base_url(url);
+    EXPECT_TRUE(r.has_value()) << url << ": " << r.error().message();
+  }
+}
+
+TEST(LoadWire, ApiKeyEnvMustBeAVariableName) {
+  const Result<Config> r = load_minimal_plus("[[providers]]\nname = \"b\"\napi_key_env = \"KEY\\r\\nX-Evil: 1\"\n");
+  expect_error(r, "t.toml:10:15", "providers[1].api_key_env: must name an environment variable");
+}
+
+// ---- files: what is not a config, and how big one may be (issue 13) ---------------
+
+TEST(LoadFile, ADirectoryIsNamedAsOne) {
+  const Result<Config> r = load_config_file(std::string(FAILOVER_SOURCE_DIR) + "/examples");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().what.find("is a directory"), std::string::npos) << r.error().message();
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + name;
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  return path;
+}
+
+TEST(LoadFile, AFileOverTheLimitIsRefusedNamingTheLimit) {
+  const std::string path = write_temp("load_test_big.toml", std::string(kFileBytesMax + 1, '#'));
+  const Result<toml::table> r = parse_toml_file(path);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().what.find("larger than 1 MiB"), std::string::npos) << r.error().message();
+  const Result<Config> s = load_config_string(std::string(kFileBytesMax + 1, '#'), "big.toml");
+  ASSERT_FALSE(s.has_value());
+  EXPECT_NE(s.error().what.find("larger than 1 MiB"), std::string::npos) << s.error().message();
+  std::remove(path.c_str());
+}
+
+// kB of a "VmHWM:" or "VmRSS:" line of /proc/self/status.
+long status_kb(const char* field) {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(field, 0) == 0) return std::stol(line.substr(std::string(field).size()));
+  }
+  return -1;
+}
+
+// A 15 MB file of dense small values took ~600 MB before it was refused: the largest
+// file accepted must parse in well under 64 MB.
+TEST(LoadFile, TheDensestFileWithinTheLimitParsesInBoundedMemory) {
+  std::string text = "x = [";
+  while (text.size() + 3 < kFileBytesMax) text += "0,";
+  text += "]\n";
+  ASSERT_LE(text.size(), kFileBytesMax);
+  const std::string path = write_temp("load_test_dense.toml", text);
+  text = std::string();
+  {
+    std::ofstream reset("/proc/self/clear_refs");
+    reset << "5";  // peak RSS := current RSS
+  }
+  const long before_kb = status_kb("VmRSS:");
+  ASSERT_GT(before_kb, 0);
+  {
+    const Result<toml::table> r = parse_toml_file(path);
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+  }
+  const long grown_kb = status_kb("VmHWM:") - before_kb;
+  EXPECT_LT(grown_kb, 64 * 1024) << "parsing grew the peak RSS by " << grown_kb << " kB";
+  std::remove(path.c_str());
 }
 
 }  // namespace

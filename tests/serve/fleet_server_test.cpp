@@ -4,7 +4,12 @@
 // every wait is bounded by the client's own short timeout.
 #include <gtest/gtest.h>
 
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 
 #include <chrono>
@@ -90,6 +95,19 @@ class FleetServerTest : public ::testing::Test {
     return p.get_future().get();
   }
 
+  // The counters once `ready` holds of them, polled on the server's thread for at most
+  // 5 s (then the last ones read, for the test to report): wait for state, never race it.
+  template <class Ready>
+  std::vector<ProviderServeStats> provider_stats_when(Ready ready) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    std::vector<ProviderServeStats> stats = provider_stats();
+    while (!ready(stats) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      stats = provider_stats();
+    }
+    return stats;
+  }
+
   boost::asio::io_context io_;
   std::unique_ptr<FleetServer> server_;
   std::thread thread_;
@@ -168,7 +186,8 @@ TEST_F(FleetServerTest, AnswersTheStormsShareOfCallsWith503AndItsErrorBody) {
   // A 50% storm: with 40 draws, 8..32 hits is far outside any plausible deviation.
   EXPECT_GE(errors, 8);
   EXPECT_LE(errors, 32);
-  const std::vector<ProviderServeStats> stats = provider_stats();
+  // The client may read its answer before the server has released the slot: wait for it.
+  const std::vector<ProviderServeStats> stats = provider_stats_when([](const auto& s) { return s[0].inflight == 0; });
   EXPECT_EQ(stats[0].stats.http_errors, errors);
   EXPECT_EQ(stats[0].stats.calls, kCalls);
   EXPECT_EQ(stats[0].inflight, 0);
@@ -231,13 +250,8 @@ TEST_F(FleetServerTest, HangsUntilTheClientGivesUpAndThenFreesTheSlot) {
       call(post(kOpenAi, chat_body(Protocol::openai, "gpt-test", 3, false)), std::chrono::milliseconds(300));
   EXPECT_TRUE(r.timed_out);
   EXPECT_FALSE(r.headers);
-  // The client closed its socket on leaving http_exchange; the server notices at once.
-  std::vector<ProviderServeStats> stats;
-  for (int i = 0; i < 100; ++i) {
-    stats = provider_stats();
-    if (stats[0].inflight == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  // The client closed its socket on leaving http_exchange; the server notices soon.
+  const std::vector<ProviderServeStats> stats = provider_stats_when([](const auto& s) { return s[0].inflight == 0; });
   EXPECT_EQ(stats[0].stats.hangs, 1);
   EXPECT_EQ(stats[0].inflight, 0);
 }
@@ -367,6 +381,49 @@ TEST_F(FleetServerTest, KeepsAnIdleConnectionWithoutAnIdleTimeout) {
   const HttpExchange r = http_exchange(server_->port(), one, {false, std::chrono::milliseconds(600), 2});
   ASSERT_EQ(r.statuses.size(), 1u);
   EXPECT_TRUE(r.timed_out) << r.error.message();  // still open when the client gave up
+}
+
+// Issue 13: 1,024 idle connections shut every other client out for a minute. Now the
+// oldest idle connection gives way, and one address holds at most its share.
+TEST_F(FleetServerTest, IdleConnectionsPastTheCapsDoNotShutOutANormalRequest) {
+  constexpr int kFirst = 300;              // from 127.0.0.2: past the per-address cap
+  constexpr int kIdle = 1'100;             // in all: past the global cap
+  constexpr rlim_t kFilesNeeded = 2 * kIdle + 256;  // both ends live in this process
+  rlimit files{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &files), 0);
+  if (files.rlim_cur != RLIM_INFINITY && files.rlim_cur < kFilesNeeded) {
+    if (files.rlim_max != RLIM_INFINITY && files.rlim_max < kFilesNeeded) GTEST_SKIP() << "needs " << kFilesNeeded << " descriptors";
+    files.rlim_cur = kFilesNeeded;
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &files), 0);
+  }
+  start(Duration{0}, 1, false);
+  namespace ip = boost::asio::ip;
+  boost::asio::io_context client_io;
+  std::vector<ip::tcp::socket> idle;
+  idle.reserve(kIdle);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (int i = 0; i < kIdle && std::chrono::steady_clock::now() < deadline; ++i) {
+    const int host = i < kFirst ? 2 : 3 + i % 4;  // then 200 each from 127.0.0.3 to .6
+    ip::tcp::socket s(client_io);
+    boost::system::error_code ec;
+    s.open(ip::tcp::v4(), ec);
+    if (!ec) s.bind(ip::tcp::endpoint(ip::make_address_v4("127.0.0." + std::to_string(host)), 0), ec);
+    if (!ec) s.connect(ip::tcp::endpoint(ip::make_address_v4("127.0.0.1"), server_->port()), ec);
+    ASSERT_FALSE(ec) << "connection " << i << ": " << ec.message();
+    idle.push_back(std::move(s));
+  }
+  ASSERT_EQ(idle.size(), static_cast<std::size_t>(kIdle));
+  // Accepted in order: once this request is answered, every idle connection was admitted.
+  const HttpExchange r = call(post(kOpenAi, chat_body(Protocol::openai, "gpt-test", 3, false)),
+                              std::chrono::milliseconds(1'000));
+  ASSERT_TRUE(r.complete) << r.error.message();
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_LT(r.elapsed, std::chrono::milliseconds(1'000));
+  // The oldest idle connection was closed by the server: the client reads its end.
+  pollfd first{idle.front().native_handle(), POLLIN, 0};
+  ASSERT_EQ(::poll(&first, 1, 2'000), 1) << "the oldest idle connection is still open";
+  char byte = 0;
+  EXPECT_LE(::recv(idle.front().native_handle(), &byte, 1, 0), 0);
 }
 
 TEST_F(FleetServerTest, NamesTheBaseUrlOfEachProvider) {

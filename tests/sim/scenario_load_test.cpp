@@ -153,6 +153,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"FaultStartingAfterTheEnd", 52, "start = \"10m\"", false, 52, "\"10m\"", "faults[0].start: starts at 10m, not before the scenario's end (10m)"},
         BadCase{"FaultEndingAfterTheEnd", 53, "duration = \"9m30s\"", false, 53, "\"9m30s\"", "faults[0].duration: ends at 10m30s, after the scenario's end"},
         BadCase{"KeyOfAnotherFaultKind", 51, "kind = \"hang\"", false, 55, "\"10s\"", "faults[0].delay: applies only to kind = \"http_error\" or \"connect_error\""},
+        BadCase{"FaultStatusThatIsNoError", 55, "status = 200", true, 56, "200", "faults[0].status: must be between 400 and 599 but is 200"},
         BadCase{"TimeOfDayWithoutClockStart", 52, "start = 11:23:00", false, 52, "11:23", "needs scenario.clock_start"},
         BadCase{"DuplicateFaultStream", 55, "[[faults]]\nprovider = \"primary\"\nkind = \"http_error\"\nstart = \"2m\"\nduration = \"1m\"\nname = \"storm\"", true, 61, "\"storm\"", "draws from the same random stream \"storm\""},
         BadCase{"TwoFaultsOnOneStream", 55, "[[faults]]\nprovider = \"backup\"\nkind = \"connect_error\"\nstart = \"2m\"\nduration = \"1m\"\n[[faults]]\nprovider = \"backup\"\nkind = \"connect_error\"\nstart = \"2m\"\nduration = \"30s\"", true, 61, "", "draws from the same random stream \"connect_error@120000000\""},

@@ -290,6 +290,29 @@ TEST(SweepShardFile, RejectsMalformedFiles) {
   EXPECT_NE(t.error().message().find("hash"), std::string::npos) << t.error().message();
 }
 
+// A shard file is input: values no run can produce are refused on read, naming them.
+TEST(SweepShardFile, RejectsValuesNoRunCanProduce) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const struct {
+    double availability, p99, cost;
+    const char* what;
+  } cases[] = {{250.0, 1.0, 1.0, "availability_pct 250"}, {-5.0, 1.0, 1.0, "availability_pct -5"},
+               {inf, 1.0, 1.0, "availability_pct inf"},   {99.0, -1.0, 1.0, "p99_ms -1"},
+               {99.0, 1.0, 1e308, "cost_usd 1e+308"},     {99.0, 1.0, inf, "cost_usd inf"},
+               {99.0, 1.0, -0.5, "cost_usd -0.5"}};
+  for (const auto& c : cases) {
+    Shard s = small_shard(0, 1);
+    s.records[1] = record(s.records[1].point, s.records[1].seed, c.availability, c.p99, c.cost, "PF");
+    const Result<Shard> back = read_shard(write_shard(s), "x.toml");
+    ASSERT_FALSE(back.has_value()) << c.what;
+    EXPECT_NE(back.error().message().find("records[1]: "), std::string::npos) << back.error().message();
+    EXPECT_NE(back.error().message().find(c.what), std::string::npos) << back.error().message();
+  }
+  Shard edge = small_shard(0, 1);
+  edge.records[0] = record(edge.records[0].point, edge.records[0].seed, 100.0, inf, 0.0, "PF");  // no success: p99 +inf
+  EXPECT_TRUE(read_shard(write_shard(edge), "x.toml").has_value());
+}
+
 TEST(SweepMerge, ShardsCombineIntoTheWholeRun) {
   const Result<Shard> merged = merge({small_shard(1, 2), small_shard(0, 2)}, {"b", "a"});
   ASSERT_TRUE(merged.has_value()) << merged.error().message();

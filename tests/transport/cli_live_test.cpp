@@ -6,6 +6,7 @@
 
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -95,7 +97,9 @@ class LiveCli : public ::testing::Test {
 
   // Runs `failover live ARGS` with stdout and stderr into one file; sends SIGINT after
   // `interrupt_after` when given. Returns the exit code (-1: killed after 30 s).
-  int run(const std::vector<std::string>& args, std::chrono::milliseconds interrupt_after = std::chrono::milliseconds(0)) {
+  // `inspect`, when given, is called once with the running child's pid (before SIGINT).
+  int run(const std::vector<std::string>& args, std::chrono::milliseconds interrupt_after = std::chrono::milliseconds(0),
+          const std::function<void(pid_t)>& inspect = {}) {
     std::vector<std::string> argv{binary_, "live"};
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<char*> cargs;
@@ -114,6 +118,7 @@ class LiveCli : public ::testing::Test {
     const auto start = std::chrono::steady_clock::now();
     bool interrupted = interrupt_after.count() == 0;
     int status = 0;
+    if (inspect) inspect(pid);
     for (;;) {
       const pid_t done = waitpid(pid, &status, WNOHANG);
       if (done == pid) break;
@@ -184,6 +189,64 @@ TEST_F(LiveCli, InterruptStopsAdmittingAndCancelsAfterTheGracePeriod) {
   EXPECT_EQ(code, 1) << output_;
   EXPECT_LT(elapsed, std::chrono::seconds(5)) << output_;
   EXPECT_NE(output_.find("2 aborted, 6 not sent"), std::string::npos) << output_;
+  // An aborted request reports the attempt it sent and the time it ran, not zeros.
+  EXPECT_EQ(output_.find("0 attempts, 0.0 ms"), std::string::npos) << output_;
+  EXPECT_NE(output_.find("aborted (aborted), 1 attempt, "), std::string::npos) << output_;
+}
+
+// `--input /dev/zero` grew to gigabytes: a line is read only up to the limit.
+TEST_F(LiveCli, AnEndlessInputLineStopsAtTheLimit) {
+  const std::string config = (dir_ / "live.toml").string();
+  EXPECT_EQ(run({"--config", config, "--input", "/dev/zero"}), 2) << output_;
+  EXPECT_NE(output_.find("/dev/zero:1: the line is longer than 4 MiB"), std::string::npos) << output_;
+}
+
+// The child's "Max core file size" soft limit, polled until it reads `want` or 5 s pass.
+std::string core_limit_of(pid_t pid, const std::string& want) {
+  std::string value;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::istringstream limits(read_file("/proc/" + std::to_string(pid) + "/limits"));
+    for (std::string line; std::getline(limits, line);) {
+      if (line.rfind("Max core file size", 0) != 0) continue;
+      std::istringstream fields(line.substr(std::string("Max core file size").size()));
+      fields >> value;
+    }
+    if (value == want) return value;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return value;
+}
+
+// The API keys are in live's memory: no core dump unless --allow-core-dump.
+TEST_F(LiveCli, WritesNoCoreDumpUnlessAsked) {
+  rlimit core{};
+  ASSERT_EQ(getrlimit(RLIMIT_CORE, &core), 0);
+  if (core.rlim_max != RLIM_INFINITY && core.rlim_max < 4096) GTEST_SKIP() << "core dumps are off for this test already";
+  const rlimit saved = core;
+  core.rlim_cur = 4096;
+  ASSERT_EQ(setrlimit(RLIMIT_CORE, &core), 0);  // the child inherits a non-zero limit
+  write_input({"hang"});
+  write_config("slow.toml", kKeyEnv, "20s", "60s");
+  const std::vector<std::string> args{"--config", (dir_ / "slow.toml").string(), "--input",
+                                      (dir_ / "in.jsonl").string(), "--ca-file", test_ca().ca_file, "--grace", "0"};
+  // Once the fleet has the request, live handles SIGINT (it sets the handler first).
+  std::string seen;
+  std::int64_t expected_requests = fleet_.requests() + 1;
+  const auto inspect = [&](const std::string& want) {
+    return [&, want](pid_t pid) {
+      EXPECT_TRUE(fleet_.wait_for_requests(expected_requests));
+      seen = core_limit_of(pid, want);
+    };
+  };
+  EXPECT_EQ(run(args, std::chrono::milliseconds(1), inspect("0")), 1) << output_;
+  EXPECT_EQ(seen, "0");
+  std::vector<std::string> allowed = args;
+  allowed.push_back("--allow-core-dump");
+  expected_requests = fleet_.requests() + 1;
+  EXPECT_EQ(run(allowed, std::chrono::milliseconds(1), inspect("4096")), 1) << output_;
+  EXPECT_EQ(seen, "4096");
+  setrlimit(RLIMIT_CORE, &saved);
 }
 
 TEST_F(LiveCli, UsageErrorsExitTwo) {

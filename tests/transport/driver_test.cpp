@@ -253,6 +253,24 @@ TEST(LiveDriver, MissingOrEmptyKeyIsAnErrorNamingTheVariableAndProvider) {
   unsetenv("FAILOVER_TRANSPORT_TEST_UNSET");
 }
 
+TEST(LiveDriver, KeyWithACrLfIsRefusedWithoutPrintingIt) {
+  Config c;
+  c.providers.emplace_back();
+  c.providers[0].name = "p";
+  c.providers[0].api_key_env = "FAILOVER_TRANSPORT_TEST_CRLF";
+  for (const char* key : {"sk-secret\r\nX-Injected: yes", "sk-secret\n", "sk-\x01secret", "sk-secret\x7f"}) {
+    setenv("FAILOVER_TRANSPORT_TEST_CRLF", key, 1);
+    const Result<std::vector<std::string>> keys = read_api_keys(c);
+    ASSERT_FALSE(keys) << "accepted a key with a control character";
+    EXPECT_NE(keys.error().message().find("FAILOVER_TRANSPORT_TEST_CRLF"), std::string::npos) << keys.error().message();
+    EXPECT_NE(keys.error().message().find("control character"), std::string::npos) << keys.error().message();
+    EXPECT_EQ(keys.error().message().find("secret"), std::string::npos) << keys.error().message();
+  }
+  setenv("FAILOVER_TRANSPORT_TEST_CRLF", "sk-fine", 1);
+  EXPECT_TRUE(read_api_keys(c));
+  unsetenv("FAILOVER_TRANSPORT_TEST_CRLF");
+}
+
 TEST(LiveDriver, AbortEndsEveryUnfinishedRequest) {
   Fleet fleet;
   ASSERT_TRUE(fleet.ok());
@@ -263,7 +281,11 @@ TEST(LiveDriver, AbortEndsEveryUnfinishedRequest) {
   EXPECT_EQ(run.results.size(), 0u);
   run.driver->abort();
   ASSERT_EQ(run.results.size(), 3u);
-  for (const LiveResult& r : run.results) EXPECT_TRUE(r.aborted);
+  for (const LiveResult& r : run.results) {
+    EXPECT_TRUE(r.aborted);
+    EXPECT_GE(r.attempts, 1) << "an aborted request reports the attempts it sent";
+    EXPECT_GT(r.latency, Duration{0}) << "an aborted request reports how long it ran";
+  }
   EXPECT_EQ(run.driver->unfinished(), 0u);
   run.submit(run.request("ok"));  // no request is accepted after abort
   ASSERT_EQ(run.results.size(), 4u);

@@ -72,6 +72,17 @@ class Fleet {
   [[nodiscard]] std::string base_url(const std::string& provider) const { return server_->base_url(provider); }
   [[nodiscard]] std::uint16_t port() const { return server_->port(); }
   [[nodiscard]] const sim::Scenario& scenario() const { return scenario_; }
+  // Requests the fleet has received so far (safe from any thread).
+  [[nodiscard]] std::int64_t requests() const { return server_->stats().requests; }
+  // Waits, for at most `limit`, until the fleet has received `count` requests.
+  [[nodiscard]] bool wait_for_requests(std::int64_t count, std::chrono::milliseconds limit = std::chrono::seconds(10)) const {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (requests() < count) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return true;
+  }
 
   // The scenario's policy as a live config: every provider pointed at this fleet, its
   // key read from `key_env` (empty: no key).

@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+#include <string>
+
 namespace failover::transport {
 namespace {
 
@@ -54,6 +58,38 @@ TEST(InputLine, BadLinesAreErrorsNamingTheLine) {
     ASSERT_FALSE(l) << text;
     EXPECT_EQ(l.error().where, "in:7") << text;
   }
+}
+
+TEST(ReadLine, SplitsLinesAndReportsTheEnd) {
+  std::istringstream in("a\n\nbc\nlast");
+  std::string line;
+  EXPECT_EQ(read_line(in, line, 8), LineRead::line);
+  EXPECT_EQ(line, "a");
+  EXPECT_EQ(read_line(in, line, 8), LineRead::line);
+  EXPECT_EQ(line, "");
+  EXPECT_EQ(read_line(in, line, 8), LineRead::line);
+  EXPECT_EQ(line, "bc");
+  EXPECT_EQ(read_line(in, line, 8), LineRead::line);
+  EXPECT_EQ(line, "last");
+  EXPECT_EQ(read_line(in, line, 8), LineRead::end);
+}
+
+TEST(ReadLine, StopsAtTheLimitInsteadOfReadingTheWholeLine) {
+  std::istringstream in(std::string(100, 'x') + "\n");
+  std::string line;
+  EXPECT_EQ(read_line(in, line, 10), LineRead::too_long);
+  EXPECT_EQ(line.size(), 11u);
+  std::istringstream exact(std::string(10, 'x'));
+  EXPECT_EQ(read_line(exact, line, 10), LineRead::line);
+}
+
+// `failover live --input /dev/zero` grew to gigabytes: an endless line must stop at the limit.
+TEST(ReadLine, EndlessInputStopsAtTheLimit) {
+  std::ifstream zero("/dev/zero", std::ios::binary);
+  ASSERT_TRUE(zero);
+  std::string line;
+  EXPECT_EQ(read_line(zero, line, kInputLineBytesMax), LineRead::too_long);
+  EXPECT_EQ(line.size(), kInputLineBytesMax + 1);
 }
 
 }  // namespace

@@ -1,13 +1,19 @@
-#include "core/transport/url.h"
+#include "core/config/url.h"
 
 #include <charconv>
+#include <cstdio>
 
-namespace failover::transport {
+namespace failover::config {
 
 namespace {
 
 Error bad(std::string_view text, std::string_view why) {
-  return Error{"base_url", "'" + std::string(text) + "': " + std::string(why)};
+  return Error{"base_url", "'" + printable_url(text) + "': " + std::string(why)};
+}
+
+bool is_url_byte(char c) noexcept {
+  const auto u = static_cast<unsigned char>(c);
+  return u > 0x20 && u < 0x7f;  // no space, control character, DEL or non-ASCII byte
 }
 
 bool all_digits(std::string_view s) noexcept {
@@ -24,6 +30,39 @@ std::string Url::authority() const {
   const bool v6 = host.find(':') != std::string::npos;
   std::string out = v6 ? "[" + host + "]" : host;
   if (port != (tls ? 443 : 80)) out += ":" + std::to_string(port);
+  return out;
+}
+
+bool has_control_character(std::string_view text) noexcept {
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return true;
+  }
+  return false;
+}
+
+std::string printable_url(std::string_view text) {
+  // Everything up to the last '@' may be user info: a password can hold a '/' that a
+  // parser would take for the start of the path, so hide too much rather than too little.
+  const std::size_t scheme = text.find("://");
+  const std::size_t from = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const std::size_t at = text.rfind('@');
+  std::string out;
+  std::size_t i = 0;
+  if (at != std::string_view::npos && at >= from) {
+    out.append(text.substr(0, from)).append("***");
+    i = at;
+  }
+  for (; i < text.size(); ++i) {
+    const auto u = static_cast<unsigned char>(text[i]);
+    if (u >= 0x20 && u < 0x7f) {
+      out += text[i];
+    } else {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", u);
+      out += hex;
+    }
+  }
   return out;
 }
 
@@ -49,6 +88,9 @@ bool is_loopback(std::string_view host) noexcept {
 
 Result<Url> parse_url(std::string_view text) {
   Url url;
+  for (const char c : text) {
+    if (!is_url_byte(c)) return bad(text, "a base URL has no whitespace, control character or non-ASCII byte (percent-encode it)");
+  }
   std::string_view rest;
   if (text.starts_with("https://")) {
     rest = text.substr(8);
@@ -103,4 +145,4 @@ Result<Url> parse_url(std::string_view text) {
   return url;
 }
 
-}  // namespace failover::transport
+}  // namespace failover::config
