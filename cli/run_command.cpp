@@ -545,8 +545,12 @@ int run(const RunOptions& o) {
     }
     if (json.wanted()) json_scenarios += (json_scenarios.empty() ? "\n" : ",\n") + json_scenario(result, wall_seconds, passed, deterministic);
     if (junit.wanted()) suites.push_back(junit_suite(result, deterministic));
+    if (!result.violation.empty()) std::fprintf(out, "\ninvariant broken: %s\n", result.violation.c_str());
     std::fprintf(out, "\n%s: %s\n", s.name.c_str(),
-                 passed ? "PASS" : (result.conserved ? "FAIL" : "FAIL (a run lost requests)"));
+                 passed ? "PASS"
+                        : (!result.conserved           ? "FAIL (a run lost requests)"
+                           : !result.violation.empty() ? "FAIL (a liveness invariant broke)"
+                                                       : "FAIL"));
     if (!passed) failed_names.push_back(s.name);
     all_passed = all_passed && passed;
     std::fflush(out);

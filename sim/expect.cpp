@@ -67,7 +67,7 @@ bool passes(const Expectation& e, double v) {
 }  // namespace
 
 bool ScenarioResult::passed() const {
-  return conserved && std::all_of(checks.begin(), checks.end(), [](const CheckResult& c) { return c.passed; });
+  return conserved && violation.empty() && std::all_of(checks.begin(), checks.end(), [](const CheckResult& c) { return c.passed; });
 }
 
 std::optional<double> failover_seconds(const Scenario& scenario, const RunResult& run) {
@@ -252,6 +252,9 @@ ScenarioResult run_scenario(const Scenario& scenario, const ParallelFor& paralle
       FAILOVER_ASSERT(!run.digest.empty());  // every task ran
       FAILOVER_ASSERT(run.seed == scenario.seeds[s]);
       result.conserved = result.conserved && run.conserved;
+      if (result.violation.empty() && !run.violation.empty()) {
+        result.violation = pr.name + " seed " + std::to_string(run.seed) + ": " + run.violation;
+      }
       pr.runs.push_back(std::move(run));
     }
   }

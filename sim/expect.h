@@ -42,7 +42,8 @@ struct ScenarioResult {
   std::vector<PolicyResult> policies;
   std::vector<CheckResult> checks;
   bool conserved = true;   // every run conserved its requests
-  [[nodiscard]] bool passed() const;  // conserved and every check passed
+  std::string violation;   // the first run's broken liveness invariant ("policy seed 3: at ..."); empty: none
+  [[nodiscard]] bool passed() const;  // conserved, no invariant broken, and every check passed
 };
 
 // Metric values derived from a run (used by checks and reports alike), in the unit

@@ -54,6 +54,7 @@ std::string verdict_line(const ScenarioResult& result) {
   line += report::all_conserved(result) ? "holds in every run"
                                         : "broken in " + std::to_string(runs - report::runs_conserved(result)) +
                                               " of " + std::to_string(runs) + " runs";
+  line += result.violation.empty() ? " · liveness invariants hold" : " · a liveness invariant broke (" + result.violation + ")";
   line += " · " + std::to_string(result.policies.size()) + " policies × " +
           std::to_string(result.scenario->seeds.size()) + " seeds";
   return line + "\n\n";

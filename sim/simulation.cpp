@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "core/engine/assert.h"
@@ -24,6 +25,8 @@ struct Message {
 
 struct InFlight {
   Index provider = kNoIndex;
+  Index target = kNoIndex;
+  std::uint32_t probe_period = 0;  // a probe: its target's half-open period (1, 2, ...); 0: none
   Reply reply;
 };
 
@@ -186,6 +189,10 @@ class Loop {
   }
   void finish_message(RequestId id);
   [[nodiscard]] std::int64_t plan_cost(const Arrival& a) const;
+  void violate(Time now, const std::string& what);
+  void check_send(Time now, const SendAttempt& s, std::uint32_t& probe_period);
+  void end_probe(const InFlight& f);
+  void check_idle(Time now);
 
   const RunSpec& spec_;
   Prng run_prng_;
@@ -203,6 +210,10 @@ class Loop {
   Histogram bucket_latency_;
   std::size_t bucket_latency_index_ = 0;
   std::vector<BreakerState> breaker_;
+  // Liveness invariants, checked as the run goes (see violate()): per target, its
+  // current half-open period and the probes of that period in flight.
+  std::vector<std::uint32_t> half_open_period_;
+  std::vector<std::int32_t> probes_in_flight_;
   std::optional<Arrival> pending_arrival_;  // the next arrival, already scheduled
 };
 
@@ -217,7 +228,9 @@ Loop::Loop(const RunSpec& spec, TraceRecorder* recorder)
       digest_(recorder),
       messages_(1'024),
       attempts_(static_cast<std::size_t>(spec.config.policy.concurrency.inflight_max)),
-      breaker_(spec.config.targets.size(), BreakerState::closed) {
+      breaker_(spec.config.targets.size(), BreakerState::closed),
+      half_open_period_(spec.config.targets.size(), 0),
+      probes_in_flight_(spec.config.targets.size(), 0) {
   FAILOVER_ASSERT(spec.providers.size() == spec.config.providers.size());
   FAILOVER_ASSERT(to_us(spec.bucket) > 0);
   const std::size_t targets = spec.config.targets.size();
@@ -326,6 +339,46 @@ void Loop::apply(Time now) {
     }
   }
   out_.clear();
+  check_idle(now);
+}
+
+// The first broken liveness invariant ends up in the result; the run goes on, so that
+// its figures still describe what happened.
+void Loop::violate(Time now, const std::string& what) {
+  if (!result_.violation.empty()) return;
+  result_.violation = "at " + std::to_string(to_us(now) / 1'000) + " ms: " + what;
+}
+
+// Sends follow the breaker: none to an open target; to a half-open one only probes, at
+// most half_open_probes of them in flight for the period; probes only to half-open ones.
+void Loop::check_send(Time now, const SendAttempt& s, std::uint32_t& probe_period) {
+  const BreakerState state = breaker_[s.target];
+  const std::string target = "target " + std::to_string(s.target);
+  if (state == BreakerState::open) violate(now, "a send to " + target + ", whose breaker is open");
+  if (s.probe != (state == BreakerState::half_open)) {
+    violate(now, s.probe ? "a probe to " + target + ", which is not half-open"
+                         : "a send that is no probe to " + target + ", which is half-open");
+  }
+  if (!s.probe) return;
+  probe_period = half_open_period_[s.target];
+  FAILOVER_ASSERT(probe_period > 0);
+  if (++probes_in_flight_[s.target] > spec_.config.policy.breaker.half_open_probes) {
+    violate(now, std::to_string(probes_in_flight_[s.target]) + " probes in flight to " + target +
+                     " (half_open_probes = " + std::to_string(spec_.config.policy.breaker.half_open_probes) + ")");
+  }
+}
+
+void Loop::end_probe(const InFlight& f) {
+  if (f.probe_period == 0 || f.probe_period != half_open_period_[f.target]) return;
+  --probes_in_flight_[f.target];
+  FAILOVER_ASSERT(probes_in_flight_[f.target] >= 0);
+}
+
+// No target may idle while a request it could serve at once waits (Engine::idle_target).
+void Loop::check_idle(Time now) {
+  if (!result_.violation.empty()) return;
+  const std::optional<Index> idle = engine_.idle_target(now);
+  if (idle) violate(now, "target " + std::to_string(*idle) + " idles while a request of its route waits for it");
 }
 
 void Loop::on_send(Time now, const SendAttempt& s) {
@@ -334,6 +387,8 @@ void Loop::on_send(Time now, const SendAttempt& s) {
   const Message& m = *held;
   FakeProvider& p = fleet_.provider(s.provider);
   const bool stream = spec_.traffic.classes[m.class_index].stream;
+  std::uint32_t probe_period = 0;
+  check_send(now, s, probe_period);
   const Reply reply = p.start(now, AttemptSpec{s.model, m.prompt_tokens, m.output_tokens, stream});
   ++result_.attempts;
   ++result_.attempts_by_target[s.target];
@@ -346,13 +401,14 @@ void Loop::on_send(Time now, const SendAttempt& s) {
   if (reply.done_at != kTimeNever) {
     events_.push(reply.done_at, SimEvent{static_cast<std::uint32_t>(EventKind::done), s.attempt, 0});
   }
-  attempts_.insert(s.attempt, InFlight{s.provider, reply});
+  attempts_.insert(s.attempt, InFlight{s.provider, s.target, probe_period, reply});
 }
 
 void Loop::on_cancel(Time now, const CancelAttempt& c) {
   const InFlight* f = attempts_.find(c.attempt);
   FAILOVER_ASSERT(f != nullptr);  // the engine cancels only attempts in flight
   if (f->reply.holds_slot) fleet_.provider(f->provider).finish(now);
+  end_probe(*f);
   attempts_.erase(c.attempt);
   trace(now, TraceKind::cancel, c.attempt, static_cast<std::uint64_t>(c.reason));
 }
@@ -368,6 +424,11 @@ void Loop::on_complete(Time now, const Complete& c) {
         static_cast<std::uint64_t>(c.status) << 8 | static_cast<std::uint64_t>(c.reason));
   const Message* held = messages_.find(c.request);
   if (held == nullptr) return;  // never admitted: counted as dropped at arrival
+  // Every request progresses or ends by its deadline (the engine's default: the sim
+  // gives none of its own).
+  if (now - held->delivered_at > spec_.config.policy.timeouts.request) {
+    violate(now, "request " + std::to_string(c.request) + " ended after its deadline");
+  }
   Bucket& b = bucket(now);
   if (c.status == RequestStatus::succeeded) {
     const Duration latency = now - held->arrived;
@@ -411,6 +472,10 @@ void Loop::on_complete(Time now, const Complete& c) {
 
 void Loop::on_breaker(const BreakerChanged& b) {
   breaker_[b.target] = b.to;
+  if (b.to == BreakerState::half_open) {
+    ++half_open_period_[b.target];  // probes of earlier periods no longer count
+    probes_in_flight_[b.target] = 0;
+  }
   if (b.to == BreakerState::open) {
     ++result_.trips_by_target[b.target];
     if (b.target < 32) bucket(b.at).open_targets |= 1U << b.target;
@@ -431,6 +496,7 @@ void Loop::on_attempt_event(Time now, EventKind kind, AttemptId id) {
   const InFlight f = *in_flight;
   attempts_.erase(id);
   if (f.reply.holds_slot) fleet_.provider(f.provider).finish(now);
+  end_probe(f);
   trace(now, TraceKind::response, id,
         static_cast<std::uint64_t>(f.reply.outcome.kind) << 16 | static_cast<std::uint64_t>(f.reply.outcome.http_status));
   engine_.on_response(now, id, f.reply.outcome, out_);

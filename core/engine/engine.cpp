@@ -28,6 +28,7 @@ void Engine::on_response(Time now, AttemptId attempt, const Outcome& outcome, Ac
 void Engine::on_timeout(Time now, ActionBuffer& out) noexcept { impl_->on_timeout(now, out); }
 std::optional<Time> Engine::next_deadline() const noexcept { return impl_->next_deadline(); }
 HealthReport Engine::health(Time now) const { return impl_->health(now); }
+std::optional<Index> Engine::idle_target(Time now) const noexcept { return impl_->idle_target(now); }
 EngineTotals Engine::totals() const noexcept { return impl_->totals(); }
 const Config& Engine::config() const noexcept { return impl_->config_; }
 

@@ -96,6 +96,12 @@ class Engine {
   [[nodiscard]] std::optional<Time> next_deadline() const noexcept;
 
   [[nodiscard]] HealthReport health(Time now) const;
+  // A liveness check, for a driver that verifies the engine (the simulator does after
+  // every input): a target that some waiting request could be sent to right now, which
+  // the engine nevertheless left idle -- empty when there is none, as there should
+  // never be. `now` is the time of the last input. Reads only; costs one route scan
+  // when requests wait.
+  [[nodiscard]] std::optional<Index> idle_target(Time now) const noexcept;
   [[nodiscard]] EngineTotals totals() const noexcept;
   [[nodiscard]] const Config& config() const noexcept;
 

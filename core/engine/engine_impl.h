@@ -167,6 +167,7 @@ class EngineImpl {
   void on_timeout(Time now, ActionBuffer& out) noexcept;
   [[nodiscard]] std::optional<Time> next_deadline() const noexcept;
   [[nodiscard]] HealthReport health(Time now) const;
+  [[nodiscard]] std::optional<Index> idle_target(Time now) const noexcept;
   [[nodiscard]] EngineTotals totals() const noexcept {
     EngineTotals t = totals_;
     t.queued = queued_;
@@ -191,7 +192,7 @@ class EngineImpl {
   void enqueue(std::uint32_t slot, bool front) noexcept;
   void dequeue(std::uint32_t slot) noexcept;
   void pump(Time now, ActionBuffer& out) noexcept;
-  bool pump_once(Time now, ActionBuffer& out, std::uint64_t& blocked) noexcept;
+  bool pump_once(Time now, ActionBuffer& out, std::uint64_t& blocked, Time& wake) noexcept;
 
   // routing
   Verdict evaluate(Time now, const RequestSlot& r, std::uint32_t exclude_mask, Candidates& c) const noexcept;
@@ -201,6 +202,7 @@ class EngineImpl {
   void dispatch(Time now, std::uint32_t slot, std::int32_t position, bool hedge, ActionBuffer& out) noexcept;
   bool fits(const RequestSlot& r, Index target) const noexcept;
   std::int64_t latency_estimate_us(Time now, const TargetState& ts) const noexcept;
+  Time estimate_fades_at(Time now, const TargetState& ts) const noexcept;
   bool congested(Time now, const RouteState& q) const noexcept;
   bool route_fits(Index route, const RequestSlot& r) const noexcept;
 

@@ -75,24 +75,26 @@ bool EngineImpl::fits(const RequestSlot& r, Index target) const noexcept {
 // Sends queued requests while there is room: the oldest request (by submit order)
 // among the heads of the per-route queues whose route has a target ready for it.
 void EngineImpl::pump(Time now, ActionBuffer& out) noexcept {
-  std::uint64_t blocked = 0;  // routes whose head cannot go now
-  timers_.remove(timer_wake());
+  std::uint64_t blocked = 0;  // routes whose head cannot go now...
+  Time wake = kTimeNever;     // ...and the earliest time one of them may go by itself
   const std::size_t bound = requests_.size() + routes_.size() + 1;
   for (std::size_t i = 0; i < bound; ++i) {
     if (out.room() < kRoomPerStep) {
       pending_ = true;
-      return;
+      break;
     }
-    if (!pump_once(now, out, blocked)) return;
+    if (!pump_once(now, out, blocked, wake)) break;
   }
+  // Set once all decisions are made: a route found blocked early in the pass keeps its
+  // wake time even when a later decision in the same pass ends another request.
+  timers_.set(timer_wake(), wake);
 }
 
 // One dispatch decision; false when nothing more can go now.
-bool EngineImpl::pump_once(Time now, ActionBuffer& out, std::uint64_t& blocked) noexcept {
+bool EngineImpl::pump_once(Time now, ActionBuffer& out, std::uint64_t& blocked, Time& wake) noexcept {
   if (queued_ == 0 || inflight_ >= static_cast<std::int32_t>(inflight_max_)) return false;
   std::uint32_t best = kNoSlot;
   Candidates best_c;
-  Time wake = kTimeNever;
   for (std::size_t route = 0; route < routes_.size(); ++route) {
     const RouteState& q = routes_[route];
     const std::uint32_t head = congested(now, q) ? q.tail : q.head;
@@ -106,10 +108,17 @@ bool EngineImpl::pump_once(Time now, ActionBuffer& out, std::uint64_t& blocked) 
       continue;
     }
     if (handle_verdict(now, head, v, out)) return true;  // the head ended or moved: decide again
+    // The head waits for a target that later requests may not need: one it is too slow
+    // for may be free for the newest (most time left), which must not idle behind it.
+    Candidates newest;
+    if (q.tail != head && evaluate(now, requests_[q.tail], 0, newest) == Verdict::ready) {
+      best = q.tail;
+      best_c = newest;
+      continue;
+    }
     blocked |= std::uint64_t{1} << route;
-    wake = std::min(wake, c.wake);
+    wake = std::min({wake, c.wake, q.tail != head ? newest.wake : kTimeNever});
   }
-  if (wake != kTimeNever) timers_.set(timer_wake(), std::min(wake, timers_.at(timer_wake())));
   if (best == kNoSlot) return false;
   RequestSlot& r = requests_[best];
   for (std::int32_t tries = 0; best_c.count > 0 && tries < static_cast<std::int32_t>(kTargetsPerRouteMax); ++tries) {
@@ -130,6 +139,27 @@ bool EngineImpl::pump_once(Time now, ActionBuffer& out, std::uint64_t& blocked) 
   return true;
 }
 
+// Liveness check for drivers that verify the engine (the simulator does, after every
+// input): a target whose breaker admits, that is not blocked or misconfigured, whose
+// provider has room, and that the newest request waiting on one of its routes could
+// use at once -- idle while that request waits. The newest is the one with the most
+// time left: if it cannot use the target, no request of the route can.
+std::optional<Index> EngineImpl::idle_target(Time now) const noexcept {
+  if (pending_ || queued_ == 0 || inflight_ >= static_cast<std::int32_t>(inflight_max_)) return std::nullopt;
+  FAILOVER_ASSERT(now >= now_);
+  // A timer already due (a refilled rate bucket, a lapsed block) is the driver's to
+  // fire: until it does, the engine has not been told that time has passed.
+  if (!timers_.empty() && timers_.top_time() <= now) return std::nullopt;
+  for (std::size_t route = 0; route < routes_.size(); ++route) {
+    const RouteState& q = routes_[route];
+    if (q.tail == kNoSlot) continue;
+    Candidates c;
+    if (evaluate(now_, requests_[q.tail], 0, c) != Verdict::ready) continue;
+    return config_.routes[route].targets[static_cast<std::size_t>(c.position[0])].target;
+  }
+  return std::nullopt;
+}
+
 // Has the route's queue been standing longer than the policy lets it (adaptive LIFO)?
 bool EngineImpl::congested(Time now, const RouteState& q) const noexcept {
   const QueuePolicy& qp = config_.policy.queue;
@@ -148,6 +178,14 @@ std::int64_t EngineImpl::latency_estimate_us(Time now, const TargetState& ts) co
   const std::int64_t halvings = (to_us(now) - to_us(ts.ewma_at)) / half_life;
   FAILOVER_ASSERT(halvings >= 0);
   return halvings >= 63 ? 0 : ts.ewma_us >> halvings;
+}
+
+// When the target's latency estimate next halves (kTimeNever: it never fades).
+Time EngineImpl::estimate_fades_at(Time now, const TargetState& ts) const noexcept {
+  const std::int64_t half_life = to_us(config_.policy.health.ewma_idle_half_life);
+  if (!ts.has_ewma || half_life <= 0 || ts.ewma_us == 0) return kTimeNever;
+  const std::int64_t halvings = (to_us(now) - to_us(ts.ewma_at)) / half_life;
+  return add_sat(ts.ewma_at, Duration{(halvings + 1) * half_life});
 }
 
 // Sorts a route's targets for one request into ready candidates, or says why none is.
@@ -177,7 +215,8 @@ Verdict EngineImpl::evaluate(Time now, const RequestSlot& r, std::uint32_t exclu
     const std::int64_t need_us = latency_estimate_us(now, ts);
     const auto too_late = [&](Time ready_at) { return to_us(ready_at) + need_us > to_us(r.deadline); };
     if (too_late(now)) {
-      any_too_slow = true;  // its usual latency no longer fits before the deadline
+      any_too_slow = true;  // its usual latency no longer fits before the deadline...
+      c.wake = std::min(c.wake, estimate_fades_at(now, ts));  // ...until its estimate fades
       continue;
     }
     Time until = kTimeNever;

@@ -321,6 +321,9 @@ class Driver {
     if (rec.live > 2) fail("more than two live attempts for one request");
     if (s.deadline <= now_) fail("attempt deadline not in the future");
     if (breaker_[s.target] == BreakerState::open) fail("send to a target whose breaker is open");
+    if (s.probe != (breaker_[s.target] == BreakerState::half_open)) {
+      fail(s.probe ? "a probe to a target that is not half-open" : "a send that is no probe to a half-open target");
+    }
     live_[s.attempt] = LiveAttempt{s.request, s.provider, false, s.probe};
     rec.live_probes += s.probe ? 1 : 0;
     coverage_.probes += s.probe ? 1 : 0;
@@ -404,6 +407,10 @@ class Driver {
     if (t.active != submitted_ - (t.succeeded + t.failed + t.dropped)) fail("active does not add up");
     if (t.active > config_.policy.queue.requests_max) fail("more requests held than requests_max");
     if (t.queued < 0 || t.queued > t.active) fail("queued out of range");
+    // Liveness: no target idles while a waiting request could go to it now.
+    if (const std::optional<Index> idle = engine_.idle_target(now_)) {
+      fail("target " + std::to_string(*idle) + " idles while a request waits for it, after " + input);
+    }
   }
 
   Coverage& coverage_;
