@@ -223,6 +223,10 @@ toml::table expect_table(const Expectation& e, std::string_view policy) {
   toml::table t;
   if (policy != "policy") t.insert("policy", std::string(policy));
   t.insert("metric", std::string(metric_name(e.metric)));
+  if (e.bound == Bound::none_) {
+    t.insert("never", true);
+    return t;
+  }
   const bool least = e.bound == Bound::at_least;
   const double v = least ? e.lo : e.hi;
   const std::string_view key = least ? "at_least" : "at_most";
@@ -371,8 +375,9 @@ Result<Evaluation> evaluate(const Base& base, const Draw& d, const OracleSet& se
   e.fault_free = without_faults(e.scenario);
   const NamedPolicy* policy = e.scenario.find_policy(base.policy);
   FAILOVER_ASSERT(policy != nullptr);
-  e.runs = run_oracles(e.scenario, e.fault_free, *policy, d.sim_seed, set, fault_free, parallel_for);
-  e.verdicts = judge_runs(e.scenario, e.fault_free, base.policy, e.runs, set, knobs_of(base.scenario.explore));
+  const OracleKnobs knobs = knobs_of(base.scenario.explore);
+  e.runs = run_oracles(e.scenario, e.fault_free, *policy, d.sim_seed, set, knobs, fault_free, parallel_for);
+  e.verdicts = judge_runs(e.scenario, e.fault_free, base.policy, e.runs, set, knobs);
   return e;
 }
 
@@ -497,7 +502,9 @@ Result<std::string> finding_text(const Base& base, std::uint64_t seed, const Dra
   const Oracle o = shrunk.verdict.oracle;
   RenderOptions options;
   options.faults = o != Oracle::healthy_day;
-  options.keep_expects = o == Oracle::expect || o == Oracle::healthy_day;
+  // healthy-day's verdict carries the base expectations it applies (those that bound
+  // harm); the others describe the base's outage and need not hold without it.
+  options.keep_expects = o == Oracle::expect;
   for (const Expectation& e : shrunk.verdict.expects) {
     if (o != Oracle::expect) options.extra.push_back(e);
   }

@@ -41,7 +41,8 @@ OracleKnobs knobs_of(const ExploreSpec& spec);
 
 // One oracle's verdict on one scenario (worst seed). `judged` is false when the oracle
 // does not apply (do-no-harm with every target of a route faulted, recovers without
-// time left after the last fault, healthy-day without expectations or breakers...).
+// time left after the last fault, healthy-day when the providers' capacity does not
+// suffice for the traffic even without faults...).
 struct Verdict {
   Oracle oracle = Oracle::invariants;
   bool judged = false;
@@ -62,26 +63,54 @@ Scenario without_faults(const Scenario& scenario);
 // else derived from the policy under test (scenario.policies.front()).
 NamedPolicy direct_of(const Scenario& scenario);
 
+// Requests the policy's own cost budget refused (EndReason::cost_budget, failed or
+// dropped): the budget doing its job, which `direct` (no budget) never does. Neither
+// do-no-harm nor healthy-day counts them as losses (budget-exhaustion-tiered.toml).
+std::int64_t refused_for_budget(const RunResult& run);
+
+// The requests a run lost: failed + dropped, less those refused for the cost budget.
+std::int64_t lost(const RunResult& run);
+
+// True when the providers' capacity suffices for the traffic: `direct` on the
+// fault-free scenario (same traffic, same capacities) failed and dropped no more than
+// the harm tolerance, never overflowed the buffer, and held at the end no more than
+// arrived in its last minute (a backlog that kept growing without a rejection is not
+// "served").
+bool capacity_suffices(const RunResult& direct_fault_free, const OracleKnobs& knobs);
+
+// The healthy-day checks on the policy's fault-free run alone (no trip; nothing lost
+// beyond the harm tolerance; no more held at the end than arrived in the last minute;
+// the expectations that bound harm, over the requests that ended), as one line; empty
+// when every check holds. `expects` (optional) receives the failure as [[expect]] lines.
+std::string healthy_day_failures(const Scenario& fault_free_scenario, std::string_view policy, const RunResult& run, const OracleKnobs& knobs,
+                                 std::vector<Expectation>* expects = nullptr);
+
 // Single-run checks. `policy` names the policy judged (its expectations apply).
 Verdict check_invariants(const RunResult& run, std::string_view label);
 Verdict check_expect(const Scenario& scenario, std::string_view policy, const RunResult& run);
 Verdict check_do_no_harm(const Scenario& scenario, const RunResult& policy, const RunResult& direct, const OracleKnobs& knobs);
-// `fault_free` (optional) gives the reference level when less than two minutes precede
-// the first fault.
+// `fault_free` (optional: the policy on the same scenario without faults) sets the
+// level each window must return to together with the level before the first fault.
 Verdict check_recovers(const Scenario& scenario, std::string_view policy, const RunResult& run, const RunResult* fault_free, const OracleKnobs& knobs);
-// `fault_free_scenario` is without_faults(scenario); `run` is the policy on it.
-Verdict check_healthy_day(const Scenario& fault_free_scenario, std::string_view policy, const RunResult& run);
+// `fault_free_scenario` is without_faults(scenario); `run` is the policy on it;
+// `direct` is `direct` on it. A failing run is judged only when capacity_suffices(*direct);
+// `direct` may be null when healthy_day_failures() is empty (nothing to excuse).
+Verdict check_healthy_day(const Scenario& fault_free_scenario, std::string_view policy, const RunResult& run, const RunResult* direct,
+                          const OracleKnobs& knobs);
 Verdict check_cost(const RunResult& run, const OracleKnobs& knobs);
 
 // The runs one seed needs for the oracles in `set`. `fault_free` may be given from an
 // earlier evaluation (it depends only on the non-fault parts of the scenario).
+// `direct_fault_free` is run only when healthy-day would fail without it.
 struct OracleRuns {
   RunResult policy;
   std::optional<RunResult> direct;
   std::optional<RunResult> fault_free;
+  std::optional<RunResult> direct_fault_free;
 };
 OracleRuns run_oracles(const Scenario& scenario, const Scenario& fault_free_scenario, const NamedPolicy& policy, std::uint64_t seed,
-                       const OracleSet& set, const std::optional<RunResult>& fault_free, const ParallelFor& parallel_for = {});
+                       const OracleSet& set, const OracleKnobs& knobs, const std::optional<RunResult>& fault_free,
+                       const ParallelFor& parallel_for = {});
 // The verdicts of the oracles in `set`, in Oracle order.
 std::vector<Verdict> judge_runs(const Scenario& scenario, const Scenario& fault_free_scenario, std::string_view policy, const OracleRuns& runs,
                                 const OracleSet& set, const OracleKnobs& knobs);
