@@ -57,8 +57,9 @@ enum class EndReason : std::uint8_t {
   stream_interrupted,  // failed: a stream broke after bytes reached the caller
   rate_limited,        // failed: Retry-After beyond retry_after_max and nowhere else to go
   invalid_request,     // dropped: unknown route/tier, or too large for every target
+  misconfigured,       // failed: every target left answered 401/403/404 or a redirect (a configuration error)
 };
-inline constexpr std::size_t kEndReasonCount = 13;
+inline constexpr std::size_t kEndReasonCount = 14;
 
 struct Complete {
   RequestId request = 0;

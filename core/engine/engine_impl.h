@@ -149,12 +149,13 @@ struct AttemptSlot {
 };
 
 // Why a request cannot go out now (see EngineImpl::evaluate).
-enum class Verdict : std::uint8_t { ready, wait, unavailable, over_budget, too_slow, too_big };
+enum class Verdict : std::uint8_t { ready, wait, unavailable, over_budget, too_slow, misconfigured, too_big };
 
 struct Candidates {
   std::array<std::int32_t, kTargetsPerRouteMax> position{};
   std::int32_t count = 0;
   Time wake = kTimeNever;  // earliest time a waiting verdict may change by itself
+  Index misconfigured = kNoIndex;  // a target resting after a configuration error
 };
 
 class EngineImpl {
@@ -198,7 +199,7 @@ class EngineImpl {
   Verdict evaluate(Time now, const RequestSlot& r, std::uint32_t exclude_mask, Candidates& c) const noexcept;
   std::int32_t pick(const RequestSlot& r, const Candidates& c) noexcept;
   bool throttled(Time now, Index target) noexcept;
-  bool handle_verdict(Time now, std::uint32_t slot, Verdict v, ActionBuffer& out) noexcept;
+  bool handle_verdict(Time now, std::uint32_t slot, Verdict v, const Candidates& c, ActionBuffer& out) noexcept;
   void dispatch(Time now, std::uint32_t slot, std::int32_t position, bool hedge, ActionBuffer& out) noexcept;
   bool fits(const RequestSlot& r, Index target) const noexcept;
   std::int64_t latency_estimate_us(Time now, const TargetState& ts) const noexcept;

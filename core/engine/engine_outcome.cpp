@@ -223,6 +223,11 @@ void EngineImpl::decide_next(Time now, std::uint32_t slot, OutcomeClass cls, con
   }
   Candidates c;
   const Verdict v = evaluate(now, r, 0, c);
+  if (v == Verdict::misconfigured) {
+    // No target left that a retry could reach: fail now, naming the one that refused.
+    finish(now, slot, RequestStatus::failed, EndReason::misconfigured, target, out);
+    return;
+  }
   bool other_ready = false;
   for (std::int32_t k = 0; k < c.count; ++k) {
     other_ready |= (r.tried >> c.position[static_cast<std::size_t>(k)] & 1U) == 0;

@@ -107,7 +107,7 @@ bool EngineImpl::pump_once(Time now, ActionBuffer& out, std::uint64_t& blocked, 
       best_c = c;
       continue;
     }
-    if (handle_verdict(now, head, v, out)) return true;  // the head ended or moved: decide again
+    if (handle_verdict(now, head, v, c, out)) return true;  // the head ended or moved: decide again
     // The head waits for a target that later requests may not need: one it is too slow
     // for may be free for the newest (most time left), which must not idle behind it.
     Candidates newest;
@@ -223,10 +223,13 @@ Verdict EngineImpl::evaluate(Time now, const RequestSlot& r, std::uint32_t exclu
     if (ts.misconfigured_until > now) until = ts.misconfigured_until;
     if (ts.breaker.state() == BreakerState::open) until = std::min(until, ts.breaker.open_until());
     if (ts.blocked_until > now) until = std::min(until, ts.blocked_until);
+    if (ts.misconfigured_until > now) {
+      c.misconfigured = t;  // not worth waiting for: a person must fix it
+      continue;
+    }
     if (until != kTimeNever) {
-      const bool hopeless = ts.misconfigured_until > now || too_late(until);
-      (hopeless ? any_too_slow : any_unavailable) = true;
-      if (!hopeless) c.wake = std::min(c.wake, until);
+      (too_late(until) ? any_too_slow : any_unavailable) = true;
+      if (!too_late(until)) c.wake = std::min(c.wake, until);
       continue;
     }
     if (!ts.breaker.admits() || ps.inflight >= ps.limit) {
@@ -253,12 +256,14 @@ Verdict EngineImpl::evaluate(Time now, const RequestSlot& r, std::uint32_t exclu
   if (any_over_budget) return Verdict::over_budget;
   if (any_unavailable) return Verdict::unavailable;
   if (any_too_slow) return Verdict::too_slow;
+  if (c.misconfigured != kNoIndex) return Verdict::misconfigured;
   return Verdict::too_big;
 }
 
 // Acts on a head that cannot go now. True when it ended or moved (decide again),
 // false when it simply waits.
-bool EngineImpl::handle_verdict(Time now, std::uint32_t slot, Verdict v, ActionBuffer& out) noexcept {
+bool EngineImpl::handle_verdict(Time now, std::uint32_t slot, Verdict v, const Candidates& c,
+                                ActionBuffer& out) noexcept {
   RequestSlot& r = requests_[slot];
   const RequestStatus unstarted = r.attempts == 0 ? RequestStatus::dropped : RequestStatus::failed;
   switch (v) {
@@ -274,6 +279,11 @@ bool EngineImpl::handle_verdict(Time now, std::uint32_t slot, Verdict v, ActionB
       // started), as its deadline timer would, only sooner.
       finish(now, slot, unstarted, r.attempts == 0 ? EndReason::deadline : EndReason::deadline_exceeded,
              kNoIndex, out);
+      return true;
+    case Verdict::misconfigured:
+      // Every target left is misconfigured: waiting out its cool-down cannot help.
+      FAILOVER_ASSERT(c.misconfigured != kNoIndex);
+      finish(now, slot, RequestStatus::failed, EndReason::misconfigured, c.misconfigured, out);
       return true;
     case Verdict::too_big:
       if (config_.routes[r.route].capability_fallback == kNoIndex) {

@@ -5,11 +5,13 @@
 namespace failover {
 namespace {
 
-// The built-in table for an HTTP status no override claimed. Anything unexpected
-// (1xx, 3xx, a status outside 100..599) is transient: the target misbehaved, and
-// the request itself is not known to be at fault.
+// The built-in table for an HTTP status no override claimed. A redirect is a
+// configuration error (the base URL is wrong, and the same URL redirects again), as
+// are 401/403/404. Anything else unexpected (1xx, a status outside 100..599) is
+// transient: the target misbehaved, and the request itself is not known to be at fault.
 OutcomeClass classify_status(std::int32_t status) noexcept {
   if (status >= 200 && status <= 299) return OutcomeClass::success;
+  if (status >= 300 && status <= 399) return OutcomeClass::credential;
   switch (status) {
     case 408: return OutcomeClass::timeout;
     case 429: return OutcomeClass::rate_limited;

@@ -141,6 +141,16 @@ AttemptResult status_result(Protocol protocol, const http::response<http::string
   outcome.refusal = protocol::refusal_of(protocol, status, error);
   std::string detail = "HTTP " + std::to_string(status);
   if (error && !error->type.empty()) detail += " " + error->type;
+  if (status >= 300 && status <= 399) {
+    // A redirect is a configuration error: name where it points, so that the base URL
+    // can be fixed (without any userinfo, and bounded).
+    const auto location = res.find(http::field::location);
+    std::string where = location == res.end() ? std::string("(no Location)") : std::string(location->value());
+    const std::size_t at = where.find('@');
+    if (at != std::string::npos) where = "***" + where.substr(at);
+    if (where.size() > 200) where = where.substr(0, 200) + "...";
+    detail += " redirect to " + where + ": fix the provider's base_url";
+  }
   return failure(outcome, detail);
 }
 

@@ -71,10 +71,17 @@ TEST(Classify, AnthropicOverloaded529IsTransient) {
 
 TEST(Classify, UnexpectedStatusesAreTransient) {
   EXPECT_EQ(of(Outcome::http(100)), OutcomeClass::transient);
-  EXPECT_EQ(of(Outcome::http(302)), OutcomeClass::transient);
   EXPECT_EQ(of(Outcome::http(600)), OutcomeClass::transient);
   EXPECT_EQ(of(Outcome::http(0)), OutcomeClass::transient);
   EXPECT_EQ(of(Outcome::http(-1)), OutcomeClass::transient);
+}
+
+// The issue "liveness": a 3xx was retried three times as transient; the same URL
+// redirects again, so it is a configuration error, like 401/403/404.
+TEST(Classify, ARedirectIsAConfigurationError) {
+  for (const std::int32_t status : {301, 302, 307, 308}) {
+    EXPECT_EQ(of(Outcome::http(status)), OutcomeClass::credential) << status;
+  }
 }
 
 TEST(Classify, OverridesWinOverTheTable) {

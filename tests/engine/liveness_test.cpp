@@ -220,3 +220,40 @@ TEST(Liveness, AFirstAttemptThatSentABytePassesNoVerdictWhenItsHedgeWins) {
 
 }  // namespace
 }  // namespace failover
+
+namespace failover {
+namespace {
+
+// Outcomes that waiting cannot help fail fast: a 401/403/404 or a redirect marks the
+// target misconfigured; with no other target left the request fails at once, naming it.
+TEST(Liveness, A401OnTheOnlyTargetFailsTheRequestAtOnce) {
+  EngineHarness h(make_config(1));
+  h.submit(1);
+  h.at(ms(20)).outcome(h.last_send().attempt, Outcome::http(401));
+  const auto done = h.completion_of(1);
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->status, RequestStatus::failed);
+  EXPECT_EQ(done->reason, EndReason::misconfigured);
+  EXPECT_EQ(done->target, 0U);
+  EXPECT_EQ(done->latency, ms(20));  // not the 60 s deadline
+  h.submit(2);                        // the target rests: the next one fails at once too
+  ASSERT_TRUE(h.completion_of(2).has_value());
+  EXPECT_EQ(h.completion_of(2)->reason, EndReason::misconfigured);
+  EXPECT_EQ(h.sends().size(), 1U);
+}
+
+TEST(Liveness, ARedirectIsAConfigurationErrorThatFailsOverAndIsNotRetriedThere) {
+  EngineHarness h(make_config(2));
+  h.submit(1);
+  h.outcome(h.last_send().attempt, Outcome::http(307));
+  ASSERT_EQ(h.sends().size(), 2U);
+  EXPECT_EQ(h.last_send().target, 1U);  // failed over at once
+  h.outcome(h.last_send().attempt, Outcome::http(302));
+  const auto done = h.completion_of(1);
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->reason, EndReason::misconfigured);
+  EXPECT_EQ(h.sends().size(), 2U);  // neither URL was asked again
+}
+
+}  // namespace
+}  // namespace failover

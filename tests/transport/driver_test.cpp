@@ -154,6 +154,25 @@ TEST(LiveDriver, ServerErrorStormOnThePrimaryFailsOverToTheSecondary) {
   EXPECT_NE(run.log.front().find("storm/gpt-storm: closed -> open"), std::string::npos) << run.log.front();
 }
 
+// A 401 on the only target is a configuration error: the request fails at once,
+// naming the target and the status, instead of waiting out its deadline.
+TEST(LiveDriver, A401OnTheOnlyTargetFailsAtOnceNamingIt) {
+  Fleet fleet;
+  ASSERT_TRUE(fleet.ok());
+  DriverRun run(fleet.live_config(kKeyEnv));
+  ASSERT_TRUE(run.driver);
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(run.sequential("denied", 1));
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(run.results.size(), 1U);
+  const LiveResult& r = run.results.front();
+  EXPECT_EQ(r.status, RequestStatus::failed);
+  EXPECT_EQ(r.reason, EndReason::misconfigured);
+  EXPECT_EQ(r.attempts, 1);
+  EXPECT_NE(r.last_error.find("denied: HTTP 401"), std::string::npos) << r.last_error;
+  EXPECT_LT(took, std::chrono::seconds(5));  // the deadline is 60 s; it takes ~20 ms here
+}
+
 TEST(LiveDriver, RetryAfterBlocksTheTargetAndRequestsGoElsewhere) {
   Fleet fleet;
   ASSERT_TRUE(fleet.ok());
