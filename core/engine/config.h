@@ -104,9 +104,35 @@ enum class OutcomeClass : std::uint8_t {
 };
 inline constexpr std::size_t kOutcomeClassCount = 9;
 
-// What one class of outcome does. retry: the request may try again; health: it
-// counts as a failure for the target's breaker; fallback: the next attempt should
-// prefer another target.
+// What the provider did, by class: facts, not policy, so no setting changes them.
+// accepted: the provider took the call (adaptive throttling counts it as an accept);
+// billing: what an attempt that ended so may have cost.
+enum class Billing : std::uint8_t {
+  usage,              // billed: its reported usage, or the reservation when none came
+  none,               // refused before any work: nothing billed
+  possibly,           // may have been billed without an answer: counted at the worst case
+  possibly_if_begun,  // as `possibly` once a byte came back, else none
+};
+struct ClassFacts {
+  bool accepted = false;
+  Billing billing = Billing::none;
+};
+inline constexpr std::array<ClassFacts, kOutcomeClassCount> kClassFacts{{
+    {true, Billing::usage},               // success
+    {false, Billing::none},               // transient
+    {false, Billing::none},               // rate_limited
+    {false, Billing::possibly},           // timeout
+    {true, Billing::none},                // caller_error
+    {true, Billing::none},                // capability
+    {false, Billing::none},               // credential
+    {false, Billing::possibly_if_begun},  // malformed
+    {false, Billing::possibly},           // cancelled
+}};
+
+// What one class of outcome does -- the policy, and the only place the engine reads
+// it from. retry: the request may try again; health: it counts as a failure for the
+// target's breaker; fallback: the next attempt prefers another target (for a
+// capability refusal: moves to the route's capability_fallback).
 struct ClassEffect {
   bool retry = true;
   bool health = true;

@@ -49,7 +49,8 @@ void EngineImpl::settle(std::uint32_t aslot, OutcomeClass cls, const Outcome* ou
   FAILOVER_ASSERT(reserved_micro_usd_ >= 0);
   std::int64_t cost = 0;
   ChargeKind kind = ChargeKind::usage;
-  if (cls == OutcomeClass::success) {
+  const Billing billing = kClassFacts[static_cast<std::size_t>(cls)].billing;
+  if (billing == Billing::usage) {
     FAILOVER_ASSERT(outcome != nullptr);
     if (outcome->usage.reported) {
       cost = usage_cost(a.target, outcome->usage.input_tokens, outcome->usage.output_tokens);
@@ -57,8 +58,8 @@ void EngineImpl::settle(std::uint32_t aslot, OutcomeClass cls, const Outcome* ou
       cost = a.reserved_micro_usd;
       kind = ChargeKind::estimated;
     }
-  } else if (cls == OutcomeClass::timeout || cls == OutcomeClass::cancelled ||
-             (cls == OutcomeClass::malformed && a.first_byte_at != kTimeNever)) {
+  } else if (billing == Billing::possibly ||
+             (billing == Billing::possibly_if_begun && a.first_byte_at != kTimeNever)) {
     cost = a.reserved_micro_usd;
     kind = ChargeKind::possibly_billed;
   }

@@ -88,9 +88,7 @@ void EngineImpl::record_health(Time now, const AttemptSlot& a, OutcomeClass cls,
   } else {
     ts.breaker.on_abandon(a.probe);
   }
-  const bool accepted = cls == OutcomeClass::success || cls == OutcomeClass::caller_error ||
-                        cls == OutcomeClass::capability;
-  if (config_.policy.retry.adaptive_throttle && accepted) {
+  if (config_.policy.retry.adaptive_throttle && kClassFacts[static_cast<std::size_t>(cls)].accepted) {
     ++ts.throttle.at(now, config_.policy.retry.throttle_window).accepts;
   }
   if (cls == OutcomeClass::rate_limited) {
@@ -194,12 +192,13 @@ void EngineImpl::decide_next(Time now, std::uint32_t slot, OutcomeClass cls, con
     finish(now, slot, RequestStatus::failed, EndReason::stream_interrupted, target, out);
     return;
   }
-  if (cls == OutcomeClass::caller_error || !effect.retry) {
+  // The class-effect table decides (ClassifyPolicy::effects): nothing here overrides it.
+  if (!effect.retry) {
     finish(now, slot, RequestStatus::failed,
            cls == OutcomeClass::caller_error ? EndReason::caller_error : EndReason::attempts_exhausted, target, out);
     return;
   }
-  if (cls == OutcomeClass::capability) {
+  if (cls == OutcomeClass::capability && effect.fallback) {
     if (route.capability_fallback == kNoIndex) {
       finish(now, slot, RequestStatus::failed, EndReason::capability, target, out);
       return;

@@ -257,3 +257,49 @@ TEST(Liveness, ARedirectIsAConfigurationErrorThatFailsOverAndIsNotRetriedThere) 
 
 }  // namespace
 }  // namespace failover
+
+namespace failover {
+namespace {
+
+// One authority for outcome classes: every effect a config may set is honoured.
+TEST(ClassEffects, ACallerErrorIsRetriedWhenTheTableSaysSo) {
+  Config c = make_config(2);
+  c.policy.classify.effects[static_cast<std::size_t>(OutcomeClass::caller_error)] = {true, false, true};
+  EngineHarness h(c);
+  h.submit(1);
+  h.outcome(h.last_send().attempt, Outcome::http(400));
+  ASSERT_EQ(h.sends().size(), 2U);
+  EXPECT_EQ(h.last_send().target, 1U);  // fallback: another target first
+  h.outcome(h.last_send().attempt, kOk);
+  EXPECT_EQ(h.completion_of(1)->status, RequestStatus::succeeded);
+}
+
+TEST(ClassEffects, ACallerErrorEndsTheRequestByDefault) {
+  EngineHarness h(make_config(2));
+  h.submit(1);
+  h.outcome(h.last_send().attempt, Outcome::http(400));
+  ASSERT_TRUE(h.completion_of(1).has_value());
+  EXPECT_EQ(h.completion_of(1)->reason, EndReason::caller_error);
+  EXPECT_EQ(h.sends().size(), 1U);
+}
+
+TEST(ClassEffects, ACapabilityRefusalStaysOnItsRouteWithoutFallback) {
+  Config c = make_config(2);
+  RouteConfig big;
+  big.name = "big";
+  big.targets.push_back(RouteTarget{1, 0, 1});
+  c.routes.push_back(big);
+  c.routes[0].capability_fallback = 1;
+  c.policy.classify.effects[static_cast<std::size_t>(OutcomeClass::capability)] = {true, false, false};
+  EngineHarness h(c);
+  h.submit(1);
+  h.outcome(h.last_send().attempt, Outcome::refused(400, Refusal::context_length));
+  h.at(sec(11));  // past the longest backoff
+  ASSERT_EQ(h.sends().size(), 2U);
+  EXPECT_EQ(h.last_send().target, 1U);  // the next target of its own route, after a backoff
+  h.outcome(h.last_send().attempt, kOk);
+  EXPECT_EQ(h.completion_of(1)->status, RequestStatus::succeeded);
+}
+
+}  // namespace
+}  // namespace failover
