@@ -169,6 +169,7 @@ void write_run(JsonWriter& j, const ScenarioResult& result, const PolicyResult& 
   j.integer("dropped", run.dropped);
   j.integer("in_flight_end", run.in_flight_end);
   j.integer("requeued", run.requeued);
+  j.integer("dead_lettered", run.dead_lettered);
   j.integer("downgraded", run.downgraded);
   j.integer("dropped_buffer_full", run.dropped_buffer_full);
   write_reasons(j, "failed_by", run.failed_by);

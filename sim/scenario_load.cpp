@@ -591,13 +591,17 @@ std::optional<TokenDist> ScenarioLoader::tokens(const toml::table& t, std::strin
 void ScenarioLoader::read_buffer(const toml::table& root) {
   const toml::table* t = r_.table(root, "buffer", "");
   const std::string path = "buffer";
-  if (t == nullptr || !r_.only_keys(*t, path, {"capacity", "mode", "redelivery_delay"})) return;
+  if (t == nullptr || !r_.only_keys(*t, path, {"capacity", "mode", "redelivery_delay", "max_deliveries"})) return;
   if (r_.require(*t, "capacity", path)) s_.buffer.capacity = r_.integer(*t, "capacity", path, 0, kBufferCapacityMax).value_or(0);
   if (r_.require(*t, "mode", path)) s_.buffer.mode = r_.choice(*t, "mode", path, kBufferModes).value_or(BufferMode::fail);
   if (const std::optional<Duration> d = r_.duration(*t, "redelivery_delay", path)) {
     if (s_.buffer.mode != BufferMode::requeue) r_.fail(*t->get("redelivery_delay"), "buffer.redelivery_delay", "applies only to mode = \"requeue\"");
     if (*d > kLatencyMax) r_.fail(*t->get("redelivery_delay"), "buffer.redelivery_delay", "must be at most 1h");
     s_.buffer.redelivery_delay = *d;
+  }
+  if (const std::optional<std::int64_t> n = r_.integer(*t, "max_deliveries", path, 1, 1'000'000)) {
+    if (s_.buffer.mode != BufferMode::requeue) r_.fail(*t->get("max_deliveries"), "buffer.max_deliveries", "applies only to mode = \"requeue\"");
+    s_.buffer.max_deliveries = static_cast<std::int32_t>(*n);
   }
 }
 

@@ -449,7 +449,10 @@ void Loop::on_complete(Time now, const Complete& c) {
   const bool instant = now == held->delivered_at && spec_.buffer.redelivery_delay == Duration{0};
   const bool redeliverable = ((c.status == RequestStatus::failed && c.reason != EndReason::caller_error) ||
                               c.reason == EndReason::deadline) && !instant;
-  if (spec_.buffer.mode == BufferMode::requeue && redeliverable) {
+  const bool requeue = spec_.buffer.mode == BufferMode::requeue && redeliverable;
+  // A message delivered max_deliveries times goes to the dead-letter queue: it failed.
+  const bool dead_letter = requeue && held->deliveries >= spec_.buffer.max_deliveries;
+  if (requeue && !dead_letter) {
     // At-least-once delivery: the message goes back to the queue and comes again.
     ++redeliveries_pending_;
     trace(now, TraceKind::requeue, c.request, 0);
@@ -458,7 +461,8 @@ void Loop::on_complete(Time now, const Complete& c) {
     return;
   }
   const auto reason = static_cast<std::size_t>(c.reason);
-  if (c.status == RequestStatus::failed) {
+  if (dead_letter) ++result_.dead_lettered;
+  if (c.status == RequestStatus::failed || dead_letter) {
     ++result_.failed;
     ++result_.failed_by[reason];
     ++b.failed;

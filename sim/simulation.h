@@ -35,6 +35,9 @@ struct BufferSpec {
   std::int64_t capacity = 0;         // requests held at once; 0: unbounded
   BufferMode mode = BufferMode::fail;
   Duration redelivery_delay = ms(0); // requeue: until the message is delivered again
+  // requeue: a message delivered this many times is not delivered again but ends in the
+  // dead-letter queue (counted as failed, and in dead_lettered): no message comes back forever.
+  std::int32_t max_deliveries = 1'000;
 };
 
 struct RunSpec {
@@ -80,6 +83,7 @@ struct RunResult {
   std::int64_t dropped = 0;
   std::int64_t in_flight_end = 0;
   std::int64_t requeued = 0;            // deliveries after the first
+  std::int64_t dead_lettered = 0;       // requeue: failed for good after max_deliveries (also in failed)
   std::int64_t downgraded = 0;          // succeeded on a cheaper tier: the cost budget ran out
   std::array<std::int64_t, kEndReasonCount> failed_by{};
   std::array<std::int64_t, kEndReasonCount> dropped_by{};

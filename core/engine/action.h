@@ -45,7 +45,8 @@ enum class RequestStatus : std::uint8_t { succeeded, failed, dropped };
 
 enum class EndReason : std::uint8_t {
   ok,
-  queue_full,          // dropped: the queue (or the request table) was full
+  queue_full,          // dropped: the queue (or the request table) was full; or a waiting request
+                       // evicted for another route's newcomer (failed, if it had attempts)
   deadline,            // dropped: no attempt could start (and answer) before the deadline
   deadline_exceeded,   // failed: the deadline passed after attempts had started
   attempts_exhausted,  // failed: attempts_max reached, or no target left to try

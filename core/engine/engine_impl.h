@@ -193,6 +193,7 @@ class EngineImpl {
   void enqueue(std::uint32_t slot, bool front) noexcept;
   void dequeue(std::uint32_t slot) noexcept;
   void pump(Time now, ActionBuffer& out) noexcept;
+  bool make_room(Time now, Index route, ActionBuffer& out) noexcept;
   bool pump_once(Time now, ActionBuffer& out, std::uint64_t& blocked, Time& wake) noexcept;
 
   // routing

@@ -22,7 +22,11 @@ void EngineImpl::submit(Time now, const Request& request, ActionBuffer& out) noe
     return;
   }
   const QueuePolicy& qp = config_.policy.queue;
-  if (queued_ >= qp.depth_max || active_ >= qp.requests_max || free_requests_.empty()) {
+  if (queued_ >= qp.depth_max && !make_room(now, route, out)) {
+    complete_unheld(request, EndReason::queue_full, out);
+    return;
+  }
+  if (active_ >= qp.requests_max || free_requests_.empty()) {
     complete_unheld(request, EndReason::queue_full, out);
     return;
   }
@@ -54,6 +58,24 @@ void EngineImpl::submit(Time now, const Request& request, ActionBuffer& out) noe
   enqueue(slot, false);
   arm_request(slot);
   pump(now, out);
+}
+
+// The queue is full: the route holding the most waiting requests gives up its oldest,
+// if that is another route holding more than `route` does -- so that a backlog for a
+// route whose targets are all down cannot turn away requests for a healthy one. False
+// when `route` itself holds the most (its own newcomer is the one turned away).
+bool EngineImpl::make_room(Time now, Index route, ActionBuffer& out) noexcept {
+  std::size_t largest = route;
+  for (std::size_t q = 0; q < routes_.size(); ++q) {
+    if (routes_[q].queued > routes_[largest].queued) largest = q;
+  }
+  if (largest == route || routes_[largest].queued <= routes_[route].queued + 1) return false;
+  const std::uint32_t oldest = routes_[largest].head;
+  FAILOVER_ASSERT(oldest != kNoSlot);
+  FAILOVER_ASSERT(requests_[oldest].phase == Phase::queued);
+  finish(now, oldest, requests_[oldest].attempts == 0 ? RequestStatus::dropped : RequestStatus::failed,
+         EndReason::queue_full, kNoIndex, out);
+  return true;
 }
 
 // Can some target of the route, or of its capability fallbacks, hold the request?

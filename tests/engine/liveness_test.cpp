@@ -303,3 +303,38 @@ TEST(ClassEffects, ACapabilityRefusalStaysOnItsRouteWithoutFallback) {
 
 }  // namespace
 }  // namespace failover
+
+namespace failover {
+namespace {
+
+// A backlog for a route whose targets are all down cannot turn away requests for a
+// healthy one: when the queue is full, the route holding the most waiting requests
+// gives up its oldest.
+TEST(Liveness, AFullQueueMakesRoomForAnotherRouteAtTheExpenseOfTheLargestBacklog) {
+  Config c = make_config(2);
+  RouteConfig healthy;
+  healthy.name = "healthy";
+  healthy.targets.push_back(RouteTarget{1, 0, 1});
+  c.routes.push_back(healthy);
+  c.routes[0].targets.pop_back();  // route 0: p0 only
+  c.policy.queue.depth_max = 3;
+  c.policy.breaker.consecutive_failures = 1;
+  c.policy.breaker.min_available_targets = 0;
+  c.policy.retry.attempts_max = 1;
+  EngineHarness h(c);
+  h.submit(1);
+  h.outcome(h.last_send().attempt, Outcome::http(503));  // p0 opens for 5 s
+  for (RequestId id = 2; id <= 4; ++id) h.submit(id);    // route 0's backlog fills the queue
+  h.submit(5);                                            // route 0 again: turned away
+  ASSERT_TRUE(h.completion_of(5).has_value());
+  EXPECT_EQ(h.completion_of(5)->reason, EndReason::queue_full);
+  h.submit(6, 1);                                         // the healthy route: admitted
+  ASSERT_TRUE(h.completion_of(2).has_value());            // in place of route 0's oldest
+  EXPECT_EQ(h.completion_of(2)->reason, EndReason::queue_full);
+  EXPECT_FALSE(h.completion_of(6).has_value());
+  EXPECT_EQ(h.last_send().request, 6U);
+  EXPECT_EQ(h.last_send().target, 1U);
+}
+
+}  // namespace
+}  // namespace failover

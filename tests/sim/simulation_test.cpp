@@ -91,5 +91,30 @@ TEST(Simulation, WithoutFailoverTheBufferOverflowsDuringA503Storm) {
   EXPECT_LT(minutes_after, 20.0);
 }
 
+// The engine issue: in requeue mode a message that keeps failing must not come back
+// forever. Without failover 94% of deliveries fail; with max_deliveries = 2 a message
+// ends in the dead-letter queue after its second failure, counted as failed.
+TEST(Simulation, AMessageDeliveredMaxDeliveriesTimesGoesToTheDeadLetterQueue) {
+  RunSpec spec = storm_spec(false, minutes(5), minutes(7));
+  spec.buffer.max_deliveries = 2;
+  const RunResult r = run_simulation(spec);
+  EXPECT_TRUE(r.conserved);
+  EXPECT_TRUE(r.violation.empty()) << r.violation;
+  EXPECT_GT(r.dead_lettered, 1'000);
+  EXPECT_LE(r.dead_lettered, r.failed);
+  EXPECT_LE(r.requeued, r.arrived);  // at most one redelivery each
+  spec.buffer.max_deliveries = 1'000;
+  const RunResult unbounded = run_simulation(spec);
+  EXPECT_EQ(unbounded.dead_lettered, 0);
+  EXPECT_GT(unbounded.requeued, r.requeued);
+}
+
+// Liveness invariants hold on a storm with breakers tripping and probing.
+TEST(Simulation, AStormBreaksNoLivenessInvariant) {
+  const RunResult r = run_simulation(storm_spec(true, minutes(10), minutes(15)));
+  EXPECT_GE(r.trips_by_target[0], 1);
+  EXPECT_TRUE(r.violation.empty()) << r.violation;
+}
+
 }  // namespace
 }  // namespace failover::sim
