@@ -486,12 +486,16 @@ class ProviderClient::Impl : public std::enable_shared_from_this<Impl> {
       if (st->cancelled) co_return ex;
       std::string& chunk = parser.get().body();
       if (!chunk.empty()) {
-        if (!started) {
+        const std::string delta = decoder.feed(chunk);
+        chunk.clear();
+        // The first *content* is the stream's first byte for the engine, the point where
+        // it commits the request to this attempt: a stream whose first event is an error
+        // (OpenAI-compatible servers, Anthropic's overloaded_error after message_start),
+        // that is cut before any content, or that is no SSE at all fails over instead.
+        if (!delta.empty() && !started) {
           started = true;
           if (!first_byte(*st)) co_return ex;
         }
-        const std::string delta = decoder.feed(chunk);
-        chunk.clear();
         if (!delta.empty() && st->callbacks.on_text) {
           st->callbacks.on_text(delta);
           if (st->cancelled) co_return ex;
