@@ -2,9 +2,10 @@
 // consecutive failures and a failure rate (and optionally a slow-call rate) over a
 // sliding time window with a minimum number of calls -- and opens when either rule
 // fires. Open, it admits nothing until its open time passes (base, doubled for each
-// further consecutive trip, capped; a healthy period forgives one trip). Half-open, it admits a limited number of
-// probes, closes when they all succeed and reopens on the first probe failure. Whether
-// a trip is allowed at all (the route floor) is the engine's decision, passed in.
+// further consecutive trip, capped; a healthy period forgives one trip). Half-open, it
+// admits a limited number of probes, closes when they all succeed and reopens on the
+// first probe failure. Whether a trip is allowed at all (the route floor) is the
+// engine's decision, passed in.
 #pragma once
 
 #include <array>

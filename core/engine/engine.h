@@ -80,7 +80,8 @@ class Engine {
   // The first byte of attempt `attempt` arrived (streams: the first content delta, not
   // merely the first bytes: only content delivered to the caller commits). Records
   // time to first byte; for a streamed request, commits it to this attempt and cancels
-  // its hedge twin; until then any failure of the attempt fails over. May emit CancelAttempt, Charge and SendAttempt (the freed slot).
+  // its hedge twin; until then any failure of the attempt fails over. May emit
+  // CancelAttempt, Charge and SendAttempt (the freed slot).
   void on_first_byte(Time now, AttemptId attempt, ActionBuffer& out) noexcept;
 
   // Attempt `attempt` ended. Every SendAttempt gets exactly one on_response unless the
