@@ -33,18 +33,6 @@ std::int64_t scaled(std::int64_t value, std::int64_t permille, std::int64_t lo, 
   return std::clamp(value * permille / 1000, lo, hi);
 }
 
-// Routes some traffic class uses, in index order.
-std::vector<Index> used_routes(const Scenario& s) {
-  const Config& c = s.policies.front().config;
-  std::vector<Index> routes;
-  for (const TrafficClass& k : s.traffic.classes) {
-    const Index r = k.route != kNoIndex ? k.route : c.tiers[k.tier].route;
-    if (std::find(routes.begin(), routes.end(), r) == routes.end()) routes.push_back(r);
-  }
-  std::sort(routes.begin(), routes.end());
-  return routes;
-}
-
 Index provider_of(const Config& c, const RouteTarget& t) { return c.targets[t.target].provider; }
 
 // Draws a subset of `from` (each member with probability 1/2, at least one).

@@ -54,18 +54,6 @@ Expectation expect_at_most(std::string_view policy, Metric metric, double hi, st
   return e;
 }
 
-// The primary target of every route some traffic class uses (through its tier or directly).
-std::vector<Index> used_routes(const Scenario& s) {
-  const Config& c = s.policies.front().config;
-  std::vector<Index> routes;
-  for (const TrafficClass& k : s.traffic.classes) {
-    const Index r = k.route != kNoIndex ? k.route : c.tiers[k.tier].route;
-    if (std::find(routes.begin(), routes.end(), r) == routes.end()) routes.push_back(r);
-  }
-  std::sort(routes.begin(), routes.end());
-  return routes;
-}
-
 Index primary_of(const Config& c, Index route) {
   const RouteConfig& r = c.routes[route];
   FAILOVER_ASSERT(!r.targets.empty());
@@ -207,6 +195,19 @@ bool bounds_harm(const Expectation& e) {
 }
 
 }  // namespace
+
+// Routes some traffic class uses (through its tier or directly), in index order.
+std::vector<Index> used_routes(const Scenario& s) {
+  const Config& c = s.policies.front().config;
+  std::vector<Index> routes;
+  for (const TrafficClass& k : s.traffic.classes) {
+    const Index r = k.route != kNoIndex ? k.route : c.tiers[k.tier].route;
+    if (std::find(routes.begin(), routes.end(), r) == routes.end()) routes.push_back(r);
+  }
+  std::sort(routes.begin(), routes.end());
+  return routes;
+}
+
 
 std::string_view oracle_name(Oracle oracle) { return kOracleNames[static_cast<std::size_t>(oracle)]; }
 

@@ -54,6 +54,8 @@ struct Verdict {
 
 // True when every route that traffic uses keeps a target on a provider without faults.
 bool keeps_healthy_target(const Scenario& scenario);
+// Routes some traffic class of the scenario uses (through its tier or directly), in index order.
+std::vector<Index> used_routes(const Scenario& s);
 
 // The same scenario with every fault removed; failover_time and recovery_time
 // expectations (meaningless without faults) dropped; overflow measured from 0.
