@@ -182,9 +182,13 @@ TEST_F(LiveCli, InterruptStopsAdmittingAndCancelsAfterTheGracePeriod) {
   // Long timeouts: only the interrupt can end these requests early.
   write_config("slow.toml", kKeyEnv, "20s", "60s");
   const auto t0 = std::chrono::steady_clock::now();
+  // Interrupt once the fleet holds both hung requests (live sets its SIGINT handler
+  // before it sends anything): a fixed delay raced a slow start on a loaded machine.
+  const std::int64_t expected_requests = fleet_.requests() + 2;
   const int code = run({"--config", (dir_ / "slow.toml").string(), "--input", (dir_ / "in.jsonl").string(),
                         "--ca-file", test_ca().ca_file, "--concurrency", "2", "--grace", "300ms"},
-                       std::chrono::milliseconds(500));
+                       std::chrono::milliseconds(1),
+                       [&](pid_t) { EXPECT_TRUE(fleet_.wait_for_requests(expected_requests)); });
   const auto elapsed = std::chrono::steady_clock::now() - t0;
   EXPECT_EQ(code, 1) << output_;
   EXPECT_LT(elapsed, std::chrono::seconds(5)) << output_;
@@ -224,6 +228,13 @@ TEST_F(LiveCli, WritesNoCoreDumpUnlessAsked) {
   ASSERT_EQ(getrlimit(RLIMIT_CORE, &core), 0);
   if (core.rlim_max != RLIM_INFINITY && core.rlim_max < 4096) GTEST_SKIP() << "core dumps are off for this test already";
   const rlimit saved = core;
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer's runtime turns core dumps off at start (disable_coredump=1 by
+  // default): let the child under test decide for itself.
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  const std::string options = std::string(asan != nullptr ? asan : "") + ":disable_coredump=0";
+  setenv("ASAN_OPTIONS", options.c_str(), 1);
+#endif
   core.rlim_cur = 4096;
   ASSERT_EQ(setrlimit(RLIMIT_CORE, &core), 0);  // the child inherits a non-zero limit
   write_input({"hang"});
