@@ -194,5 +194,22 @@ TEST(StreamCommit, AStreamCutAfterContentEndsTheRequestInterrupted) {
   EXPECT_EQ(server.served(), 1);
 }
 
+// A redirect is a configuration error (engine issue "liveness"): the request fails on
+// its first attempt, naming where the redirect points, and the URL is not asked again.
+TEST(Redirect, A307FailsOnItsFirstAttemptNamingTheRedirect) {
+  ScriptedServer server({"HTTP/1.1 307 Temporary Redirect\r\nLocation: https://user:pw@elsewhere.example/v1\r\n"
+                         "Content-Length: 0\r\nConnection: close\r\n\r\n"});
+  Config c = two_targets(server);
+  c.routes[0].targets.pop_back();  // the redirecting target alone
+  const Outcomes o = run_one(c);
+  EXPECT_EQ(o.result.status, RequestStatus::failed);
+  EXPECT_EQ(o.result.reason, EndReason::misconfigured);
+  EXPECT_EQ(o.result.attempts, 1);
+  EXPECT_NE(o.result.last_error.find("HTTP 307 redirect to ***@elsewhere.example/v1"), std::string::npos)
+      << o.result.last_error;
+  EXPECT_EQ(o.result.last_error.find("pw"), std::string::npos) << "userinfo printed";
+  EXPECT_EQ(server.served(), 1);
+}
+
 }  // namespace
 }  // namespace failover::transport
