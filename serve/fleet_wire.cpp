@@ -232,7 +232,8 @@ WirePlan plan_reply(const WireRequest& request, const sim::Reply& reply, Time no
       plan.end = WireEnd::abort;
       break;
     case OutcomeKind::cancelled:
-      FAILOVER_ASSERT(false && "a FakeProvider never answers cancelled");
+    case OutcomeKind::tls_verify:
+      FAILOVER_ASSERT(false && "a FakeProvider never answers cancelled or with a TLS verification failure");
       break;
   }
   for (std::size_t i = 0; i < plan.steps.size(); ++i) {

@@ -49,9 +49,12 @@ OutcomeClass classify(const Outcome& outcome, const ClassifyPolicy& policy) noex
     case OutcomeKind::malformed:
     case OutcomeKind::truncated: return OutcomeClass::malformed;
     case OutcomeKind::cancelled: return OutcomeClass::cancelled;
+    // Retrying the same target verifies the same certificate again: fail over, and let
+    // a person fix the CA file or the host name (the target rests as misconfigured).
+    case OutcomeKind::tls_verify: return OutcomeClass::credential;
   }
   // Only a value outside the enumeration gets here: a corrupted Outcome is a bug.
-  FAILOVER_ASSERT(static_cast<int>(outcome.kind) <= static_cast<int>(OutcomeKind::cancelled));
+  FAILOVER_ASSERT(static_cast<int>(outcome.kind) <= static_cast<int>(OutcomeKind::tls_verify));
   return OutcomeClass::transient;
 }
 

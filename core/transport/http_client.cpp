@@ -1,5 +1,6 @@
 #include "core/transport/http_client.h"
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -403,7 +404,13 @@ class ProviderClient::Impl : public std::enable_shared_from_this<Impl> {
     conn.secure->set_verify_callback(ssl::host_name_verification(url_.host));
     auto [hec] = co_await conn.secure->async_handshake(ssl::stream_base::client, kTuple);
     if (hec == beast::error::timeout) co_return failure(Outcome::timed_out(TimeoutKind::connect), "TLS handshake timed out");
-    if (hec) co_return failure(Outcome::of(OutcomeKind::connect_error), "TLS handshake: " + hec.message());
+    if (hec) {
+      // A certificate that does not verify is a configuration error, not a blip.
+      const bool unverified = hec.category() == asio::error::get_ssl_category() &&
+                              ERR_GET_REASON(static_cast<unsigned long>(hec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED;
+      co_return failure(Outcome::of(unverified ? OutcomeKind::tls_verify : OutcomeKind::connect_error),
+                        "TLS handshake: " + hec.message());
+    }
     co_return std::nullopt;
   }
 

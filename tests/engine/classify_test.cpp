@@ -84,6 +84,11 @@ TEST(Classify, ARedirectIsAConfigurationError) {
   }
 }
 
+TEST(Classify, ACertificateThatDoesNotVerifyIsAConfigurationError) {
+  EXPECT_EQ(of(Outcome::of(OutcomeKind::tls_verify)), OutcomeClass::credential);
+  EXPECT_EQ(of(Outcome::of(OutcomeKind::connect_error)), OutcomeClass::transient);
+}
+
 TEST(Classify, OverridesWinOverTheTable) {
   ClassifyPolicy policy;
   policy.status_overrides = {{503, OutcomeClass::rate_limited}, {400, OutcomeClass::transient}};
