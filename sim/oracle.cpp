@@ -245,6 +245,15 @@ NamedPolicy direct_of(const Scenario& scenario) {
   return NamedPolicy{"direct", direct_baseline(scenario.policies.front().config, scenario.buffer), "derived for do-no-harm"};
 }
 
+NamedPolicy patient_as(NamedPolicy direct, const NamedPolicy& policy) {
+  Duration& patience = direct.config.policy.timeouts.request;
+  const Duration callers = policy.config.policy.timeouts.request;
+  if (callers < patience) patience = callers;
+  FAILOVER_ASSERT(patience <= callers);
+  FAILOVER_ASSERT(patience > Duration{0});
+  return direct;
+}
+
 Verdict check_invariants(const RunResult& run, std::string_view label) {
   Verdict v{Oracle::invariants, true, false, run.seed, "", {}};
   if (!run.conserved) {
@@ -285,7 +294,7 @@ Verdict check_do_no_harm(const Scenario& scenario, const RunResult& policy, cons
   const std::int64_t refused = refused_for_budget(policy);
   const double mine = served_share(policy);
   v.detail = "availability " + percent(mine, 3) + (refused > 0 ? " (" + std::to_string(refused) + " refused for the cost budget left out)" : "") +
-             " vs direct " + percent(direct.availability(), 3);
+             " vs direct " + percent(direct.availability(), 3) + " (as patient as the policy's callers)";
   if (!v.judged) {
     v.detail += faulted ? " (not judged: every target of a route is faulted)" : " (not judged: no fault; healthy-day covers it)";
     return v;
@@ -451,7 +460,7 @@ OracleRuns run_oracles(const Scenario& scenario, const Scenario& fault_free_scen
   const NamedPolicy direct = need_direct || healthy_day ? direct_of(scenario) : NamedPolicy{};
   const std::function<void(std::size_t)> task = [&](std::size_t i) {
     if (i == 0) runs.policy = run_simulation(scenario.run_spec(policy, seed));
-    if (i == 1 && need_direct) runs.direct = run_simulation(scenario.run_spec(direct, seed));
+    if (i == 1 && need_direct) runs.direct = run_simulation(scenario.run_spec(patient_as(direct, policy), seed));
     if (i == 2 && need_free) runs.fault_free = run_simulation(fault_free_scenario.run_spec(policy, seed));
   };
   if (parallel_for) {

@@ -65,6 +65,17 @@ Scenario without_faults(const Scenario& scenario);
 // else derived from the policy under test (scenario.policies.front()).
 NamedPolicy direct_of(const Scenario& scenario);
 
+// `direct` held to the patience of `policy`'s callers, for do-no-harm. A request's
+// end-to-end deadline (`timeouts.request`) belongs to whoever calls, not to the
+// failover: a caller who gives up after 60 s has lost an answer that arrives after 4
+// minutes, whether or not anything failed over. `direct` itself has no deadline (the
+// case study's queue waits forever), and judged that way it "serves" an overload by
+// answering after the storm, which no deadline-keeping policy can match. So do-no-harm
+// keeps the caller and changes only the failover. Healthy-day's capacity check keeps
+// `direct` as it is: whether the providers can carry the traffic is not the caller's
+// patience (a deadline shorter than a normal answer is caught there).
+NamedPolicy patient_as(NamedPolicy direct, const NamedPolicy& policy);
+
 // Requests the policy's own cost budget refused (EndReason::cost_budget, failed or
 // dropped): the budget doing its job, which `direct` (no budget) never does. Neither
 // do-no-harm nor healthy-day counts them as losses (budget-exhaustion-tiered.toml).
@@ -106,7 +117,7 @@ Verdict check_cost(const RunResult& run, const OracleKnobs& knobs);
 // `direct_fault_free` is run only when healthy-day would fail without it.
 struct OracleRuns {
   RunResult policy;
-  std::optional<RunResult> direct;
+  std::optional<RunResult> direct;  // patient_as(direct_of(scenario), policy), for do-no-harm
   std::optional<RunResult> fault_free;
   std::optional<RunResult> direct_fault_free;
 };

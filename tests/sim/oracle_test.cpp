@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 
 #include "sim/scenario_load.h"
@@ -257,20 +258,64 @@ TEST(OracleDoNoHarm, RefusingSpendOverBudgetIsNotHarm) {
   EXPECT_FALSE(v.failed) << v.detail;
 }
 
-TEST(OracleDoNoHarm, HarmIsCaughtBesideABudget) {
-  std::string text = scenario_text(kStorm, R"(
+// A breaker that counts every 5-second answer as slow trips on both targets while
+// both are healthy, and with nothing left, requests fail: harm done by the failover
+// machinery itself, which direct (no breaker) never does, whatever the deadline.
+const std::string kTriggerHappy = R"(
 [[baselines.custom]]
-name = "impatient"
-description = "a 3-second deadline for 5-second answers, beside the budget"
-[baselines.custom.policy.timeouts]
-request = "3s"
-attempt = "3s"
-)");
+name = "trigger-happy"
+description = "every 5-second answer counts as slow; a trip may leave a route empty"
+[baselines.custom.policy.breaker]
+slow_call_threshold = "1s"
+slow_call_rate = "10%"
+window_calls_min = 5
+min_available_targets = 0
+open_base = "10m"
+open_max = "10m"
+[baselines.custom.policy.queue]
+when_unavailable = "fail"
+)";
+
+TEST(OracleDoNoHarm, HarmIsCaughtBesideABudget) {
+  std::string text = scenario_text(kStorm, kTriggerHappy);
   text.replace(text.find("[policy.queue]"), 0, kBudget + "\n");
   const Scenario s = load(text);
-  const Verdict v = judge(s, "impatient", Oracle::do_no_harm);
+  const Verdict v = judge(s, "trigger-happy", Oracle::do_no_harm);
   EXPECT_TRUE(v.judged);
   EXPECT_TRUE(v.failed) << v.detail;
+}
+
+TEST(OracleDoNoHarm, DirectIsHeldToTheCallersDeadline) {
+  // tests/sim/data/late-direct.toml: the healthy fallback carries 3,000 of 4,290
+  // requests a minute while the primary answers 429 with Retry-After: 45s. Direct holds
+  // the storm's requests and answers them minutes after the policy's callers (60 s
+  // deadline) gave up; held to that deadline it serves less than the policy.
+  Result<Scenario> loaded = load_scenario_file(FAILOVER_SOURCE_DIR "/tests/sim/data/late-direct.toml");
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message();
+  const Scenario& s = *loaded;
+  const NamedPolicy& policy = *s.find_policy("policy");
+  const std::uint64_t seed = s.seeds.front();
+  const RunResult mine = run_simulation(s.run_spec(policy, seed));
+  const RunResult late = run_simulation(s.run_spec(direct_of(s), seed));
+  const RunResult patient = run_simulation(s.run_spec(patient_as(direct_of(s), policy), seed));
+  EXPECT_GT(late.availability(), mine.availability() + 0.005);  // what the oracle compared before
+  EXPECT_GT(late.latency.percentile(Ratio{99, 100}), sec(120));  // by answering minutes late
+  EXPECT_LT(patient.availability(), mine.availability());
+  const Verdict v = judge(s, "policy", Oracle::do_no_harm);
+  EXPECT_TRUE(v.judged);
+  EXPECT_FALSE(v.failed) << v.detail;
+  EXPECT_NE(v.detail.find("as patient as the policy's callers"), std::string::npos) << v.detail;
+}
+
+TEST(OracleDoNoHarm, TheCallersDeadlineIsTheShorterOfTheTwo) {
+  const Scenario s = load(scenario_text(kStorm, ""));
+  NamedPolicy policy = *s.find_policy("policy");
+  const NamedPolicy direct = direct_of(s);
+  EXPECT_GT(direct.config.policy.timeouts.request, policy.config.policy.timeouts.request);
+  EXPECT_EQ(patient_as(direct, policy).config.policy.timeouts.request, sec(120));
+  NamedPolicy hasty = direct;
+  hasty.config.policy.timeouts.request = sec(30);
+  EXPECT_EQ(patient_as(hasty, policy).config.policy.timeouts.request, sec(30));
 }
 
 }  // namespace
