@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ clang             # build: CMake + Ninja; clang for libFuzzer targets
   libclang-rt-14-dev                      # libFuzzer and sanitizer runtimes for clang
+  clang-format                            # the format check (scripts/check-format.sh, a test)
   libboost1.81-dev libboost-json1.81-dev  # Asio, Beast, JSON, Random
   libtomlplusplus-dev                     # TOML scenarios and config
   libssl-dev                              # TLS for the live transport
