@@ -337,6 +337,7 @@ void check_limits(Checks& c, const Policy& policy) {
   c.duration(policy.health.misconfigured_cooldown, false, "policy.health.misconfigured_cooldown");
   c.duration(policy.health.ewma_idle_half_life, true, "policy.health.ewma_idle_half_life");
   c.duration(q.lifo_after, true, "policy.queue.lifo_after");
+  c.ratio(q.lifo_share, "policy.queue.lifo_share");
 }
 
 void check_classify(Checks& c, const ClassifyPolicy& classify) {

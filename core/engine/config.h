@@ -205,9 +205,13 @@ enum class WhenUnavailable : std::uint8_t { wait, fail };
 
 // The order a route's queue is served in. Adaptive LIFO (Facebook, "Fail at Scale",
 // ACM Queue 2015): first in, first out while the queue drains; once its oldest request
-// has waited longer than lifo_after (a standing queue), the newest goes first, so the
-// requests that can still meet their deadline are served instead of those that are
-// already too late, and the oldest end at their deadline.
+// has spent lifo_share of the time it had left when it joined the queue (and at least
+// lifo_after) waiting -- a standing queue -- the newest goes first, so the requests that
+// can still meet their deadline are served instead of those that are nearly too late,
+// and the oldest end at their deadline. The trigger is a share of the deadline, not a
+// fixed wait: a spike that FIFO drains well within the callers' deadline must not
+// starve its oldest requests past it (a fixed 5 s did: explore, liveness-429-burst seed 8
+// draw 38), while a queue whose head has burnt half its time is one FIFO would serve late.
 enum class Discipline : std::uint8_t { fifo, adaptive_lifo };
 
 struct QueuePolicy {
@@ -215,7 +219,8 @@ struct QueuePolicy {
   std::int32_t requests_max = 20'000;  // requests held at once in any state
   WhenUnavailable when_unavailable = WhenUnavailable::wait;
   Discipline discipline = Discipline::adaptive_lifo;
-  Duration lifo_after = sec(5);        // adaptive_lifo: a head older than this means a standing queue
+  Ratio lifo_share{1, 2};              // adaptive_lifo: a head that has waited this share of its time left...
+  Duration lifo_after{0};              // ...and at least this long means a standing queue
 };
 
 struct ConcurrencyPolicy {

@@ -183,10 +183,20 @@ std::optional<Index> EngineImpl::idle_target(Time now) const noexcept {
 }
 
 // Has the route's queue been standing longer than the policy lets it (adaptive LIFO)?
+// Its oldest request has waited lifo_share of the time it had left when it joined the
+// queue, and at least lifo_after.
 bool EngineImpl::congested(Time now, const RouteState& q) const noexcept {
   const QueuePolicy& qp = config_.policy.queue;
   if (qp.discipline != Discipline::adaptive_lifo || q.head == kNoSlot || q.head == q.tail) return false;
-  return now - requests_[q.head].queued_at > qp.lifo_after;
+  const RequestSlot& head = requests_[q.head];
+  FAILOVER_ASSERT(now >= head.queued_at);
+  const std::int64_t waited_us = to_us(now) - to_us(head.queued_at);
+  if (waited_us <= to_us(qp.lifo_after)) return false;
+  // Time left at entry, capped at a day: the share's product then stays far from overflow.
+  constexpr std::int64_t kDayUs = 86'400'000'000;
+  const std::int64_t left_us = std::clamp<std::int64_t>(to_us(head.deadline) - to_us(head.queued_at), 0, kDayUs);
+  FAILOVER_ASSERT(qp.lifo_share.valid());
+  return waited_us > qp.lifo_share.scale(left_us);
 }
 
 // The target's usual latency, fading while no sample comes (0: nothing known). A

@@ -121,6 +121,7 @@ TEST(Liveness, AStandingQueueServesTheNewestRequestFirst) {
     c.providers[0].concurrency_max = 1;
     c.policy.concurrency.adaptive = false;
     c.policy.queue.discipline = d;
+    c.policy.queue.lifo_share = kRatioZero;
     c.policy.queue.lifo_after = sec(5);
     EngineHarness h(c);
     for (RequestId id = 1; id <= 4; ++id) h.submit(id);
@@ -130,6 +131,25 @@ TEST(Liveness, AStandingQueueServesTheNewestRequestFirst) {
     h.at(sec(7)).outcome(h.last_send().attempt, kOk);  // request 3 has waited 7 s
     EXPECT_EQ(h.last_send().request, d == Discipline::fifo ? 3U : 4U);
   }
+}
+
+// Root cause (explore, liveness-429-burst seed 8 draw 38): a fixed 5-second trigger made
+// a spike that FIFO drains well inside the deadline serve its newest requests first, so
+// its oldest waited the whole spike and ended at their deadline.
+TEST(Liveness, AQueueIsServedInOrderUntilItsOldestRequestHasSpentHalfItsTime) {
+  Config c = make_config(1);
+  c.providers[0].concurrency_max = 1;
+  c.policy.concurrency.adaptive = false;
+  ASSERT_EQ(c.policy.queue.discipline, Discipline::adaptive_lifo);
+  EngineHarness h(c);
+  for (RequestId id = 1; id <= 5; ++id) h.submit(with_deadline(id, T(sec(60))));
+  ASSERT_EQ(h.last_send().request, 1U);
+  h.at(sec(29)).outcome(h.last_send().attempt, kOk);  // request 2 has waited 29 of its 60 s
+  EXPECT_EQ(h.last_send().request, 2U);
+  h.at(sec(31)).outcome(h.last_send().attempt, kOk);  // request 3 has waited 31 of its 60 s
+  EXPECT_EQ(h.last_send().request, 5U) << "a standing queue serves the newest first";
+  h.at(sec(32)).outcome(h.last_send().attempt, kOk);
+  EXPECT_EQ(h.last_send().request, 4U);
 }
 
 // Root cause: when a Retry-After block lapsed, every waiting request went to the
