@@ -124,6 +124,34 @@ TEST(Report, JunitFailsConservationWhenARunLosesRequests) {
   EXPECT_NE(report_markdown(f.result).find("Conservation is broken"), std::string::npos);
 }
 
+TEST(Report, JunitSuiteReturnsItsCountsAndTheDocumentSumsThem) {
+  const Fixture f;
+  const JunitSuite suite = junit_suite(f.result);
+  EXPECT_EQ(suite.tests, 3U);
+  EXPECT_EQ(suite.failures, 1U);
+  EXPECT_EQ(suite.xml.rfind("  <testsuite name=\"tiny-storm\" tests=\"3\" failures=\"1\"", 0), 0U);
+  EXPECT_EQ(report_junit(f.result), junit_document({suite}));
+  const std::string two = junit_document({suite, suite});
+  ASSERT_TRUE(well_formed_xml(two));
+  EXPECT_NE(two.find("<testsuites name=\"failover\" tests=\"6\" failures=\"2\" errors=\"0\" time=\"0\">"), std::string::npos);
+  EXPECT_EQ(count_of(two, "<testsuite "), 2U);
+  EXPECT_TRUE(well_formed_xml(junit_document({})));
+}
+
+TEST(Report, JunitSuiteAddsADeterminismTestcaseOnlyWhenItWasChecked) {
+  const Fixture f;
+  const JunitSuite same = junit_suite(f.result, true);
+  EXPECT_EQ(same.tests, 4U);
+  EXPECT_EQ(same.failures, 1U);
+  EXPECT_NE(same.xml.find("<testcase classname=\"tiny-storm\" name=\"determinism\" time=\"0\"/>"), std::string::npos);
+  const JunitSuite differs = junit_suite(f.result, false);
+  EXPECT_EQ(differs.tests, 4U);
+  EXPECT_EQ(differs.failures, 2U);
+  EXPECT_NE(differs.xml.find("<failure type=\"determinism\""), std::string::npos);
+  EXPECT_TRUE(well_formed_xml(junit_document({differs})));
+  EXPECT_EQ(junit_suite(f.result).xml.find("determinism"), std::string::npos);
+}
+
 TEST(Report, ChartsAreWellFormedSvgWithOneLinePerPolicy) {
   const Fixture f;
   const std::vector<ChartFile> charts = report_charts(f.result);
