@@ -301,27 +301,6 @@ sweep::Shard run_plan(const std::vector<sim::Scenario>& scenarios, const sweep::
 
 // ---- writing -----------------------------------------------------------------------
 
-void print_best(const sweep::Shard& merged) {
-  for (std::uint32_t s = 0; s < merged.definition.scenarios.size(); ++s) {
-    const std::vector<sweep::PointSummary> points = sweep::summarize(merged, s);
-    const std::vector<std::size_t> order = sweep::ranking(points);
-    const std::string path = fs::path(merged.definition.scenarios[s].path).stem().string();
-    if (order.empty()) {
-      std::printf("%s: no point finished\n", path.c_str());
-      continue;
-    }
-    const sweep::PointSummary& best = points[order.front()];
-    std::string values;
-    for (std::size_t k = 0; k < merged.definition.axes.size(); ++k) {
-      const sweep::Axis& a = merged.definition.axes[k];
-      values += (k ? ", " : "") + a.key + "=" + sweep::display_value(a.values[merged.definition.points[best.point][k]]);
-    }
-    const std::size_t passing = static_cast<std::size_t>(std::count_if(points.begin(), points.end(), [](const sweep::PointSummary& p) { return p.passed == p.seeds; }));
-    std::printf("%s: %zu of %zu points pass every seed; best: point %u (%s), %zu/%zu seeds passed, worst availability %.3f%%\n",
-                path.c_str(), passing, points.size(), best.point, values.c_str(), best.passed, best.seeds, best.availability_pct);
-  }
-}
-
 // Renders the merged sweep into `dir`; the exit code.
 int write_outputs(const sweep::Shard& merged, const std::string& dir) {
   const Result<std::vector<std::pair<std::string, std::string>>> files = sweep::render(merged);
@@ -330,7 +309,7 @@ int write_outputs(const sweep::Shard& merged, const std::string& dir) {
     return 2;
   }
   if (!write_files(dir, *files)) return 2;
-  print_best(merged);
+  std::fputs(sweep::best_points_text(merged).c_str(), stdout);
   std::printf("report written to %s\n", (fs::path(dir) / "report.md").string().c_str());
   return sweep::some_point_passes_everywhere(merged) ? 0 : 1;
 }

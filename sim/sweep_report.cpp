@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <string>
 #include <utility>
@@ -477,6 +478,27 @@ Result<std::string> report_md(const Shard& m, const std::vector<ScenarioView>& v
 }
 
 }  // namespace
+
+std::string best_points_text(const Shard& merged) {
+  std::string out;
+  for (std::uint32_t s = 0; s < merged.definition.scenarios.size(); ++s) {
+    const std::vector<PointSummary> points = summarize(merged, s);
+    const std::vector<std::size_t> order = ranking(points);
+    const std::string name = std::filesystem::path(merged.definition.scenarios[s].path).stem().string();
+    if (order.empty()) {
+      out += name + ": no point finished\n";
+      continue;
+    }
+    const PointSummary& best = points[order.front()];
+    const auto passing = std::count_if(points.begin(), points.end(), [](const PointSummary& p) { return p.passed == p.seeds; });
+    char availability[64];
+    std::snprintf(availability, sizeof availability, "%.3f%%", best.availability_pct);
+    out += name + ": " + std::to_string(passing) + " of " + std::to_string(points.size()) + " points pass every seed; best: point " +
+           std::to_string(best.point) + " (" + point_values(merged.definition, best.point, ", ") + "), " + std::to_string(best.passed) +
+           "/" + std::to_string(best.seeds) + " seeds passed, worst availability " + availability + "\n";
+  }
+  return out;
+}
 
 Result<std::vector<std::pair<std::string, std::string>>> render(const Shard& merged) {
   FAILOVER_ASSERT(merged.count == 1);
