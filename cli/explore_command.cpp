@@ -197,13 +197,12 @@ int write_outputs(const ex::Run& merged, const std::string& dir) {
   std::error_code ec;
   fs::remove_all(fs::path(dir) / "findings", ec);
   if (!write_files(dir, ex::render_outputs(merged))) return 2;
-  const std::vector<std::pair<std::string, std::string>> files = ex::render_outputs(merged);
-  std::size_t failing = 0;
-  for (const ex::DrawRecord& d : merged.draws) failing += d.failed != 0 ? 1 : 0;
+  const std::size_t failing = ex::failing_draws(merged);
   std::printf("explore: %zu draws, %zu failing, %zu finding(s); report: %s\n", merged.draws.size(), failing, merged.findings.size(),
               (fs::path(dir) / "report.md").string().c_str());
   for (std::size_t i = 0; i < merged.findings.size(); ++i) {
-    std::printf("finding %s: %s\n", (fs::path(dir) / files[2 + i].first).string().c_str(), merged.findings[i].detail.c_str());
+    const ex::FindingRecord& f = merged.findings[i];
+    std::printf("finding %s: %s\n", (fs::path(dir) / ex::finding_file(i, f)).string().c_str(), f.detail.c_str());
   }
   return failing > 0 ? 1 : 0;
 }

@@ -211,5 +211,9 @@ Result<Run> merge(std::vector<Run> shards, const std::vector<std::string>& names
 // The outputs as (relative path, content): report.md, findings.json and
 // findings/NNN-<oracle>.toml.
 std::vector<std::pair<std::string, std::string>> render_outputs(const Run& merged);
+// Where render_outputs puts the n-th finding (from 0): "findings/NNN-<oracle>.toml".
+std::string finding_file(std::size_t n, const FindingRecord& finding);
+// The draws on which some oracle failed; the exploration fails when there is one.
+std::size_t failing_draws(const Run& run);
 
 }  // namespace failover::sim::explore
