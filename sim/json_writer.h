@@ -50,6 +50,7 @@ class JsonWriter {
     out_ += literal;
   }
   void text(std::string_view key, std::string_view value) { raw(key, report::json_string(value)); }
+  void null(std::string_view key) { raw(key, "null"); }
   template <std::integral T>
     requires(!std::same_as<T, bool>)
   void integer(std::string_view key, T value) {

@@ -161,7 +161,7 @@ void write_run(JsonWriter& j, const ScenarioResult& result, const PolicyResult& 
   j.raw("end_seconds", report::decimal(to_us(run.end), 6));
   j.close('}');
   j.boolean("conserved", run.conserved);
-  if (run.violation.empty()) j.raw("violation", "null"); else j.text("violation", run.violation);
+  if (run.violation.empty()) j.null("violation"); else j.text("violation", run.violation);
   j.real("availability", run.availability(), 6);
   j.integer("arrived", run.arrived);
   j.integer("succeeded", run.succeeded);

@@ -117,7 +117,7 @@ std::string scenario_entry(const ScenarioRun& run) {
   j.integers("seeds", s.seeds);
   j.boolean("passed", run.passed());
   j.boolean("conserved", r.conserved);
-  if (run.deterministic) j.boolean("deterministic", *run.deterministic); else j.raw("deterministic", "null");
+  if (run.deterministic) j.boolean("deterministic", *run.deterministic); else j.null("deterministic");
   j.open("runs", '[');
   std::size_t k = 0;
   for (const PolicyResult& p : r.policies) {
