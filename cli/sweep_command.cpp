@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/files.h"
 #include "cli/parallel.h"
 #include "core/config/load.h"
 #include "sim/expect.h"
@@ -67,46 +68,6 @@ std::atomic<bool> g_stop{false};
 extern "C" void on_interrupt(int) {
   g_stop.store(true);
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
-}
-
-// ---- files -------------------------------------------------------------------------
-
-std::optional<std::string> read_text(const std::string& path, std::size_t max) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::fprintf(stderr, "error: %s: cannot open the file\n", path.c_str());
-    return std::nullopt;
-  }
-  std::string text;
-  char buf[1 << 16];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    text.append(buf, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > max) {
-      std::fprintf(stderr, "error: %s: larger than %zu bytes\n", path.c_str(), max);
-      return std::nullopt;
-    }
-  }
-  return text;
-}
-
-bool write_files(const std::string& dir, const std::vector<std::pair<std::string, std::string>>& files) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) {
-    std::fprintf(stderr, "error: %s: cannot create the folder: %s\n", dir.c_str(), ec.message().c_str());
-    return false;
-  }
-  for (const auto& [name, content] : files) {
-    const std::string path = (fs::path(dir) / name).string();
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.close();
-    if (!out) {
-      std::fprintf(stderr, "error: %s: cannot write the file\n", path.c_str());
-      return false;
-    }
-  }
-  return true;
 }
 
 // ---- the sweep's definition -----------------------------------------------------------

@@ -27,6 +27,7 @@ inline constexpr std::size_t kBasesMax = 64;
 inline constexpr std::uint64_t kDrawsMax = 10'000'000;
 inline constexpr std::size_t kShrinkStepsMax = 10'000;
 inline constexpr std::size_t kShardsMax = 10'000;
+inline constexpr std::size_t kShardBytesMax = std::size_t{1} << 30;  // a shard file read back: 1 GiB, as a sweep's
 
 // One drawn fault. `id` is its position in the original draw: it names the fault
 // ("x<id>") and so its random stream, which shrinking never changes.
