@@ -17,7 +17,6 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -26,7 +25,9 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/files.h"
 #include "cli/parallel.h"
+#include "core/config/load.h"
 #include "core/config/toml_values.h"
 #include "sim/explore.h"
 #include "sim/sweep.h"
@@ -58,32 +59,6 @@ std::atomic<bool> g_stop{false};
 extern "C" void on_explore_interrupt(int) {
   g_stop.store(true);
   std::signal(SIGINT, SIG_DFL);
-}
-
-std::optional<std::string> read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::fprintf(stderr, "error: %s: cannot open the file\n", path.c_str());
-    return std::nullopt;
-  }
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return text;
-}
-
-bool write_files(const std::string& dir, const std::vector<std::pair<std::string, std::string>>& files) {
-  for (const auto& [name, content] : files) {
-    const fs::path path = fs::path(dir) / name;
-    std::error_code ec;
-    fs::create_directories(path.parent_path(), ec);
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.close();
-    if (ec || !out) {
-      std::fprintf(stderr, "error: %s: cannot write the file\n", path.string().c_str());
-      return false;
-    }
-  }
-  return true;
 }
 
 std::optional<sim::OracleSet> oracle_set(const ExploreOptions& o) {
@@ -197,13 +172,12 @@ int write_outputs(const ex::Run& merged, const std::string& dir) {
   std::error_code ec;
   fs::remove_all(fs::path(dir) / "findings", ec);
   if (!write_files(dir, ex::render_outputs(merged))) return 2;
-  const std::vector<std::pair<std::string, std::string>> files = ex::render_outputs(merged);
-  std::size_t failing = 0;
-  for (const ex::DrawRecord& d : merged.draws) failing += d.failed != 0 ? 1 : 0;
+  const std::size_t failing = ex::failing_draws(merged);
   std::printf("explore: %zu draws, %zu failing, %zu finding(s); report: %s\n", merged.draws.size(), failing, merged.findings.size(),
               (fs::path(dir) / "report.md").string().c_str());
   for (std::size_t i = 0; i < merged.findings.size(); ++i) {
-    std::printf("finding %s: %s\n", (fs::path(dir) / files[2 + i].first).string().c_str(), merged.findings[i].detail.c_str());
+    const ex::FindingRecord& f = merged.findings[i];
+    std::printf("finding %s: %s\n", (fs::path(dir) / ex::finding_file(i, f)).string().c_str(), f.detail.c_str());
   }
   return failing > 0 ? 1 : 0;
 }
@@ -224,7 +198,7 @@ int run_merge(const ExploreOptions& o) {
       files.push_back(input);
     }
     for (const std::string& file : files) {
-      const std::optional<std::string> text = read_text(file);
+      const std::optional<std::string> text = read_text(file, ex::kShardBytesMax);
       if (!text) return 2;
       Result<ex::Run> shard = ex::read_shard(*text, file);
       if (!shard) {
@@ -274,7 +248,7 @@ int run_explore(const ExploreOptions& o) {
   std::vector<ex::Base> bases;
   ex::Run run;
   for (const std::string& file : *files) {
-    const std::optional<std::string> text = read_text(file);
+    const std::optional<std::string> text = read_text(file, kFileBytesMax);
     if (!text) return 2;
     Result<ex::Base> base = ex::load_base(file, *text, o.policy);
     if (!base) {

@@ -32,13 +32,12 @@
 #include "core/config/toml_values.h"
 #include "core/transport/live_driver.h"
 #include "core/transport/live_input.h"
-#include "sim/report_format.h"
+#include "sim/json_writer.h"
 
 namespace failover::cli {
 namespace {
 
 namespace asio = boost::asio;
-using sim::report::json_string;
 using transport::LiveDriver;
 using transport::LiveRequest;
 using transport::LiveResult;
@@ -190,21 +189,45 @@ struct Run {
   bool echo_stream = false;  // one streamed request on a terminal: its text is printed as it comes
 };
 
+// Who served a request, and its last error, are null when there is none.
+void text_or_null(sim::JsonWriter& j, std::string_view key, const std::string& value) {
+  if (value.empty()) {
+    j.null(key);
+  } else {
+    j.text(key, value);
+  }
+}
+
+// One request as a line of JSON; the answer's text left out (null) when `quiet`.
+std::string result_json(const LiveResult& r, const Job& job, bool quiet) {
+  sim::JsonWriter j;
+  j.open_inline("", '{');
+  j.integer("id", r.id);
+  j.text("input", job.label);
+  j.text("status", status_word(r));
+  j.text("reason", r.aborted ? "aborted" : to_string(r.reason));
+  text_or_null(j, "provider", r.provider);
+  text_or_null(j, "model", r.model);
+  j.integer("attempts", r.attempts);
+  j.real("latency_ms", millis(r.latency), 6);
+  j.raw("cost_usd", usd(r.cost_micro_usd));
+  j.boolean("downgraded", r.downgraded);
+  const bool answered = r.status == RequestStatus::succeeded && !r.aborted;
+  if (quiet || !answered) {
+    j.null("text");
+  } else {
+    j.text("text", r.text);  // an empty answer is "", not null
+  }
+  text_or_null(j, "error", r.last_error);
+  j.close('}');
+  return j.finish();
+}
+
 void print_result(const Run& run, const LiveResult& r, const Job& job) {
   const LiveOptions& o = *run.options;
   if (run.echo_stream) std::printf("\n");  // after the streamed text
   if (o.json) {
-    std::string line = "{\"id\": " + std::to_string(r.id) + ", \"input\": " + json_string(job.label) +
-                       ", \"status\": " + json_string(status_word(r)) + ", \"reason\": " +
-                       json_string(r.aborted ? "aborted" : to_string(r.reason));
-    line += ", \"provider\": " + (r.provider.empty() ? std::string("null") : json_string(r.provider));
-    line += ", \"model\": " + (r.model.empty() ? std::string("null") : json_string(r.model));
-    line += ", \"attempts\": " + std::to_string(r.attempts) + ", \"latency_ms\": " + std::to_string(millis(r.latency));
-    line += ", \"cost_usd\": " + usd(r.cost_micro_usd) + ", \"downgraded\": " + (r.downgraded ? "true" : "false");
-    const bool answered = r.status == RequestStatus::succeeded && !r.aborted;
-    line += ", \"text\": " + (o.quiet || !answered ? std::string("null") : json_string(r.text));
-    line += ", \"error\": " + (r.last_error.empty() ? std::string("null") : json_string(r.last_error)) + "}";
-    std::printf("%s\n", line.c_str());
+    std::fputs(result_json(r, job, o.quiet).c_str(), stdout);
     return;
   }
   if (r.status == RequestStatus::succeeded && !r.aborted) {
@@ -256,25 +279,41 @@ void print_summary_json(const Run& run, const LiveDriver& driver, double wall_s)
   const Counts c = count(run);
   const HealthReport h = driver.health();
   const Config& config = driver.config();
-  std::string o = "{\"summary\": {\"requests\": " + std::to_string(run.results.size()) +
-                  ", \"not_sent\": " + std::to_string(run.jobs.size() - run.next);
-  o += ", \"succeeded\": " + std::to_string(c.succeeded) + ", \"failed\": " + std::to_string(c.failed) +
-       ", \"dropped\": " + std::to_string(c.dropped) + ", \"aborted\": " + std::to_string(c.aborted);
-  o += ", \"wall_seconds\": " + std::to_string(wall_s) + ", \"requests_per_second\": " +
-       std::to_string(wall_s > 0 ? static_cast<double>(run.results.size()) / wall_s : 0.0);
-  o += ", \"latency_ms\": {\"p50\": " + std::to_string(percentile(run.latencies_ms, 0.50)) +
-       ", \"p99\": " + std::to_string(percentile(run.latencies_ms, 0.99)) + "}";
-  o += ", \"attempts\": " + std::to_string(h.totals.attempts) + ", \"cost_usd\": " + usd(h.totals.cost_micro_usd) +
-       ", \"possibly_billed_usd\": " + usd(h.totals.possibly_billed_micro_usd) + ", \"targets\": [";
-  for (std::size_t i = 0; i < h.targets.size(); ++i) {
-    const TargetHealth& t = h.targets[i];
-    o += std::string(i == 0 ? "" : ", ") + "{\"provider\": " + json_string(config.provider_of(t.target).name) +
-         ", \"model\": " + json_string(config.model(t.target).id) + ", \"breaker\": " + json_string(to_string(t.breaker)) +
-         ", \"attempts\": " + std::to_string(t.attempts) + ", \"successes\": " + std::to_string(t.successes) +
-         ", \"failures\": " + std::to_string(t.failures) + ", \"rate_limited\": " + std::to_string(t.rate_limited) +
-         ", \"cost_usd\": " + usd(t.cost_micro_usd) + "}";
+  sim::JsonWriter j;
+  j.open_inline("", '{');
+  j.open_inline("summary", '{');
+  j.integer("requests", run.results.size());
+  j.integer("not_sent", run.jobs.size() - run.next);
+  j.integer("succeeded", c.succeeded);
+  j.integer("failed", c.failed);
+  j.integer("dropped", c.dropped);
+  j.integer("aborted", c.aborted);
+  j.real("wall_seconds", wall_s, 6);
+  j.real("requests_per_second", wall_s > 0 ? static_cast<double>(run.results.size()) / wall_s : 0.0, 6);
+  j.open_inline("latency_ms", '{');
+  j.real("p50", percentile(run.latencies_ms, 0.50), 6);
+  j.real("p99", percentile(run.latencies_ms, 0.99), 6);
+  j.close('}');
+  j.integer("attempts", h.totals.attempts);
+  j.raw("cost_usd", usd(h.totals.cost_micro_usd));
+  j.raw("possibly_billed_usd", usd(h.totals.possibly_billed_micro_usd));
+  j.open_inline("targets", '[');
+  for (const TargetHealth& t : h.targets) {
+    j.open_inline("", '{');
+    j.text("provider", config.provider_of(t.target).name);
+    j.text("model", config.model(t.target).id);
+    j.text("breaker", to_string(t.breaker));
+    j.integer("attempts", t.attempts);
+    j.integer("successes", t.successes);
+    j.integer("failures", t.failures);
+    j.integer("rate_limited", t.rate_limited);
+    j.raw("cost_usd", usd(t.cost_micro_usd));
+    j.close('}');
   }
-  std::printf("%s]}}\n", o.c_str());
+  j.close(']');
+  j.close('}');
+  j.close('}');
+  std::fputs(j.finish().c_str(), stdout);
 }
 
 void print_summary(const Run& run, const LiveDriver& driver, double wall_s) {

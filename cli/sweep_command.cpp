@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/files.h"
 #include "cli/parallel.h"
 #include "core/config/load.h"
 #include "sim/expect.h"
@@ -67,46 +68,6 @@ std::atomic<bool> g_stop{false};
 extern "C" void on_interrupt(int) {
   g_stop.store(true);
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
-}
-
-// ---- files -------------------------------------------------------------------------
-
-std::optional<std::string> read_text(const std::string& path, std::size_t max) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::fprintf(stderr, "error: %s: cannot open the file\n", path.c_str());
-    return std::nullopt;
-  }
-  std::string text;
-  char buf[1 << 16];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    text.append(buf, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > max) {
-      std::fprintf(stderr, "error: %s: larger than %zu bytes\n", path.c_str(), max);
-      return std::nullopt;
-    }
-  }
-  return text;
-}
-
-bool write_files(const std::string& dir, const std::vector<std::pair<std::string, std::string>>& files) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) {
-    std::fprintf(stderr, "error: %s: cannot create the folder: %s\n", dir.c_str(), ec.message().c_str());
-    return false;
-  }
-  for (const auto& [name, content] : files) {
-    const std::string path = (fs::path(dir) / name).string();
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.close();
-    if (!out) {
-      std::fprintf(stderr, "error: %s: cannot write the file\n", path.c_str());
-      return false;
-    }
-  }
-  return true;
 }
 
 // ---- the sweep's definition -----------------------------------------------------------
@@ -301,27 +262,6 @@ sweep::Shard run_plan(const std::vector<sim::Scenario>& scenarios, const sweep::
 
 // ---- writing -----------------------------------------------------------------------
 
-void print_best(const sweep::Shard& merged) {
-  for (std::uint32_t s = 0; s < merged.definition.scenarios.size(); ++s) {
-    const std::vector<sweep::PointSummary> points = sweep::summarize(merged, s);
-    const std::vector<std::size_t> order = sweep::ranking(points);
-    const std::string path = fs::path(merged.definition.scenarios[s].path).stem().string();
-    if (order.empty()) {
-      std::printf("%s: no point finished\n", path.c_str());
-      continue;
-    }
-    const sweep::PointSummary& best = points[order.front()];
-    std::string values;
-    for (std::size_t k = 0; k < merged.definition.axes.size(); ++k) {
-      const sweep::Axis& a = merged.definition.axes[k];
-      values += (k ? ", " : "") + a.key + "=" + sweep::display_value(a.values[merged.definition.points[best.point][k]]);
-    }
-    const std::size_t passing = static_cast<std::size_t>(std::count_if(points.begin(), points.end(), [](const sweep::PointSummary& p) { return p.passed == p.seeds; }));
-    std::printf("%s: %zu of %zu points pass every seed; best: point %u (%s), %zu/%zu seeds passed, worst availability %.3f%%\n",
-                path.c_str(), passing, points.size(), best.point, values.c_str(), best.passed, best.seeds, best.availability_pct);
-  }
-}
-
 // Renders the merged sweep into `dir`; the exit code.
 int write_outputs(const sweep::Shard& merged, const std::string& dir) {
   const Result<std::vector<std::pair<std::string, std::string>>> files = sweep::render(merged);
@@ -330,7 +270,7 @@ int write_outputs(const sweep::Shard& merged, const std::string& dir) {
     return 2;
   }
   if (!write_files(dir, *files)) return 2;
-  print_best(merged);
+  std::fputs(sweep::best_points_text(merged).c_str(), stdout);
   std::printf("report written to %s\n", (fs::path(dir) / "report.md").string().c_str());
   return sweep::some_point_passes_everywhere(merged) ? 0 : 1;
 }

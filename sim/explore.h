@@ -27,6 +27,7 @@ inline constexpr std::size_t kBasesMax = 64;
 inline constexpr std::uint64_t kDrawsMax = 10'000'000;
 inline constexpr std::size_t kShrinkStepsMax = 10'000;
 inline constexpr std::size_t kShardsMax = 10'000;
+inline constexpr std::size_t kShardBytesMax = std::size_t{1} << 30;  // a shard file read back: 1 GiB, as a sweep's
 
 // One drawn fault. `id` is its position in the original draw: it names the fault
 // ("x<id>") and so its random stream, which shrinking never changes.
@@ -211,5 +212,9 @@ Result<Run> merge(std::vector<Run> shards, const std::vector<std::string>& names
 // The outputs as (relative path, content): report.md, findings.json and
 // findings/NNN-<oracle>.toml.
 std::vector<std::pair<std::string, std::string>> render_outputs(const Run& merged);
+// Where render_outputs puts the n-th finding (from 0): "findings/NNN-<oracle>.toml".
+std::string finding_file(std::size_t n, const FindingRecord& finding);
+// The draws on which some oracle failed; the exploration fails when there is one.
+std::size_t failing_draws(const Run& run);
 
 }  // namespace failover::sim::explore

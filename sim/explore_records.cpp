@@ -270,13 +270,17 @@ Result<Run> merge(std::vector<Run> shards, const std::vector<std::string>& names
 
 // ---- outputs ----------------------------------------------------------------------
 
-namespace {
-
 std::string finding_file(std::size_t n, const FindingRecord& f) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%03zu", n + 1);
   return "findings/" + std::string(buf) + "-" + std::string(oracle_name(f.oracle)) + ".toml";
 }
+
+std::size_t failing_draws(const Run& run) {
+  return static_cast<std::size_t>(std::count_if(run.draws.begin(), run.draws.end(), [](const DrawRecord& d) { return d.failed != 0; }));
+}
+
+namespace {
 
 std::string findings_json(const Run& run) {
   JsonWriter j;
@@ -370,8 +374,7 @@ std::string report_md(const Run& run) {
     md += "- **" + finding_file(i, f) + "** (" + std::string(oracle_name(f.oracle)) + ", `" + run.bases[f.base].path + "` draw " + std::to_string(f.index) +
           "): " + f.detail + "\n  - original: " + f.original_size + "\n  - shrunk: " + f.shrunk_size + " (" + std::to_string(f.steps) + " steps)\n";
   }
-  const auto failing = std::count_if(run.draws.begin(), run.draws.end(), [](const DrawRecord& d) { return d.failed != 0; });
-  md += "\n## Failing draws (" + std::to_string(failing) + ")\n\n";
+  md += "\n## Failing draws (" + std::to_string(failing_draws(run)) + ")\n\n";
   std::size_t listed = 0;
   for (const DrawRecord& d : run.draws) {
     if (d.failed == 0 || listed++ >= 50) continue;

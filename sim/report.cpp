@@ -315,6 +315,17 @@ std::string junit_conservation(const ScenarioResult& result) {
          " runs\">" + svg::xml_escape(detail) + "</failure>\n    </testcase>\n";
 }
 
+// The testcase `failover run --check-determinism` adds: every run repeated twice more
+// with the same digest, or not (the command names the diverging run on stderr).
+std::string junit_determinism(const ScenarioResult& result, bool deterministic) {
+  const std::string out =
+      "    <testcase classname=\"" + svg::xml_escape(result.scenario->name) + "\" name=\"determinism\" time=\"0\"";
+  if (deterministic) return out + "/>\n";
+  return out +
+         ">\n      <failure type=\"determinism\" message=\"expected the same digest when every run is repeated, "
+         "measured a difference (see the command's stderr)\"/>\n    </testcase>\n";
+}
+
 std::string junit_properties(const ScenarioResult& result) {
   const Scenario& s = *result.scenario;
   std::string out = "    <properties>\n";
@@ -345,17 +356,18 @@ std::string report_markdown(const ScenarioResult& result) {
   return markdown_with(result, report_charts(result));
 }
 
-std::string report_junit(const ScenarioResult& result) {
+std::string report_junit(const ScenarioResult& result) { return junit_document({junit_suite(result)}); }
+
+JunitSuite junit_suite(const ScenarioResult& result, std::optional<bool> deterministic) {
   check_preconditions(result);
+  JunitSuite suite;
+  suite.tests = result.checks.size() + 1 + (deterministic ? 1 : 0);
+  suite.failures = result.checks.size() - report::checks_passed(result) + (report::all_conserved(result) ? 0 : 1) +
+                   (deterministic && !*deterministic ? 1 : 0);
   const std::string scenario = svg::xml_escape(result.scenario->name);
-  const std::size_t tests = result.checks.size() + 1;
-  const std::size_t failures =
-      result.checks.size() - report::checks_passed(result) + (report::all_conserved(result) ? 0 : 1);
-  const std::string counts =
-      "tests=\"" + std::to_string(tests) + "\" failures=\"" + std::to_string(failures) + "\" errors=\"0\"";
-  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"failover\" " + counts +
-                    " time=\"0\">\n  <testsuite name=\"" + scenario + "\" " + counts + " skipped=\"0\" time=\"0\">\n" +
-                    junit_properties(result);
+  std::string& out = suite.xml;
+  out = "  <testsuite name=\"" + scenario + "\" tests=\"" + std::to_string(suite.tests) + "\" failures=\"" +
+        std::to_string(suite.failures) + "\" errors=\"0\" skipped=\"0\" time=\"0\">\n" + junit_properties(result);
   for (const CheckResult& c : result.checks) {
     out += "    <testcase classname=\"" + scenario + "." + svg::xml_escape(c.policy) + "\" name=\"" +
            svg::xml_escape(c.metric + " " + c.expected) + "\" time=\"0\"";
@@ -369,7 +381,25 @@ std::string report_junit(const ScenarioResult& result) {
                            " (worst seed " + std::to_string(c.worst_seed) + ")") +
            "</failure>\n    </testcase>\n";
   }
-  return out + junit_conservation(result) + "  </testsuite>\n</testsuites>\n";
+  out += junit_conservation(result);
+  if (deterministic) out += junit_determinism(result, *deterministic);
+  out += "  </testsuite>\n";
+  FAILOVER_ASSERT(suite.failures <= suite.tests);
+  return suite;
+}
+
+std::string junit_document(const std::vector<JunitSuite>& suites) {
+  std::size_t tests = 0;
+  std::size_t failures = 0;
+  std::string body;
+  for (const JunitSuite& s : suites) {
+    tests += s.tests;
+    failures += s.failures;
+    body += s.xml;
+  }
+  FAILOVER_ASSERT(failures <= tests);
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"failover\" tests=\"" + std::to_string(tests) +
+         "\" failures=\"" + std::to_string(failures) + "\" errors=\"0\" time=\"0\">\n" + body + "</testsuites>\n";
 }
 
 Status write_reports(const ScenarioResult& result, const std::string& dir) {

@@ -6,6 +6,8 @@
 // committed report can be checked for being current.
 #pragma once
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,7 +53,22 @@ std::string report_markdown(const ScenarioResult& result);
 // Money and seconds are exact decimals of their integers; what never happened is null.
 // No wall-clock figure appears: the file is a pure function of the result.
 std::string report_json(const ScenarioResult& result);
+// JUnit XML: junit_document over the scenario's one suite.
 std::string report_junit(const ScenarioResult& result);
+
+// One scenario's <testsuite> element, for a document that gathers several: its
+// properties (title, seeds, each run's digest), a testcase per expectation, the
+// conservation testcase and, when `deterministic` is given, a "determinism" testcase;
+// with the counts the <testsuites> root adds up.
+struct JunitSuite {
+  std::string xml;  // "  <testsuite ...>\n ... </testsuite>\n"
+  std::size_t tests = 0;
+  std::size_t failures = 0;
+};
+JunitSuite junit_suite(const ScenarioResult& result, std::optional<bool> deterministic = std::nullopt);
+// The JUnit XML document: the <testsuites> root over `suites`, in order, counts summed.
+std::string junit_document(const std::vector<JunitSuite>& suites);
+
 // The charts, drawn from the first seed's run of each policy, in this order:
 // throughput (arrivals vs successes per minute), buffer (depth against capacity),
 // breakers (state per target over time), latency (p50 and p99), cost (cumulative,

@@ -19,8 +19,6 @@
 namespace failover::sim {
 namespace {
 
-using report::json_string;
-
 void write_faults(JsonWriter& j, const Scenario& s) {
   j.open("faults", '[');
   for (const ProviderSpec& p : s.providers) {
@@ -47,9 +45,7 @@ void write_scenario(JsonWriter& j, const ScenarioResult& result) {
   j.text("source", s.source);
   j.text("path", s.path);
   j.raw("duration_seconds", report::decimal(to_us(s.duration), 6));
-  std::string seeds = "[";
-  for (std::size_t i = 0; i < s.seeds.size(); ++i) seeds += (i == 0 ? "" : ", ") + std::to_string(s.seeds[i]);
-  j.raw("seeds", seeds + "]");
+  j.integers("seeds", s.seeds);
   j.raw("overflow_from_seconds", report::decimal(to_us(s.overflow_from), 6));
   j.open("buffer", '{');
   j.integer("capacity", s.buffer.capacity);
@@ -70,7 +66,7 @@ void write_checks(JsonWriter& j, const ScenarioResult& result) {
     j.text("metric", c.metric);
     j.text("expected", c.expected);
     j.text("measured", c.measured);
-    j.raw("worst_seed", std::to_string(c.worst_seed));
+    j.integer("worst_seed", c.worst_seed);
     j.boolean("pass", c.passed);
     j.close('}');
   }
@@ -104,8 +100,12 @@ void write_breakers(JsonWriter& j, const RunResult& run) {
   j.integer("transitions_total", run.transitions_total);
   j.open("transitions", '[');
   for (const Transition& t : run.transitions) {
-    j.raw("", "{\"at_seconds\": " + report::decimal(to_us(t.at), 6) + ", \"target\": " + std::to_string(t.target) +
-                  ", \"from\": " + json_string(to_string(t.from)) + ", \"to\": " + json_string(to_string(t.to)) + "}");
+    j.open_inline("", '{');
+    j.raw("at_seconds", report::decimal(to_us(t.at), 6));
+    j.integer("target", t.target);
+    j.text("from", to_string(t.from));
+    j.text("to", to_string(t.to));
+    j.close('}');
   }
   j.close(']');
   j.open("breaker_end", '[');
@@ -153,15 +153,15 @@ void write_run(JsonWriter& j, const ScenarioResult& result, const PolicyResult& 
   j.open("", '{');
   j.text("scenario", s.name);
   j.text("policy", policy.name);
-  j.raw("seed", std::to_string(run.seed));
+  j.integer("seed", run.seed);
   j.text("digest", run.digest);
   j.open("sim", '{');
   j.integer("requests", run.arrived);
-  j.raw("events", std::to_string(run.events));
+  j.integer("events", run.events);
   j.raw("end_seconds", report::decimal(to_us(run.end), 6));
   j.close('}');
   j.boolean("conserved", run.conserved);
-  if (run.violation.empty()) j.raw("violation", "null"); else j.text("violation", run.violation);
+  if (run.violation.empty()) j.null("violation"); else j.text("violation", run.violation);
   j.real("availability", run.availability(), 6);
   j.integer("arrived", run.arrived);
   j.integer("succeeded", run.succeeded);

@@ -558,4 +558,25 @@ RunResult run_simulation(const RunSpec& spec, TraceRecorder* recorder) {
   return loop.run();
 }
 
+const char* to_string(TraceKind kind) noexcept {
+  switch (kind) {
+    case TraceKind::arrival: return "arrival";
+    case TraceKind::dropped_full: return "dropped_full";
+    case TraceKind::send: return "send";
+    case TraceKind::first_byte: return "first_byte";
+    case TraceKind::response: return "response";
+    case TraceKind::cancel: return "cancel";
+    case TraceKind::complete: return "complete";
+    case TraceKind::requeue: return "requeue";
+    case TraceKind::charge: return "charge";
+    case TraceKind::breaker: return "breaker";
+  }
+  return "?";  // a code read from a trace that no kind has (0, or past the last)
+}
+
+std::string trace_event_text(const TraceEvent& event) {
+  return std::string(to_string(static_cast<TraceKind>(event.kind))) + " at " + std::to_string(to_us(event.at)) +
+         " us (a=" + std::to_string(event.a) + ", b=" + std::to_string(event.b) + ")";
+}
+
 }  // namespace failover::sim

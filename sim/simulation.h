@@ -124,9 +124,16 @@ inline constexpr std::size_t kTransitionsKept = 4'096;
 // spec.providers matches spec.config.providers by position.
 RunResult run_simulation(const RunSpec& spec, TraceRecorder* recorder = nullptr);
 
-// Trace event kinds (TraceEvent::kind).
+// Trace event kinds (TraceEvent::kind). A new kind is named in to_string (simulation.cpp),
+// where the compiler checks that the switch covers every kind.
 enum class TraceKind : std::uint32_t {
   arrival = 1, dropped_full, send, first_byte, response, cancel, complete, requeue, charge, breaker,
 };
+
+// The kind's name ("arrival", "send"...); "?" for a code that is no kind.
+const char* to_string(TraceKind kind) noexcept;
+// One traced event as a person reads it, for the first diverging event of a
+// determinism check: "send at 1500000 us (a=3, b=1)".
+std::string trace_event_text(const TraceEvent& event);
 
 }  // namespace failover::sim

@@ -178,4 +178,8 @@ Result<std::vector<std::pair<std::string, std::string>>> render(const Shard& mer
 // True when, in every scenario, some point passed every expectation on every seed.
 bool some_point_passes_everywhere(const Shard& merged);
 
+// One line per scenario for the console, named by its file's stem: how many points
+// passed every seed and the best point with its values, or that no point finished.
+std::string best_points_text(const Shard& merged);
+
 }  // namespace failover::sim::sweep

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <string>
 #include <utility>
@@ -14,6 +15,7 @@
 
 #include "core/engine/assert.h"
 #include "sim/expect.h"
+#include "sim/json_writer.h"
 #include "sim/report_format.h"
 #include "sim/scenario_load.h"
 #include "sim/svg.h"
@@ -43,8 +45,6 @@ struct ScenarioView {
 std::string expectation_name(const Expectation& e) { return std::string(metric_name(e.metric)) + " " + expected_text(e); }
 
 std::string fixed(double v, int digits) { return std::isfinite(v) ? svg::fixed(v, digits) : std::string(); }
-
-std::string json_number(double v, int digits) { return std::isfinite(v) ? svg::fixed(v, digits) : "null"; }
 
 // A swept value in JSON: numbers and booleans as they are, strings as strings.
 std::string json_value(const std::string& toml_text) {
@@ -130,50 +130,80 @@ std::string points_csv(const Shard& m, const std::vector<ScenarioView>& views) {
   return o;
 }
 
-std::string json_run(const Record& r) {
-  std::string o = "{\"seed\": " + std::to_string(r.seed) + ", \"passed\": " + (r.passed() ? "true" : "false") +
-                  ", \"availability_pct\": " + json_number(r.availability_pct, 4) + ", \"latency_p99_ms\": " + json_number(r.p99_ms, 1) +
-                  ", \"cost_usd\": " + json_number(r.cost_usd, 4) + ", \"cost_ratio_pct\": " + json_number(r.cost_ratio_pct, 2) +
-                  ", \"dropped\": " + std::to_string(r.dropped) + ", \"overflow_min\": " + json_number(r.overflow_min, 2) +
-                  ", \"breaker_trips\": " + std::to_string(r.trips) + ", \"conserved\": " + (r.conserved ? "true" : "false") + ", \"checks\": [";
-  for (std::size_t e = 0; e < r.checks.size(); ++e) o += std::string(e ? ", " : "") + (r.checks[e] == 'P' ? "true" : "false");
-  return o + "]}";
+void write_run(JsonWriter& j, const Record& r) {
+  j.open_inline("", '{');
+  j.integer("seed", r.seed);
+  j.boolean("passed", r.passed());
+  j.real("availability_pct", r.availability_pct, 4);
+  j.real("latency_p99_ms", r.p99_ms, 1);
+  j.real("cost_usd", r.cost_usd, 4);
+  j.real("cost_ratio_pct", r.cost_ratio_pct, 2);
+  j.integer("dropped", r.dropped);
+  j.real("overflow_min", r.overflow_min, 2);
+  j.integer("breaker_trips", r.trips);
+  j.boolean("conserved", r.conserved);
+  j.open_inline("checks", '[');
+  for (const char check : r.checks) j.boolean("", check == 'P');
+  j.close(']');
+  j.close('}');
 }
 
-std::string json_scenario(const Shard& m, const ScenarioView& v, std::uint32_t s) {
+// One point on one line, its runs hanging below it one per line.
+void write_point(JsonWriter& j, const Shard& m, const ScenarioView& v, std::size_t i, std::size_t& next) {
   const Definition& d = m.definition;
-  const ScenarioEntry& e = d.scenarios[s];
-  std::string o = "    {\n      \"scenario\": " + json_string(v.scenario.name) + ",\n      \"path\": " + json_string(e.path) +
-                  ",\n      \"hash\": " + json_string(text_hash(e.text)) + ",\n      \"seeds\": [";
-  for (std::size_t i = 0; i < e.seeds.size(); ++i) o += (i ? ", " : "") + std::to_string(e.seeds[i]);
-  o += "],\n      \"expectations\": [";
-  for (std::size_t i = 0; i < v.expectations.size(); ++i) o += (i ? ", " : "") + json_string(expectation_name(*v.expectations[i]));
-  o += "],\n      \"points\": [";
+  const PointSummary& p = v.points[i];
+  j.open_inline("", '{');
+  j.integer("point", p.point);
+  j.open_inline("values", '{');
+  for (std::size_t k = 0; k < d.axes.size(); ++k) j.raw(d.axes[k].key, json_value(d.axes[k].values[d.points[p.point][k]]));
+  j.close('}');
+  j.integer("rank", v.rank[i]);
+  j.boolean("pareto", v.frontier[i]);
+  j.integer("seeds_passed", p.passed);
+  j.integer("seeds", p.seeds);
+  j.open("runs", '[');
+  for (std::size_t k = 0; k < p.seeds; ++k, ++next) {
+    FAILOVER_ASSERT(next < m.records.size());
+    FAILOVER_ASSERT(m.records[next].point == p.point);
+    write_run(j, m.records[next]);
+  }
+  j.close(']');
+  j.close('}');
+}
+
+void write_scenario(JsonWriter& j, const Shard& m, const ScenarioView& v, std::uint32_t s) {
+  const ScenarioEntry& e = m.definition.scenarios[s];
+  j.open("", '{');
+  j.text("scenario", v.scenario.name);
+  j.text("path", e.path);
+  j.text("hash", text_hash(e.text));
+  j.integers("seeds", e.seeds);
+  j.open_inline("expectations", '[');
+  for (const Expectation* x : v.expectations) j.text("", expectation_name(*x));
+  j.close(']');
+  j.open("points", '[');
   std::size_t next = 0;  // records of this scenario, in point order
   while (next < m.records.size() && m.records[next].scenario != s) ++next;
-  for (std::size_t i = 0; i < v.points.size(); ++i) {
-    const PointSummary& p = v.points[i];
-    o += std::string(i ? "," : "") + "\n        {\"point\": " + std::to_string(p.point) + ", \"values\": {";
-    for (std::size_t k = 0; k < d.axes.size(); ++k) o += (k ? ", " : "") + json_string(d.axes[k].key) + ": " + json_value(d.axes[k].values[d.points[p.point][k]]);
-    o += "}, \"rank\": " + std::to_string(v.rank[i]) + ", \"pareto\": " + (v.frontier[i] ? "true" : "false") +
-         ", \"seeds_passed\": " + std::to_string(p.passed) + ", \"seeds\": " + std::to_string(p.seeds) + ", \"runs\": [";
-    for (std::size_t k = 0; k < p.seeds; ++k, ++next) {
-      FAILOVER_ASSERT(next < m.records.size() && m.records[next].point == p.point);
-      o += std::string(k ? "," : "") + "\n          " + json_run(m.records[next]);
-    }
-    o += "]}";
-  }
-  return o + (v.points.empty() ? "" : "\n      ") + "]\n    }";
+  for (std::size_t i = 0; i < v.points.size(); ++i) write_point(j, m, v, i, next);
+  j.close(']');
+  j.close('}');
 }
 
 std::string points_json(const Shard& m, const std::vector<ScenarioView>& views) {
-  std::string o = "{\n  \"format\": \"failover-sweep/1\",\n  \"partial\": " + std::string(m.partial ? "true" : "false") +
-                  ",\n  \"mode\": " + json_string(m.definition.mode) + ",\n  \"points\": " + std::to_string(m.definition.points.size()) +
-                  ",\n  \"keys\": [";
-  for (std::size_t k = 0; k < m.definition.axes.size(); ++k) o += (k ? ", " : "") + json_string(m.definition.axes[k].key);
-  o += "],\n  \"scenarios\": [\n";
-  for (std::uint32_t s = 0; s < views.size(); ++s) o += (s ? ",\n" : "") + json_scenario(m, views[s], s);
-  return o + "\n  ]\n}\n";
+  JsonWriter j;
+  j.open("", '{');
+  j.text("format", "failover-sweep/1");
+  j.boolean("partial", m.partial);
+  j.text("mode", m.definition.mode);
+  j.integer("points", m.definition.points.size());
+  j.open_inline("keys", '[');
+  for (const Axis& a : m.definition.axes) j.text("", a.key);
+  j.close(']');
+  j.open("scenarios", '[');
+  for (std::uint32_t s = 0; s < views.size(); ++s) write_scenario(j, m, views[s], s);
+  j.close(']');
+  j.close('}');
+  return j.finish();
 }
 
 // ---- the scatter -------------------------------------------------------------------
@@ -448,6 +478,27 @@ Result<std::string> report_md(const Shard& m, const std::vector<ScenarioView>& v
 }
 
 }  // namespace
+
+std::string best_points_text(const Shard& merged) {
+  std::string out;
+  for (std::uint32_t s = 0; s < merged.definition.scenarios.size(); ++s) {
+    const std::vector<PointSummary> points = summarize(merged, s);
+    const std::vector<std::size_t> order = ranking(points);
+    const std::string name = std::filesystem::path(merged.definition.scenarios[s].path).stem().string();
+    if (order.empty()) {
+      out += name + ": no point finished\n";
+      continue;
+    }
+    const PointSummary& best = points[order.front()];
+    const auto passing = std::count_if(points.begin(), points.end(), [](const PointSummary& p) { return p.passed == p.seeds; });
+    char availability[64];
+    std::snprintf(availability, sizeof availability, "%.3f%%", best.availability_pct);
+    out += name + ": " + std::to_string(passing) + " of " + std::to_string(points.size()) + " points pass every seed; best: point " +
+           std::to_string(best.point) + " (" + point_values(merged.definition, best.point, ", ") + "), " + std::to_string(best.passed) +
+           "/" + std::to_string(best.seeds) + " seeds passed, worst availability " + availability + "\n";
+  }
+  return out;
+}
 
 Result<std::vector<std::pair<std::string, std::string>>> render(const Shard& merged) {
   FAILOVER_ASSERT(merged.count == 1);

@@ -112,6 +112,25 @@ TEST(Explore, ShardRecordsMergeIntoTheWholeRun) {
   EXPECT_EQ(render_outputs(*merged), render_outputs(*one));
 }
 
+TEST(Explore, FindingFilesAreWhereTheOutputsPutThemAndFailingDrawsAreCounted) {
+  explore::Run run;
+  run.bases = {BaseEntry{"a.toml", "0", {"p"}}};
+  for (std::uint64_t i = 0; i < 4; ++i) run.draws.push_back(DrawRecord{0, i, 1, {1}, 3, i % 2 == 1 ? 2U : 0U, 999'000, -1, 900, ""});
+  EXPECT_EQ(failing_draws(run), 2U);
+  run.findings.push_back(FindingRecord{0, 1, Oracle::expect, "x", "big", "small", 3, "# one\n"});
+  run.findings.push_back(FindingRecord{0, 3, Oracle::cost, "y", "big", "small", 3, "# two\n"});
+  EXPECT_EQ(finding_file(1, run.findings[1]), "findings/002-cost.toml");
+  const std::vector<std::pair<std::string, std::string>> files = render_outputs(run);
+  ASSERT_EQ(files.size(), 4U);
+  for (std::size_t i = 0; i < run.findings.size(); ++i) {
+    EXPECT_EQ(files[2 + i].first, finding_file(i, run.findings[i]));
+    EXPECT_EQ(files[2 + i].second, run.findings[i].text);
+  }
+  EXPECT_NE(files[0].second.find("## Failing draws (2)"), std::string::npos);
+  run.draws.clear();
+  EXPECT_EQ(failing_draws(run), 0U);
+}
+
 TEST(Explore, BadExploreTableNamesFileLineAndColumn) {
   const std::string text = read("scenarios/claude-503-storm-2026-05-08.toml") + "\n[explore]\nkinds = [\"http_error\", \"meteor\"]\n";
   const Result<Scenario> s = load_scenario_string(text, "storm.toml");

@@ -116,5 +116,17 @@ TEST(Simulation, AStormBreaksNoLivenessInvariant) {
   EXPECT_TRUE(r.violation.empty()) << r.violation;
 }
 
+// The names a determinism failure prints; codes no kind has read as "?".
+TEST(Simulation, TraceKindsHaveNamesAndAnEventReadsAsText) {
+  EXPECT_STREQ(to_string(TraceKind::arrival), "arrival");
+  EXPECT_STREQ(to_string(TraceKind::dropped_full), "dropped_full");
+  EXPECT_STREQ(to_string(TraceKind::first_byte), "first_byte");
+  EXPECT_STREQ(to_string(TraceKind::breaker), "breaker");
+  EXPECT_STREQ(to_string(static_cast<TraceKind>(0)), "?");
+  EXPECT_STREQ(to_string(static_cast<TraceKind>(static_cast<std::uint32_t>(TraceKind::breaker) + 1)), "?");
+  const TraceEvent e{4, at_us(1'500'000), static_cast<std::uint32_t>(TraceKind::send), 3, 1};
+  EXPECT_EQ(trace_event_text(e), "send at 1500000 us (a=3, b=1)");
+}
+
 }  // namespace
 }  // namespace failover::sim

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sim/scenario_load.h"
+#include "tests/sim/report_test_support.h"
 #include "tests/sim/scenario_test_support.h"
 
 namespace failover::sim::sweep {
@@ -406,6 +407,39 @@ TEST(SweepSummary, TakesTheWorstSeedAndCountsPasses) {
   EXPECT_FALSE(some_point_passes_everywhere(small_shard(0, 1)));  // every record fails its second check
   s.records[0].checks = "PP";  // now point 0 passes on both seeds
   EXPECT_TRUE(some_point_passes_everywhere(s));
+}
+
+TEST(SweepSummary, TheConsoleLineNamesTheBestPointOfEachScenario) {
+  Shard s = small_shard(0, 1);
+  s.records[0].checks = "PP";
+  s.records[1].checks = "PP";  // point 0 passes on both seeds, ranking first
+  EXPECT_EQ(best_points_text(s),
+            "small: 1 of 3 points pass every seed; best: point 0 (breaker.consecutive_failures=1), 2/2 seeds passed, "
+            "worst availability 99.533%\n");
+  s.records.clear();
+  EXPECT_EQ(best_points_text(s), "small: no point finished\n");
+}
+
+// points.json: one line per point, its runs hanging below it one per line.
+TEST(SweepOutputs, PointsJsonHasALinePerPointAndPerRun) {
+  const auto files = render(small_shard(0, 1));
+  ASSERT_TRUE(files.has_value()) << files.error().message();
+  const auto json = std::find_if(files->begin(), files->end(), [](const auto& f) { return f.first == "points.json"; });
+  ASSERT_NE(json, files->end());
+  const std::string& doc = json->second;
+  EXPECT_TRUE(testing::well_formed_json(doc));
+  EXPECT_EQ(doc.rfind("{\n  \"format\": \"failover-sweep/1\",\n  \"partial\": false,\n  \"mode\": \"grid\",\n  \"points\": 3,\n"
+                      "  \"keys\": [\"breaker.consecutive_failures\"],\n  \"scenarios\": [\n    {\n      \"scenario\": \"small\",\n", 0),
+            0U);
+  EXPECT_NE(doc.find("\n        {\"point\": 0, \"values\": {\"breaker.consecutive_failures\": 1}, \"rank\": 3, \"pareto\": false, "
+                     "\"seeds_passed\": 0, \"seeds\": 2, \"runs\": [\n          {\"seed\": 1, \"passed\": false, "
+                     "\"availability_pct\": 99.5333, \"latency_p99_ms\": 1234.5, \"cost_usd\": 2.2500, \"cost_ratio_pct\": 71.25, "
+                     "\"dropped\": 0, \"overflow_min\": null, \"breaker_trips\": 3, \"conserved\": true, \"checks\": [true, false]},\n"
+                     "          {\"seed\": 2, "),
+            std::string::npos)
+      << doc;
+  EXPECT_EQ(testing::count_of(doc, "\"checks\": [true, false]}]},\n        {\"point\": "), 2U);
+  EXPECT_TRUE(doc.ends_with("[true, false]}]}\n      ]\n    }\n  ]\n}\n"));
 }
 
 }  // namespace
