@@ -1,8 +1,9 @@
 // The scenario loader (schema: docs/scenarios.md). The shared config schema is read by
-// core/config/load.h's config_from_table(); this file reads the simulator's tables with
-// the one TOML reader (core/config/toml_reader.h), so that each error names
-// file:line:col and the key path. toml++ may throw; every call into it that can is
-// wrapped at the entry points, so no exception leaves the loader.
+// core/config/load.h's config_from_table(), and --set overrides are applied by
+// core/config/policy_override.h; this file reads the simulator's tables with the one
+// TOML reader (core/config/toml_reader.h), so that each error names file:line:col and
+// the key path. toml++ may throw; every call into it that can is wrapped at the entry
+// points, so no exception leaves the loader.
 #include "sim/scenario_load.h"
 
 #include <algorithm>
@@ -13,7 +14,6 @@
 #include <initializer_list>
 #include <limits>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +21,7 @@
 #include <toml++/toml.h>
 
 #include "core/config/load.h"
+#include "core/config/policy_override.h"
 #include "core/config/toml_reader.h"
 #include "core/config/toml_values.h"
 #include "core/engine/assert.h"
@@ -35,7 +36,6 @@ using config::join;
 using config::parse_duration;
 using config::RatioRule;
 using config::Reader;
-using config::type_name;
 
 constexpr std::int64_t kShareDen = 1'000'000;  // every ratio the loader reads divides this
 // Every ratio as written (at most 6 decimals, so that it divides kShareDen) and never
@@ -986,90 +986,13 @@ Result<Scenario> load(std::string source, const std::function<Result<toml::table
 
 // ---- overrides (sweep points) ----------------------------------------------------
 
-constexpr std::size_t kOverrideDepthMax = 8;
-constexpr std::size_t kOverrideKeyLengthMax = 256;
-
-bool is_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-}
-
-// "breaker.open_base" -> {"breaker", "open_base"}; empty for a malformed key.
-std::vector<std::string> key_parts(std::string_view key) {
-  std::vector<std::string> parts;
-  if (key.empty() || key.size() > kOverrideKeyLengthMax) return {};
-  std::string part;
-  for (const char c : key) {
-    if (c == '.') {
-      if (part.empty()) return {};
-      parts.push_back(std::move(part));
-      part.clear();
-    } else if (is_name_char(c)) {
-      part += c;
-    } else {
-      return {};
-    }
-  }
-  if (part.empty() || parts.size() + 1 > kOverrideDepthMax) return {};
-  parts.push_back(std::move(part));
-  return parts;
-}
-
-// The override's value: one TOML number, boolean or string, parsed through parse_toml.
-Result<toml::table> override_value(const PolicyOverride& o) {
-  Result<toml::table> parsed = parse_toml("v = " + o.value, "policy." + o.key);
-  const toml::node* v = parsed ? parsed->get("v") : nullptr;
-  if (v == nullptr || parsed->size() != 1) return Error{"policy." + o.key, quoted(o.value) + " is not one TOML value"};
-  if (!v->is_integer() && !v->is_floating_point() && !v->is_boolean() && !v->is_string()) {
-    return Error{"policy." + o.key, "must be a number, a boolean or a string, not " + std::string(type_name(*v))};
-  }
-  return parsed;
-}
-
-// Sets t[key] to a copy of the scalar `v`. A copy has no source position, so an error
-// about it names the key path and the file, not the line of a one-line text the user
-// never saw.
-void set_copy(toml::table& t, const std::string& key, const toml::node& v) {
-  if (const auto* i = v.as_integer()) t.insert_or_assign(key, i->get());
-  if (const auto* f = v.as_floating_point()) t.insert_or_assign(key, f->get());
-  if (const auto* b = v.as_boolean()) t.insert_or_assign(key, b->get());
-  if (const auto* text = v.as_string()) t.insert_or_assign(key, text->get());
-}
-
-// Sets every override in root's [policy] table, creating the tables on the way.
-Status apply_overrides(toml::table& root, const std::vector<PolicyOverride>& overrides) {
-  if (overrides.size() > kOverridesMax) return Error{"", "more than " + std::to_string(kOverridesMax) + " policy overrides"};
-  for (const PolicyOverride& o : overrides) {
-    std::vector<std::string> parts = key_parts(o.key);
-    if (parts.empty()) {
-      return Error{"policy." + o.key, "is not a dotted path of names like breaker.open_base (at most " +
-                                          std::to_string(kOverrideDepthMax) + " parts)"};
-    }
-    const Result<toml::table> value = override_value(o);
-    if (!value) return value.error();
-    const std::string leaf = parts.back();
-    parts.pop_back();
-    parts.insert(parts.begin(), "policy");
-    toml::table* t = &root;
-    std::string path;
-    for (const std::string& part : parts) {
-      path = join(path, part);
-      toml::node* next = t->get(part);
-      if (next == nullptr) next = &t->insert_or_assign(part, toml::table{}).first->second;
-      if (!next->is_table()) return Error{path, "is " + std::string(type_name(*next)) + ", not a table: cannot set policy." + o.key};
-      t = next->as_table();
-    }
-    set_copy(*t, leaf, *value->get("v"));
-  }
-  return Ok{};
-}
-
 // What reparse yields with the overrides applied.
 std::function<Result<toml::table>()> with_overrides(std::function<Result<toml::table>()> parse, std::vector<PolicyOverride> overrides) {
   if (overrides.empty()) return parse;
   return [parse = std::move(parse), overrides = std::move(overrides)]() -> Result<toml::table> {
     Result<toml::table> root = parse();
     if (!root) return root;
-    const Status applied = apply_overrides(*root, overrides);
+    const Status applied = config::apply_policy_overrides(*root, overrides);
     if (!applied) return applied.error();
     return root;
   };
@@ -1085,24 +1008,6 @@ Result<Scenario> load_scenario_string(std::string_view text, std::string_view na
   std::string copy(text);
   std::string source(name);
   return load(source, with_overrides([copy, source] { return parse_toml(copy, source); }, overrides));
-}
-
-Result<std::string> policy_toml(std::string_view text, std::string_view name, const std::vector<PolicyOverride>& overrides) {
-  try {
-    Result<toml::table> root = parse_toml(text, name);
-    if (!root) return root.error();
-    const Status applied = apply_overrides(*root, overrides);
-    if (!applied) return applied.error();
-    toml::table out;
-    if (toml::node* policy = root->get("policy"); policy != nullptr && policy->is_table()) out.insert("policy", std::move(*policy->as_table()));
-    std::ostringstream text_out;
-    text_out << toml::toml_formatter(out, toml::format_flags::none);
-    return text_out.str() + "\n";
-  } catch (const std::exception& e) {
-    return Error{std::string(name), std::string("could not write the policy: ") + e.what()};
-  } catch (...) {
-    return Error{std::string(name), "could not write the policy: unknown exception"};
-  }
 }
 
 Result<Scenario> load_scenario_file(const std::string& path) {

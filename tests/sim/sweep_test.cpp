@@ -210,7 +210,7 @@ TEST(SweepOverrides, TheLoaderJudgesEveryOverride) {
 TEST(SweepOverrides, ThePolicyTomlCarriesTheOverridesAndReloads) {
   const std::string text = testing::small_scenario();
   const std::vector<PolicyOverride> o{{"breaker.consecutive_failures", "9"}, {"retry.budget_ratio", "\"5%\""}};
-  const Result<std::string> toml = policy_toml(text, "small.toml", o);
+  const Result<std::string> toml = config::policy_toml(text, "small.toml", o);
   ASSERT_TRUE(toml.has_value()) << toml.error().message();
   EXPECT_NE(toml->find("[policy.breaker]"), std::string::npos) << *toml;
   EXPECT_NE(toml->find("consecutive_failures = 9"), std::string::npos) << *toml;
