@@ -1,7 +1,8 @@
 // The scenario loader (schema: docs/scenarios.md). The shared config schema is read by
-// core/config/load.h's config_from_table(); this file reads the simulator's tables,
-// remembering where every value sits so that each error names file:line:col and the
-// key path. toml++ may throw; every call into it that can is wrapped at the entry
+// core/config/load.h's config_from_table(), and --set overrides are applied by
+// core/config/policy_override.h; this file reads the simulator's tables with the one
+// TOML reader (core/config/toml_reader.h), so that each error names file:line:col and
+// the key path. toml++ may throw; every call into it that can is wrapped at the entry
 // points, so no exception leaves the loader.
 #include "sim/scenario_load.h"
 
@@ -12,9 +13,7 @@
 #include <functional>
 #include <initializer_list>
 #include <limits>
-#include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +21,8 @@
 #include <toml++/toml.h>
 
 #include "core/config/load.h"
+#include "core/config/policy_override.h"
+#include "core/config/toml_reader.h"
 #include "core/config/toml_values.h"
 #include "core/engine/assert.h"
 #include "sim/expect.h"
@@ -33,9 +34,14 @@ using config::duration_text;
 using config::element;
 using config::join;
 using config::parse_duration;
-using config::type_name;
+using config::RatioRule;
+using config::Reader;
 
 constexpr std::int64_t kShareDen = 1'000'000;  // every ratio the loader reads divides this
+// Every ratio as written (at most 6 decimals, so that it divides kShareDen) and never
+// below 0; a share, an intensity or a chance at most 100%, a cost_ratio bound above too.
+constexpr RatioRule kRatioExact{.non_negative = true, .at_most_one = true, .exact = true};
+constexpr RatioRule kRatioExactUncapped{.non_negative = true, .at_most_one = false, .exact = true};
 constexpr Duration kScenarioDurationMax = kScheduleDurationMax;  // 30 days
 constexpr Duration kDay = minutes(24 * 60);
 constexpr std::int64_t kBufferCapacityMax = 1'000'000'000;
@@ -46,223 +52,7 @@ const std::vector<std::string> kSimTopLevel = {"scenario", "traffic", "buffer", 
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
-// Typed access to a toml++ tree with the first error kept. Getters by key return
-// empty when the key is absent (no error) and when the value is wrong (error set).
-class Reader {
- public:
-  explicit Reader(std::string source) : source_(std::move(source)) {}
-
-  [[nodiscard]] bool failed() const { return error_.has_value(); }
-  [[nodiscard]] const Error& error() const {
-    FAILOVER_ASSERT(failed());
-    return *error_;
-  }
-  [[nodiscard]] const std::string& source() const { return source_; }
-
-  // Keeps the first error only; returns false so that callers may `return r.fail(...)`.
-  bool fail(const toml::source_region& at, const std::string& path, const std::string& problem) {
-    if (failed()) return false;
-    error_ = Error{config::where(source_, at), path.empty() ? problem : path + ": " + problem};
-    return false;
-  }
-  bool fail(const toml::node& at, const std::string& path, const std::string& problem) {
-    return fail(at.source(), path, problem);
-  }
-  void set(Error e) {
-    if (!failed()) error_ = std::move(e);
-  }
-
-  bool only_keys(const toml::table& t, const std::string& path, std::initializer_list<std::string_view> known);
-  bool require(const toml::table& t, std::string_view key, const std::string& path) {
-    if (failed()) return false;
-    if (t.contains(key)) return true;
-    return fail(t, join(path, key), "is required but missing");
-  }
-  [[nodiscard]] const toml::node* get(const toml::table& t, std::string_view key) const {
-    return failed() ? nullptr : t.get(key);
-  }
-
-  const toml::table* table(const toml::table& t, std::string_view key, const std::string& path);
-  const toml::array* array(const toml::table& t, std::string_view key, const std::string& path);
-  std::optional<std::string> name(const toml::table& t, std::string_view key, const std::string& path);
-  std::optional<std::string> text(const toml::table& t, std::string_view key, const std::string& path);
-  std::optional<bool> boolean(const toml::table& t, std::string_view key, const std::string& path);
-  std::optional<std::int64_t> integer(const toml::table& t, std::string_view key, const std::string& path, std::int64_t lo, std::int64_t hi);
-  std::optional<Duration> duration(const toml::table& t, std::string_view key, const std::string& path);
-  std::optional<Ratio> ratio(const toml::table& t, std::string_view key, const std::string& path);
-
-  std::optional<std::int64_t> integer_of(const toml::node& n, const std::string& path, std::int64_t lo, std::int64_t hi);
-  std::optional<double> number_of(const toml::node& n, const std::string& path);
-  std::optional<Duration> duration_of(const toml::node& n, const std::string& path);
-  // A percentage string or a number; `capped`: at most 100%.
-  std::optional<Ratio> ratio_of(const toml::node& n, const std::string& path, bool capped);
-
-  // One of a fixed set of names: "poisson" | "constant", ...
-  template <typename E, std::size_t N>
-  std::optional<E> choice(const toml::table& t, std::string_view key, const std::string& path,
-                          const std::array<std::pair<std::string_view, E>, N>& names) {
-    const toml::node* n = get(t, key);
-    if (n == nullptr) return std::nullopt;
-    std::string list;
-    for (const auto& [name, value] : names) list += (list.empty() ? "" : ", ") + quoted(name);
-    if (const auto* s = n->as_string()) {
-      for (const auto& [name, value] : names) {
-        if (name == s->get()) return value;
-      }
-    }
-    fail(*n, join(path, key), "must be one of " + list);
-    return std::nullopt;
-  }
-
- private:
-  std::string source_;
-  std::optional<Error> error_;
-};
-
-bool Reader::only_keys(const toml::table& t, const std::string& path, std::initializer_list<std::string_view> known) {
-  for (const auto& [k, v] : t) {
-    if (failed()) return false;
-    const std::string_view key = k.str();
-    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-    std::string list;
-    for (const std::string_view want : known) list += (list.empty() ? "" : ", ") + std::string(want);
-    return fail(k.source(), join(path, key), "unknown key; " + (path.empty() ? std::string("the top level") : path) + " takes: " + list);
-  }
-  return !failed();
-}
-
-const toml::table* Reader::table(const toml::table& t, std::string_view key, const std::string& path) {
-  const toml::node* n = get(t, key);
-  if (n == nullptr) return nullptr;
-  if (!n->is_table()) {
-    fail(*n, join(path, key), "expected a table but got " + std::string(type_name(*n)));
-    return nullptr;
-  }
-  return n->as_table();
-}
-
-const toml::array* Reader::array(const toml::table& t, std::string_view key, const std::string& path) {
-  const toml::node* n = get(t, key);
-  if (n == nullptr) return nullptr;
-  if (!n->is_array()) {
-    fail(*n, join(path, key), "expected an array but got " + std::string(type_name(*n)));
-    return nullptr;
-  }
-  return n->as_array();
-}
-
-std::optional<std::string> Reader::text(const toml::table& t, std::string_view key, const std::string& path) {
-  const toml::node* n = get(t, key);
-  if (n == nullptr) return std::nullopt;
-  if (const auto* s = n->as_string()) return s->get();
-  fail(*n, join(path, key), "expected a string but got " + std::string(type_name(*n)));
-  return std::nullopt;
-}
-
-std::optional<std::string> Reader::name(const toml::table& t, std::string_view key, const std::string& path) {
-  std::optional<std::string> s = text(t, key, path);
-  if (s && (s->empty() || s->size() > kNameLengthMax)) {
-    fail(*t.get(key), join(path, key), "must be a non-empty name of at most 256 characters");
-    return std::nullopt;
-  }
-  return s;
-}
-
-std::optional<bool> Reader::boolean(const toml::table& t, std::string_view key, const std::string& path) {
-  const toml::node* n = get(t, key);
-  if (n == nullptr) return std::nullopt;
-  if (const auto* b = n->as_boolean()) return b->get();
-  fail(*n, join(path, key), "expected true or false but got " + std::string(type_name(*n)));
-  return std::nullopt;
-}
-
-std::optional<std::int64_t> Reader::integer(const toml::table& t, std::string_view key, const std::string& path, std::int64_t lo, std::int64_t hi) {
-  const toml::node* n = get(t, key);
-  return n == nullptr ? std::nullopt : integer_of(*n, join(path, key), lo, hi);
-}
-
-std::optional<Duration> Reader::duration(const toml::table& t, std::string_view key, const std::string& path) {
-  const toml::node* n = get(t, key);
-  return n == nullptr ? std::nullopt : duration_of(*n, join(path, key));
-}
-
-std::optional<Ratio> Reader::ratio(const toml::table& t, std::string_view key, const std::string& path) {
-  const toml::node* n = get(t, key);
-  return n == nullptr ? std::nullopt : ratio_of(*n, join(path, key), true);
-}
-
-std::optional<std::int64_t> Reader::integer_of(const toml::node& n, const std::string& path, std::int64_t lo, std::int64_t hi) {
-  FAILOVER_ASSERT(lo <= hi);
-  const auto* v = n.as_integer();
-  if (v == nullptr) {
-    fail(n, path, "expected an integer but got " + std::string(type_name(n)));
-    return std::nullopt;
-  }
-  if (v->get() < lo || v->get() > hi) {
-    fail(n, path, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + " but is " + std::to_string(v->get()));
-    return std::nullopt;
-  }
-  return v->get();
-}
-
-std::optional<double> Reader::number_of(const toml::node& n, const std::string& path) {
-  if (const auto* i = n.as_integer()) return static_cast<double>(i->get());
-  if (const auto* f = n.as_floating_point(); f != nullptr && std::isfinite(f->get())) return f->get();
-  fail(n, path, "expected a finite number but got " + std::string(type_name(n)));
-  return std::nullopt;
-}
-
-std::optional<Duration> Reader::duration_of(const toml::node& n, const std::string& path) {
-  const auto* s = n.as_string();
-  if (s == nullptr) {
-    fail(n, path, "expected a duration string such as \"90s\" or \"2h30m\" but got " + std::string(type_name(n)));
-    return std::nullopt;
-  }
-  const Result<Duration> d = parse_duration(s->get());
-  if (!d) {
-    fail(n, path, quoted(s->get()) + " is not a duration like \"250ms\", \"90s\" or \"2h30m\" (units h, m, s, ms, us, largest first, each once; no sign, no fractions)");
-    return std::nullopt;
-  }
-  return *d;
-}
-
-std::optional<Ratio> Reader::ratio_of(const toml::node& n, const std::string& path, bool capped) {
-  std::optional<Ratio> r;
-  if (const auto* s = n.as_string()) {
-    const Result<Ratio> p = config::parse_percent(s->get());
-    if (!p) {
-      fail(n, path, quoted(s->get()) + " is not a percentage like \"94%\" or \"99.97%\" (at most 4 decimals, no sign)");
-      return std::nullopt;
-    }
-    r = *p;
-  } else if (const auto* i = n.as_integer(); i != nullptr && i->get() >= 0) {
-    r = Ratio{i->get(), 1};
-  } else if (const auto* f = n.as_floating_point()) {
-    // Exactly as written: no negatives, no rounding beyond 6 decimals (0.2 is 2/10).
-    const std::optional<config::Decimal> d = f->get() < 0.0 ? std::nullopt : config::to_decimal(f->get());
-    if (!d || d->rounded) {
-      fail(n, path, "must be a non-negative number with at most 6 decimals");
-      return std::nullopt;
-    }
-    r = config::to_ratio(*d);
-  } else {
-    fail(n, path, "expected a percentage string such as \"94%\" or a number in [0, 1] but got " + std::string(type_name(n)));
-    return std::nullopt;
-  }
-  if (capped && r->num > r->den) {
-    fail(n, path, "must be between 0% and 100%");
-    return std::nullopt;
-  }
-  return r;
-}
-
 // ---- the scenario tables ---------------------------------------------------------
-
-struct FaultSource {
-  Index provider = kNoIndex;
-  const toml::table* table = nullptr;
-  std::string path;
-};
 
 // Reads the simulator's tables of one scenario file. The config part comes from
 // config_from_table(); `reparse` yields a fresh tree of the same text, so that a
@@ -276,6 +66,8 @@ class ScenarioLoader {
   Result<Scenario> load(const toml::table& root);
 
  private:
+  // A non-empty string of at most kNameLengthMax characters.
+  std::optional<std::string> read_name(const toml::table& t, std::string_view key, const std::string& path);
   void read_scenario(const toml::table& root);
   std::optional<Time> time_of(const toml::node& n, const std::string& path);
   std::optional<Time> point_at(const toml::table& t, std::string_view key, const std::string& path);
@@ -293,7 +85,6 @@ class ScenarioLoader {
   std::optional<Fault> read_fault(const toml::table& t, const std::string& path, Index& provider);
   bool read_fault_window(const toml::table& t, const std::string& path, Fault& f);
   bool read_fault_kind_keys(const toml::table& t, const std::string& path, Fault& f, Index provider);
-  void check_fault_streams(const std::vector<FaultSource>& sources);
   void resolve_overflow_from();
   void read_baselines(const toml::table& root);
   void add_custom_baseline(const toml::table& t, const std::string& path, std::size_t i);
@@ -318,13 +109,8 @@ class ScenarioLoader {
 };
 
 Result<Scenario> ScenarioLoader::load(const toml::table& root) {
-  std::vector<std::string> all = {"providers", "routes", "tiers", "policy"};
-  all.insert(all.end(), kSimTopLevel.begin(), kSimTopLevel.end());
-  for (const auto& [k, v] : root) {
-    if (std::find(all.begin(), all.end(), k.str()) != all.end()) continue;
-    std::string list;
-    for (const std::string& want : all) list += (list.empty() ? "" : ", ") + want;
-    r_.fail(k.source(), std::string(k.str()), "unknown key; a scenario's top level takes: " + list);
+  // The config schema's keys and kSimTopLevel.
+  if (!r_.only_keys(root, "", {"providers", "routes", "tiers", "policy", "scenario", "traffic", "buffer", "faults", "baselines", "expect", "explore"})) {
     return r_.error();
   }
   Result<Config> config = config_from_table(root, r_.source(), LoadOptions{kSimTopLevel, true});
@@ -343,6 +129,15 @@ Result<Scenario> ScenarioLoader::load(const toml::table& root) {
   return std::move(s_);
 }
 
+std::optional<std::string> ScenarioLoader::read_name(const toml::table& t, std::string_view key, const std::string& path) {
+  std::optional<std::string> s = r_.text(t, key, path);
+  if (s && (s->empty() || s->size() > kNameLengthMax)) {
+    r_.fail(*t.get(key), join(path, key), "must be a non-empty name of at most " + std::to_string(kNameLengthMax) + " characters");
+    return std::nullopt;
+  }
+  return s;
+}
+
 void ScenarioLoader::read_scenario(const toml::table& root) {
   if (!r_.require(root, "scenario", "")) return;
   const toml::table* t = r_.table(root, "scenario", "");
@@ -352,7 +147,7 @@ void ScenarioLoader::read_scenario(const toml::table& root) {
   s_.description = r_.text(*t, "description", path).value_or("");
   s_.source = r_.text(*t, "source", path).value_or("");
   if (const toml::node* c = r_.get(*t, "clock_start")) {
-    if (c->as_time() == nullptr) r_.fail(*c, "scenario.clock_start", "expected a time of day such as 11:00:00 but got " + std::string(type_name(*c)));
+    if (c->as_time() == nullptr) r_.expected(*c, "scenario.clock_start", "a time of day such as 11:00:00");
     else clock_start_ = c->as_time()->get();
   }
   if (!r_.require(*t, "duration", path)) return;
@@ -408,7 +203,7 @@ std::optional<Time> ScenarioLoader::time_of(const toml::node& n, const std::stri
     return kTimeZero + (us < 0 ? Duration{us} + kDay : Duration{us});
   }
   if (n.as_string() == nullptr) {
-    r_.fail(n, path, "expected a duration from the start such as \"23m\" or a time of day such as 11:23:00 but got " + std::string(type_name(n)));
+    r_.expected(n, path, "a duration from the start such as \"23m\" or a time of day such as 11:23:00");
     return std::nullopt;
   }
   const std::optional<Duration> d = r_.duration_of(n, path);
@@ -442,7 +237,7 @@ void ScenarioLoader::read_traffic(const toml::table& root) {
             "arrivals must start before they stop, within the scenario's duration (" + duration_text(s_.duration) + ")");
   }
   if (!r_.require(*t, "classes", path)) return;
-  if (const toml::array* classes = r_.array(*t, "classes", path)) read_classes(*classes);
+  if (const toml::array* classes = r_.tables(*t, "classes", path)) read_classes(*classes);
 }
 
 // The rate schedule: rate_rpm and the keys of the chosen schedule, and no other's.
@@ -499,15 +294,12 @@ void ScenarioLoader::read_classes(const toml::array& classes) {
   }
   std::vector<std::optional<Ratio>> shares;
   for (std::size_t i = 0; i < classes.size() && !r_.failed(); ++i) {
-    const toml::node& n = *classes.get(i);
-    if (!n.is_table()) {
-      r_.fail(n, element(path, i), "expected a table but got " + std::string(type_name(n)));
-      return;
-    }
+    const toml::table* t = r_.table_at(classes, i, path);
+    if (t == nullptr) return;
     TrafficClass c;
-    read_class(*n.as_table(), element(path, i), c, shares.emplace_back());
+    read_class(*t, element(path, i), c, shares.emplace_back());
     for (const TrafficClass& other : s_.traffic.classes) {
-      if (!r_.failed() && other.name == c.name) r_.fail(*n.as_table()->get("name"), element(path, i) + ".name", "repeats the class name " + quoted(c.name));
+      if (!r_.failed() && other.name == c.name) r_.fail(*t->get("name"), element(path, i) + ".name", "repeats the class name " + quoted(c.name));
     }
     s_.traffic.classes.push_back(std::move(c));
   }
@@ -533,20 +325,20 @@ void ScenarioLoader::read_classes(const toml::array& classes) {
 
 void ScenarioLoader::read_class(const toml::table& t, const std::string& path, TrafficClass& c, std::optional<Ratio>& share) {
   if (!r_.only_keys(t, path, {"name", "weight", "share", "tier", "route", "prompt_tokens", "output_tokens", "stream"})) return;
-  if (r_.require(t, "name", path)) c.name = r_.name(t, "name", path).value_or("");
+  if (r_.require(t, "name", path)) c.name = read_name(t, "name", path).value_or("");
   if (t.contains("weight") && t.contains("share")) {
     r_.fail(*t.get("share"), path + ".share", "a class takes a weight or a share, not both");
     return;
   }
   c.weight = r_.integer(t, "weight", path, 1, std::int64_t{1} << 40).value_or(1);
-  share = r_.ratio(t, "share", path);
+  share = r_.ratio(t, "share", path, kRatioExact);
   if (share && share->num == 0) r_.fail(*t.get("share"), path + ".share", "must be above 0%");
   if (t.contains("tier") == t.contains("route")) {
     r_.fail(t, path, "needs exactly one of tier and route");
     return;
   }
   const std::string_view key = t.contains("tier") ? "tier" : "route";
-  const std::optional<std::string> target = r_.name(t, key, path);
+  const std::optional<std::string> target = read_name(t, key, path);
   if (!target) return;
   const std::optional<Index> found = key == "tier" ? policy_.tier_index(*target) : policy_.route_index(*target);
   if (!found) {
@@ -570,7 +362,7 @@ std::optional<TokenDist> ScenarioLoader::tokens(const toml::table& t, std::strin
   }
   const toml::table* d = n->as_table();
   if (d == nullptr) {
-    r_.fail(*n, full, "expected a token count or a table { p50, p99 } or { lo, hi } but got " + std::string(type_name(*n)));
+    r_.expected(*n, full, "a token count or a table { p50, p99 } or { lo, hi }");
     return std::nullopt;
   }
   const bool lognormal = d->contains("p50") || d->contains("p99");
@@ -687,16 +479,13 @@ constexpr std::array<std::pair<std::string_view, FaultKind>, 7> kFaultKinds{{
     {"truncated", FaultKind::truncated}}};
 
 void ScenarioLoader::read_faults(const toml::table& root) {
-  const toml::array* faults = r_.array(root, "faults", "");
+  const toml::array* faults = r_.tables(root, "faults", "");
   if (faults == nullptr) return;
   for (std::size_t i = 0; i < faults->size() && !r_.failed(); ++i) {
     const std::string path = element("faults", i);
-    const toml::node& n = *faults->get(i);
-    if (!n.is_table()) {
-      r_.fail(n, path, "expected a table ([[faults]]) but got " + std::string(type_name(n)));
-      return;
-    }
-    const toml::table& t = *n.as_table();
+    const toml::table* fault = r_.table_at(*faults, i, "faults");
+    if (fault == nullptr) return;
+    const toml::table& t = *fault;
     Index provider = kNoIndex;
     const std::optional<Fault> f = read_fault(t, path, provider);
     if (!f) return;
@@ -735,7 +524,7 @@ std::optional<Fault> ScenarioLoader::read_fault(const toml::table& t, const std:
   for (const std::string_view key : {"provider", "kind", "start", "duration"}) {
     if (!r_.require(t, key, path)) return std::nullopt;
   }
-  const std::optional<std::string> provider_name = r_.name(t, "provider", path);
+  const std::optional<std::string> provider_name = read_name(t, "provider", path);
   const std::optional<FaultKind> kind = r_.choice(t, "kind", path, kFaultKinds);
   if (!provider_name || !kind) return std::nullopt;
   const std::optional<Index> p = policy_.provider_index(*provider_name);
@@ -749,7 +538,7 @@ std::optional<Fault> ScenarioLoader::read_fault(const toml::table& t, const std:
   Fault f;
   f.kind = *kind;
   if (!read_fault_window(t, path, f) || !read_fault_kind_keys(t, path, f, provider)) return std::nullopt;
-  if (const std::optional<std::string> name = r_.name(t, "name", path)) {
+  if (const std::optional<std::string> name = read_name(t, "name", path)) {
     if (parse_duration(*name)) {
       r_.fail(*t.get("name"), path + ".name", "must not read as a duration (scenario.overflow_from may name a fault)");
       return std::nullopt;
@@ -773,7 +562,7 @@ bool ScenarioLoader::read_fault_window(const toml::table& t, const std::string& 
   }
   f.start = *start;
   f.duration = *duration;
-  f.intensity = r_.ratio(t, "intensity", path).value_or(kRatioOne);
+  f.intensity = r_.ratio(t, "intensity", path, kRatioExact).value_or(kRatioOne);
   f.ramp_up = r_.duration(t, "ramp_up", path).value_or(Duration{0});
   f.ramp_down = r_.duration(t, "ramp_down", path).value_or(Duration{0});
   if (!r_.failed() && f.ramp_up + f.ramp_down > f.duration) {
@@ -878,21 +667,18 @@ void ScenarioLoader::read_baselines(const toml::table& root) {
   if (r_.boolean(*t, "case_study", path).value_or(false)) {
     s_.policies.push_back(NamedPolicy{"case-study", case_study_baseline(policy_, s_.buffer), "the 2026-05-08 case study's client: 5-failure breaker, unlimited half-open, no budget"});
   }
-  const toml::array* custom = r_.array(*t, "custom", path);
+  const toml::array* custom = r_.tables(*t, "custom", path);
   if (custom == nullptr) return;
   for (std::size_t i = 0; i < custom->size() && !r_.failed(); ++i) {
-    const toml::node& n = *custom->get(i);
-    if (!n.is_table()) {
-      r_.fail(n, element("baselines.custom", i), "expected a table ([[baselines.custom]]) but got " + std::string(type_name(n)));
-      return;
-    }
-    add_custom_baseline(*n.as_table(), element("baselines.custom", i), i);
+    const toml::table* baseline = r_.table_at(*custom, i, "baselines.custom");
+    if (baseline == nullptr) return;
+    add_custom_baseline(*baseline, element("baselines.custom", i), i);
   }
 }
 
 void ScenarioLoader::add_custom_baseline(const toml::table& t, const std::string& path, std::size_t i) {
   if (!r_.only_keys(t, path, {"name", "description", "policy"}) || !r_.require(t, "name", path) || !r_.require(t, "policy", path)) return;
-  const std::optional<std::string> name = r_.name(t, "name", path);
+  const std::optional<std::string> name = read_name(t, "name", path);
   const std::string description = r_.text(t, "description", path).value_or("custom baseline");
   if (r_.table(t, "policy", path) == nullptr || !name) return;
   if (s_.find_policy(*name) != nullptr) {
@@ -920,33 +706,30 @@ void ScenarioLoader::add_custom_baseline(const toml::table& t, const std::string
 }
 
 void ScenarioLoader::read_expectations(const toml::table& root) {
-  const toml::array* expect = r_.array(root, "expect", "");
+  const toml::array* expect = r_.tables(root, "expect", "");
   if (expect == nullptr) return;
   if (expect->size() > kExpectationsMax) {
     r_.fail(*expect, "expect", "lists more than " + std::to_string(kExpectationsMax) + " expectations");
     return;
   }
   for (std::size_t i = 0; i < expect->size() && !r_.failed(); ++i) {
-    const toml::node& n = *expect->get(i);
-    if (!n.is_table()) {
-      r_.fail(n, element("expect", i), "expected a table ([[expect]]) but got " + std::string(type_name(n)));
-      return;
-    }
-    read_expectation(*n.as_table(), element("expect", i));
+    const toml::table* expectation = r_.table_at(*expect, i, "expect");
+    if (expectation == nullptr) return;
+    read_expectation(*expectation, element("expect", i));
   }
 }
 
 void ScenarioLoader::read_expectation(const toml::table& t, const std::string& path) {
   if (!r_.only_keys(t, path, {"policy", "metric", "at_least", "at_most", "between", "never"}) || !r_.require(t, "metric", path)) return;
   Expectation e;
-  e.policy = r_.name(t, "policy", path).value_or("policy");
+  e.policy = read_name(t, "policy", path).value_or("policy");
   if (!r_.failed() && s_.find_policy(e.policy) == nullptr) {
     std::string names;
     for (const NamedPolicy& p : s_.policies) names += (names.empty() ? "" : ", ") + p.name;
     r_.fail(*t.get("policy"), path + ".policy", "names a policy " + quoted(e.policy) + " that this scenario does not run (it runs: " + names + ")");
     return;
   }
-  const std::optional<std::string> metric = r_.name(t, "metric", path);
+  const std::optional<std::string> metric = read_name(t, "metric", path);
   if (!metric) return;
   const std::optional<Metric> m = metric_from(*metric);
   if (!m) {
@@ -1002,7 +785,7 @@ bool ScenarioLoader::check_expectation_fits(const toml::table& t, const std::str
 // scenario.budget_usd).
 std::optional<double> ScenarioLoader::expect_value(const toml::node& n, Metric m, const std::string& path) {
   const auto percent = [&](bool capped) -> std::optional<double> {
-    const std::optional<Ratio> r = r_.ratio_of(n, path, capped);
+    const std::optional<Ratio> r = r_.ratio_of(n, path, capped ? kRatioExact : kRatioExactUncapped);
     return r ? std::optional<double>(100.0 * static_cast<double>(r->num) / static_cast<double>(r->den)) : std::nullopt;
   };
   const auto span = [&](double us_per_unit) -> std::optional<double> {
@@ -1066,31 +849,26 @@ void ScenarioLoader::read_explore_faults(const toml::table& t) {
     if (kinds->empty()) r_.fail(*kinds, "explore.kinds", "must name at least one fault kind");
     for (std::size_t i = 0; i < kinds->size() && !r_.failed(); ++i) {
       const toml::node& n = *kinds->get(i);
-      const auto* name = n.as_string();
-      const auto it = std::find_if(kFaultKinds.begin(), kFaultKinds.end(), [&](const auto& k) { return name != nullptr && k.first == name->get(); });
-      if (it == kFaultKinds.end()) {
-        std::string list;
-        for (const auto& [k, v] : kFaultKinds) list += (list.empty() ? "" : ", ") + quoted(k);
-        r_.fail(n, element("explore.kinds", i), "must be one of " + list);
-        return;
-      }
-      if (std::find(e.kinds.begin(), e.kinds.end(), it->second) != e.kinds.end()) r_.fail(n, element("explore.kinds", i), "repeats " + quoted(it->first));
-      e.kinds.push_back(it->second);
+      const std::optional<FaultKind> kind = r_.choice_of(n, element("explore.kinds", i), kFaultKinds);
+      if (!kind) return;
+      if (std::find(e.kinds.begin(), e.kinds.end(), *kind) != e.kinds.end()) r_.fail(n, element("explore.kinds", i), "repeats " + quoted(n.as_string()->get()));
+      e.kinds.push_back(*kind);
     }
   }
   if (const toml::array* providers = r_.array(t, "providers", "explore")) {
     if (providers->empty()) r_.fail(*providers, "explore.providers", "must name at least one provider");
     for (std::size_t i = 0; i < providers->size() && !r_.failed(); ++i) {
       const toml::node& n = *providers->get(i);
-      const auto* name = n.as_string();
-      const std::optional<Index> p = name != nullptr ? policy_.provider_index(name->get()) : std::nullopt;
+      const std::optional<std::string> name = r_.text_of(n, element("explore.providers", i));
+      if (!name) return;
+      const std::optional<Index> p = policy_.provider_index(*name);
       if (!p) {
         std::string names;
         for (const ProviderConfig& c : policy_.providers) names += (names.empty() ? "" : ", ") + c.name;
-        r_.fail(n, element("explore.providers", i), "must name a provider of this scenario (providers: " + names + ")");
+        r_.fail(n, element("explore.providers", i), "names a provider " + quoted(*name) + " that is not defined (providers: " + names + ")");
         return;
       }
-      if (std::find(e.providers.begin(), e.providers.end(), *p) != e.providers.end()) r_.fail(n, element("explore.providers", i), "repeats " + quoted(name->get()));
+      if (std::find(e.providers.begin(), e.providers.end(), *p) != e.providers.end()) r_.fail(n, element("explore.providers", i), "repeats " + quoted(*name));
       e.providers.push_back(*p);
     }
   }
@@ -1156,8 +934,8 @@ void ScenarioLoader::read_explore_ranges(const toml::table& t) {
   });
   std::vector<const toml::node*> pair;
   if (!r_.failed() && explore_pair(t, "intensity", pair)) {
-    const std::optional<Ratio> lo = r_.ratio_of(*pair[0], "explore.intensity[0]", true);
-    const std::optional<Ratio> hi = r_.ratio_of(*pair[1], "explore.intensity[1]", true);
+    const std::optional<Ratio> lo = r_.ratio_of(*pair[0], "explore.intensity[0]", kRatioExact);
+    const std::optional<Ratio> hi = r_.ratio_of(*pair[1], "explore.intensity[1]", kRatioExact);
     if (lo && hi) {
       e.intensity_lo_ppm = std::max<std::int64_t>(1, lo->num * 1'000'000 / lo->den);
       e.intensity_hi_ppm = hi->num * 1'000'000 / hi->den;
@@ -1168,8 +946,8 @@ void ScenarioLoader::read_explore_ranges(const toml::table& t) {
   explore_multiplier(t, "spike_peak", e.spike_lo_permille, e.spike_hi_permille, kMultiplierMaxPermille);
   explore_multiplier(t, "tokens", e.tokens_lo_permille, e.tokens_hi_permille, kMultiplierMaxPermille);
   explore_multiplier(t, "capacity", e.capacity_lo_permille, e.capacity_hi_permille, kMultiplierMaxPermille);
-  if (const std::optional<Ratio> c = r_.ratio(t, "spike_chance", "explore")) e.spike_chance_ppm = c->num * 1'000'000 / c->den;
-  if (const std::optional<Ratio> h = r_.ratio(t, "harm_tolerance", "explore")) e.harm_tolerance_ppm = h->num * 1'000'000 / h->den;
+  if (const std::optional<Ratio> c = r_.ratio(t, "spike_chance", "explore", kRatioExact)) e.spike_chance_ppm = c->num * 1'000'000 / c->den;
+  if (const std::optional<Ratio> h = r_.ratio(t, "harm_tolerance", "explore", kRatioExact)) e.harm_tolerance_ppm = h->num * 1'000'000 / h->den;
   if (const std::optional<Duration> d = r_.duration(t, "recovery", "explore")) {
     if (*d <= Duration{0} || *d > kDay) r_.fail(*t.get("recovery"), "explore.recovery", "must be positive and at most 24h");
     e.recovery = *d;
@@ -1208,90 +986,13 @@ Result<Scenario> load(std::string source, const std::function<Result<toml::table
 
 // ---- overrides (sweep points) ----------------------------------------------------
 
-constexpr std::size_t kOverrideDepthMax = 8;
-constexpr std::size_t kOverrideKeyLengthMax = 256;
-
-bool is_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-}
-
-// "breaker.open_base" -> {"breaker", "open_base"}; empty for a malformed key.
-std::vector<std::string> key_parts(std::string_view key) {
-  std::vector<std::string> parts;
-  if (key.empty() || key.size() > kOverrideKeyLengthMax) return {};
-  std::string part;
-  for (const char c : key) {
-    if (c == '.') {
-      if (part.empty()) return {};
-      parts.push_back(std::move(part));
-      part.clear();
-    } else if (is_name_char(c)) {
-      part += c;
-    } else {
-      return {};
-    }
-  }
-  if (part.empty() || parts.size() + 1 > kOverrideDepthMax) return {};
-  parts.push_back(std::move(part));
-  return parts;
-}
-
-// The override's value: one TOML number, boolean or string, parsed through parse_toml.
-Result<toml::table> override_value(const PolicyOverride& o) {
-  Result<toml::table> parsed = parse_toml("v = " + o.value, "policy." + o.key);
-  const toml::node* v = parsed ? parsed->get("v") : nullptr;
-  if (v == nullptr || parsed->size() != 1) return Error{"policy." + o.key, quoted(o.value) + " is not one TOML value"};
-  if (!v->is_integer() && !v->is_floating_point() && !v->is_boolean() && !v->is_string()) {
-    return Error{"policy." + o.key, "must be a number, a boolean or a string, not " + std::string(type_name(*v))};
-  }
-  return parsed;
-}
-
-// Sets t[key] to a copy of the scalar `v`. A copy has no source position, so an error
-// about it names the key path and the file, not the line of a one-line text the user
-// never saw.
-void set_copy(toml::table& t, const std::string& key, const toml::node& v) {
-  if (const auto* i = v.as_integer()) t.insert_or_assign(key, i->get());
-  if (const auto* f = v.as_floating_point()) t.insert_or_assign(key, f->get());
-  if (const auto* b = v.as_boolean()) t.insert_or_assign(key, b->get());
-  if (const auto* text = v.as_string()) t.insert_or_assign(key, text->get());
-}
-
-// Sets every override in root's [policy] table, creating the tables on the way.
-Status apply_overrides(toml::table& root, const std::vector<PolicyOverride>& overrides) {
-  if (overrides.size() > kOverridesMax) return Error{"", "more than " + std::to_string(kOverridesMax) + " policy overrides"};
-  for (const PolicyOverride& o : overrides) {
-    std::vector<std::string> parts = key_parts(o.key);
-    if (parts.empty()) {
-      return Error{"policy." + o.key, "is not a dotted path of names like breaker.open_base (at most " +
-                                          std::to_string(kOverrideDepthMax) + " parts)"};
-    }
-    const Result<toml::table> value = override_value(o);
-    if (!value) return value.error();
-    const std::string leaf = parts.back();
-    parts.pop_back();
-    parts.insert(parts.begin(), "policy");
-    toml::table* t = &root;
-    std::string path;
-    for (const std::string& part : parts) {
-      path = join(path, part);
-      toml::node* next = t->get(part);
-      if (next == nullptr) next = &t->insert_or_assign(part, toml::table{}).first->second;
-      if (!next->is_table()) return Error{path, "is " + std::string(type_name(*next)) + ", not a table: cannot set policy." + o.key};
-      t = next->as_table();
-    }
-    set_copy(*t, leaf, *value->get("v"));
-  }
-  return Ok{};
-}
-
 // What reparse yields with the overrides applied.
 std::function<Result<toml::table>()> with_overrides(std::function<Result<toml::table>()> parse, std::vector<PolicyOverride> overrides) {
   if (overrides.empty()) return parse;
   return [parse = std::move(parse), overrides = std::move(overrides)]() -> Result<toml::table> {
     Result<toml::table> root = parse();
     if (!root) return root;
-    const Status applied = apply_overrides(*root, overrides);
+    const Status applied = config::apply_policy_overrides(*root, overrides);
     if (!applied) return applied.error();
     return root;
   };
@@ -1307,24 +1008,6 @@ Result<Scenario> load_scenario_string(std::string_view text, std::string_view na
   std::string copy(text);
   std::string source(name);
   return load(source, with_overrides([copy, source] { return parse_toml(copy, source); }, overrides));
-}
-
-Result<std::string> policy_toml(std::string_view text, std::string_view name, const std::vector<PolicyOverride>& overrides) {
-  try {
-    Result<toml::table> root = parse_toml(text, name);
-    if (!root) return root.error();
-    const Status applied = apply_overrides(*root, overrides);
-    if (!applied) return applied.error();
-    toml::table out;
-    if (toml::node* policy = root->get("policy"); policy != nullptr && policy->is_table()) out.insert("policy", std::move(*policy->as_table()));
-    std::ostringstream text_out;
-    text_out << toml::toml_formatter(out, toml::format_flags::none);
-    return text_out.str() + "\n";
-  } catch (const std::exception& e) {
-    return Error{std::string(name), std::string("could not write the policy: ") + e.what()};
-  } catch (...) {
-    return Error{std::string(name), "could not write the policy: unknown exception"};
-  }
 }
 
 Result<Scenario> load_scenario_file(const std::string& path) {

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/config/policy_override.h"
 #include "core/engine/result.h"
 #include "sim/scenario.h"
 
@@ -25,14 +26,9 @@ Result<Scenario> load_scenario_file(const std::string& path);
 Result<Scenario> load_scenario_string(std::string_view text, std::string_view name);
 
 // One value set on the policy under test before the scenario is built (a point of a
-// sweep, sim/sweep.h): `key` is a dotted path under [policy], such as
-// "breaker.consecutive_failures"; `value` is one TOML value as text ("5", "0.5",
-// "true", "\"30s\""). Tables on the way that the file lacks are created.
-struct PolicyOverride {
-  std::string key;
-  std::string value;
-};
-inline constexpr std::size_t kOverridesMax = 64;
+// sweep, sim/sweep.h): core/config/policy_override.h.
+using config::kOverridesMax;
+using config::PolicyOverride;
 
 // As load_scenario_file / load_scenario_string, with `overrides` applied to the parsed
 // table first, so that the same loader and validate() judge them: an unknown key or a
@@ -42,11 +38,5 @@ inline constexpr std::size_t kOverridesMax = 64;
 Result<Scenario> load_scenario_file(const std::string& path, const std::vector<PolicyOverride>& overrides);
 Result<Scenario> load_scenario_string(std::string_view text, std::string_view name,
                                       const std::vector<PolicyOverride>& overrides);
-
-// The scenario's [policy.*] tables with `overrides` applied, as TOML text ready to paste
-// into a live config (docs/config.md): every table and key the file sets, in name order.
-// Does not validate the policy; load_scenario_string does. Never throws.
-Result<std::string> policy_toml(std::string_view text, std::string_view name,
-                                const std::vector<PolicyOverride>& overrides);
 
 }  // namespace failover::sim

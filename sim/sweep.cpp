@@ -12,11 +12,13 @@
 #include <set>
 #include <string>
 #include <system_error>
+#include <tuple>
 #include <utility>
 
 #include <toml++/toml.h>
 
 #include "core/config/load.h"
+#include "core/config/toml_reader.h"
 #include "core/config/toml_values.h"
 #include "core/engine/assert.h"
 #include "core/engine/prng.h"
@@ -24,6 +26,9 @@
 
 namespace failover::sim::sweep {
 namespace {
+
+using config::element;
+using config::join;
 
 constexpr std::int64_t kPow10[] = {1, 10, 100, 1'000, 10'000, 100'000, 1'000'000};
 constexpr int kPlacesMax = 6;
@@ -268,164 +273,234 @@ std::optional<Record> read_record(std::string_view s) {
   return r;
 }
 
-// Reads the definition's tables from a parsed shard; errors name `name`.
-class ShardReader {
- public:
-  explicit ShardReader(std::string name) : name_(std::move(name)) {}
-  Result<Shard> read(const toml::table& root);
-
- private:
-  Error bad(const std::string& what) const { return Error{name_, what}; }
-  std::optional<std::uint64_t> count(const toml::table& t, std::string_view key, std::uint64_t max) const;
-  bool read_axes(const toml::table& root, Definition& d, std::string& why) const;
-  bool read_points(const toml::table& root, Definition& d, std::string& why) const;
-  bool read_scenarios(const toml::table& root, Definition& d, std::string& why) const;
-  std::string name_;
-};
-
-std::optional<std::uint64_t> ShardReader::count(const toml::table& t, std::string_view key, std::uint64_t max) const {
-  const auto* v = t.get_as<std::int64_t>(key);
-  if (v == nullptr || v->get() < 0 || static_cast<std::uint64_t>(v->get()) > max) return std::nullopt;
-  return static_cast<std::uint64_t>(v->get());
+// The place of the record's seed in its scenario's seed list; the list's size when the
+// scenario does not run that seed.
+std::size_t seed_place(const Shard& s, const Record& r) {
+  FAILOVER_ASSERT(r.scenario < s.definition.scenarios.size());
+  const std::vector<std::uint64_t>& seeds = s.definition.scenarios[r.scenario].seeds;
+  return static_cast<std::size_t>(std::find(seeds.begin(), seeds.end(), r.seed) - seeds.begin());
 }
 
-bool ShardReader::read_axes(const toml::table& root, Definition& d, std::string& why) const {
-  const auto* keys = root.get_as<toml::array>("keys");
-  const auto* values = root.get_as<toml::array>("values");
-  if (keys == nullptr || values == nullptr || keys->size() != values->size() || keys->empty() || keys->size() > kKeysMax) {
-    why = "keys and values must be arrays of the same length (1.." + std::to_string(kKeysMax) + ")";
-    return false;
-  }
-  for (std::size_t i = 0; i < keys->size(); ++i) {
-    const auto* key = keys->get_as<std::string>(i);
-    const auto* list = values->get_as<toml::array>(i);
-    if (key == nullptr || list == nullptr || list->empty() || list->size() > kValuesPerKeyMax) {
-      why = "keys[" + std::to_string(i) + "] or values[" + std::to_string(i) + "] is malformed";
-      return false;
-    }
-    Axis& axis = d.axes.emplace_back();
-    axis.key = key->get();
-    for (std::size_t j = 0; j < list->size(); ++j) {
-      const auto* v = list->get_as<std::string>(j);
-      if (v == nullptr) return (why = "values[" + std::to_string(i) + "] holds a non-string", false);
-      axis.values.push_back(v->get());
-    }
-  }
-  return true;
-}
-
-bool ShardReader::read_points(const toml::table& root, Definition& d, std::string& why) const {
-  const auto* points = root.get_as<toml::array>("points");
-  if (points == nullptr || points->empty() || points->size() > kPointsMax) {
-    why = "points must be an array of 1.." + std::to_string(kPointsMax) + " points";
-    return false;
-  }
-  for (std::size_t p = 0; p < points->size(); ++p) {
-    const auto* point = points->get_as<toml::array>(p);
-    if (point == nullptr || point->size() != d.axes.size()) return (why = "points[" + std::to_string(p) + "] is malformed", false);
-    Point& out = d.points.emplace_back();
-    for (std::size_t k = 0; k < point->size(); ++k) {
-      const auto* i = point->get_as<std::int64_t>(k);
-      if (i == nullptr || i->get() < 0 || static_cast<std::size_t>(i->get()) >= d.axes[k].values.size()) {
-        why = "points[" + std::to_string(p) + "] names a value that does not exist";
-        return false;
-      }
-      out.push_back(static_cast<std::uint32_t>(i->get()));
-    }
-  }
-  return true;
-}
-
-bool ShardReader::read_scenarios(const toml::table& root, Definition& d, std::string& why) const {
-  const auto* scenarios = root.get_as<toml::array>("scenarios");
-  if (scenarios == nullptr || scenarios->empty() || scenarios->size() > kScenariosMax) {
-    why = "scenarios must list 1.." + std::to_string(kScenariosMax) + " scenarios";
-    return false;
-  }
-  for (std::size_t i = 0; i < scenarios->size(); ++i) {
-    const auto* t = scenarios->get_as<toml::table>(i);
-    const auto* path = t ? t->get_as<std::string>("path") : nullptr;
-    const auto* text = t ? t->get_as<std::string>("text") : nullptr;
-    const auto* hash = t ? t->get_as<std::string>("hash") : nullptr;
-    const auto* seeds = t ? t->get_as<toml::array>("seeds") : nullptr;
-    if (path == nullptr || text == nullptr || hash == nullptr || seeds == nullptr || seeds->empty() || seeds->size() > kSeedsMax) {
-      return (why = "scenarios[" + std::to_string(i) + "] is malformed", false);
-    }
-    if (hash->get() != text_hash(text->get())) return (why = "scenarios[" + std::to_string(i) + "]: the text does not match its hash", false);
-    ScenarioEntry& s = d.scenarios.emplace_back();
-    s.path = path->get();
-    s.text = text->get();
-    for (std::size_t j = 0; j < seeds->size(); ++j) {
-      const auto* seed = seeds->get_as<std::int64_t>(j);
-      if (seed == nullptr || seed->get() < 0) return (why = "scenarios[" + std::to_string(i) + "].seeds is malformed", false);
-      s.seeds.push_back(static_cast<std::uint64_t>(seed->get()));
-    }
-  }
-  return true;
-}
-
-Result<Shard> ShardReader::read(const toml::table& root) {
-  const auto* format = root.get_as<std::string>("format");
-  if (format == nullptr || format->get() != kShardFormat) return bad("not a sweep shard (format = \"" + std::string(kShardFormat) + "\")");
-  Shard s;
-  const auto index = count(root, "shard", kShardsMax);
-  const auto shards = count(root, "shards", kShardsMax);
-  const auto* partial = root.get_as<bool>("partial");
-  const auto* mode = root.get_as<std::string>("mode");
-  if (!index || !shards || *shards == 0 || *index >= *shards || partial == nullptr || mode == nullptr) {
-    return bad("shard, shards, partial or mode is missing or out of range");
-  }
-  s.index = *index;
-  s.count = *shards;
-  s.partial = partial->get();
-  s.definition.mode = mode->get();
-  std::string why;
-  if (!read_axes(root, s.definition, why) || !read_points(root, s.definition, why) || !read_scenarios(root, s.definition, why)) return bad(why);
-  const auto* records = root.get_as<toml::array>("records");
-  if (records == nullptr) return bad("records is missing");
-  for (std::size_t i = 0; i < records->size(); ++i) {
-    const auto* text = records->get_as<std::string>(i);
-    std::optional<Record> r = text ? read_record(text->get()) : std::nullopt;
-    if (!r || r->scenario >= s.definition.scenarios.size() || r->point >= s.definition.points.size()) {
-      return bad("records[" + std::to_string(i) + "] is malformed");
-    }
-    if (const std::string why_not = record_range_error(*r); !why_not.empty()) {
-      return bad("records[" + std::to_string(i) + "]: " + why_not);
-    }
-    s.records.push_back(std::move(*r));
-  }
-  return s;
-}
-
-// Sorts records by scenario, point and the seed's place in the scenario's seed list,
-// and checks that each (scenario, point) pair has exactly one record per seed.
-Status order_records(Shard& s, std::string_view name) {
-  const auto place = [&](const Record& r) {
-    const std::vector<std::uint64_t>& seeds = s.definition.scenarios[r.scenario].seeds;
-    return static_cast<std::size_t>(std::find(seeds.begin(), seeds.end(), r.seed) - seeds.begin());
+// Indices of s.records by scenario, point, seed place and index: a total order, so that
+// equal records keep their file order.
+std::vector<std::size_t> record_order(const Shard& s) {
+  std::vector<std::size_t> order(s.records.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  const auto key = [&](std::size_t i) {
+    const Record& r = s.records[i];
+    return std::tuple(r.scenario, r.point, seed_place(s, r), i);
   };
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
+  return order;
+}
+
+// The first record (an index into s.records) that breaks "one record per seed of each
+// (scenario, point) pair that has records", and why. Every record's seed must be one
+// its scenario runs.
+std::optional<std::pair<std::size_t, std::string>> first_incomplete(const Shard& s, const std::vector<std::size_t>& order) {
+  FAILOVER_ASSERT(order.size() == s.records.size());
+  const auto pair_text = [](const Record& r) { return "point " + std::to_string(r.point) + " of scenario " + std::to_string(r.scenario); };
+  for (std::size_t k = 1; k < order.size(); ++k) {
+    const Record& a = s.records[order[k - 1]];
+    const Record& b = s.records[order[k]];
+    if (a.scenario == b.scenario && a.point == b.point && a.seed == b.seed) {
+      return std::pair(order[k], "repeats the run of seed " + std::to_string(b.seed) + " at " + pair_text(b));
+    }
+  }
+  for (std::size_t k = 0; k < order.size();) {
+    const Record& first = s.records[order[k]];
+    std::size_t end = k;
+    while (end < order.size() && s.records[order[end]].scenario == first.scenario && s.records[order[end]].point == first.point) ++end;
+    const std::size_t seeds = s.definition.scenarios[first.scenario].seeds.size();
+    if (end - k != seeds) {
+      return std::pair(order[k], pair_text(first) + " has runs of " + std::to_string(end - k) + " of its " + std::to_string(seeds) +
+                                     " seeds (a shard holds every seed of a point or none)");
+    }
+    k = end;
+  }
+  return std::nullopt;
+}
+
+// s.records in `order`.
+void reorder(Shard& s, const std::vector<std::size_t>& order) {
+  FAILOVER_ASSERT(order.size() == s.records.size());
+  std::vector<Record> sorted;
+  sorted.reserve(order.size());
+  for (const std::size_t i : order) sorted.push_back(std::move(s.records[i]));
+  s.records = std::move(sorted);
+}
+
+// Sorts the records of merged shards by scenario, point and seed place, and checks that
+// each (scenario, point) pair has exactly one record per seed; errors name `name`.
+Status order_records(Shard& s, std::string_view name) {
   for (const Record& r : s.records) {
-    if (place(r) == s.definition.scenarios[r.scenario].seeds.size()) {
+    if (seed_place(s, r) == s.definition.scenarios[r.scenario].seeds.size()) {
       return Error{std::string(name), "a record of seed " + std::to_string(r.seed) + " that its scenario does not run"};
     }
   }
-  std::sort(s.records.begin(), s.records.end(), [&](const Record& a, const Record& b) {
-    if (a.scenario != b.scenario) return a.scenario < b.scenario;
-    if (a.point != b.point) return a.point < b.point;
-    return place(a) < place(b);
-  });
-  for (std::size_t i = 0; i < s.records.size();) {
-    const Record& first = s.records[i];
-    const std::size_t seeds = s.definition.scenarios[first.scenario].seeds.size();
-    for (std::size_t j = 0; j < seeds; ++j) {
-      const bool ok = i + j < s.records.size() && s.records[i + j].scenario == first.scenario && s.records[i + j].point == first.point &&
-                      place(s.records[i + j]) == j;
-      if (!ok) return Error{std::string(name), "point " + std::to_string(first.point) + " of scenario " + std::to_string(first.scenario) +
-                                                   " does not have exactly one record per seed"};
-    }
-    i += seeds;
-  }
+  const std::vector<std::size_t> order = record_order(s);
+  if (const auto bad = first_incomplete(s, order)) return Error{std::string(name), bad->second};
+  reorder(s, order);
   return Ok{};
+}
+
+// Reads a parsed shard file with the one TOML reader (core/config/toml_reader.h): every
+// error names the file, line:col and key -- a record's, its place in `records`.
+class ShardReader {
+ public:
+  explicit ShardReader(std::string name) : r_(std::move(name)) {}
+  Result<Shard> read(const toml::table& root);
+
+ private:
+  void read_header(const toml::table& root, Shard& s);
+  void read_axes(const toml::table& root, Definition& d);
+  void read_points(const toml::table& root, Definition& d);
+  void read_scenarios(const toml::table& root, Definition& d);
+  void read_scenario(const toml::table& t, const std::string& path, ScenarioEntry& e);
+  void read_records(const toml::array& records, Shard& s);
+  void read_record_at(const toml::node& n, const std::string& path, Shard& s);
+
+  config::Reader r_;
+};
+
+Result<Shard> ShardReader::read(const toml::table& root) {
+  Shard s;
+  read_header(root, s);
+  read_axes(root, s.definition);
+  read_points(root, s.definition);
+  read_scenarios(root, s.definition);
+  if (const toml::array* records = r_.array(root, "records", "")) read_records(*records, s);
+  if (r_.failed()) return r_.error();
+  FAILOVER_ASSERT(s.index < s.count);
+  return s;
+}
+
+// The format first, so that another file given to merge is named as such.
+void ShardReader::read_header(const toml::table& root, Shard& s) {
+  const std::optional<std::string> format = r_.text(root, "format", "");
+  if (!r_.failed() && format != kShardFormat) {
+    const toml::node& at = format ? *root.get("format") : static_cast<const toml::node&>(root);
+    r_.fail(at, "format", "must be \"" + std::string(kShardFormat) + "\": this is not a shard file of failover sweep");
+    return;
+  }
+  if (!r_.only_keys(root, "", {"format", "shard", "shards", "partial", "records", "mode", "keys", "values", "points", "scenarios"})) return;
+  for (const std::string_view key : {"shard", "shards", "partial", "records", "mode", "keys", "values", "points", "scenarios"}) {
+    r_.require(root, key, "");
+  }
+  s.count = static_cast<std::size_t>(r_.integer(root, "shards", "", 1, static_cast<std::int64_t>(kShardsMax)).value_or(1));
+  s.index = static_cast<std::size_t>(r_.integer(root, "shard", "", 0, static_cast<std::int64_t>(s.count) - 1).value_or(0));
+  s.partial = r_.boolean(root, "partial", "").value_or(false);
+  s.definition.mode = r_.text(root, "mode", "").value_or("");
+}
+
+void ShardReader::read_axes(const toml::table& root, Definition& d) {
+  const toml::array* keys = r_.array(root, "keys", "");
+  const toml::array* values = r_.array(root, "values", "");
+  if (keys == nullptr || values == nullptr) return;
+  if (keys->empty() || keys->size() > kKeysMax) r_.fail(*keys, "keys", "must list 1 to " + std::to_string(kKeysMax) + " keys");
+  if (values->size() != keys->size()) r_.fail(*values, "values", "must hold one array per key (" + std::to_string(keys->size()) + ")");
+  for (std::size_t i = 0; i < keys->size() && !r_.failed(); ++i) {
+    Axis& axis = d.axes.emplace_back();
+    axis.key = r_.text_of(*keys->get(i), element("keys", i)).value_or("");
+    const std::string path = element("values", i);
+    const toml::array* list = r_.array_of(*values->get(i), path);
+    if (list == nullptr) return;
+    if (list->empty() || list->size() > kValuesPerKeyMax) {
+      r_.fail(*list, path, "must list 1 to " + std::to_string(kValuesPerKeyMax) + " values");
+    }
+    for (std::size_t j = 0; j < list->size() && !r_.failed(); ++j) {
+      axis.values.push_back(r_.text_of(*list->get(j), element(path, j)).value_or(""));
+    }
+  }
+}
+
+void ShardReader::read_points(const toml::table& root, Definition& d) {
+  const toml::array* points = r_.array(root, "points", "");
+  if (points == nullptr) return;
+  if (points->empty() || points->size() > kPointsMax) {
+    r_.fail(*points, "points", "must list 1 to " + std::to_string(kPointsMax) + " points");
+  }
+  for (std::size_t p = 0; p < points->size() && !r_.failed(); ++p) {
+    const std::string path = element("points", p);
+    const toml::array* point = r_.array_of(*points->get(p), path);
+    if (point == nullptr) return;
+    if (point->size() != d.axes.size()) {
+      r_.fail(*point, path, "must hold one value index per key (" + std::to_string(d.axes.size()) + ")");
+      return;
+    }
+    Point& out = d.points.emplace_back();
+    for (std::size_t k = 0; k < point->size() && !r_.failed(); ++k) {
+      const auto last = static_cast<std::int64_t>(d.axes[k].values.size()) - 1;
+      out.push_back(static_cast<std::uint32_t>(r_.integer_of(*point->get(k), element(path, k), 0, last).value_or(0)));
+    }
+  }
+}
+
+void ShardReader::read_scenarios(const toml::table& root, Definition& d) {
+  const toml::array* scenarios = r_.tables(root, "scenarios", "");
+  if (scenarios == nullptr) return;
+  if (scenarios->empty() || scenarios->size() > kScenariosMax) {
+    r_.fail(*scenarios, "scenarios", "must list 1 to " + std::to_string(kScenariosMax) + " scenarios");
+  }
+  for (std::size_t i = 0; i < scenarios->size() && !r_.failed(); ++i) {
+    if (const toml::table* t = r_.table_at(*scenarios, i, "scenarios")) {
+      read_scenario(*t, element("scenarios", i), d.scenarios.emplace_back());
+    }
+  }
+}
+
+void ShardReader::read_scenario(const toml::table& t, const std::string& path, ScenarioEntry& e) {
+  if (!r_.only_keys(t, path, {"path", "hash", "seeds", "text"})) return;
+  for (const std::string_view key : {"path", "hash", "seeds", "text"}) r_.require(t, key, path);
+  e.path = r_.text(t, "path", path).value_or("");
+  e.text = r_.text(t, "text", path).value_or("");
+  const std::optional<std::string> hash = r_.text(t, "hash", path);
+  if (hash && *hash != text_hash(e.text)) {
+    r_.fail(*t.get("hash"), join(path, "hash"), "does not match the text, whose hash is " + text_hash(e.text) + ": the text was changed");
+  }
+  const std::string seeds_path = join(path, "seeds");
+  const toml::array* seeds = r_.array(t, "seeds", path);
+  if (seeds == nullptr) return;
+  if (seeds->empty() || seeds->size() > kSeedsMax) r_.fail(*seeds, seeds_path, "must list 1 to " + std::to_string(kSeedsMax) + " seeds");
+  for (std::size_t j = 0; j < seeds->size() && !r_.failed(); ++j) {
+    const std::optional<std::int64_t> seed =
+        r_.integer_of(*seeds->get(j), element(seeds_path, j), 0, std::numeric_limits<std::int64_t>::max());
+    e.seeds.push_back(static_cast<std::uint64_t>(seed.value_or(0)));
+  }
+}
+
+// Each record is checked where it stands; then all of them for one run per seed of
+// each point they hold, and sorted.
+void ShardReader::read_records(const toml::array& records, Shard& s) {
+  for (std::size_t i = 0; i < records.size() && !r_.failed(); ++i) read_record_at(*records.get(i), element("records", i), s);
+  if (r_.failed()) return;
+  const std::vector<std::size_t> order = record_order(s);
+  if (const auto bad = first_incomplete(s, order)) {
+    r_.fail(*records.get(bad->first), element("records", bad->first), bad->second);
+    return;
+  }
+  reorder(s, order);
+}
+
+void ShardReader::read_record_at(const toml::node& n, const std::string& path, Shard& s) {
+  const std::optional<std::string> text = r_.text_of(n, path);
+  if (!text) return;
+  std::optional<Record> r = read_record(*text);
+  const std::size_t scenarios = s.definition.scenarios.size();
+  const std::size_t points = s.definition.points.size();
+  if (!r) {
+    r_.fail(n, path, "is not a run record: 12 fields, scenario point seed availability_pct p99_ms cost_usd cost_ratio_pct dropped "
+                     "overflow_min trips conserved checks");
+  } else if (r->scenario >= scenarios) {
+    r_.fail(n, path, "names scenario " + std::to_string(r->scenario) + ", but the shard has " + std::to_string(scenarios));
+  } else if (r->point >= points) {
+    r_.fail(n, path, "names point " + std::to_string(r->point) + ", but the shard has " + std::to_string(points));
+  } else if (const std::string why_not = record_range_error(*r); !why_not.empty()) {
+    r_.fail(n, path, why_not);
+  } else if (seed_place(s, *r) == s.definition.scenarios[r->scenario].seeds.size()) {
+    r_.fail(n, path, "is a run of seed " + std::to_string(r->seed) + ", which scenario " + std::to_string(r->scenario) + " does not run");
+  }
+  if (!r_.failed()) s.records.push_back(std::move(*r));
 }
 
 }  // namespace
@@ -667,11 +742,7 @@ Result<Shard> read_shard(std::string_view text, std::string_view name) {
     if (text.size() > kShardBytesMax) return Error{std::string(name), "is larger than 1 GiB"};
     Result<toml::table> root = parse_toml(text, name);
     if (!root) return root.error();
-    Result<Shard> s = ShardReader(std::string(name)).read(*root);
-    if (!s) return s;
-    const Status ordered = order_records(*s, name);
-    if (!ordered) return ordered.error();
-    return s;
+    return ShardReader(std::string(name)).read(*root);
   } catch (const std::exception& e) {
     return Error{std::string(name), std::string("could not read: ") + e.what()};
   } catch (...) {

@@ -135,8 +135,10 @@ std::string shard_file_name(std::size_t index, std::size_t count);
 
 // The shard as a TOML document (read back by read_shard, exactly).
 std::string write_shard(const Shard& shard);
-// Reads a shard file's text; `name` stands for the file in errors. Checks every bound
-// and index. Never throws.
+// Reads a shard file's text; `name` stands for the file in errors, which name
+// "name:line:col" and the key (the one TOML reader, core/config/toml_reader.h). Checks
+// every key, type, bound and index, and that each point it holds has one run per seed.
+// Never throws.
 Result<Shard> read_shard(std::string_view text, std::string_view name);
 
 // Combines the shards of one sweep into one (shard 0 of 1): every shard must have the

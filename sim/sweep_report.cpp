@@ -391,7 +391,7 @@ Result<std::string> best_policy(const Definition& d, const ScenarioView& v, std:
   if (v.order.empty()) return std::string("No point finished every seed: no best policy.\n");
   const PointSummary& best = v.points[v.order.front()];
   const ScenarioEntry& e = d.scenarios[s];
-  Result<std::string> toml = policy_toml(e.text, e.path, overrides_of(d.axes, d.points[best.point]));
+  Result<std::string> toml = config::policy_toml(e.text, e.path, overrides_of(d.axes, d.points[best.point]));
   if (!toml) return toml.error();
   std::string o = "Point " + std::to_string(best.point) + " ranks first (" + point_values(d, best.point, ", ") + "): it passed " +
                   std::to_string(best.passed) + " of " + std::to_string(best.seeds) + " seeds" +

@@ -1,6 +1,6 @@
-// The TOML loader: walks the parsed table, converts each key to its Config field,
-// remembers where every key path sits in the file, and finally runs validate(),
-// pointing its key-path errors back at file:line:col. toml++ may throw; every call
+// The TOML loader: walks the parsed table with the shared reader (toml_reader.h),
+// converts each key to its Config field, and finally runs validate(), whose key-path
+// errors the reader points back at file:line:col. toml++ may throw; every call
 // into it that can is wrapped here, so nothing escapes into core/.
 #include "core/config/load.h"
 
@@ -9,14 +9,13 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
-#include <initializer_list>
 #include <limits>
-#include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/config/toml_reader.h"
 #include "core/config/toml_values.h"
 #include "core/config/url.h"
 #include "core/engine/assert.h"
@@ -26,26 +25,16 @@ namespace {
 
 using config::element;
 using config::join;
-using config::parse_duration;
-using config::parse_percent;
+using config::Names;
 using config::Position;
 using config::position;
-using config::type_name;
+using config::RatioRule;
+using config::Reader;
 using config::where;
 
-template <typename E, std::size_t N>
-using Names = std::array<std::pair<std::string_view, E>, N>;
-
-template <typename E, std::size_t N>
-std::string list_names(const Names<E, N>& names) {
-  std::string out;
-  for (const auto& [name, value] : names) {
-    out += out.empty() ? "\"" : ", \"";
-    out += name;
-    out += "\"";
-  }
-  return out;
-}
+// Every ratio of a policy: its range is validate()'s to judge, and a number with more
+// than 6 decimals is rounded to a millionth (docs/config.md).
+constexpr RatioRule kPolicyRatio{.non_negative = false, .at_most_one = false, .exact = false};
 
 constexpr Names<Protocol, 2> kProtocols{{{"openai", Protocol::openai},
                                          {"anthropic", Protocol::anthropic}}};
@@ -64,285 +53,17 @@ constexpr Names<BudgetExhausted, 3> kOnExhausted{{{"downgrade", BudgetExhausted:
 
 constexpr std::size_t kEnvNameBytesMax = 255;
 
-// ---- the reader: typed access with the first error kept --------------------------
-
-class Reader {
- public:
-  Reader(std::string_view source, const LoadOptions& options)
-      : source_(source), options_(options) {}
-
-  [[nodiscard]] bool failed() const { return error_.has_value(); }
-  [[nodiscard]] const LoadOptions& options() const { return options_; }
-  [[nodiscard]] Error error() const {
-    FAILOVER_ASSERT(failed());
-    return *error_;
-  }
-
-  void fail(Position at, const std::string& path, const std::string& problem) {
-    if (failed()) return;
-    error_ = Error{where(source_, at), path.empty() ? problem : path + ": " + problem};
-  }
-
-  void remember(const std::string& path, const toml::node& node) {
-    positions_.emplace(path, position(node.source()));
-  }
-
-  // A validate() error names a key path; point it at the nearest key we read.
-  [[nodiscard]] Error locate(const Error& e) const {
-    std::string path = e.where;
-    for (std::size_t step = 0; step < 64 && !path.empty(); ++step) {
-      const auto found = positions_.find(path);
-      if (found != positions_.end()) {
-        return Error{where(source_, found->second), e.where + ": " + e.what};
-      }
-      const std::size_t cut = path.find_last_of(".[");
-      path.resize(cut == std::string::npos ? 0 : cut);
-    }
-    return Error{std::string(source_), e.where + ": " + e.what};
-  }
-
-  void only_keys(const toml::table& t, const std::string& path,
-                 std::initializer_list<std::string_view> known,
-                 const std::vector<std::string>& also_allowed = {});
-  bool require(const toml::table& t, std::string_view key, const std::string& path);
-  void type_error(const toml::node& n, const std::string& path, std::string_view expected) {
-    fail(position(n.source()), path,
-         "expected " + std::string(expected) + " but got " + std::string(type_name(n.type())));
-  }
-
-  const toml::table* table(const toml::table& t, std::string_view key, const std::string& path);
-  const toml::array* tables(const toml::table& t, std::string_view key, const std::string& path);
-  const toml::table* table_at(const toml::array& a, std::size_t i, const std::string& path);
-
-  void read(const toml::table& t, std::string_view key, const std::string& path, std::string& out);
-  void read(const toml::table& t, std::string_view key, const std::string& path, bool& out);
-  void read(const toml::table& t, std::string_view key, const std::string& path,
-            std::int64_t& out);
-  void read(const toml::table& t, std::string_view key, const std::string& path,
-            std::int32_t& out);
-  void read(const toml::table& t, std::string_view key, const std::string& path, Duration& out);
-  void read(const toml::table& t, std::string_view key, const std::string& path, Ratio& out);
-  // A number scaled by 10^places and rounded: USD to micro-USD (6), K to K-milli (3).
-  void read_scaled(const toml::table& t, std::string_view key, const std::string& path,
-                   int places, std::int64_t& out);
-  template <typename E, std::size_t N>
-  void read_enum(const toml::table& t, std::string_view key, const std::string& path,
-                 const Names<E, N>& names, E& out);
-
- private:
-  const toml::node* field(const toml::table& t, std::string_view key, const std::string& path,
-                          std::string& full) {
-    if (failed()) return nullptr;
-    const toml::node* n = t.get(key);
-    if (n == nullptr) return nullptr;
-    full = join(path, key);
-    remember(full, *n);
-    return n;
-  }
-
-  std::string_view source_;
-  const LoadOptions& options_;
-  std::optional<Error> error_;
-  std::map<std::string, Position> positions_;
-};
-
-void Reader::only_keys(const toml::table& t, const std::string& path,
-                       std::initializer_list<std::string_view> known,
-                       const std::vector<std::string>& also_allowed) {
-  for (const auto& [k, v] : t) {
-    if (failed()) return;
-    const std::string_view name = k.str();
-    bool ok = false;
-    for (const std::string_view want : known) ok = ok || want == name;
-    for (const std::string& want : also_allowed) ok = ok || want == name;
-    if (ok) continue;
-    std::string expected;
-    for (const std::string_view want : known) {
-      expected += expected.empty() ? "" : ", ";
-      expected += want;
-    }
-    const std::string hint = name == "sim" ? " (a sim table belongs in a scenario file)" : "";
-    fail(position(k.source()), join(path, name),
-         "unknown key" + hint + "; " + (path.empty() ? "the top level" : path) +
-             " takes: " + expected);
-  }
-}
-
-bool Reader::require(const toml::table& t, std::string_view key, const std::string& path) {
-  if (failed()) return false;
-  if (t.contains(key)) return true;
-  fail(position(t.source()), join(path, key), "is required but missing");
-  return false;
-}
-
-const toml::table* Reader::table(const toml::table& t, std::string_view key,
-                                 const std::string& path) {
-  std::string full;
-  const toml::node* n = field(t, key, path, full);
-  if (n == nullptr) return nullptr;
-  if (!n->is_table()) {
-    type_error(*n, full, "a table");
-    return nullptr;
-  }
-  return n->as_table();
-}
-
-const toml::array* Reader::tables(const toml::table& t, std::string_view key,
-                                  const std::string& path) {
-  std::string full;
-  const toml::node* n = field(t, key, path, full);
-  if (n == nullptr) return nullptr;
-  if (!n->is_array()) {
-    type_error(*n, full, "an array of tables ([[" + full + "]])");
-    return nullptr;
-  }
-  return n->as_array();
-}
-
-const toml::table* Reader::table_at(const toml::array& a, std::size_t i, const std::string& path) {
-  FAILOVER_ASSERT(i < a.size());
-  const std::string full = element(path, i);
-  const toml::node& n = *a.get(i);
-  remember(full, n);
-  if (!n.is_table()) {
-    type_error(n, full, "a table");
-    return nullptr;
-  }
-  return n.as_table();
-}
-
-void Reader::read(const toml::table& t, std::string_view key, const std::string& path,
-                  std::string& out) {
-  std::string full;
-  const toml::node* n = field(t, key, path, full);
-  if (n == nullptr) return;
-  if (const auto* v = n->as_string()) {
-    out = v->get();
-  } else {
-    type_error(*n, full, "a string");
-  }
-}
-
-void Reader::read(const toml::table& t, std::string_view key, const std::string& path,
-                  bool& out) {
-  std::string full;
-  const toml::node* n = field(t, key, path, full);
-  if (n == nullptr) return;
-  if (const auto* v = n->as_boolean()) {
-    out = v->get();
-  } else {
-    type_error(*n, full, "true or false");
-  }
-}
-
-void Reader::read(const toml::table& t, std::string_view key, const std::string& path,
-                  std::int64_t& out) {
-  std::string full;
-  const toml::node* n = field(t, key, path, full);
-  if (n == nullptr) return;
-  if (const auto* v = n->as_integer()) {
-    out = v->get();
-  } else {
-    type_error(*n, full, "an integer");
-  }
-}
-
-void Reader::read(const toml::table& t, std::string_view key, const std::string& path,
-                  std::int32_t& out) {
-  std::int64_t wide = out;
-  read(t, key, path, wide);
-  if (failed()) return;
-  if (wide < std::numeric_limits<std::int32_t>::min() ||
-      wide > std::numeric_limits<std::int32_t>::max()) {
-    fail(position(t.get(key)->source()), join(path, key),
-         "is out of range (" + std::to_string(wide) + " does not fit in 32 bits)");
-    return;
-  }
-  out = static_cast<std::int32_t>(wide);
-}
-
-void Reader::read(const toml::table& t, std::string_view key, const std::string& path,
-                  Duration& out) {
-  std::string full;
-  const toml::node* n = field(t, key, path, full);
-  if (n == nullptr) return;
-  const auto* v = n->as_string();
-  if (v == nullptr) {
-    type_error(*n, full, "a duration string such as \"30s\"");
-    return;
-  }
-  const Result<Duration> d = parse_duration(v->get());
-  if (!d) {
-    fail(position(n->source()), full, "\"" + v->get() + "\" " + d.error().what);
-    return;
-  }
-  out = *d;
-}
-
-void Reader::read(const toml::table& t, std::string_view key, const std::string& path,
-                  Ratio& out) {
-  std::string full;
-  const toml::node* n = field(t, key, path, full);
-  if (n == nullptr) return;
-  if (const auto* s = n->as_string()) {
-    const Result<Ratio> r = parse_percent(s->get());
-    if (!r) return fail(position(n->source()), full, "\"" + s->get() + "\" " + r.error().what);
-    out = *r;
-  } else if (const auto* i = n->as_integer()) {
-    out = Ratio{i->get(), 1};
-  } else if (const auto* f = n->as_floating_point()) {
-    const std::optional<config::Decimal> d = config::to_decimal(f->get());
-    if (!d) return fail(position(n->source()), full, "must be a ratio between 0 and 1");
-    out = config::to_ratio(*d);
-  } else {
-    type_error(*n, full, "a percentage string such as \"94%\" or a number in [0, 1]");
-  }
-}
-
-void Reader::read_scaled(const toml::table& t, std::string_view key, const std::string& path,
-                         int places, std::int64_t& out) {
-  std::string full;
-  const toml::node* n = field(t, key, path, full);
-  if (n == nullptr) return;
-  std::optional<std::int64_t> value;
-  if (const auto* i = n->as_integer()) {
-    value = config::scaled(static_cast<double>(i->get()), places);
-  } else if (const auto* f = n->as_floating_point()) {
-    value = config::scaled(f->get(), places);
-  } else {
-    return type_error(*n, full, "a number");
-  }
-  if (!value) return fail(position(n->source()), full, "is out of range (at most 1e9)");
-  out = *value;
-}
-
-template <typename E, std::size_t N>
-void Reader::read_enum(const toml::table& t, std::string_view key, const std::string& path,
-                       const Names<E, N>& names, E& out) {
-  std::string full;
-  const toml::node* n = field(t, key, path, full);
-  if (n == nullptr) return;
-  const auto* v = n->as_string();
-  if (v == nullptr) return type_error(*n, full, "one of " + list_names(names));
-  for (const auto& [name, value] : names) {
-    if (name == v->get()) {
-      out = value;
-      return;
-    }
-  }
-  fail(position(n->source()), full,
-       "\"" + v->get() + "\" is not one of " + list_names(names));
-}
-
 // ---- the schema -------------------------------------------------------------------
 
 class Loader {
  public:
-  Loader(std::string_view source, const LoadOptions& options) : r_(source, options) {}
+  Loader(std::string_view source, const LoadOptions& options) : r_(std::string(source)), options_(options) {
+    r_.explain_unknown_key("sim", "a sim table belongs in a scenario file");
+  }
 
   Result<Config> load(const toml::table& root) {
     r_.only_keys(root, "", {"providers", "routes", "tiers", "policy"},
-                 r_.options().extra_top_level_keys);
+                 options_.extra_top_level_keys);
     read_providers(root);
     read_routes(root);
     read_tiers(root);
@@ -376,6 +97,7 @@ class Loader {
   void check_wire_strings(const toml::table& t, const std::string& path, const ProviderConfig& p);
 
   Reader r_;
+  const LoadOptions& options_;
   Config config_;
 };
 
@@ -390,7 +112,7 @@ void Loader::read_providers(const toml::table& root) {
 }
 
 void Loader::read_provider(const toml::table& t, const std::string& path) {
-  const bool sim = r_.options().allow_sim_tables;
+  const bool sim = options_.allow_sim_tables;
   r_.only_keys(t, path,
                {"name", "base_url", "protocol", "api_key_env", "concurrency_max", "rpm_limit",
                 "tpm_limit", "models"},
@@ -399,7 +121,7 @@ void Loader::read_provider(const toml::table& t, const std::string& path) {
   ProviderConfig& p = config_.providers.emplace_back();
   if (r_.require(t, "name", path)) r_.read(t, "name", path, p.name);
   r_.read(t, "base_url", path, p.base_url);
-  r_.read_enum(t, "protocol", path, kProtocols, p.protocol);
+  r_.read_choice(t, "protocol", path, kProtocols, p.protocol);
   r_.read(t, "api_key_env", path, p.api_key_env);
   check_wire_strings(t, path, p);
   r_.read(t, "concurrency_max", path, p.concurrency_max);
@@ -422,7 +144,7 @@ void Loader::check_wire_strings(const toml::table& t, const std::string& path, c
   if (r_.failed()) return;
   if (!p.base_url.empty()) {
     const Result<config::Url> url = config::parse_url(p.base_url);
-    if (!url) r_.fail(position(t.get("base_url")->source()), join(path, "base_url"), url.error().what);
+    if (!url) r_.fail(*t.get("base_url"), join(path, "base_url"), url.error().what);
   }
   if (p.api_key_env.empty() || r_.failed()) return;
   bool name_ok = p.api_key_env.size() <= kEnvNameBytesMax && !(p.api_key_env[0] >= '0' && p.api_key_env[0] <= '9');
@@ -430,7 +152,7 @@ void Loader::check_wire_strings(const toml::table& t, const std::string& path, c
     name_ok = name_ok && (c == '_' || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'));
   }
   if (!name_ok) {
-    r_.fail(position(t.get("api_key_env")->source()), join(path, "api_key_env"),
+    r_.fail(*t.get("api_key_env"), join(path, "api_key_env"),
             "must name an environment variable: letters, digits and '_', not starting with a digit, at most " +
                 std::to_string(kEnvNameBytesMax) + " characters");
   }
@@ -453,7 +175,7 @@ void Loader::resolve(const toml::table& t, std::string_view key, const std::stri
   if (r_.failed() || !t.contains(key)) return;
   const std::optional<Index> found = lookup(name);
   if (!found) {
-    r_.fail(position(t.get(key)->source()), join(path, key),
+    r_.fail(*t.get(key), join(path, key),
             "names " + std::string(noun) + " \"" + name + "\" " + std::string(missing));
     return;
   }
@@ -483,7 +205,7 @@ void Loader::read_route(const toml::table& t, const std::string& path, RouteConf
                {"name", "selection", "hedge_after", "stream_resume", "capability_fallback",
                 "targets"});
   if (r_.require(t, "name", path)) r_.read(t, "name", path, route.name);
-  r_.read_enum(t, "selection", path, kSelections, route.selection);
+  r_.read_choice(t, "selection", path, kSelections, route.selection);
   r_.read(t, "hedge_after", path, route.hedge_after);
   r_.read(t, "stream_resume", path, route.stream_resume);
   if (!r_.require(t, "targets", path)) return;
@@ -559,11 +281,11 @@ void Loader::read_breaker(const toml::table& t, const std::string& path) {
                 "healthy_period", "half_open_probes", "min_available_targets"});
   BreakerPolicy& b = config_.policy.breaker;
   r_.read(t, "consecutive_failures", path, b.consecutive_failures);
-  r_.read(t, "failure_rate", path, b.failure_rate);
+  r_.read(t, "failure_rate", path, b.failure_rate, kPolicyRatio);
   r_.read(t, "window_calls_min", path, b.window_calls_min);
   r_.read(t, "window", path, b.window);
   r_.read(t, "slow_call_threshold", path, b.slow_call_threshold);
-  r_.read(t, "slow_call_rate", path, b.slow_call_rate);
+  r_.read(t, "slow_call_rate", path, b.slow_call_rate, kPolicyRatio);
   r_.read(t, "open_base", path, b.open_base);
   r_.read(t, "open_max", path, b.open_max);
   r_.read(t, "healthy_period", path, b.healthy_period);
@@ -578,20 +300,20 @@ void Loader::read_retry(const toml::table& t, const std::string& path) {
                 "adaptive_throttle", "throttle_k", "throttle_window"});
   RetryPolicy& r = config_.policy.retry;
   r_.read(t, "attempts_max", path, r.attempts_max);
-  r_.read_enum(t, "backoff", path, kBackoffs, r.backoff);
+  r_.read_choice(t, "backoff", path, kBackoffs, r.backoff);
   r_.read(t, "backoff_base", path, r.backoff_base);
   r_.read(t, "backoff_max", path, r.backoff_max);
-  r_.read(t, "budget_ratio", path, r.budget_ratio);
+  r_.read(t, "budget_ratio", path, r.budget_ratio, kPolicyRatio);
   r_.read(t, "budget_min_per_second", path, r.budget_min_per_second);
   r_.read(t, "budget_cap", path, r.budget_cap);
   r_.read(t, "retry_after_max", path, r.retry_after_max);
-  r_.read(t, "retry_after_jitter", path, r.retry_after_jitter);
+  r_.read(t, "retry_after_jitter", path, r.retry_after_jitter, kPolicyRatio);
   r_.read(t, "adaptive_throttle", path, r.adaptive_throttle);
   std::int64_t k_milli = r.throttle_k_milli;
   r_.read_scaled(t, "throttle_k", path, 3, k_milli);
   if (k_milli < std::numeric_limits<std::int32_t>::min() ||
       k_milli > std::numeric_limits<std::int32_t>::max()) {
-    r_.fail(position(t.get("throttle_k")->source()), join(path, "throttle_k"),
+    r_.fail(*t.get("throttle_k"), join(path, "throttle_k"),
             "is out of range");
   }
   r.throttle_k_milli = static_cast<std::int32_t>(k_milli);
@@ -614,8 +336,8 @@ void Loader::read_limits(const toml::table& policy) {
     r_.only_keys(*t, path, {"depth_max", "requests_max", "when_unavailable", "discipline", "lifo_after"});
     r_.read(*t, "depth_max", path, p.queue.depth_max);
     r_.read(*t, "requests_max", path, p.queue.requests_max);
-    r_.read_enum(*t, "when_unavailable", path, kWhenUnavailable, p.queue.when_unavailable);
-    r_.read_enum(*t, "discipline", path, kDiscipline, p.queue.discipline);
+    r_.read_choice(*t, "when_unavailable", path, kWhenUnavailable, p.queue.when_unavailable);
+    r_.read_choice(*t, "discipline", path, kDiscipline, p.queue.discipline);
     r_.read(*t, "lifo_after", path, p.queue.lifo_after);
   }
   if (const toml::table* t = r_.table(policy, "concurrency", "policy")) {
@@ -628,12 +350,12 @@ void Loader::read_limits(const toml::table& policy) {
     r_.only_keys(*t, path, {"budget_usd", "budget_window", "on_exhausted"});
     r_.read_scaled(*t, "budget_usd", path, 6, p.cost.budget_micro_usd);
     r_.read(*t, "budget_window", path, p.cost.budget_window);
-    r_.read_enum(*t, "on_exhausted", path, kOnExhausted, p.cost.on_exhausted);
+    r_.read_choice(*t, "on_exhausted", path, kOnExhausted, p.cost.on_exhausted);
   }
   if (const toml::table* t = r_.table(policy, "health", "policy")) {
     const std::string path = "policy.health";
     r_.only_keys(*t, path, {"ewma_weight", "ewma_idle_half_life", "misconfigured_cooldown"});
-    r_.read(*t, "ewma_weight", path, p.health.ewma_weight);
+    r_.read(*t, "ewma_weight", path, p.health.ewma_weight, kPolicyRatio);
     r_.read(*t, "ewma_idle_half_life", path, p.health.ewma_idle_half_life);
     r_.read(*t, "misconfigured_cooldown", path, p.health.misconfigured_cooldown);
   }
@@ -656,7 +378,7 @@ void Loader::read_effects(const toml::table& t, const std::string& path) {
     const std::string class_path = join(path, name);
     const std::optional<OutcomeClass> cls = outcome_class_from(name);
     if (!cls) {
-      r_.fail(position(k.source()), class_path,
+      r_.fail(k.source(), class_path,
               "is not an outcome class (success, transient, rate_limited, timeout, "
               "caller_error, capability, credential, malformed, cancelled)");
       return;
@@ -685,7 +407,7 @@ void Loader::read_status_overrides(const toml::array& a, const std::string& path
     if (r_.failed()) return;
     const std::optional<OutcomeClass> cls = outcome_class_from(name);
     if (!cls) {
-      r_.fail(position(t->get("class")->source()), join(item, "class"),
+      r_.fail(*t->get("class"), join(item, "class"),
               "\"" + name + "\" is not an outcome class");
       return;
     }

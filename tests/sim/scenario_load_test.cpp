@@ -142,6 +142,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"UnknownTrafficKey", 7, "burst = 3", true, 8, "burst", "traffic.burst: unknown key"},
         BadCase{"WrongType", 7, "rate_rpm = \"fast\"", false, 7, "\"fast\"", "traffic.rate_rpm: expected an integer"},
         BadCase{"NegativeRate", 7, "rate_rpm = -5", false, 7, "-5", "must be between 0 and 1000000 but is -5"},
+        BadCase{"NegativeDuration", 3, "duration = \"-10m\"", false, 3, "\"-10m\"", "scenario.duration: \"-10m\" must not be negative"},
+        BadCase{"ShareAboveAHundredPercent", 12, "route = \"main\"\nshare = 1.5", false, 13, "1.5", "traffic.classes[0].share: must be between 0% and 100%"},
         BadCase{"KeyOfAnotherSchedule", 7, "peak_rpm = 5000", true, 8, "5000", "applies only to schedule = \"spike\""},
         BadCase{"SharesThatDoNotAddUp", 12, "route = \"main\"\nshare = \"90%\"", false, 10, "", "shares add up to 90% instead of 100%"},
         BadCase{"ClassWithoutRouteOrTier", 12, "stream = false", false, 10, "", "traffic.classes[0]: needs exactly one of tier and route"},

@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <limits>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/scenario_load.h"
@@ -211,7 +213,7 @@ TEST(SweepOverrides, TheLoaderJudgesEveryOverride) {
 TEST(SweepOverrides, ThePolicyTomlCarriesTheOverridesAndReloads) {
   const std::string text = testing::small_scenario();
   const std::vector<PolicyOverride> o{{"breaker.consecutive_failures", "9"}, {"retry.budget_ratio", "\"5%\""}};
-  const Result<std::string> toml = policy_toml(text, "small.toml", o);
+  const Result<std::string> toml = config::policy_toml(text, "small.toml", o);
   ASSERT_TRUE(toml.has_value()) << toml.error().message();
   EXPECT_NE(toml->find("[policy.breaker]"), std::string::npos) << *toml;
   EXPECT_NE(toml->find("consecutive_failures = 9"), std::string::npos) << *toml;
@@ -289,6 +291,61 @@ TEST(SweepShardFile, RejectsMalformedFiles) {
   const Result<Shard> t = read_shard(tampered, "x.toml");
   ASSERT_FALSE(t.has_value());
   EXPECT_NE(t.error().message().find("hash"), std::string::npos) << t.error().message();
+}
+
+// "x.toml:line:col" of the first `needle` in `text` at or after `from`.
+std::string place_of(const std::string& text, std::string_view needle, std::size_t from = 0) {
+  const std::size_t at = text.find(needle, from);
+  EXPECT_NE(at, std::string::npos) << needle;
+  const std::size_t line_start = text.rfind('\n', at == 0 ? 0 : at - 1);
+  const std::size_t col = line_start == std::string::npos ? at + 1 : at - line_start;
+  const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n');
+  return "x.toml:" + std::to_string(line) + ":" + std::to_string(col);
+}
+
+// Shard files are read by the one TOML reader (core/config/toml_reader.h): an error
+// names the line and column of the value at fault, not just the file.
+TEST(SweepShardFile, ErrorsNameTheLineAndColumn) {
+  const std::string text = write_shard(small_shard(0, 1));
+  const auto expect_error = [](const std::string& bad, const std::string& where, const std::string& what) {
+    const Result<Shard> r = read_shard(bad, "x.toml");
+    ASSERT_FALSE(r.has_value()) << what;
+    EXPECT_EQ(r.error().where, where) << r.error().message();
+    EXPECT_NE(r.error().what.find(what), std::string::npos) << r.error().message();
+  };
+  std::string tampered = text;
+  tampered.replace(tampered.find("[scenario]"), 10, "[scenariO]");
+  expect_error(tampered, place_of(tampered, "\"", tampered.find("hash = ")), "scenarios[0].hash: does not match the text");
+  expect_error("format = \"something else\"\n", "x.toml:1:10", "format: must be \"failover-sweep-shard/1\"");
+  std::string unknown = text;
+  unknown.insert(unknown.find("partial"), "colour = 1\n");
+  expect_error(unknown, place_of(unknown, "colour"), "colour: unknown key; the top level takes: format, shard, shards");
+  std::string long_record = text;
+  long_record.insert(long_record.find("\"0 1 1 ") + 7, "x ");
+  expect_error(long_record, place_of(long_record, "\"0 1 1 x"), "records[2]: is not a run record");
+  std::string wrong_type = text;
+  wrong_type.replace(wrong_type.find("shards = 1"), 10, "shards = \"1\"");
+  expect_error(wrong_type, place_of(wrong_type, "\"1\""), "shards: expected an integer but got a string");
+  std::string bad_index = text;
+  bad_index.replace(bad_index.find("[0], [1], [2]"), 13, "[0], [1], [3]");
+  expect_error(bad_index, place_of(bad_index, "3]"), "points[2][0]: must be between 0 and 2 but is 3");
+}
+
+TEST(SweepShardFile, ARecordMissingOrRepeatedIsNamedAtItsLine) {
+  Shard missing = small_shard(0, 1);
+  missing.records.erase(missing.records.begin() + 3);  // point 1, seed 2
+  const std::string text = write_shard(missing);
+  const Result<Shard> r = read_shard(text, "x.toml");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().where, place_of(text, "\"0 1 1 ")) << r.error().message();
+  EXPECT_NE(r.error().what.find("records[2]: point 1 of scenario 0 has runs of 1 of its 2 seeds"), std::string::npos) << r.error().message();
+  Shard twice = small_shard(0, 1);
+  twice.records.push_back(twice.records[0]);
+  const std::string again = write_shard(twice);
+  const Result<Shard> t = read_shard(again, "x.toml");
+  ASSERT_FALSE(t.has_value());
+  EXPECT_EQ(t.error().where, place_of(again, "\"0 0 1 ", again.find("\"0 0 1 ") + 1)) << t.error().message();
+  EXPECT_NE(t.error().what.find("records[6]: repeats the run of seed 1 at point 0 of scenario 0"), std::string::npos) << t.error().message();
 }
 
 // A shard file is input: values no run can produce are refused on read, naming them.

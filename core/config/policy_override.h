@@ -1,0 +1,42 @@
+// Overrides of the policy schema (docs/config.md) given on the command line -- `failover
+// sweep --set breaker.open_base=30s` -- applied to a parsed TOML document before it is
+// loaded, so that the one loader and validate() judge each value as if the file held
+// it. This file decides what an override may say (a dotted path of names under
+// [policy], one TOML scalar) and where it goes; whether the value is a good one is left
+// to the loader. Never throws.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <toml++/toml.h>
+
+#include "core/engine/result.h"
+
+namespace failover::config {
+
+// One value set on the policy: `key` is a dotted path under [policy], such as
+// "breaker.consecutive_failures"; `value` is one TOML value as text ("5", "0.5",
+// "true", "\"30s\"").
+struct PolicyOverride {
+  std::string key;
+  std::string value;
+};
+inline constexpr std::size_t kOverridesMax = 64;
+
+// Sets every override in root's [policy] table, creating the tables on the way. A set
+// value has no source position: an error the loader finds in it names the file and the
+// key path. Errors name the override ("policy.<key>") in Error::where: more than
+// kOverridesMax overrides, a key that is not a dotted path of names, a value that is
+// not one TOML number, boolean or string, a key crossing a value that is not a table.
+Status apply_policy_overrides(toml::table& root, const std::vector<PolicyOverride>& overrides);
+
+// The [policy.*] tables of the TOML `text` (`name` stands for it in errors) with
+// `overrides` applied, as TOML ready to paste into a live config: every table and key
+// the text sets, in name order. Does not validate the policy; the loader does.
+Result<std::string> policy_toml(std::string_view text, std::string_view name,
+                                const std::vector<PolicyOverride>& overrides);
+
+}  // namespace failover::config
