@@ -333,11 +333,13 @@ void Loader::read_limits(const toml::table& policy) {
   }
   if (const toml::table* t = r_.table(policy, "queue", "policy")) {
     const std::string path = "policy.queue";
-    r_.only_keys(*t, path, {"depth_max", "requests_max", "when_unavailable", "discipline", "lifo_after"});
+    r_.only_keys(*t, path, {"depth_max", "requests_max", "when_unavailable", "discipline", "lifo_share",
+                               "lifo_after"});
     r_.read(*t, "depth_max", path, p.queue.depth_max);
     r_.read(*t, "requests_max", path, p.queue.requests_max);
     r_.read_choice(*t, "when_unavailable", path, kWhenUnavailable, p.queue.when_unavailable);
     r_.read_choice(*t, "discipline", path, kDiscipline, p.queue.discipline);
+    r_.read(*t, "lifo_share", path, p.queue.lifo_share, kPolicyRatio);
     r_.read(*t, "lifo_after", path, p.queue.lifo_after);
   }
   if (const toml::table* t = r_.table(policy, "concurrency", "policy")) {
