@@ -359,17 +359,18 @@ void Loop::violate(Time now, const std::string& what) {
 // most half_open_probes of them in flight for the period; probes only to half-open ones.
 void Loop::check_send(Time now, const SendAttempt& s, std::uint32_t& probe_period) {
   const BreakerState state = breaker_[s.target];
-  const std::string target = "target " + std::to_string(s.target);
-  if (state == BreakerState::open) violate(now, "a send to " + target + ", whose breaker is open");
+  // Named only when a check fails: this runs on every send.
+  const auto target = [&s] { return "target " + std::to_string(s.target); };
+  if (state == BreakerState::open) violate(now, "a send to " + target() + ", whose breaker is open");
   if (s.probe != (state == BreakerState::half_open)) {
-    violate(now, s.probe ? "a probe to " + target + ", which is not half-open"
-                         : "a send that is no probe to " + target + ", which is half-open");
+    violate(now, s.probe ? "a probe to " + target() + ", which is not half-open"
+                         : "a send that is no probe to " + target() + ", which is half-open");
   }
   if (!s.probe) return;
   probe_period = half_open_period_[s.target];
   FAILOVER_ASSERT(probe_period > 0);
   if (++probes_in_flight_[s.target] > spec_.config.policy.breaker.half_open_probes) {
-    violate(now, std::to_string(probes_in_flight_[s.target]) + " probes in flight to " + target +
+    violate(now, std::to_string(probes_in_flight_[s.target]) + " probes in flight to " + target() +
                      " (half_open_probes = " + std::to_string(spec_.config.policy.breaker.half_open_probes) + ")");
   }
 }
