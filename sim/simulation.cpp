@@ -209,6 +209,7 @@ class Loop {
   RunResult result_;
   Histogram bucket_latency_;
   std::size_t bucket_latency_index_ = 0;
+  Time bucket_closes_at_ = kTimeZero;  // when time leaves the open bucket
   std::vector<BreakerState> breaker_;
   // Liveness invariants, checked as the run goes (see violate()): per target, its
   // current half-open period and the probes of that period in flight.
@@ -252,6 +253,7 @@ Bucket& Loop::bucket(Time t) {
 // Latency percentiles of a bucket are computed when time leaves it, from one
 // histogram reused bucket after bucket: memory stays flat whatever the duration.
 void Loop::close_buckets(Time upto) {
+  if (upto < bucket_closes_at_) return;  // still in the open bucket: every step but one per bucket
   const auto i = std::min(static_cast<std::size_t>(to_us(upto) / to_us(spec_.bucket)), result_.series.size());
   for (; bucket_latency_index_ < i; ++bucket_latency_index_) {
     Bucket& b = result_.series[bucket_latency_index_];
@@ -262,6 +264,10 @@ void Loop::close_buckets(Time upto) {
       if (breaker_[t] == BreakerState::open) b.open_targets |= 1U << t;
     }
   }
+  const std::size_t open = bucket_latency_index_;
+  FAILOVER_ASSERT(open <= result_.series.size());
+  bucket_closes_at_ = open < result_.series.size() ? kTimeZero + spec_.bucket * static_cast<std::int64_t>(open + 1)
+                                                   : kTimeNever;
 }
 
 std::int64_t Loop::plan_cost(const Arrival& a) const {
@@ -353,17 +359,18 @@ void Loop::violate(Time now, const std::string& what) {
 // most half_open_probes of them in flight for the period; probes only to half-open ones.
 void Loop::check_send(Time now, const SendAttempt& s, std::uint32_t& probe_period) {
   const BreakerState state = breaker_[s.target];
-  const std::string target = "target " + std::to_string(s.target);
-  if (state == BreakerState::open) violate(now, "a send to " + target + ", whose breaker is open");
+  // Named only when a check fails: this runs on every send.
+  const auto target = [&s] { return "target " + std::to_string(s.target); };
+  if (state == BreakerState::open) violate(now, "a send to " + target() + ", whose breaker is open");
   if (s.probe != (state == BreakerState::half_open)) {
-    violate(now, s.probe ? "a probe to " + target + ", which is not half-open"
-                         : "a send that is no probe to " + target + ", which is half-open");
+    violate(now, s.probe ? "a probe to " + target() + ", which is not half-open"
+                         : "a send that is no probe to " + target() + ", which is half-open");
   }
   if (!s.probe) return;
   probe_period = half_open_period_[s.target];
   FAILOVER_ASSERT(probe_period > 0);
   if (++probes_in_flight_[s.target] > spec_.config.policy.breaker.half_open_probes) {
-    violate(now, std::to_string(probes_in_flight_[s.target]) + " probes in flight to " + target +
+    violate(now, std::to_string(probes_in_flight_[s.target]) + " probes in flight to " + target() +
                      " (half_open_probes = " + std::to_string(spec_.config.policy.breaker.half_open_probes) + ")");
   }
 }

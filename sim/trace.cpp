@@ -5,23 +5,6 @@
 #include "core/engine/assert.h"
 
 namespace failover::sim {
-namespace {
-constexpr std::uint64_t kGolden = 0x9e3779b97f4a7c15ULL;
-}  // namespace
-
-std::uint64_t mix64(std::uint64_t x) noexcept {
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-std::uint64_t event_hash(const TraceEvent& event) noexcept {
-  const std::uint64_t words[5] = {event.index, static_cast<std::uint64_t>(to_us(event.at)),
-                                  event.kind, event.a, event.b};
-  std::uint64_t h = kGolden;
-  for (const std::uint64_t word : words) h = mix64(h ^ word) + kGolden;
-  return h;
-}
 
 TraceRecorder::TraceRecorder(std::size_t events_max) : events_max_(events_max) {
   FAILOVER_ASSERT(events_max > 0);
@@ -55,16 +38,6 @@ std::optional<Divergence> first_divergence(const TraceRecorder& left, const Trac
   if (left.seen() != right.seen()) return Divergence{common, std::nullopt, std::nullopt};
   FAILOVER_ASSERT(left.seen() >= common);
   return std::nullopt;
-}
-
-void TraceDigest::add(Time at, std::uint32_t kind, std::uint64_t a, std::uint64_t b) {
-  FAILOVER_ASSERT(at >= last_);
-  const TraceEvent event{events_, at, kind, a, b};
-  digest_ = mix64(digest_ ^ event_hash(event)) + kGolden;
-  ++events_;
-  last_ = at;
-  if (recorder_ != nullptr) recorder_->record(event);
-  FAILOVER_ASSERT(events_ > event.index);
 }
 
 std::string TraceDigest::hex() const { return to_hex16(digest_); }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/engine/assert.h"
 #include "core/engine/time.h"
 
 namespace failover::sim {
@@ -26,13 +27,27 @@ struct TraceEvent {
   friend bool operator==(const TraceEvent&, const TraceEvent&) = default;
 };
 
+inline constexpr std::uint64_t kTraceGolden = 0x9e3779b97f4a7c15ULL;
+
 // splitmix64's output function (Steele, Lea & Flood 2014): a bijective 64-bit mixer.
-std::uint64_t mix64(std::uint64_t x) noexcept;
+// Inline, as the digest folds six of them into every event of every run: called out of
+// line they cost more than the rest of the hash.
+inline std::uint64_t mix64(std::uint64_t x) noexcept {
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
 
 // The hash of one event: starting from h = 0x9e3779b97f4a7c15, each of the five words
 // (index, time in µs as two's complement, kind, a, b) in that order is folded as
 // h = mix64(h ^ word) + 0x9e3779b97f4a7c15. Independent of byte order by construction.
-std::uint64_t event_hash(const TraceEvent& event) noexcept;
+inline std::uint64_t event_hash(const TraceEvent& event) noexcept {
+  const std::uint64_t words[5] = {event.index, static_cast<std::uint64_t>(to_us(event.at)),
+                                  event.kind, event.a, event.b};
+  std::uint64_t h = kTraceGolden;
+  for (const std::uint64_t word : words) h = mix64(h ^ word) + kTraceGolden;
+  return h;
+}
 
 // Keeps the first `events_max` events of a trace (memory stays bounded however long the
 // run), and counts the rest.
@@ -74,8 +89,17 @@ class TraceDigest {
   explicit TraceDigest(TraceRecorder* recorder = nullptr) noexcept : recorder_(recorder) {}
 
   // Appends the next event; its index is the number of events added before it.
-  // Precondition: `at` is not before the previous event's time.
-  void add(Time at, std::uint32_t kind, std::uint64_t a, std::uint64_t b);
+  // Precondition: `at` is not before the previous event's time. Inline: the event loop
+  // calls it several times per request.
+  void add(Time at, std::uint32_t kind, std::uint64_t a, std::uint64_t b) {
+    FAILOVER_ASSERT(at >= last_);
+    const TraceEvent event{events_, at, kind, a, b};
+    digest_ = mix64(digest_ ^ event_hash(event)) + kTraceGolden;
+    ++events_;
+    last_ = at;
+    if (recorder_ != nullptr) recorder_->record(event);
+    FAILOVER_ASSERT(events_ > event.index);
+  }
 
   [[nodiscard]] std::uint64_t value() const noexcept { return digest_; }
   [[nodiscard]] std::uint64_t events() const noexcept { return events_; }

@@ -402,14 +402,6 @@ Index Config::intern_target(Index provider, Index model) {
   return static_cast<Index>(targets.size() - 1);
 }
 
-const ModelConfig& Config::model(Index target) const {
-  FAILOVER_ASSERT(target < targets.size());
-  const TargetKey& key = targets[target];
-  FAILOVER_ASSERT(key.provider < providers.size());
-  FAILOVER_ASSERT(key.model < providers[key.provider].models.size());
-  return providers[key.provider].models[key.model];
-}
-
 const ProviderConfig& Config::provider_of(Index target) const {
   FAILOVER_ASSERT(target < targets.size());
   FAILOVER_ASSERT(targets[target].provider < providers.size());

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/engine/assert.h"
 #include "core/engine/ratio.h"
 #include "core/engine/result.h"
 #include "core/engine/time.h"
@@ -274,7 +275,14 @@ struct Config {
   [[nodiscard]] std::optional<Index> tier_index(std::string_view name) const;
   // The target for (provider, model), adding it to `targets` if it is new.
   Index intern_target(Index provider, Index model);
-  [[nodiscard]] const ModelConfig& model(Index target) const;
+  // Inline: the engine asks it on every routing decision (context window, prices).
+  [[nodiscard]] const ModelConfig& model(Index target) const {
+    FAILOVER_ASSERT(target < targets.size());
+    const TargetKey& key = targets[target];
+    FAILOVER_ASSERT(key.provider < providers.size());
+    FAILOVER_ASSERT(key.model < providers[key.provider].models.size());
+    return providers[key.provider].models[key.model];
+  }
   [[nodiscard]] const ProviderConfig& provider_of(Index target) const;
 };
 
