@@ -213,6 +213,9 @@ class EngineImpl {
   void record_health(Time now, const AttemptSlot& a, OutcomeClass cls, const Outcome& outcome, ActionBuffer& out) noexcept;
   void decide_next(Time now, std::uint32_t slot, OutcomeClass cls, const Outcome& outcome, Index target,
                    ActionBuffer& out) noexcept;
+  bool decide_without_retry(Time now, std::uint32_t slot, OutcomeClass cls, Index target, ActionBuffer& out) noexcept;
+  void decide_retry(Time now, std::uint32_t slot, OutcomeClass cls, const Outcome& outcome, Index target,
+                    ActionBuffer& out) noexcept;
   bool trip_allowed(Index target) const noexcept;
   void adapt_limit(Time now, Index target, OutcomeClass cls, Breaker::Change change) noexcept;
   void release_attempt(std::uint32_t aslot) noexcept;
