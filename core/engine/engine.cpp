@@ -45,6 +45,7 @@ EngineImpl::EngineImpl(const Config& config, Prng prng)
       routes_(config.routes.size()),
       requests_(requests_max_),
       attempts_(inflight_max_),
+      held_(requests_max_),
       timers_(requests_max_ + inflight_max_ + target_count_ + 1) {
   FAILOVER_ASSERT(validate(config).has_value());
   FAILOVER_ASSERT(requests_max_ > 0);

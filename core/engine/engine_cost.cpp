@@ -103,6 +103,7 @@ void EngineImpl::finish(Time now, std::uint32_t slot, RequestStatus status, EndR
     case RequestStatus::failed: ++totals_.failed; break;
     case RequestStatus::dropped: ++totals_.dropped; break;
   }
+  held_.erase(r.id, slot);
   r.phase = Phase::free;
   --active_;
   FAILOVER_ASSERT(active_ >= 0);

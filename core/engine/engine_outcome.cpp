@@ -9,7 +9,7 @@
 namespace failover {
 
 void EngineImpl::on_first_byte(Time now, AttemptId id, ActionBuffer& out) noexcept {
-  FAILOVER_ASSERT(out.room() >= kRoomPerStep);
+  FAILOVER_ASSERT(out.room() >= Engine::kRoomPerInput);
   advance(now);
   const std::uint32_t aslot = attempt_slot_of(id);
   AttemptSlot& a = attempts_[aslot];
@@ -34,7 +34,7 @@ void EngineImpl::on_first_byte(Time now, AttemptId id, ActionBuffer& out) noexce
 }
 
 void EngineImpl::on_response(Time now, AttemptId id, const Outcome& outcome, ActionBuffer& out) noexcept {
-  FAILOVER_ASSERT(out.room() >= kRoomPerStep);
+  FAILOVER_ASSERT(out.room() >= Engine::kRoomPerInput);
   advance(now);
   end_attempt(now, attempt_slot_of(id), outcome, out);
   pump(now, out);
@@ -383,12 +383,12 @@ void EngineImpl::cancel_attempt(Time now, std::uint32_t aslot, CancelReason why,
 // ---- timers ------------------------------------------------------------------------
 
 void EngineImpl::on_timeout(Time now, ActionBuffer& out) noexcept {
-  FAILOVER_ASSERT(out.room() >= kRoomPerStep);
+  FAILOVER_ASSERT(out.room() >= Engine::kRoomPerInput);
   advance(now);
   pending_ = false;
   const std::size_t bound = timers_.capacity_ids();
   for (std::size_t i = 0; i < bound && !timers_.empty() && timers_.top_time() <= now; ++i) {
-    if (out.room() < kRoomPerStep) {
+    if (out.room() < Engine::kRoomPerInput) {  // one timer may emit as much as an input
       pending_ = true;
       return;
     }

@@ -7,7 +7,10 @@
 namespace failover {
 
 void EngineImpl::submit(Time now, const Request& request, ActionBuffer& out) noexcept {
-  FAILOVER_ASSERT(out.room() >= kRoomPerStep);
+  FAILOVER_ASSERT(out.room() >= Engine::kRoomPerInput);
+  // The caller's promise (Request::id): an id is not reused while the engine holds it,
+  // or its driver could not tell the two requests' actions apart.
+  FAILOVER_ASSERT(held_.find(request.id) == kNoSlot);
   advance(now);
   ++totals_.submitted;
   // Every request earns the retry budget a share of one retry (Finagle's RetryBudget).
@@ -53,6 +56,7 @@ void EngineImpl::submit(Time now, const Request& request, ActionBuffer& out) noe
     return;
   }
   free_requests_.pop_back();
+  held_.insert(request.id, slot);
   ++active_;
   ++routes_[route].requests;
   enqueue(slot, false);
@@ -101,7 +105,7 @@ void EngineImpl::pump(Time now, ActionBuffer& out) noexcept {
   Time wake = kTimeNever;     // ...and the earliest time one of them may go by itself
   const std::size_t bound = requests_.size() + routes_.size() + 1;
   for (std::size_t i = 0; i < bound; ++i) {
-    if (out.room() < kRoomPerStep) {
+    if (out.room() < Engine::kRoomPerInput) {  // one decision may emit as much as an input
       pending_ = true;
       break;
     }
