@@ -61,12 +61,6 @@ Result<std::pair<std::string, std::uint16_t>> parse_listen(std::string_view text
   return std::make_pair(std::string(host), static_cast<std::uint16_t>(port));
 }
 
-std::string seconds_text(Duration d) {
-  const std::int64_t v = to_us(d);
-  if (v % 1'000'000 == 0) return std::to_string(v / 1'000'000) + "s";
-  return std::to_string(v / 1'000) + "ms";
-}
-
 void print_counts(const serve::FleetServer& server) {
   const serve::FleetStats s = server.stats();
   std::printf("stopped: %lld requests, %lld bad requests\n", static_cast<long long>(s.requests),
@@ -105,7 +99,7 @@ int serve_fleet(const FleetCommandOptions& o) {
   if (!scenario) return usage_error(scenario.error().message());
   if (*start_at >= scenario->duration) {
     return usage_error("--start-at " + o.start_at + " is not before the scenario's end (" +
-                       seconds_text(scenario->duration) + ")");
+                       duration_text(scenario->duration) + ")");
   }
   serve::FleetOptions options;
   options.host = listen->first;
@@ -126,8 +120,8 @@ int serve_fleet(const FleetCommandOptions& o) {
   serve::FleetServer& fleet = **server;
   std::printf("seed %llu\n", static_cast<unsigned long long>(options.seed));
   std::printf("scenario %s: time scale %lld, starting at %s of %s\n", scenario->name.c_str(),
-              static_cast<long long>(options.time_scale), seconds_text(options.start_at).c_str(),
-              seconds_text(scenario->duration).c_str());
+              static_cast<long long>(options.time_scale), duration_text(options.start_at).c_str(),
+              duration_text(scenario->duration).c_str());
   for (const ProviderConfig& p : scenario->policies.front().config.providers) {
     std::printf("provider %s %s %s\n", p.name.c_str(), protocol_name(p.protocol), fleet.base_url(p.name).c_str());
   }

@@ -177,24 +177,22 @@ void scale_tokens(toml::table& cls, std::string_view key, std::int64_t permille)
   }
 }
 
-std::string seconds_text(Duration d) { return duration_text(d); }
-
 toml::table fault_table(const Scenario& s, const DrawFault& f) {
   toml::table t;
   t.insert("name", "x" + std::to_string(f.id));
   t.insert("provider", s.providers[f.provider].name);
   t.insert("kind", std::string(to_string(f.kind)));
-  t.insert("start", seconds_text(f.start));
-  t.insert("duration", seconds_text(f.duration));
+  t.insert("start", duration_text(f.start));
+  t.insert("duration", duration_text(f.duration));
   char pct[32];
   std::snprintf(pct, sizeof pct, "%lld.%04lld%%", static_cast<long long>(f.intensity_ppm / 10'000), static_cast<long long>(f.intensity_ppm % 10'000));
   t.insert("intensity", std::string(pct));
-  if (f.ramp_up > Duration{0}) t.insert("ramp_up", seconds_text(f.ramp_up));
-  if (f.ramp_down > Duration{0}) t.insert("ramp_down", seconds_text(f.ramp_down));
+  if (f.ramp_up > Duration{0}) t.insert("ramp_up", duration_text(f.ramp_up));
+  if (f.ramp_down > Duration{0}) t.insert("ramp_down", duration_text(f.ramp_down));
   if (f.kind == FaultKind::http_error) {
     t.insert("status", f.status);
-    if (f.retry_after) t.insert("retry_after", seconds_text(*f.retry_after));
-    t.insert("delay", seconds_text(f.delay));
+    if (f.retry_after) t.insert("retry_after", duration_text(*f.retry_after));
+    t.insert("delay", duration_text(f.delay));
   }
   if (f.kind == FaultKind::connect_error && f.reset) t.insert("reset", true);
   if (f.kind == FaultKind::latency) t.insert("factor", static_cast<double>(f.factor_permille) / 1000.0);
@@ -236,8 +234,8 @@ void apply_traffic(const Base& base, const Draw& d, toml::table& traffic) {
     const std::int64_t rate = traffic.get_as<std::int64_t>("rate_rpm")->get();
     traffic.insert_or_assign("schedule", "spike");
     traffic.insert_or_assign("peak_rpm", scaled(rate, d.spike->peak_permille, 1, rate_hi));
-    traffic.insert_or_assign("start", seconds_text(d.spike->start));
-    traffic.insert_or_assign("duration", seconds_text(d.spike->duration));
+    traffic.insert_or_assign("start", duration_text(d.spike->start));
+    traffic.insert_or_assign("duration", duration_text(d.spike->duration));
   }
   if (d.horizon != s.duration) {
     const Duration tail = kTimeZero + s.duration - s.traffic.end;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/engine/assert.h"
+#include "core/engine/cost.h"
 
 namespace failover::sim {
 namespace {
@@ -391,11 +392,9 @@ void FakeProvider::finish(Time now) {
 
 std::int64_t FakeProvider::price_micro_usd(Index model, const Usage& usage) const {
   FAILOVER_ASSERT(model < spec_.models.size());
-  FAILOVER_ASSERT(usage.input_tokens >= 0 && usage.output_tokens >= 0);
-  const ModelConfig& m = spec_.models[model];
-  const std::int64_t scaled = usage.input_tokens * m.input_micro_usd_per_mtok +
-                              usage.output_tokens * m.output_micro_usd_per_mtok;
-  return (scaled + 999'999) / 1'000'000;
+  FAILOVER_ASSERT(usage.input_tokens >= 0);
+  FAILOVER_ASSERT(usage.output_tokens >= 0);
+  return call_cost_micro_usd(spec_.models[model], usage.input_tokens, usage.output_tokens);
 }
 
 Fleet::Fleet(std::vector<ProviderSpec> specs, const Prng& run) {

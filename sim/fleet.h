@@ -189,7 +189,7 @@ class FakeProvider {
   // when the client cancelled it (a hang ends only this way).
   void finish(Time now);
 
-  // The price of `usage` on `model`, rounded up to a whole micro-dollar.
+  // The price of `usage` on `model`: the engine's call_cost_micro_usd (core/engine/cost.h).
   [[nodiscard]] std::int64_t price_micro_usd(Index model, const Usage& usage) const;
   [[nodiscard]] std::int32_t inflight() const noexcept { return inflight_; }
   [[nodiscard]] const ProviderStats& stats() const noexcept { return stats_; }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/engine/assert.h"
+#include "core/engine/cost.h"
 #include "sim/event_queue.h"
 
 namespace failover::sim {
@@ -278,9 +279,7 @@ std::int64_t Loop::plan_cost(const Arrival& a) const {
   const std::vector<RouteTarget>& targets = config.routes[route].targets;
   const RouteTarget* primary = &targets.front();
   for (const RouteTarget& t : targets) primary = t.priority < primary->priority ? &t : primary;
-  const ModelConfig& m = config.model(primary->target);
-  const auto price = [](std::int64_t tokens, std::int64_t per_mtok) { return (tokens * per_mtok + 999'999) / 1'000'000; };
-  return price(a.prompt_tokens, m.input_micro_usd_per_mtok) + price(a.output_tokens, m.output_micro_usd_per_mtok);
+  return call_cost_micro_usd(config.model(primary->target), a.prompt_tokens, a.output_tokens);
 }
 
 void Loop::on_arrival(Time now) {

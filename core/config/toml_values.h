@@ -144,22 +144,10 @@ inline Result<Duration> parse_duration(std::string_view text) {
   return Duration{total};
 }
 
-// The inverse of parse_duration for a non-negative duration: "1h30m" for 5'400'000'000
-// us, "0" for zero; what parse_duration reads back exactly.
-inline std::string duration_text(Duration d) {
-  std::int64_t us = to_us(d);
-  if (us == 0) return "0";
-  std::string out;
-  const std::pair<std::int64_t, const char*> units[] = {
-      {3'600'000'000, "h"}, {60'000'000, "m"}, {1'000'000, "s"}, {1'000, "ms"}, {1, "us"}};
-  for (const auto& [size, name] : units) {
-    if (us >= size) {
-      out += std::to_string(us / size) + name;
-      us %= size;
-    }
-  }
-  return out;
-}
+// The inverse of parse_duration for a non-negative duration is the engine's
+// duration_text (core/engine/time.h), named here for the loaders that spell it
+// config::duration_text.
+using failover::duration_text;
 
 // "94%" is exactly 94/100 and "99.97%" exactly 9997/10000 (at most 4 decimals, at
 // most 9 integer digits, no sign). No upper cap here.

@@ -44,13 +44,6 @@ std::string key(std::string_view prefix, std::string_view name) {
   return std::string(prefix) + "." + std::string(name);
 }
 
-std::string format_duration(Duration d) {
-  const std::int64_t n = d.count();
-  if (n % 1'000'000 == 0) return std::to_string(n / 1'000'000) + "s";
-  if (n % 1'000 == 0) return std::to_string(n / 1'000) + "ms";
-  return std::to_string(n) + "us";
-}
-
 // Collects the first failed check; later checks are skipped once one has failed.
 class Checks {
  public:
@@ -85,8 +78,8 @@ class Checks {
     const Duration min = zero_allowed ? Duration{0} : Duration{1};
     check(d >= min, where,
           std::string(zero_allowed ? "must not be negative" : "must be positive") + " but is " +
-              format_duration(d));
-    check(d <= kDurationMax, where, "must be at most 31 days but is " + format_duration(d));
+              duration_text(d));
+    check(d <= kDurationMax, where, "must be at most 31 days but is " + duration_text(d));
   }
   void name(std::string_view value, const std::string& where) {
     check(!value.empty(), where, "must not be empty");
@@ -289,8 +282,8 @@ void check_breaker(Checks& c, const BreakerPolicy& b) {
   c.duration(b.open_base, false, key(p, "open_base"));
   c.duration(b.open_max, false, key(p, "open_max"));
   c.check(b.open_base <= b.open_max, key(p, "open_base"),
-          "must not exceed open_max (" + format_duration(b.open_max) + ") but is " +
-              format_duration(b.open_base));
+          "must not exceed open_max (" + duration_text(b.open_max) + ") but is " +
+              duration_text(b.open_base));
   c.duration(b.healthy_period, false, key(p, "healthy_period"));
   c.between(b.half_open_probes, 1, kInflightMax, key(p, "half_open_probes"));
   c.between(b.min_available_targets, 0, static_cast<std::int64_t>(kTargetsPerRouteMax),
@@ -304,8 +297,8 @@ void check_retry(Checks& c, const RetryPolicy& r) {
   c.duration(r.backoff_base, r.backoff == Backoff::none, key(p, "backoff_base"));
   c.duration(r.backoff_max, r.backoff == Backoff::none, key(p, "backoff_max"));
   c.check(r.backoff_base <= r.backoff_max, key(p, "backoff_base"),
-          "must not exceed backoff_max (" + format_duration(r.backoff_max) + ") but is " +
-              format_duration(r.backoff_base));
+          "must not exceed backoff_max (" + duration_text(r.backoff_max) + ") but is " +
+              duration_text(r.backoff_base));
   c.ratio(r.budget_ratio, key(p, "budget_ratio"));
   c.at_least(r.budget_min_per_second, 0, key(p, "budget_min_per_second"));
   c.at_least(r.budget_cap, 0, key(p, "budget_cap"));

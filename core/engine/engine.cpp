@@ -45,9 +45,11 @@ EngineImpl::EngineImpl(const Config& config, Prng prng)
       routes_(config.routes.size()),
       requests_(requests_max_),
       attempts_(inflight_max_),
+      held_(requests_max_),
       timers_(requests_max_ + inflight_max_ + target_count_ + 1) {
   FAILOVER_ASSERT(validate(config).has_value());
-  FAILOVER_ASSERT(requests_max_ > 0 && inflight_max_ > 0);
+  FAILOVER_ASSERT(requests_max_ > 0);
+  FAILOVER_ASSERT(inflight_max_ > 0);
   const RetryPolicy& retry = config.policy.retry;
   retry_budget_ = TokenBucket(retry.budget_cap, retry.budget_min_per_second, sec(1));
   for (std::size_t t = 0; t < targets_.size(); ++t) targets_[t].breaker = Breaker(config.policy.breaker);
@@ -145,7 +147,8 @@ void EngineImpl::dequeue(std::uint32_t slot) noexcept {
   r.phase = Phase::backoff;  // the caller sets the real phase next
   --q.queued;
   --queued_;
-  FAILOVER_ASSERT(q.queued >= 0 && queued_ >= 0);
+  FAILOVER_ASSERT(q.queued >= 0);
+  FAILOVER_ASSERT(queued_ >= 0);
 }
 
 }  // namespace failover

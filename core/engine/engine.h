@@ -3,8 +3,23 @@
 // attempt cost -- and leaves every I/O to its driver: the simulator's virtual clock
 // and fake fleet, or the live HTTPS transport. Time comes in as an argument; work
 // goes out as actions; the engine reads no clock, opens no socket, starts no thread.
+//
+// How to drive it. A driver owns the engine, one ActionBuffer, one timer and a clock,
+// and turns each event into one input: submit() for a request of its caller,
+// on_first_byte() and on_response() for what an attempt did, on_timeout() when its
+// timer fires. After every input it (1) performs every action in the buffer, in order,
+// and clears it -- SendAttempt starts an attempt (remember its AttemptId),
+// CancelAttempt aborts one (never report it afterwards), Complete answers a request
+// (its id may be submitted again from then on), Charge and BreakerChanged are records
+// to keep or log -- and (2) re-arms its one timer at next_deadline(), or disarms it
+// when that is empty; a deadline at or before now means: call on_timeout() again at
+// once. Every input needs Engine::kRoomPerInput free places in the buffer, which a
+// buffer cleared after every input always has. `now` must never go backwards across
+// inputs. The engine is not thread-safe: call it from one thread (or under one lock),
+// and feed outcomes back on that thread. docs/embedding.md has a complete driver loop.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -63,6 +78,11 @@ class EngineImpl;
 
 class Engine {
  public:
+  // The room an input needs in its ActionBuffer: every input asserts out.room() >=
+  // kRoomPerInput on entry. An input with more to say than the buffer holds stops
+  // early, and next_deadline() returns `now` until on_timeout() has said the rest.
+  static constexpr std::size_t kRoomPerInput = 8;
+
   // `config` must have passed validate(); the engine copies what it needs and sizes
   // every table here, so submit/on_response/on_timeout do not allocate.
   Engine(const Config& config, Prng prng);
@@ -74,7 +94,9 @@ class Engine {
 
   // A new request. Emits at least one of: Complete (dropped at once: queue full,
   // invalid, cost budget), SendAttempt (dispatched now), or nothing (queued).
-  // Precondition: now >= every earlier now; request.id is not held already.
+  // Preconditions (asserted: a driver that breaks one has a bug): now >= every earlier
+  // now; request.id is not held already, i.e. no request with that id was submitted
+  // and not yet completed.
   void submit(Time now, const Request& request, ActionBuffer& out) noexcept;
 
   // The first byte of attempt `attempt` arrived (streams: the first content delta, not
@@ -85,7 +107,9 @@ class Engine {
   void on_first_byte(Time now, AttemptId attempt, ActionBuffer& out) noexcept;
 
   // Attempt `attempt` ended. Every SendAttempt gets exactly one on_response unless the
-  // engine cancelled it first (after CancelAttempt the driver must not report it).
+  // engine cancelled it first (after CancelAttempt the driver must not report it); a
+  // probe (SendAttempt::probe) is reported even after its request's Complete. A failure
+  // to even start the attempt (connect refused, TLS, DNS) is an Outcome too.
   // May emit Complete, Charge, SendAttempt, CancelAttempt, BreakerChanged.
   void on_response(Time now, AttemptId attempt, const Outcome& outcome, ActionBuffer& out) noexcept;
 
@@ -110,5 +134,9 @@ class Engine {
  private:
   std::unique_ptr<EngineImpl> impl_;
 };
+
+// Four inputs' worth fit in the smallest buffer: a driver that clears it after every
+// input never starves the engine.
+static_assert(Engine::kRoomPerInput * 4 <= ActionBuffer::kCapacityMin);
 
 }  // namespace failover

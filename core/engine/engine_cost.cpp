@@ -4,13 +4,15 @@
 #include <limits>
 
 #include "core/engine/assert.h"
+#include "core/engine/cost.h"
 #include "core/engine/engine_impl.h"
 #include "core/engine/wide.h"
 
 namespace failover {
-namespace {
-// micro-USD for `tokens` at `micro_usd_per_mtok`, rounded up: spend is never under-reported.
-std::int64_t price(std::int64_t tokens, std::int64_t micro_usd_per_mtok) {
+
+// Defined here, beside the engine's own accounting, which prices every dispatch and
+// settle: in one translation unit the compiler can inline it there.
+std::int64_t price_micro_usd(std::int64_t tokens, std::int64_t micro_usd_per_mtok) noexcept {
   // Realistic operands (under 2^31 tokens, under $2147 per 1M tokens) keep the product
   // in 64 bits, and a 128-bit division is a library call (__divti3) on every dispatch
   // and settle; the wide path stays for the rest.
@@ -22,11 +24,15 @@ std::int64_t price(std::int64_t tokens, std::int64_t micro_usd_per_mtok) {
   const Int128 product = static_cast<Int128>(tokens) * micro_usd_per_mtok;
   return static_cast<std::int64_t>((product + 999'999) / 1'000'000);
 }
-}  // namespace
+
+std::int64_t call_cost_micro_usd(const ModelConfig& model, std::int64_t input_tokens,
+                                 std::int64_t output_tokens) noexcept {
+  return price_micro_usd(input_tokens, model.input_micro_usd_per_mtok) +
+         price_micro_usd(output_tokens, model.output_micro_usd_per_mtok);
+}
 
 std::int64_t EngineImpl::usage_cost(Index target, std::int64_t input, std::int64_t output) const noexcept {
-  const ModelConfig& m = config_.model(target);
-  return price(input, m.input_micro_usd_per_mtok) + price(output, m.output_micro_usd_per_mtok);
+  return call_cost_micro_usd(config_.model(target), input, output);
 }
 
 std::int64_t EngineImpl::worst_case_cost(const RequestSlot& r, Index target) const noexcept {
@@ -97,6 +103,7 @@ void EngineImpl::finish(Time now, std::uint32_t slot, RequestStatus status, EndR
     case RequestStatus::failed: ++totals_.failed; break;
     case RequestStatus::dropped: ++totals_.dropped; break;
   }
+  held_.erase(r.id, slot);
   r.phase = Phase::free;
   --active_;
   FAILOVER_ASSERT(active_ >= 0);

@@ -17,21 +17,19 @@
 #include "core/engine/outcome.h"
 #include "core/engine/prng.h"
 #include "core/engine/request.h"
+#include "core/engine/request_index.h"
 #include "core/engine/timer_heap.h"
 #include "core/engine/token_bucket.h"
 
 namespace failover {
 
 inline constexpr std::uint32_t kNoSlot = 0xffff'ffffU;
+static_assert(kNoSlot == RequestIndex::kAbsent);
 // A provider that has not pushed back (429) for this long grows its adaptive limit by
 // slow start again: longer than the round trips of a provider near its capacity, which
 // pushes back every few of them, so only a provider that has stopped pushing back
 // forgets its mark.
 inline constexpr Duration kLimitMarkForgottenAfter = minutes(1);
-// Room an input step needs in the action buffer: its own Send/Cancel/Charge/Complete/
-// BreakerChanged actions never exceed this.
-inline constexpr std::size_t kRoomPerStep = 8;
-static_assert(kRoomPerStep * 4 <= ActionBuffer::kCapacityMin);
 static_assert(kTargetsPerRouteMax <= 32, "tried targets are a 32-bit mask");
 static_assert(kRoutesMax <= 64, "blocked routes are a 64-bit mask");
 
@@ -213,6 +211,9 @@ class EngineImpl {
   void record_health(Time now, const AttemptSlot& a, OutcomeClass cls, const Outcome& outcome, ActionBuffer& out) noexcept;
   void decide_next(Time now, std::uint32_t slot, OutcomeClass cls, const Outcome& outcome, Index target,
                    ActionBuffer& out) noexcept;
+  bool decide_without_retry(Time now, std::uint32_t slot, OutcomeClass cls, Index target, ActionBuffer& out) noexcept;
+  void decide_retry(Time now, std::uint32_t slot, OutcomeClass cls, const Outcome& outcome, Index target,
+                    ActionBuffer& out) noexcept;
   bool trip_allowed(Index target) const noexcept;
   void adapt_limit(Time now, Index target, OutcomeClass cls, Breaker::Change change) noexcept;
   void release_attempt(std::uint32_t aslot) noexcept;
@@ -252,6 +253,7 @@ class EngineImpl {
   std::vector<AttemptSlot> attempts_;
   std::vector<std::uint32_t> free_requests_;
   std::vector<std::uint32_t> free_attempts_;
+  RequestIndex held_;  // the slot of every request id held, to check submit's precondition
   TimerHeap timers_;
   TokenBucket retry_budget_;
   Time now_{};

@@ -9,7 +9,7 @@
 namespace failover {
 
 void EngineImpl::on_first_byte(Time now, AttemptId id, ActionBuffer& out) noexcept {
-  FAILOVER_ASSERT(out.room() >= kRoomPerStep);
+  FAILOVER_ASSERT(out.room() >= Engine::kRoomPerInput);
   advance(now);
   const std::uint32_t aslot = attempt_slot_of(id);
   AttemptSlot& a = attempts_[aslot];
@@ -34,7 +34,7 @@ void EngineImpl::on_first_byte(Time now, AttemptId id, ActionBuffer& out) noexce
 }
 
 void EngineImpl::on_response(Time now, AttemptId id, const Outcome& outcome, ActionBuffer& out) noexcept {
-  FAILOVER_ASSERT(out.room() >= kRoomPerStep);
+  FAILOVER_ASSERT(out.room() >= Engine::kRoomPerInput);
   advance(now);
   end_attempt(now, attempt_slot_of(id), outcome, out);
   pump(now, out);
@@ -66,8 +66,14 @@ void EngineImpl::end_attempt(Time now, std::uint32_t aslot, const Outcome& outco
 // Health bookkeeping for one ended attempt: breaker, latency, back-pressure.
 void EngineImpl::record_health(Time now, const AttemptSlot& a, OutcomeClass cls, const Outcome& outcome,
                                ActionBuffer& out) noexcept {
+  FAILOVER_ASSERT(a.used);
+  FAILOVER_ASSERT(a.target < targets_.size());
+  FAILOVER_ASSERT(now >= a.started);
   TargetState& ts = targets_[a.target];
+  FAILOVER_ASSERT(ts.inflight > 0);  // the attempt is released after its health is recorded
   const ClassEffect& effect = config_.policy.classify.effects[static_cast<std::size_t>(cls)];
+  const std::int64_t failures_before = ts.failures;
+  const Time blocked_before = ts.blocked_until;
   const std::int64_t latency_us = to_us(now) - to_us(a.started);
   const Time first_byte = std::min(a.first_byte_at, now);
   const std::int64_t threshold = to_us(config_.policy.breaker.slow_call_threshold);
@@ -80,6 +86,7 @@ void EngineImpl::record_health(Time now, const AttemptSlot& a, OutcomeClass cls,
     ts.ewma_us = ts.has_ewma ? ts.ewma_us + (latency_us - ts.ewma_us) * w.num / w.den : latency_us;
     ts.ewma_at = now;
     ts.has_ewma = true;
+    FAILOVER_ASSERT(ts.ewma_us >= 0);
     // A success that was not slow can trip nothing: skip the route-floor scan then.
     change = ts.breaker.record(now, false, slow, slow && trip_allowed(a.target), a.probe);
   } else if (effect.health) {
@@ -100,11 +107,19 @@ void EngineImpl::record_health(Time now, const AttemptSlot& a, OutcomeClass cls,
       const std::int64_t spread = config_.policy.retry.retry_after_jitter.scale(ra);
       const Time until = add_sat(now, Duration{ra + (spread > 0 ? prng_.range(0, spread) : 0)});
       ts.blocked_until = std::max(ts.blocked_until, until);
+      FAILOVER_ASSERT(ts.blocked_until > now);
     }
   }
   if (cls == OutcomeClass::credential) {
     ts.misconfigured_until = add_sat(now, config_.policy.health.misconfigured_cooldown);
   }
+  // Only a health failure counts against the target, and only a 429 holds it back.
+  FAILOVER_ASSERT(ts.failures - failures_before == (cls != OutcomeClass::success && effect.health ? 1 : 0));
+  FAILOVER_ASSERT(cls == OutcomeClass::rate_limited || ts.blocked_until == blocked_before);
+  FAILOVER_ASSERT(ts.blocked_until >= blocked_before);
+  // A breaker that did not change kept its state; a change is announced by note_breaker.
+  FAILOVER_ASSERT(change != Breaker::Change::none || ts.breaker.state() == before);
+  FAILOVER_ASSERT(change != Breaker::Change::suppressed || ts.breaker.state() == before);
   adapt_limit(now, a.target, cls, change);
   note_breaker(now, a.target, change, before, out);
   arm_target(now, a.target);
@@ -116,7 +131,8 @@ void EngineImpl::adapt_limit(Time now, Index target, OutcomeClass cls, Breaker::
   if (!config_.policy.concurrency.adaptive) return;
   ProviderState& ps = providers_[config_.targets[target].provider];
   const std::int32_t max = config_.providers[config_.targets[target].provider].concurrency_max;
-  FAILOVER_ASSERT(ps.limit >= 1 && ps.limit <= max);
+  FAILOVER_ASSERT(ps.limit >= 1);
+  FAILOVER_ASSERT(ps.limit <= max);
   if (cls == OutcomeClass::rate_limited) {
     // What it held when it pushed back is about what it can take: 90% of that.
     ps.pushed_back_at = now;
@@ -141,7 +157,8 @@ void EngineImpl::adapt_limit(Time now, Index target, OutcomeClass cls, Breaker::
       ps.limit_milli = 0;
     }
   }
-  FAILOVER_ASSERT(ps.limit >= 1 && ps.limit <= max);
+  FAILOVER_ASSERT(ps.limit >= 1);
+  FAILOVER_ASSERT(ps.limit <= max);
 }
 
 void EngineImpl::note_breaker(Time now, Index target, Breaker::Change change, BreakerState from,
@@ -185,33 +202,59 @@ bool EngineImpl::trip_allowed(Index target) const noexcept {
 // After the last live attempt of a request failed: retry, fall back, wait, or end it.
 void EngineImpl::decide_next(Time now, std::uint32_t slot, OutcomeClass cls, const Outcome& outcome, Index target,
                              ActionBuffer& out) noexcept {
+  const RequestSlot& r = requests_[slot];
+  FAILOVER_ASSERT(r.phase == Phase::inflight);
+  FAILOVER_ASSERT(r.live[0] == kNoSlot);  // its last live attempt has ended...
+  FAILOVER_ASSERT(r.live[1] == kNoSlot);
+  FAILOVER_ASSERT(cls != OutcomeClass::success);  // ...and failed
+  FAILOVER_ASSERT(r.attempts > 0);
+  FAILOVER_ASSERT(r.attempts <= config_.policy.retry.attempts_max);
+  if (!decide_without_retry(now, slot, cls, target, out)) decide_retry(now, slot, cls, outcome, target, out);
+  // It ended, waits at the front of a queue, or backs off: nothing of it is in flight.
+  FAILOVER_ASSERT(r.phase != Phase::inflight);
+  FAILOVER_ASSERT(r.live[0] == kNoSlot);
+}
+
+// What needs no retry: a stream that broke after bytes reached the caller, a class the
+// policy does not retry, a capability refusal (it moves to the fallback route: not a
+// health failure, so no budget and no backoff). False when a retry is to be decided.
+bool EngineImpl::decide_without_retry(Time now, std::uint32_t slot, OutcomeClass cls, Index target,
+                                      ActionBuffer& out) noexcept {
   RequestSlot& r = requests_[slot];
   const ClassEffect& effect = config_.policy.classify.effects[static_cast<std::size_t>(cls)];
   const RouteConfig& route = config_.routes[r.route];
   if (r.committed && !route.stream_resume) {
     finish(now, slot, RequestStatus::failed, EndReason::stream_interrupted, target, out);
-    return;
+    return true;
   }
   // The class-effect table decides (ClassifyPolicy::effects): nothing here overrides it.
   if (!effect.retry) {
     finish(now, slot, RequestStatus::failed,
            cls == OutcomeClass::caller_error ? EndReason::caller_error : EndReason::attempts_exhausted, target, out);
-    return;
+    return true;
   }
-  if (cls == OutcomeClass::capability && effect.fallback) {
-    if (route.capability_fallback == kNoIndex) {
-      finish(now, slot, RequestStatus::failed, EndReason::capability, target, out);
-      return;
-    }
-    r.route = route.capability_fallback;  // not a health failure: no budget, no backoff
-    r.tried = 0;
-    if (r.attempts >= config_.policy.retry.attempts_max) {
-      finish(now, slot, RequestStatus::failed, EndReason::capability, target, out);
-      return;
-    }
-    enqueue(slot, true);
-    return;
+  if (cls != OutcomeClass::capability || !effect.fallback) return false;
+  if (route.capability_fallback == kNoIndex) {
+    finish(now, slot, RequestStatus::failed, EndReason::capability, target, out);
+    return true;
   }
+  r.route = route.capability_fallback;
+  r.tried = 0;
+  if (r.attempts >= config_.policy.retry.attempts_max) {
+    finish(now, slot, RequestStatus::failed, EndReason::capability, target, out);
+    return true;
+  }
+  enqueue(slot, true);
+  return true;
+}
+
+// A failure to retry: at once on a target the request has not tried, after a backoff,
+// or not at all (attempts, deadline, Retry-After beyond the policy, retry budget).
+void EngineImpl::decide_retry(Time now, std::uint32_t slot, OutcomeClass cls, const Outcome& outcome, Index target,
+                              ActionBuffer& out) noexcept {
+  RequestSlot& r = requests_[slot];
+  const ClassEffect& effect = config_.policy.classify.effects[static_cast<std::size_t>(cls)];
+  FAILOVER_ASSERT(effect.retry);
   if (r.attempts >= config_.policy.retry.attempts_max) {
     finish(now, slot, RequestStatus::failed, EndReason::attempts_exhausted, target, out);
     return;
@@ -248,6 +291,7 @@ void EngineImpl::decide_next(Time now, std::uint32_t slot, OutcomeClass cls, con
   }
   const std::int32_t retry = r.attempts;  // 1 after the first attempt failed
   const Duration sleep = backoff_delay(config_.policy.retry, retry, r.prev_sleep, prng_);
+  FAILOVER_ASSERT(sleep >= Duration{0});
   r.prev_sleep = sleep;
   if (to_us(sleep) == 0) {
     enqueue(slot, true);
@@ -259,6 +303,8 @@ void EngineImpl::decide_next(Time now, std::uint32_t slot, OutcomeClass cls, con
   }
   r.phase = Phase::backoff;
   r.wake_at = add_sat(now, sleep);
+  FAILOVER_ASSERT(r.wake_at > now);  // it backs off, and wakes before its deadline
+  FAILOVER_ASSERT(r.wake_at < r.deadline);
   arm_request(slot);
 }
 
@@ -270,7 +316,8 @@ void EngineImpl::release_attempt(std::uint32_t aslot) noexcept {
   --targets_[a.target].inflight;
   --providers_[config_.targets[a.target].provider].inflight;
   --inflight_;
-  FAILOVER_ASSERT(inflight_ >= 0 && targets_[a.target].inflight >= 0);
+  FAILOVER_ASSERT(inflight_ >= 0);
+  FAILOVER_ASSERT(targets_[a.target].inflight >= 0);
   timers_.remove(timer_of_attempt(aslot));
   a.used = false;
   ++a.generation;  // a late report for this slot is now detectably stale
@@ -299,7 +346,8 @@ void EngineImpl::detach(std::uint32_t aslot) noexcept {
 // decides. Probes are few (half_open_probes), so letting them finish costs little.
 void EngineImpl::let_go(Time now, std::uint32_t aslot, CancelReason why, ActionBuffer& out) noexcept {
   const AttemptSlot& a = attempts_[aslot];
-  FAILOVER_ASSERT(a.used && a.request != kNoSlot);
+  FAILOVER_ASSERT(a.used);
+  FAILOVER_ASSERT(a.request != kNoSlot);
   if (targets_[a.target].breaker.current_probe(a.probe)) {
     detach(aslot);
     return;
@@ -335,12 +383,12 @@ void EngineImpl::cancel_attempt(Time now, std::uint32_t aslot, CancelReason why,
 // ---- timers ------------------------------------------------------------------------
 
 void EngineImpl::on_timeout(Time now, ActionBuffer& out) noexcept {
-  FAILOVER_ASSERT(out.room() >= kRoomPerStep);
+  FAILOVER_ASSERT(out.room() >= Engine::kRoomPerInput);
   advance(now);
   pending_ = false;
   const std::size_t bound = timers_.capacity_ids();
   for (std::size_t i = 0; i < bound && !timers_.empty() && timers_.top_time() <= now; ++i) {
-    if (out.room() < kRoomPerStep) {
+    if (out.room() < Engine::kRoomPerInput) {  // one timer may emit as much as an input
       pending_ = true;
       return;
     }

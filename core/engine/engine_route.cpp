@@ -7,7 +7,10 @@
 namespace failover {
 
 void EngineImpl::submit(Time now, const Request& request, ActionBuffer& out) noexcept {
-  FAILOVER_ASSERT(out.room() >= kRoomPerStep);
+  FAILOVER_ASSERT(out.room() >= Engine::kRoomPerInput);
+  // The caller's promise (Request::id): an id is not reused while the engine holds it,
+  // or its driver could not tell the two requests' actions apart.
+  FAILOVER_ASSERT(held_.find(request.id) == kNoSlot);
   advance(now);
   ++totals_.submitted;
   // Every request earns the retry budget a share of one retry (Finagle's RetryBudget).
@@ -53,6 +56,7 @@ void EngineImpl::submit(Time now, const Request& request, ActionBuffer& out) noe
     return;
   }
   free_requests_.pop_back();
+  held_.insert(request.id, slot);
   ++active_;
   ++routes_[route].requests;
   enqueue(slot, false);
@@ -101,7 +105,7 @@ void EngineImpl::pump(Time now, ActionBuffer& out) noexcept {
   Time wake = kTimeNever;     // ...and the earliest time one of them may go by itself
   const std::size_t bound = requests_.size() + routes_.size() + 1;
   for (std::size_t i = 0; i < bound; ++i) {
-    if (out.room() < kRoomPerStep) {
+    if (out.room() < Engine::kRoomPerInput) {  // one decision may emit as much as an input
       pending_ = true;
       break;
     }
@@ -220,6 +224,30 @@ Time EngineImpl::estimate_fades_at(Time now, const TargetState& ts) const noexce
   return add_sat(ts.ewma_at, Duration{(halvings + 1) * half_life});
 }
 
+namespace {
+
+// Why none of a route's targets is ready for a request, as evaluate() found them.
+struct Blockers {
+  bool wait = false;         // busy or rate-limited: it frees up in time
+  bool unavailable = false;  // open or blocked: it comes back in time
+  bool over_budget = false;
+  bool too_slow = false;     // cannot answer before the deadline
+};
+
+// The verdict, in precedence order: a target that frees up by itself beats one that
+// needs money, which beats one that needs time to come back.
+Verdict verdict_of(const Candidates& c, const Blockers& b) noexcept {
+  if (c.count > 0) return Verdict::ready;
+  if (b.wait) return Verdict::wait;
+  if (b.over_budget) return Verdict::over_budget;
+  if (b.unavailable) return Verdict::unavailable;
+  if (b.too_slow) return Verdict::too_slow;
+  if (c.misconfigured != kNoIndex) return Verdict::misconfigured;
+  return Verdict::too_big;
+}
+
+}  // namespace
+
 // Sorts a route's targets for one request into ready candidates, or says why none is.
 // A target that could not answer before the request's deadline even once it is free
 // -- its usual latency is longer than the time left, or it is open or blocked past
@@ -228,13 +256,13 @@ Time EngineImpl::estimate_fades_at(Time now, const TargetState& ts) const noexce
 // deadline while targets that later requests could use stand idle.
 Verdict EngineImpl::evaluate(Time now, const RequestSlot& r, std::uint32_t exclude_mask,
                              Candidates& c) const noexcept {
+  FAILOVER_ASSERT(now == now_);  // advance(now) rolled the budget window that affordable() reads
+  FAILOVER_ASSERT(r.phase != Phase::free);
+  FAILOVER_ASSERT(r.route < routes_.size());
   const RouteConfig& route = config_.routes[r.route];
   const CostPolicy& cost = config_.policy.cost;
   const bool enforce_budget = cost.budget_micro_usd > 0 && cost.on_exhausted != BudgetExhausted::report;
-  bool any_wait = false;
-  bool any_unavailable = false;
-  bool any_over_budget = false;
-  bool any_too_slow = false;
+  Blockers seen;
   c.count = 0;
   // No time left: start nothing, even if the driver's timer for the deadline is late.
   if (now >= r.deadline) return Verdict::too_slow;
@@ -247,7 +275,7 @@ Verdict EngineImpl::evaluate(Time now, const RequestSlot& r, std::uint32_t exclu
     const std::int64_t need_us = latency_estimate_us(now, ts);
     const auto too_late = [&](Time ready_at) { return to_us(ready_at) + need_us > to_us(r.deadline); };
     if (too_late(now)) {
-      any_too_slow = true;  // its usual latency no longer fits before the deadline...
+      seen.too_slow = true;  // its usual latency no longer fits before the deadline...
       c.wake = std::min(c.wake, estimate_fades_at(now, ts));  // ...until its estimate fades
       continue;
     }
@@ -260,12 +288,12 @@ Verdict EngineImpl::evaluate(Time now, const RequestSlot& r, std::uint32_t exclu
       continue;
     }
     if (until != kTimeNever) {
-      (too_late(until) ? any_too_slow : any_unavailable) = true;
+      (too_late(until) ? seen.too_slow : seen.unavailable) = true;
       if (!too_late(until)) c.wake = std::min(c.wake, until);
       continue;
     }
     if (!ts.breaker.admits() || ps.inflight >= ps.limit) {
-      any_wait = true;  // a completion frees it
+      seen.wait = true;  // a completion frees it
       continue;
     }
     const std::int64_t tokens = r.prompt_tokens + r.output_tokens_max;
@@ -273,23 +301,26 @@ Verdict EngineImpl::evaluate(Time now, const RequestSlot& r, std::uint32_t exclu
       // The target is ready when both buckets are: the later of the two (a bucket that
       // already holds enough answers `now`, which must not become the wake time).
       const Time ready_at = std::max(ps.rpm.available_at(now, 1), ps.tpm.available_at(now, tokens));
-      (too_late(ready_at) ? any_too_slow : any_wait) = true;
+      (too_late(ready_at) ? seen.too_slow : seen.wait) = true;
       if (!too_late(ready_at)) c.wake = std::min(c.wake, ready_at);
       continue;
     }
     if (enforce_budget && !affordable(worst_case_cost(r, t))) {
-      any_over_budget = true;
+      seen.over_budget = true;
       continue;
     }
     c.position[static_cast<std::size_t>(c.count++)] = static_cast<std::int32_t>(pos);
   }
-  if (c.count > 0) return Verdict::ready;
-  if (any_wait) return Verdict::wait;
-  if (any_over_budget) return Verdict::over_budget;
-  if (any_unavailable) return Verdict::unavailable;
-  if (any_too_slow) return Verdict::too_slow;
-  if (c.misconfigured != kNoIndex) return Verdict::misconfigured;
-  return Verdict::too_big;
+  FAILOVER_ASSERT(static_cast<std::size_t>(c.count) <= route.targets.size());
+  // A candidate is never one the caller excluded, nor one that cannot take it now.
+  for (std::int32_t k = 0; k < c.count; ++k) {
+    const auto pos = static_cast<std::uint32_t>(c.position[static_cast<std::size_t>(k)]);
+    const Index t = route.targets[pos].target;
+    FAILOVER_ASSERT((exclude_mask >> pos & 1U) == 0);
+    FAILOVER_ASSERT(targets_[t].breaker.admits());
+    FAILOVER_ASSERT(providers_[config_.targets[t].provider].inflight < providers_[config_.targets[t].provider].limit);
+  }
+  return verdict_of(c, seen);
 }
 
 // Acts on a head that cannot go now. True when it ended or moved (decide again),
@@ -297,6 +328,9 @@ Verdict EngineImpl::evaluate(Time now, const RequestSlot& r, std::uint32_t exclu
 bool EngineImpl::handle_verdict(Time now, std::uint32_t slot, Verdict v, const Candidates& c,
                                 ActionBuffer& out) noexcept {
   RequestSlot& r = requests_[slot];
+  FAILOVER_ASSERT(r.phase == Phase::queued);  // a route's head or newest, as pump_once found it
+  FAILOVER_ASSERT(v != Verdict::ready);       // a ready request is dispatched, not handled
+  FAILOVER_ASSERT(c.count == 0);
   const RequestStatus unstarted = r.attempts == 0 ? RequestStatus::dropped : RequestStatus::failed;
   switch (v) {
     case Verdict::ready:
@@ -315,6 +349,7 @@ bool EngineImpl::handle_verdict(Time now, std::uint32_t slot, Verdict v, const C
     case Verdict::misconfigured:
       // Every target left is misconfigured: waiting out its cool-down cannot help.
       FAILOVER_ASSERT(c.misconfigured != kNoIndex);
+      FAILOVER_ASSERT(targets_[c.misconfigured].misconfigured_until > now);
       finish(now, slot, RequestStatus::failed, EndReason::misconfigured, c.misconfigured, out);
       return true;
     case Verdict::too_big:
@@ -322,6 +357,8 @@ bool EngineImpl::handle_verdict(Time now, std::uint32_t slot, Verdict v, const C
         finish(now, slot, unstarted, EndReason::invalid_request, kNoIndex, out);
         return true;
       }
+      // validate() refuses a route that falls back to itself: the request moves on.
+      FAILOVER_ASSERT(config_.routes[r.route].capability_fallback != r.route);
       dequeue(slot);
       r.route = config_.routes[r.route].capability_fallback;
       r.tried = 0;
@@ -333,6 +370,7 @@ bool EngineImpl::handle_verdict(Time now, std::uint32_t slot, Verdict v, const C
         finish(now, slot, unstarted, EndReason::cost_budget, kNoIndex, out);
         return true;
       }
+      FAILOVER_ASSERT(down != r.tier);  // validate() refuses a tier that downgrades to itself
       dequeue(slot);
       r.tier = down;
       r.route = config_.tiers[down].route;

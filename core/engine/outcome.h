@@ -40,7 +40,7 @@ struct Outcome {
   Refusal refusal = Refusal::none;
   Usage usage;
   // Back-pressure the driver read from Retry-After, retry-after-ms or a rate-limit
-  // reset header (see retry_after.h), as a delay from the time of the response.
+  // reset header (see core/protocol/retry_after.h), as a delay from the time of the response.
   std::optional<Duration> retry_after;
 
   static Outcome ok(Usage usage) { return {OutcomeKind::success, 200, {}, {}, usage, {}}; }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <string>
 
 namespace failover {
 
@@ -31,6 +32,12 @@ constexpr Duration minutes(std::int64_t n) { return Duration{n * 60'000'000}; }
 constexpr std::int64_t to_us(Duration d) { return d.count(); }
 constexpr std::int64_t to_us(Time t) { return t.time_since_epoch().count(); }
 constexpr Time at_us(std::int64_t n) { return Time{Duration{n}}; }
+
+// A duration as config and scenario files spell it, and as every message that names
+// one prints it: "1h30m", "250ms", 90 s as "1m30s", "0" for zero, a leading '-' when
+// negative. The loaders' parse_duration (core/config/toml_values.h) reads a
+// non-negative one back exactly.
+std::string duration_text(Duration d);
 
 // Saturating add: a deadline of "never" plus anything stays "never".
 constexpr Time add_sat(Time t, Duration d) {

@@ -28,7 +28,7 @@
 #include <utility>
 
 #include "core/engine/assert.h"
-#include "core/engine/retry_after.h"
+#include "core/protocol/retry_after.h"
 #include "core/protocol/sse.h"
 #include "core/transport/clock.h"
 
@@ -124,14 +124,17 @@ AttemptResult read_failure(const error_code& ec, std::string_view stage) {
 }
 
 std::optional<Duration> retry_after_of(const http::response<http::string_body>& res) {
-  std::vector<HeaderView> views;
+  std::vector<protocol::Header> headers;
   for (const auto& field : res) {
     const auto name = field.name_string();
     const auto value = field.value();
-    views.push_back(HeaderView{std::string_view(name.data(), name.size()), std::string_view(value.data(), value.size())});
-    if (views.size() >= 256) break;  // bounded: the back-pressure headers come early
+    protocol::Header& h = headers.emplace_back(
+        protocol::Header{std::string(name.data(), name.size()), std::string(value.data(), value.size())});
+    // protocol::Header keeps names in lower case; HTTP compares them without case anyway.
+    for (char& c : h.name) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (headers.size() >= 256) break;  // bounded: the back-pressure headers come early
   }
-  return retry_after_from_headers(views, wall_now_unix_ms());
+  return protocol::retry_after_from_headers(headers, wall_now_unix_ms());
 }
 
 // A complete response with a non-2xx status.

@@ -56,5 +56,21 @@ TEST(Engine, DropsARequestAtOnceWhenTheQueueIsFull) {
   EXPECT_EQ(h.engine().totals().queued, 2);
 }
 
+TEST(Engine, SubmittingAnIdItStillHoldsIsABug) {
+  EngineHarness h(make_config(2));
+  h.submit(1);
+  EXPECT_DEATH(h.submit(1), "FAILOVER_ASSERT");
+}
+
+TEST(Engine, AnIdMayComeBackOnceItsRequestCompleted) {
+  EngineHarness h(make_config(2));
+  for (int round = 1; round <= 3; ++round) {
+    h.submit(9);
+    h.at(ms(10 * round)).outcome(h.last_send().attempt, Outcome::ok({1, 1, true}));
+  }
+  EXPECT_EQ(h.engine().totals().succeeded, 3);
+  EXPECT_EQ(h.engine().totals().active, 0);
+}
+
 }  // namespace
 }  // namespace failover

@@ -1,12 +1,13 @@
-#include "core/engine/retry_after.h"
+#include "core/protocol/retry_after.h"
 
 #include <gtest/gtest.h>
 
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 
-namespace failover {
+namespace failover::protocol {
 namespace {
 
 // 1994-11-06T08:49:00Z: 37 seconds before the RFC 9110 example date.
@@ -17,7 +18,7 @@ constexpr std::int64_t kMay2026Ms = 1'778'239'440'000;
 constexpr std::int64_t kMay2026ResetMs = 1'778'239'500'000;  // 2026-05-08T11:25:00Z
 
 std::optional<Duration> one(std::string_view name, std::string_view value, std::int64_t now_ms) {
-  const std::array<HeaderView, 1> headers{{{name, value}}};
+  const std::array<Header, 1> headers{{{std::string(name), std::string(value)}}};
   return retry_after_from_headers(headers, now_ms);
 }
 
@@ -234,7 +235,7 @@ TEST(RetryAfter, CivilFromDaysWalksEveryDayOfFourCenturiesInOrder) {
 }
 
 TEST(RetryAfter, LargestHeaderWins) {
-  const std::array<HeaderView, 5> headers{{
+  const std::array<Header, 5> headers{{
       {"retry-after", "30"},
       {"retry-after-ms", "45000"},
       {"x-ratelimit-reset-requests", "1m0.5s"},
@@ -252,7 +253,7 @@ TEST(RetryAfter, HeaderNamesAreCaseInsensitive) {
 }
 
 TEST(RetryAfter, GarbageInOneHeaderIsIgnored) {
-  const std::array<HeaderView, 3> headers{{
+  const std::array<Header, 3> headers{{
       {"Retry-After", "soon"},
       {"x-ratelimit-reset-tokens", "a while"},
       {"retry-after-ms", "12"},
@@ -261,7 +262,7 @@ TEST(RetryAfter, GarbageInOneHeaderIsIgnored) {
 }
 
 TEST(RetryAfter, OverflowInOneHeaderIsIgnored) {
-  const std::array<HeaderView, 3> headers{{
+  const std::array<Header, 3> headers{{
       {"Retry-After", "99999999999999999999"},
       {"retry-after-ms", "99999999999999999999.5"},
       {"x-ratelimit-reset-requests", "5s"},
@@ -274,10 +275,10 @@ TEST(RetryAfter, OnlyGarbageGivesNothing) {
 }
 
 TEST(RetryAfter, NoBackPressureHeaderGivesNothing) {
-  const std::array<HeaderView, 2> headers{{{"content-type", "text/plain"}, {"retry", "5"}}};
+  const std::array<Header, 2> headers{{{"content-type", "text/plain"}, {"retry", "5"}}};
   EXPECT_EQ(retry_after_from_headers(headers, kNov1994Ms), std::nullopt);
   EXPECT_EQ(retry_after_from_headers({}, kNov1994Ms), std::nullopt);
 }
 
 }  // namespace
-}  // namespace failover
+}  // namespace failover::protocol

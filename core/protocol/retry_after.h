@@ -2,8 +2,9 @@
 // (Retry-After, retry-after-ms, OpenAI's x-ratelimit-reset-*, Anthropic's
 // anthropic-ratelimit-*-reset) into one delay from the time of the response. It
 // decides only how long the provider asked us to wait; whether to wait, fail over or
-// give up is the retry policy's call (RetryPolicy::retry_after_max). Pure functions:
-// the wall-clock time is a parameter, and no <ctime> call reads the TZ environment.
+// give up is the retry policy's call (RetryPolicy::retry_after_max), and the engine
+// sees only the delay (Outcome::retry_after). Pure functions: the wall-clock time is a
+// parameter, and no <ctime> call reads the TZ environment.
 #pragma once
 
 #include <cstdint>
@@ -12,23 +13,18 @@
 #include <string_view>
 
 #include "core/engine/time.h"
+#include "core/protocol/codec.h"
 
-namespace failover {
-
-// One response header as the driver received it; it owns neither string.
-struct HeaderView {
-  std::string_view name;
-  std::string_view value;
-};
+namespace failover::protocol {
 
 // The largest delay among every back-pressure header present (names compared
-// case-insensitively): Retry-After as delta-seconds or HTTP-date, retry-after-ms,
+// case-insensitively, whatever case the driver kept): Retry-After as delta-seconds or HTTP-date, retry-after-ms,
 // x-ratelimit-reset-requests / -tokens (Go durations), and
 // anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-reset (RFC 3339).
 // Absolute times are taken relative to wall_now_unix_ms; one in the past gives 0.
 // A header whose value does not parse, or overflows, contributes nothing. nullopt
 // when no header contributed. Precondition: wall_now_unix_ms >= 0.
-std::optional<Duration> retry_after_from_headers(std::span<const HeaderView> headers,
+std::optional<Duration> retry_after_from_headers(std::span<const Header> headers,
                                                  std::int64_t wall_now_unix_ms) noexcept;
 
 // RFC 9110 delay-seconds: one or more digits, surrounding spaces allowed ("120").
@@ -108,4 +104,4 @@ static_assert(days_from_civil(1970, 1, 1) == 0);
 static_assert(days_from_civil(2000, 3, 1) == 11'017);
 static_assert(civil_from_days(-1) == CivilDate{1969, 12, 31});
 
-}  // namespace failover
+}  // namespace failover::protocol

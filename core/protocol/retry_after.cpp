@@ -1,4 +1,4 @@
-#include "core/engine/retry_after.h"
+#include "core/protocol/retry_after.h"
 
 #include <array>
 #include <cstddef>
@@ -6,7 +6,7 @@
 
 #include "core/engine/assert.h"
 
-namespace failover {
+namespace failover::protocol {
 namespace {
 
 using i64 = std::int64_t;
@@ -373,11 +373,11 @@ std::optional<Duration> parse_go_duration(std::string_view text) noexcept {
   return negative ? -d : d;
 }
 
-std::optional<Duration> retry_after_from_headers(std::span<const HeaderView> headers,
+std::optional<Duration> retry_after_from_headers(std::span<const Header> headers,
                                                  std::int64_t wall_now_unix_ms) noexcept {
   FAILOVER_ASSERT(wall_now_unix_ms >= 0);
   std::optional<Duration> largest;
-  for (const HeaderView& h : headers) {
+  for (const Header& h : headers) {
     const HeaderKind kind = header_kind(h.name);
     if (kind == HeaderKind::other) continue;
     const auto delay = header_delay(kind, h.value, wall_now_unix_ms);
@@ -388,4 +388,4 @@ std::optional<Duration> retry_after_from_headers(std::span<const HeaderView> hea
   return largest;
 }
 
-}  // namespace failover
+}  // namespace failover::protocol
