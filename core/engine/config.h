@@ -206,13 +206,14 @@ enum class WhenUnavailable : std::uint8_t { wait, fail };
 
 // The order a route's queue is served in. Adaptive LIFO (Facebook, "Fail at Scale",
 // ACM Queue 2015): first in, first out while the queue drains; once its oldest request
-// has spent lifo_share of the time it had left when it joined the queue (and at least
-// lifo_after) waiting -- a standing queue -- the newest goes first, so the requests that
-// can still meet their deadline are served instead of those that are nearly too late,
-// and the oldest end at their deadline. The trigger is a share of the deadline, not a
-// fixed wait: a spike that FIFO drains well within the callers' deadline must not
-// starve its oldest requests past it (a fixed 5 s did: explore, liveness-429-burst seed 8
-// draw 38), while a queue whose head has burnt half its time is one FIFO would serve late.
+// has spent lifo_share (90%) of the time it had left when it joined the queue (and at
+// least lifo_after) waiting -- a standing queue -- the newest goes first, so the requests
+// that can still meet their deadline are served instead of those that are nearly too
+// late, and the oldest end at their deadline. The trigger is late in the deadline, not a
+// fixed wait: any earlier switch starves the oldest requests of a spike that FIFO drains
+// inside the callers' deadline (a fixed 5 s did, explore liveness-429-burst seed 8 draw
+// 38; so did half the time left, a spike draining in 45 s of 60), while a queue whose
+// head has burnt 90% of its time is one FIFO is about to serve too late.
 enum class Discipline : std::uint8_t { fifo, adaptive_lifo };
 
 struct QueuePolicy {
@@ -220,7 +221,7 @@ struct QueuePolicy {
   std::int32_t requests_max = 20'000;  // requests held at once in any state
   WhenUnavailable when_unavailable = WhenUnavailable::wait;
   Discipline discipline = Discipline::adaptive_lifo;
-  Ratio lifo_share{1, 2};              // adaptive_lifo: a head that has waited this share of its time left...
+  Ratio lifo_share{9, 10};              // adaptive_lifo: a head that has waited this share of its time left...
   Duration lifo_after{0};              // ...and at least this long means a standing queue
 };
 
