@@ -142,14 +142,16 @@ TEST(Liveness, AQueueIsServedInOrderUntilItsOldestRequestHasSpentNineTenthsOfIts
   c.policy.concurrency.adaptive = false;
   ASSERT_EQ(c.policy.queue.discipline, Discipline::adaptive_lifo);
   EngineHarness h(c);
-  for (RequestId id = 1; id <= 5; ++id) h.submit(with_deadline(id, T(sec(60))));
+  for (RequestId id = 1; id <= 95; ++id) h.submit(with_deadline(id, T(sec(100))));
   ASSERT_EQ(h.last_send().request, 1U);
-  h.at(sec(53)).outcome(h.last_send().attempt, kOk);  // request 2 has waited 53 of its 60 s
-  EXPECT_EQ(h.last_send().request, 2U);
-  h.at(sec(55)).outcome(h.last_send().attempt, kOk);  // request 3 has waited 55 of its 60 s
-  EXPECT_EQ(h.last_send().request, 5U) << "a standing queue serves the newest first";
-  h.at(sec(56)).outcome(h.last_send().attempt, kOk);
-  EXPECT_EQ(h.last_send().request, 4U);
+  for (int i = 1; i <= 90; ++i) {  // one-second answers: the head waits i of its 100 s
+    h.at(sec(i)).outcome(h.last_send().attempt, kOk);
+    ASSERT_EQ(h.last_send().request, static_cast<RequestId>(i + 1)) << "in order at " << i << " s";
+  }
+  h.at(sec(91)).outcome(h.last_send().attempt, kOk);  // request 92 has waited 91 of its 100 s
+  EXPECT_EQ(h.last_send().request, 95U) << "a standing queue serves the newest first";
+  h.at(sec(92)).outcome(h.last_send().attempt, kOk);
+  EXPECT_EQ(h.last_send().request, 94U);
 }
 
 // Root cause: when a Retry-After block lapsed, every waiting request went to the
