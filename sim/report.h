@@ -16,6 +16,13 @@
 
 namespace failover::sim {
 
+class JsonWriter;
+
+// One expectation's check as the members of a JSON object (name, policy, metric,
+// expected, measured, worst_seed, pass): the report's "checks" and the run document's
+// "expectations" both write them. The caller opens and closes the object.
+void write_check_fields(JsonWriter& j, const CheckResult& c);
+
 // One chart: its file is "<scenario>-<slug>.svg".
 struct ChartFile {
   std::string slug;   // "throughput", "buffer", "breakers", "latency", "cost"

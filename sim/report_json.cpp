@@ -61,13 +61,7 @@ void write_checks(JsonWriter& j, const ScenarioResult& result) {
   j.open("checks", '[');
   for (const CheckResult& c : result.checks) {
     j.open("", '{');
-    j.text("name", c.policy + ": " + c.metric + " " + c.expected);
-    j.text("policy", c.policy);
-    j.text("metric", c.metric);
-    j.text("expected", c.expected);
-    j.text("measured", c.measured);
-    j.integer("worst_seed", c.worst_seed);
-    j.boolean("pass", c.passed);
+    write_check_fields(j, c);
     j.close('}');
   }
   j.close(']');
@@ -228,6 +222,16 @@ std::string report_json(const ScenarioResult& result) {
   j.close(']');
   j.close('}');
   return j.finish();
+}
+
+void write_check_fields(JsonWriter& j, const CheckResult& c) {
+  j.text("name", c.policy + ": " + c.metric + " " + c.expected);
+  j.text("policy", c.policy);
+  j.text("metric", c.metric);
+  j.text("expected", c.expected);
+  j.text("measured", c.measured);
+  j.integer("worst_seed", c.worst_seed);
+  j.boolean("pass", c.passed);
 }
 
 }  // namespace failover::sim

@@ -93,13 +93,7 @@ void write_checks(JsonWriter& j, const std::vector<CheckResult>& checks) {
   j.open("expectations", '[');
   for (const CheckResult& c : checks) {
     j.open_inline("", '{');
-    j.text("name", c.policy + ": " + c.metric + " " + c.expected);
-    j.text("policy", c.policy);
-    j.text("metric", c.metric);
-    j.text("expected", c.expected);
-    j.text("measured", c.measured);
-    j.integer("worst_seed", c.worst_seed);
-    j.boolean("pass", c.passed);
+    write_check_fields(j, c);
     j.close('}');
   }
   j.close(']');
