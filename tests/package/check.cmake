@@ -1,6 +1,8 @@
-# Installs the build tree into a scratch prefix, then configures, builds and runs a
-# consumer project against it. Run by CTest as `find_package_consumer`.
+# Installs the build tree into a scratch prefix, then configures, builds and runs two
+# consumer projects against it. Run by CTest as `find_package_consumer`.
 #   tests/package/         every component (find_package(failover)), every header
+#   tests/package/engine/  the engine alone, with toml++, Boost and OpenSSL made
+#                          unfindable: docs/embedding.md's driver loop
 foreach(var BUILD_DIR SOURCE_DIR WORK_DIR)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "check.cmake needs -D${var}=...")
@@ -38,3 +40,9 @@ function(consumer name source program)
 endfunction()
 
 consumer(all ${SOURCE_DIR}/tests/package consumer)
+consumer(engine ${SOURCE_DIR}/tests/package/engine embedding
+         -DFAILOVER_SOURCE_DIR=${SOURCE_DIR}
+         -DCMAKE_DISABLE_FIND_PACKAGE_tomlplusplus=ON
+         -DCMAKE_DISABLE_FIND_PACKAGE_Boost=ON
+         -DCMAKE_DISABLE_FIND_PACKAGE_OpenSSL=ON
+         -DCMAKE_DISABLE_FIND_PACKAGE_Threads=ON)
