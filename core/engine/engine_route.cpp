@@ -234,8 +234,8 @@ struct Blockers {
   bool too_slow = false;     // cannot answer before the deadline
 };
 
-// The verdict, in precedence order: a target that frees up by itself beats one that
-// needs money, which beats one that needs time to come back.
+// The verdict for what evaluate() saw, the first that applies: ready, wait, over
+// budget, unavailable, too slow, misconfigured, too big.
 Verdict verdict_of(const Candidates& c, const Blockers& b) noexcept {
   if (c.count > 0) return Verdict::ready;
   if (b.wait) return Verdict::wait;
