@@ -34,7 +34,9 @@ void* counted_aligned(std::size_t size, std::align_val_t align) noexcept {
 
 // Out of line so that GCC does not inline a delete next to its matching new and then
 // mistake free() for a mismatched deallocation (-Wmismatched-new-delete).
-[[gnu::noinline]] void counted_free(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void counted_free(void* p) noexcept {
+  std::free(p);
+}
 
 void* or_throw(void* p) {
   if (p == nullptr) throw std::bad_alloc();
@@ -43,30 +45,66 @@ void* or_throw(void* p) {
 
 }  // namespace
 
-void* operator new(std::size_t n) { return or_throw(counted_malloc(n)); }
-void* operator new[](std::size_t n) { return or_throw(counted_malloc(n)); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_malloc(n); }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_malloc(n); }
-void* operator new(std::size_t n, std::align_val_t a) { return or_throw(counted_aligned(n, a)); }
-void* operator new[](std::size_t n, std::align_val_t a) { return or_throw(counted_aligned(n, a)); }
+void* operator new(std::size_t n) {
+  return or_throw(counted_malloc(n));
+}
+void* operator new[](std::size_t n) {
+  return or_throw(counted_malloc(n));
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  return counted_malloc(n);
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  return counted_malloc(n);
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+  return or_throw(counted_aligned(n, a));
+}
+void* operator new[](std::size_t n, std::align_val_t a) {
+  return or_throw(counted_aligned(n, a));
+}
 void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
   return counted_aligned(n, a);
 }
 void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
   return counted_aligned(n, a);
 }
-void operator delete(void* p) noexcept { counted_free(p); }
-void operator delete[](void* p) noexcept { counted_free(p); }
-void operator delete(void* p, std::size_t) noexcept { counted_free(p); }
-void operator delete[](void* p, std::size_t) noexcept { counted_free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { counted_free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { counted_free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { counted_free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { counted_free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { counted_free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { counted_free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { counted_free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { counted_free(p); }
+void operator delete(void* p) noexcept {
+  counted_free(p);
+}
+void operator delete[](void* p) noexcept {
+  counted_free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  counted_free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  counted_free(p);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+  counted_free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  counted_free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+  counted_free(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+  counted_free(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+  counted_free(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+  counted_free(p);
+}
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+  counted_free(p);
+}
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+  counted_free(p);
+}
 
 namespace failover::bench {
 AllocCount alloc_count() noexcept {

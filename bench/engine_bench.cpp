@@ -18,6 +18,7 @@
 #include <string>
 #include <variant>
 
+#include "bench/alloc_counter.h"
 #include "core/engine/action.h"
 #include "core/engine/breaker.h"
 #include "core/engine/config.h"
@@ -25,7 +26,6 @@
 #include "core/engine/outcome.h"
 #include "core/engine/prng.h"
 #include "core/engine/request.h"
-#include "bench/alloc_counter.h"
 #include "core/engine/time.h"
 
 namespace failover::bench {
@@ -80,7 +80,9 @@ void disable_breaker(Config& c) {
 
 // One retry token per request, so that a fallback on every request is steady state
 // rather than a slow drain of the shared retry budget (20% by default).
-void fund_one_retry_per_request(Config& c) { c.policy.retry.budget_ratio = Ratio{1, 1}; }
+void fund_one_retry_per_request(Config& c) {
+  c.policy.retry.budget_ratio = Ratio{1, 1};
+}
 
 // ---- the driver ----------------------------------------------------------------------
 
@@ -306,7 +308,7 @@ void BM_CycleSaturatedQueue(benchmark::State& state) {
     (void)drain(rig, id);
   };
   auto step = [&rig, &submit] {
-    submit();           // queued behind the 4 attempts in flight
+    submit();            // queued behind the 4 attempts in flight
     answer_oldest(rig);  // completes the oldest request; the queued one goes out
     (void)drain(rig, 0);
   };

@@ -25,13 +25,13 @@
 #include <string>
 #include <vector>
 
+#include "bench/alloc_counter.h"
 #include "core/engine/config.h"
 #include "core/engine/time.h"
 #include "sim/distribution.h"
 #include "sim/fleet.h"
 #include "sim/simulation.h"
 #include "sim/traffic.h"
-#include "bench/alloc_counter.h"
 
 namespace failover::bench {
 namespace {
@@ -47,11 +47,14 @@ constexpr std::int64_t kDayMinutes = 1'440;  // 24 h
 // route in that priority order, the storm on the first from minute 23 for two hours.
 sim::RunSpec headline_spec(Duration length) {
   sim::RunSpec s;
-  const struct { const char* name; const char* model; std::int64_t in, out; } rows[] = {
-      {"anthropic", "claude-sonnet-4-5", 3'000'000, 15'000'000},
-      {"openai", "gpt-4.1", 2'000'000, 8'000'000},
-      {"google", "gemini-2.5-flash", 350'000, 2'500'000},
-      {"deepseek", "deepseek-chat", 70'000, 420'000}};
+  const struct {
+    const char* name;
+    const char* model;
+    std::int64_t in, out;
+  } rows[] = {{"anthropic", "claude-sonnet-4-5", 3'000'000, 15'000'000},
+              {"openai", "gpt-4.1", 2'000'000, 8'000'000},
+              {"google", "gemini-2.5-flash", 350'000, 2'500'000},
+              {"deepseek", "deepseek-chat", 70'000, 420'000}};
   RouteConfig route;
   route.name = "main";
   for (int i = 0; i < 4; ++i) {
@@ -151,21 +154,21 @@ Measured measure(Duration length) {
 
 void print(const char* label, const Measured& m) {
   const sim::RunResult& r = m.result;
-  std::printf("%-10s wall %7.3f s | requests %9lld  %10.0f req/s | events %10llu  %11.0f ev/s | "
-              "sim-s/wall-s %9.0f | allocs/request %6.2f | peak RSS %6ld KiB, RSS %6ld KiB (series %4zu KiB) | "
-              "digest %s\n",
-              label, m.wall_s, static_cast<long long>(m.requests), static_cast<double>(m.requests) / m.wall_s,
-              static_cast<unsigned long long>(m.events), static_cast<double>(m.events) / m.wall_s,
-              m.sim_s / m.wall_s,
-              static_cast<double>(m.allocs) / static_cast<double>(std::max<std::int64_t>(m.requests, 1)),
-              m.peak_rss_kib, m.rss_kib, r.series.size() * sizeof(sim::Bucket) / 1024, r.digest.c_str());
-  std::printf("%-10s   availability %.5f, succeeded %lld, failed %lld, dropped %lld, requeued %lld, in flight %lld, "
-              "attempts %lld, trips(primary) %lld, held peak %lld, overflow %s, conserved %s\n",
-              "", r.availability(), static_cast<long long>(r.succeeded), static_cast<long long>(r.failed),
-              static_cast<long long>(r.dropped), static_cast<long long>(r.requeued),
-              static_cast<long long>(r.in_flight_end), static_cast<long long>(r.attempts),
-              static_cast<long long>(r.trips_by_target.empty() ? 0 : r.trips_by_target[0]),
-              static_cast<long long>(r.held_peak), r.overflow_at ? "yes" : "never", r.conserved ? "yes" : "NO");
+  std::printf(
+      "%-10s wall %7.3f s | requests %9lld  %10.0f req/s | events %10llu  %11.0f ev/s | "
+      "sim-s/wall-s %9.0f | allocs/request %6.2f | peak RSS %6ld KiB, RSS %6ld KiB (series %4zu KiB) | "
+      "digest %s\n",
+      label, m.wall_s, static_cast<long long>(m.requests), static_cast<double>(m.requests) / m.wall_s,
+      static_cast<unsigned long long>(m.events), static_cast<double>(m.events) / m.wall_s, m.sim_s / m.wall_s,
+      static_cast<double>(m.allocs) / static_cast<double>(std::max<std::int64_t>(m.requests, 1)), m.peak_rss_kib,
+      m.rss_kib, r.series.size() * sizeof(sim::Bucket) / 1024, r.digest.c_str());
+  std::printf(
+      "%-10s   availability %.5f, succeeded %lld, failed %lld, dropped %lld, requeued %lld, in flight %lld, "
+      "attempts %lld, trips(primary) %lld, held peak %lld, overflow %s, conserved %s\n",
+      "", r.availability(), static_cast<long long>(r.succeeded), static_cast<long long>(r.failed),
+      static_cast<long long>(r.dropped), static_cast<long long>(r.requeued), static_cast<long long>(r.in_flight_end),
+      static_cast<long long>(r.attempts), static_cast<long long>(r.trips_by_target.empty() ? 0 : r.trips_by_target[0]),
+      static_cast<long long>(r.held_peak), r.overflow_at ? "yes" : "never", r.conserved ? "yes" : "NO");
 }
 
 int run_one(long minutes_length) {
@@ -177,8 +180,10 @@ int run_one(long minutes_length) {
 
 int run_all() {
   std::printf("seed %llu\n", static_cast<unsigned long long>(kSeed));
-  std::printf("headline: 2,400 req/min Poisson, 4 providers, 94%% 503 storm on the primary 00:23-02:23 "
-              "(503s after 10 s), requeue buffer %lld\n", static_cast<long long>(kBufferCapacity));
+  std::printf(
+      "headline: 2,400 req/min Poisson, 4 providers, 94%% 503 storm on the primary 00:23-02:23 "
+      "(503s after 10 s), requeue buffer %lld\n",
+      static_cast<long long>(kBufferCapacity));
   std::vector<Measured> short_runs;
   short_runs.reserve(kMedianRuns);
   for (int i = 0; i < kMedianRuns; ++i) {
@@ -198,10 +203,11 @@ int run_all() {
 
   const Measured day = measure(minutes(kDayMinutes));
   print("24h", day);
-  std::printf("RSS after 3h runs: %ld KiB (peak %ld KiB); after 24h run: %ld KiB (peak %ld KiB); "
-              "peak ratio 24h/3h %.3f\n",
-              rss_after_3h, peak_after_3h, day.rss_kib, day.peak_rss_kib,
-              static_cast<double>(day.peak_rss_kib) / static_cast<double>(peak_after_3h));
+  std::printf(
+      "RSS after 3h runs: %ld KiB (peak %ld KiB); after 24h run: %ld KiB (peak %ld KiB); "
+      "peak ratio 24h/3h %.3f\n",
+      rss_after_3h, peak_after_3h, day.rss_kib, day.peak_rss_kib,
+      static_cast<double>(day.peak_rss_kib) / static_cast<double>(peak_after_3h));
   return 0;
 }
 

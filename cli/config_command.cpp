@@ -11,7 +11,9 @@ namespace failover::cli {
 namespace {
 int g_exit_code = 0;
 
-const char* protocol_name(Protocol p) { return p == Protocol::openai ? "openai" : "anthropic"; }
+const char* protocol_name(Protocol p) {
+  return p == Protocol::openai ? "openai" : "anthropic";
+}
 
 void print_config(const Config& c) {
   std::printf("providers: %zu, targets: %zu, routes: %zu, tiers: %zu\n", c.providers.size(), c.targets.size(),
@@ -30,8 +32,12 @@ void print_config(const Config& c) {
 }
 }  // namespace
 
-int exit_code() { return g_exit_code; }
-void set_exit_code(int code) { g_exit_code = code; }
+int exit_code() {
+  return g_exit_code;
+}
+void set_exit_code(int code) {
+  g_exit_code = code;
+}
 
 void add_config_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();

@@ -67,7 +67,10 @@ std::optional<sim::OracleSet> oracle_set(const ExploreOptions& o) {
     for (const std::string& name : *list) {
       const std::optional<sim::Oracle> oracle = sim::oracle_from(name);
       if (!oracle) {
-        std::fprintf(stderr, "error: --oracle %s: unknown oracle (invariants, expect, do-no-harm, recovers, healthy-day, cost)\n", name.c_str());
+        std::fprintf(
+            stderr,
+            "error: --oracle %s: unknown oracle (invariants, expect, do-no-harm, recovers, healthy-day, cost)\n",
+            name.c_str());
         return std::nullopt;
       }
       set[static_cast<std::size_t>(*oracle)] = list == &o.oracles;
@@ -87,8 +90,10 @@ class Progress {
     last_ = now;
     const double seconds = std::chrono::duration<double>(now - start_).count();
     const double rate = seconds > 0.0 ? 60.0 * static_cast<double>(done) / seconds : 0.0;
-    const double eta = done > 0 ? seconds * static_cast<double>(total_ - std::min(done, total_)) / static_cast<double>(done) : 0.0;
-    std::fprintf(stderr, "\rdraws %zu/%zu, failing %zu, %.0f draws/min, ETA %.0fs   ", done, total_, failing, rate, eta);
+    const double eta =
+        done > 0 ? seconds * static_cast<double>(total_ - std::min(done, total_)) / static_cast<double>(done) : 0.0;
+    std::fprintf(stderr, "\rdraws %zu/%zu, failing %zu, %.0f draws/min, ETA %.0fs   ", done, total_, failing, rate,
+                 eta);
     std::fflush(stderr);
   }
   void finish() {
@@ -104,8 +109,9 @@ class Progress {
 };
 
 // Runs this shard's draws in task order; the records of the finished prefix.
-std::vector<ex::DrawRecord> run_draws(const std::vector<ex::Base>& bases, const ExploreOptions& o, const sim::OracleSet& set, std::size_t shard,
-                                      std::size_t shards, std::optional<double> seconds, int jobs, bool& partial, bool& bad) {
+std::vector<ex::DrawRecord> run_draws(const std::vector<ex::Base>& bases, const ExploreOptions& o,
+                                      const sim::OracleSet& set, std::size_t shard, std::size_t shards,
+                                      std::optional<double> seconds, int jobs, bool& partial, bool& bad) {
   std::vector<std::uint64_t> tasks;
   const std::uint64_t budget = o.budget > 0 ? o.budget : ex::kDrawsMax;
   for (std::uint64_t t = o.from * bases.size(); t < (o.from + budget) * bases.size(); ++t) {
@@ -118,23 +124,27 @@ std::vector<ex::DrawRecord> run_draws(const std::vector<ex::Base>& bases, const 
   std::atomic<std::size_t> done{0}, failing{0};
   const auto start = std::chrono::steady_clock::now();
   Progress progress(tasks.size());
-  parallel_for(jobs, tasks.size(), [&](std::size_t i) {
-    if (g_stop.load()) return stop.store(true);
-    if (seconds && std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > *seconds) return stop.store(true);
-    const auto b = static_cast<std::uint32_t>(tasks[i] % bases.size());
-    const ex::Draw d = ex::draw(bases[b], o.seed, tasks[i] / bases.size());
-    const Result<ex::Evaluation> e = ex::evaluate(bases[b], d, set);
-    if (!e) {
-      errors[i] = e.error().message();
-      return stop.store(true);
-    }
-    records[i] = ex::record_of(b, d, *e);
-    if (records[i]->failed != 0) {
-      ++failing;
-      if (!o.keep_going) stop.store(true);
-    }
-    progress.update(++done, failing.load());
-  }, &stop);
+  parallel_for(
+      jobs, tasks.size(),
+      [&](std::size_t i) {
+        if (g_stop.load()) return stop.store(true);
+        if (seconds && std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > *seconds)
+          return stop.store(true);
+        const auto b = static_cast<std::uint32_t>(tasks[i] % bases.size());
+        const ex::Draw d = ex::draw(bases[b], o.seed, tasks[i] / bases.size());
+        const Result<ex::Evaluation> e = ex::evaluate(bases[b], d, set);
+        if (!e) {
+          errors[i] = e.error().message();
+          return stop.store(true);
+        }
+        records[i] = ex::record_of(b, d, *e);
+        if (records[i]->failed != 0) {
+          ++failing;
+          if (!o.keep_going) stop.store(true);
+        }
+        progress.update(++done, failing.load());
+      },
+      &stop);
   progress.finish();
   std::vector<ex::DrawRecord> out;
   for (std::size_t i = 0; i < records.size() && records[i]; ++i) out.push_back(std::move(*records[i]));
@@ -143,13 +153,15 @@ std::vector<ex::DrawRecord> run_draws(const std::vector<ex::Base>& bases, const 
     std::fprintf(stderr, "error: %s\n", error->c_str());
     bad = true;
   }
-  const bool stopped_early = std::any_of(out.begin(), out.end(), [](const ex::DrawRecord& r) { return r.failed != 0; }) && !o.keep_going;
+  const bool stopped_early =
+      std::any_of(out.begin(), out.end(), [](const ex::DrawRecord& r) { return r.failed != 0; }) && !o.keep_going;
   partial = out.size() < tasks.size() && !stopped_early;
   return out;
 }
 
-std::vector<ex::FindingRecord> shrink_all(const std::vector<ex::Base>& bases, const ExploreOptions& o, const sim::OracleSet& set,
-                                          const std::vector<ex::DrawRecord>& draws, int jobs) {
+std::vector<ex::FindingRecord> shrink_all(const std::vector<ex::Base>& bases, const ExploreOptions& o,
+                                          const sim::OracleSet& set, const std::vector<ex::DrawRecord>& draws,
+                                          int jobs) {
   const auto wanted = ex::findings_to_shrink(draws, bases.size(), o.keep_going);
   std::vector<ex::FindingRecord> out(wanted.size());
   if (!wanted.empty()) std::fprintf(stderr, "shrinking %zu finding(s)...\n", wanted.size());
@@ -162,8 +174,14 @@ std::vector<ex::FindingRecord> shrink_all(const std::vector<ex::Base>& bases, co
     if (v == nullptr || !v->failed) return;  // cannot happen: draws are deterministic
     const ex::Shrunk s = ex::shrink(base, d, *v, o.shrink_steps);
     const Result<std::string> text = ex::finding_text(base, o.seed, d, s);
-    out[i] = ex::FindingRecord{r.base, r.index, wanted[i].second, s.verdict.detail, ex::size_text(ex::size_of(base, d)),
-                               ex::size_text(ex::size_of(base, s.draw)), s.steps, text ? *text : "# " + text.error().message() + "\n"};
+    out[i] = ex::FindingRecord{r.base,
+                               r.index,
+                               wanted[i].second,
+                               s.verdict.detail,
+                               ex::size_text(ex::size_of(base, d)),
+                               ex::size_text(ex::size_of(base, s.draw)),
+                               s.steps,
+                               text ? *text : "# " + text.error().message() + "\n"};
   });
   return out;
 }
@@ -173,8 +191,8 @@ int write_outputs(const ex::Run& merged, const std::string& dir) {
   fs::remove_all(fs::path(dir) / "findings", ec);
   if (!write_files(dir, ex::render_outputs(merged))) return 2;
   const std::size_t failing = ex::failing_draws(merged);
-  std::printf("explore: %zu draws, %zu failing, %zu finding(s); report: %s\n", merged.draws.size(), failing, merged.findings.size(),
-              (fs::path(dir) / "report.md").string().c_str());
+  std::printf("explore: %zu draws, %zu failing, %zu finding(s); report: %s\n", merged.draws.size(), failing,
+              merged.findings.size(), (fs::path(dir) / "report.md").string().c_str());
   for (std::size_t i = 0; i < merged.findings.size(); ++i) {
     const ex::FindingRecord& f = merged.findings[i];
     std::printf("finding %s: %s\n", (fs::path(dir) / ex::finding_file(i, f)).string().c_str(), f.detail.c_str());
@@ -223,10 +241,13 @@ int run_explore(const ExploreOptions& o) {
     std::fprintf(stderr, "error: give at least one BASE scenario (or --merge DIR...)\n");
     return 2;
   }
-  const std::optional<std::pair<std::size_t, std::size_t>> shard = o.shard.empty() ? std::make_pair(std::size_t{0}, std::size_t{1}) : [&]() -> std::optional<std::pair<std::size_t, std::size_t>> {
+  const std::optional<std::pair<std::size_t, std::size_t>> shard =
+      o.shard.empty() ? std::make_pair(std::size_t{0}, std::size_t{1})
+                      : [&]() -> std::optional<std::pair<std::size_t, std::size_t>> {
     std::size_t i = 0, n = 0;
     char extra = 0;
-    if (std::sscanf(o.shard.c_str(), "%zu/%zu%c", &i, &n, &extra) != 2 || n == 0 || n > ex::kShardsMax || i >= n) return std::nullopt;
+    if (std::sscanf(o.shard.c_str(), "%zu/%zu%c", &i, &n, &extra) != 2 || n == 0 || n > ex::kShardsMax || i >= n)
+      return std::nullopt;
     return std::make_pair(i, n);
   }();
   if (!shard) {
@@ -263,8 +284,12 @@ int run_explore(const ExploreOptions& o) {
   ExploreOptions opts = o;
   if (opts.budget == 0 && !seconds) opts.budget = 100;
   const int jobs = o.jobs > 0 ? o.jobs : hardware_jobs();
-  std::fprintf(stderr, "explore: seed %llu, %zu base(s), policy %s, %s, %d thread(s)\n", static_cast<unsigned long long>(o.seed), bases.size(), o.policy.c_str(),
-               opts.budget > 0 ? (std::to_string(opts.budget) + " draws per base from index " + std::to_string(o.from)).c_str() : ("for " + o.time).c_str(), jobs);
+  std::fprintf(stderr, "explore: seed %llu, %zu base(s), policy %s, %s, %d thread(s)\n",
+               static_cast<unsigned long long>(o.seed), bases.size(), o.policy.c_str(),
+               opts.budget > 0
+                   ? (std::to_string(opts.budget) + " draws per base from index " + std::to_string(o.from)).c_str()
+                   : ("for " + o.time).c_str(),
+               jobs);
   g_stop.store(false);
   const auto previous = std::signal(SIGINT, on_explore_interrupt);
   bool bad = false;
@@ -283,7 +308,8 @@ int run_explore(const ExploreOptions& o) {
   const std::string text = ex::write_shard(run);
   if (!o.shard.empty()) {
     if (!write_files(o.out, {{ex::shard_file_name(run.index, run.count), text}})) return 2;
-    std::printf("shard written to %s\n", (fs::path(o.out) / ex::shard_file_name(run.index, run.count)).string().c_str());
+    std::printf("shard written to %s\n",
+                (fs::path(o.out) / ex::shard_file_name(run.index, run.count)).string().c_str());
     return g_stop.load() ? 130 : 0;
   }
   Result<ex::Run> read = ex::read_shard(text, "(this run)");
@@ -300,20 +326,31 @@ int run_explore(const ExploreOptions& o) {
 
 void add_explore_command(CLI::App& app) {
   auto o = std::make_shared<ExploreOptions>();
-  CLI::App* cmd = app.add_subcommand("explore", "Swarm chaos search over outages, shrinking each violation to a minimal scenario (docs/explore.md)");
+  CLI::App* cmd = app.add_subcommand(
+      "explore", "Swarm chaos search over outages, shrinking each violation to a minimal scenario (docs/explore.md)");
   cmd->add_option("BASE", o->paths, "base scenario file, or folder of *.toml scenarios");
-  cmd->add_option("--budget", o->budget, "draws per base (default 100, or unbounded with --time)")->check(CLI::Range(std::uint64_t{1}, ex::kDrawsMax));
-  cmd->add_option("--time", o->time, "stop starting draws after this long (e.g. 60s, 8h); the draws run do not depend on it, only how many");
+  cmd->add_option("--budget", o->budget, "draws per base (default 100, or unbounded with --time)")
+      ->check(CLI::Range(std::uint64_t{1}, ex::kDrawsMax));
+  cmd->add_option(
+      "--time", o->time,
+      "stop starting draws after this long (e.g. 60s, 8h); the draws run do not depend on it, only how many");
   cmd->add_option("--seed", o->seed, "exploration seed (default 1)");
-  cmd->add_option("--from", o->from, "first draw index (default 0): --from I --budget 1 replays draw I")->check(CLI::Range(std::uint64_t{0}, ex::kDrawsMax));
-  cmd->add_option("--jobs", o->jobs, "draws at once (default: every hardware thread; results do not depend on it)")->check(CLI::Range(1, 256));
-  cmd->add_option("--shard", o->shard, "run shard I of N (tasks t with t mod N == I) and write explore-shard-I-of-N.toml");
+  cmd->add_option("--from", o->from, "first draw index (default 0): --from I --budget 1 replays draw I")
+      ->check(CLI::Range(std::uint64_t{0}, ex::kDrawsMax));
+  cmd->add_option("--jobs", o->jobs, "draws at once (default: every hardware thread; results do not depend on it)")
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--shard", o->shard,
+                  "run shard I of N (tasks t with t mod N == I) and write explore-shard-I-of-N.toml");
   cmd->add_option("--out", o->out, "output folder (default explore-out)");
-  cmd->add_option("--oracle", o->oracles, "only this oracle (repeatable): invariants, expect, do-no-harm, recovers, healthy-day, cost");
+  cmd->add_option("--oracle", o->oracles,
+                  "only this oracle (repeatable): invariants, expect, do-no-harm, recovers, healthy-day, cost");
   cmd->add_option("--no-oracle", o->no_oracles, "switch this oracle off (repeatable)");
-  cmd->add_flag("--keep-going", o->keep_going, "draw the whole budget; shrink the first violation of each oracle per base");
-  cmd->add_option("--policy", o->policy, "which of the scenario's policies is under test (default policy; e.g. case-study)");
-  cmd->add_option("--shrink-steps", o->shrink_steps, "evaluations per shrink (default 100)")->check(CLI::Range(std::uint64_t{0}, std::uint64_t{ex::kShrinkStepsMax}));
+  cmd->add_flag("--keep-going", o->keep_going,
+                "draw the whole budget; shrink the first violation of each oracle per base");
+  cmd->add_option("--policy", o->policy,
+                  "which of the scenario's policies is under test (default policy; e.g. case-study)");
+  cmd->add_option("--shrink-steps", o->shrink_steps, "evaluations per shrink (default 100)")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{ex::kShrinkStepsMax}));
   cmd->add_option("--merge", o->merge, "merge explore-shard-*.toml files (or folders of them) into --out");
   cmd->callback([o] { set_exit_code(run_explore(*o)); });
 }

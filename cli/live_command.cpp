@@ -6,9 +6,9 @@
 // requests, give the ones in flight --grace to finish, then cancel the rest. Exit code:
 // 0 when every request succeeded, 1 when one did not (or at a runtime error), 2 on a
 // usage error, a config that does not load or a missing API key. Keys are never printed.
-#include <CLI/CLI.hpp>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
@@ -71,9 +71,13 @@ std::string usd(std::int64_t micro_usd) {
   return buf;
 }
 
-double millis(Duration d) { return static_cast<double>(to_us(d)) / 1e3; }
+double millis(Duration d) {
+  return static_cast<double>(to_us(d)) / 1e3;
+}
 
-const char* status_word(const LiveResult& r) { return r.aborted ? "aborted" : to_string(r.status); }
+const char* status_word(const LiveResult& r) {
+  return r.aborted ? "aborted" : to_string(r.status);
+}
 
 // ---- input -------------------------------------------------------------------------
 
@@ -180,9 +184,9 @@ std::optional<std::vector<Job>> read_jobs(const Config& c, const LiveOptions& o)
 struct Run {
   const LiveOptions* options = nullptr;
   std::vector<Job> jobs;
-  std::vector<LiveResult> results;  // in completion order
-  std::vector<double> latencies_ms; // succeeded requests
-  std::size_t next = 0;             // the next job to submit
+  std::vector<LiveResult> results;   // in completion order
+  std::vector<double> latencies_ms;  // succeeded requests
+  std::size_t next = 0;              // the next job to submit
   std::size_t inflight = 0;
   bool stopping = false;
   bool submit_posted = false;
@@ -239,8 +243,8 @@ void print_result(const Run& run, const LiveResult& r, const Job& job) {
   }
   std::printf("[%llu] %s: %s (%s), %d attempt%s, %.1f ms%s%s\n", static_cast<unsigned long long>(r.id),
               job.label.c_str(), status_word(r), r.aborted ? "aborted" : to_string(r.reason), r.attempts,
-              r.attempts == 1 ? "" : "s", millis(r.latency), r.last_error.empty() ? "" : "; last error: ",
-              r.last_error.c_str());
+              r.attempts == 1 ? "" : "s", millis(r.latency),
+              r.last_error.empty() ? "" : "; last error: ", r.last_error.c_str());
 }
 
 double percentile(std::vector<double> v, double p) {
@@ -331,13 +335,14 @@ void print_summary(const Run& run, const LiveDriver& driver, double wall_s) {
   if (run.next < run.jobs.size()) std::printf(", %zu not sent", run.jobs.size() - run.next);
   std::printf("\nlatency of successes: p50 %.1f ms, p99 %.1f ms\n", percentile(run.latencies_ms, 0.50),
               percentile(run.latencies_ms, 0.99));
-  std::printf("\n%-40s %-9s %9s %9s %9s %9s %12s\n", "target", "breaker", "attempts", "successes", "failures",
-              "429s", "cost ($)");
+  std::printf("\n%-40s %-9s %9s %9s %9s %9s %12s\n", "target", "breaker", "attempts", "successes", "failures", "429s",
+              "cost ($)");
   for (const TargetHealth& t : h.targets) {
     const std::string name = config.provider_of(t.target).name + "/" + config.model(t.target).id;
     std::printf("%-40s %-9s %9lld %9lld %9lld %9lld %12s\n", name.c_str(), to_string(t.breaker),
                 static_cast<long long>(t.attempts), static_cast<long long>(t.successes),
-                static_cast<long long>(t.failures), static_cast<long long>(t.rate_limited), usd(t.cost_micro_usd).c_str());
+                static_cast<long long>(t.failures), static_cast<long long>(t.rate_limited),
+                usd(t.cost_micro_usd).c_str());
   }
   std::printf("attempts %lld (retries %lld, hedges %lld), cost $%s, possibly billed $%s\n",
               static_cast<long long>(h.totals.attempts), static_cast<long long>(h.totals.retries),
@@ -432,7 +437,8 @@ int live(const LiveOptions& o) {
       return;
     }
     run.stopping = true;
-    std::fprintf(stderr, "signal %d: no new requests; %zu in flight get %s to finish\n", sig, run.inflight, o.grace.c_str());
+    std::fprintf(stderr, "signal %d: no new requests; %zu in flight get %s to finish\n", sig, run.inflight,
+                 o.grace.c_str());
     grace_timer.expires_after(std::chrono::microseconds(to_us(*grace)));
     grace_timer.async_wait([&](const boost::system::error_code& tec) {
       if (!tec) d.abort();
@@ -460,21 +466,26 @@ int live(const LiveOptions& o) {
 
 void add_live_command(CLI::App& app) {
   auto o = std::make_shared<LiveOptions>();
-  CLI::App* cmd = app.add_subcommand("live", "Send real requests through the failover engine over HTTPS (docs/live.md)");
+  CLI::App* cmd =
+      app.add_subcommand("live", "Send real requests through the failover engine over HTTPS (docs/live.md)");
   cmd->add_option("--config", o->config_file, "TOML config: providers, routes, policy (docs/config.md)")->required();
   CLI::Option* prompt = cmd->add_option("--prompt", o->prompt, "one request: this text as the user message");
   CLI::Option* input = cmd->add_option("--input", o->input_file,
                                        "requests, one JSON object a line: {\"prompt\": ...} or {\"messages\": [...]}, "
                                        "optional route, tier, max_tokens (- for stdin)");
   prompt->excludes(input);
-  cmd->add_option("--concurrency", o->concurrency, "requests unfinished at once at most")->check(CLI::Range(1, 100'000));
+  cmd->add_option("--concurrency", o->concurrency, "requests unfinished at once at most")
+      ->check(CLI::Range(1, 100'000));
   cmd->add_flag("--stream", o->stream, "ask for streamed (SSE) answers");
   cmd->add_flag("--json", o->json, "print one JSON object per request and a summary object");
   cmd->add_flag("--quiet", o->quiet, "leave the answer text out");
-  CLI::Option* route = cmd->add_option("--route", o->route, "the route of requests that name none (default: the first)");
+  CLI::Option* route =
+      cmd->add_option("--route", o->route, "the route of requests that name none (default: the first)");
   cmd->add_option("--tier", o->tier, "the tier of requests that name no route or tier")->excludes(route);
-  cmd->add_option("--max-tokens", o->max_tokens, "max_tokens of requests that give none")->check(CLI::Range(1, 1'000'000));
-  cmd->add_option("--ca-file", o->ca_file, "PEM CA bundle trusted besides the system store (private or test endpoints)");
+  cmd->add_option("--max-tokens", o->max_tokens, "max_tokens of requests that give none")
+      ->check(CLI::Range(1, 1'000'000));
+  cmd->add_option("--ca-file", o->ca_file,
+                  "PEM CA bundle trusted besides the system store (private or test endpoints)");
   cmd->add_option("--grace", o->grace, "after SIGINT/SIGTERM, how long requests in flight may finish (\"10s\")");
   cmd->add_flag("--allow-core-dump", o->allow_core_dump,
                 "let a crash write a core dump (by default none is written: it would hold the API keys)");

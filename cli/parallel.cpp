@@ -10,8 +10,8 @@
 
 namespace failover::cli {
 
-void parallel_for(int jobs, std::size_t count, const std::function<void(std::size_t)>& task, const std::atomic<bool>* stop,
-                  const std::function<void(std::size_t, double)>& done) {
+void parallel_for(int jobs, std::size_t count, const std::function<void(std::size_t)>& task,
+                  const std::atomic<bool>* stop, const std::function<void(std::size_t, double)>& done) {
   std::atomic<std::size_t> next{0};
   const auto worker = [&] {
     while (stop == nullptr || !stop->load()) {
@@ -32,7 +32,8 @@ void parallel_for(int jobs, std::size_t count, const std::function<void(std::siz
 sim::ParallelFor timed_parallel_for(int jobs, std::vector<double>& wall_seconds) {
   return [jobs, &wall_seconds](std::size_t count, const std::function<void(std::size_t)>& task) {
     wall_seconds.assign(count, 0.0);
-    parallel_for(jobs, count, task, nullptr, [&wall_seconds](std::size_t i, double seconds) { wall_seconds[i] = seconds; });
+    parallel_for(jobs, count, task, nullptr,
+                 [&wall_seconds](std::size_t i, double seconds) { wall_seconds[i] = seconds; });
   };
 }
 

@@ -20,8 +20,7 @@ namespace failover::cli {
 // no further task starts; the running ones finish. `done(i, wall_seconds)` (optional)
 // runs after each task, on the thread that ran it.
 void parallel_for(int jobs, std::size_t count, const std::function<void(std::size_t)>& task,
-                  const std::atomic<bool>* stop = nullptr,
-                  const std::function<void(std::size_t, double)>& done = {});
+                  const std::atomic<bool>* stop = nullptr, const std::function<void(std::size_t, double)>& done = {});
 
 // A sim::ParallelFor on up to `jobs` threads that records each task's wall time.
 sim::ParallelFor timed_parallel_for(int jobs, std::vector<double>& wall_seconds);

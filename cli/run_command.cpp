@@ -35,9 +35,9 @@ struct RunOptions {
   std::vector<std::uint64_t> seeds;  // --seed, repeatable
   std::size_t seed_count = 0;        // --seeds N: seeds 1..N; 0: not given
   std::vector<std::string> policies;
-  std::string report_dir;            // --report-dir (alias --out)
-  std::string json_file;             // "-": stdout
-  std::string junit_file;            // "-": stdout
+  std::string report_dir;  // --report-dir (alias --out)
+  std::string json_file;   // "-": stdout
+  std::string junit_file;  // "-": stdout
   bool check_determinism = false;
   int jobs = 1;
 };
@@ -63,7 +63,8 @@ bool select_policies(std::vector<sim::Scenario>& scenarios, const RunOptions& o)
   if (o.policies.empty()) return true;
   bool ok = true;
   for (const std::string& name : o.policies) {
-    const bool somewhere = std::any_of(scenarios.begin(), scenarios.end(), [&](const sim::Scenario& s) { return s.find_policy(name) != nullptr; });
+    const bool somewhere = std::any_of(scenarios.begin(), scenarios.end(),
+                                       [&](const sim::Scenario& s) { return s.find_policy(name) != nullptr; });
     if (somewhere) continue;
     std::string names;
     for (const sim::NamedPolicy& p : scenarios.front().policies) names += (names.empty() ? "" : ", ") + p.name;
@@ -72,7 +73,9 @@ bool select_policies(std::vector<sim::Scenario>& scenarios, const RunOptions& o)
     ok = false;
   }
   if (!ok) return false;
-  const auto unwanted = [&](const std::string& name) { return std::find(o.policies.begin(), o.policies.end(), name) == o.policies.end(); };
+  const auto unwanted = [&](const std::string& name) {
+    return std::find(o.policies.begin(), o.policies.end(), name) == o.policies.end();
+  };
   for (sim::Scenario& s : scenarios) {
     std::erase_if(s.policies, [&](const sim::NamedPolicy& p) { return unwanted(p.name); });
     std::erase_if(s.expectations, [&](const sim::Expectation& e) { return unwanted(e.policy); });
@@ -105,8 +108,8 @@ std::optional<std::vector<sim::Scenario>> load_scenarios(const RunOptions& o) {
   for (std::size_t i = 0; i < scenarios.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j) {
       if (scenarios[i].name != scenarios[j].name) continue;
-      std::fprintf(stderr, "error: %s and %s are both scenario \"%s\": give one another name\n", scenarios[j].path.c_str(),
-                   scenarios[i].path.c_str(), scenarios[i].name.c_str());
+      std::fprintf(stderr, "error: %s and %s are both scenario \"%s\": give one another name\n",
+                   scenarios[j].path.c_str(), scenarios[i].path.c_str(), scenarios[i].name.c_str());
       ok = false;
     }
   }
@@ -131,7 +134,8 @@ class OutputFile {
   [[nodiscard]] bool wanted() const { return !path_.empty(); }
   bool write(const std::string& text) {
     if (path_.empty()) return true;
-    if (path_ == "-") return std::fwrite(text.data(), 1, text.size(), stdout) == text.size() && std::fflush(stdout) == 0;
+    if (path_ == "-")
+      return std::fwrite(text.data(), 1, text.size(), stdout) == text.size() && std::fflush(stdout) == 0;
     file_.write(text.data(), static_cast<std::streamsize>(text.size()));
     file_.close();
     if (!file_) std::fprintf(stderr, "error: %s: cannot write the file\n", path_.c_str());
@@ -207,20 +211,25 @@ int run(const RunOptions& o) {
 
 void add_run_command(CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
-  CLI::App* cmd = app.add_subcommand("run", "Replay outage scenarios: the policy under test and its baselines, side by side");
-  cmd->add_option("PATH", o->paths, "scenario file, or folder of *.toml scenarios run in name order (schema: docs/scenarios.md)")
+  CLI::App* cmd =
+      app.add_subcommand("run", "Replay outage scenarios: the policy under test and its baselines, side by side");
+  cmd->add_option("PATH", o->paths,
+                  "scenario file, or folder of *.toml scenarios run in name order (schema: docs/scenarios.md)")
       ->required();
   CLI::Option* seed = cmd->add_option("--seed", o->seeds, "run this seed instead of the scenario's (repeatable)")
                           ->allow_extra_args(false);
   cmd->add_option("--seeds", o->seed_count, "run seeds 1..N instead of the scenario's")
       ->check(CLI::Range(std::size_t{1}, sim::kSeedsMax))
       ->excludes(seed);
-  cmd->add_option("--policy", o->policies, "run only this policy (repeatable; its expectations only)")->allow_extra_args(false);
+  cmd->add_option("--policy", o->policies, "run only this policy (repeatable; its expectations only)")
+      ->allow_extra_args(false);
   cmd->add_option("--report-dir,--out", o->report_dir,
                   "write each scenario's report (Markdown, SVG charts, JSON, JUnit XML) into DIR");
   cmd->add_option("--json", o->json_file, "write every scenario's results as one JSON document to FILE (- for stdout)");
-  cmd->add_option("--junit", o->junit_file, "write one JUnit XML file, a test suite per scenario, to FILE (- for stdout)");
-  cmd->add_option("--jobs", o->jobs, "runs at once on this many threads (results do not depend on it)")->check(CLI::Range(1, 256));
+  cmd->add_option("--junit", o->junit_file,
+                  "write one JUnit XML file, a test suite per scenario, to FILE (- for stdout)");
+  cmd->add_option("--jobs", o->jobs, "runs at once on this many threads (results do not depend on it)")
+      ->check(CLI::Range(1, 256));
   cmd->add_flag("--check-determinism", o->check_determinism, "run everything twice more with a trace and compare");
   cmd->callback([o] { set_exit_code(run(*o)); });
 }

@@ -55,7 +55,7 @@ struct SweepOptions {
   std::size_t seed_count = 0;    // --seeds N: seeds 1..N; 0: the scenario's
   int jobs = 0;                  // 0: every hardware thread
   std::string out;
-  std::string shard;             // "I/N", empty: unsharded
+  std::string shard;  // "I/N", empty: unsharded
 };
 
 struct MergeOptions {
@@ -77,11 +77,13 @@ std::optional<std::pair<std::size_t, std::size_t>> parse_shard(const std::string
   if (slash == std::string::npos) return std::nullopt;
   std::size_t i = 0, n = 0;
   const auto number = [](std::string_view s, std::size_t& v) {
-    if (s.empty() || s.size() > 6 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+    if (s.empty() || s.size() > 6 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return false;
     v = std::stoul(std::string(s));
     return true;
   };
-  if (!number(std::string_view(text).substr(0, slash), i) || !number(std::string_view(text).substr(slash + 1), n)) return std::nullopt;
+  if (!number(std::string_view(text).substr(0, slash), i) || !number(std::string_view(text).substr(slash + 1), n))
+    return std::nullopt;
   if (n == 0 || n > sweep::kShardsMax || i >= n) return std::nullopt;
   return std::make_pair(i, n);
 }
@@ -110,7 +112,8 @@ bool load_scenarios(const SweepOptions& o, std::vector<sim::Scenario>& scenarios
     }
     for (const sim::Scenario& other : scenarios) {
       if (other.name == s->name) {
-        std::fprintf(stderr, "error: %s and %s are both scenario \"%s\"\n", other.path.c_str(), file.c_str(), s->name.c_str());
+        std::fprintf(stderr, "error: %s and %s are both scenario \"%s\"\n", other.path.c_str(), file.c_str(),
+                     s->name.c_str());
         ok = false;
       }
     }
@@ -131,19 +134,23 @@ bool define_points(const SweepOptions& o, sweep::Definition& d) {
     }
     d.axes.push_back(std::move(*axis));
   }
-  Result<std::vector<sweep::Point>> points = o.random > 0 ? sweep::random_points(d.axes, o.random, o.sweep_seed) : sweep::grid(d.axes);
+  Result<std::vector<sweep::Point>> points =
+      o.random > 0 ? sweep::random_points(d.axes, o.random, o.sweep_seed) : sweep::grid(d.axes);
   if (!points) {
     std::fprintf(stderr, "error: %s\n", points.error().message().c_str());
     return false;
   }
   d.points = std::move(*points);
-  d.mode = o.random > 0 ? "random " + std::to_string(o.random) + " (sweep seed " + std::to_string(o.sweep_seed) + ")" : "grid";
+  d.mode = o.random > 0 ? "random " + std::to_string(o.random) + " (sweep seed " + std::to_string(o.sweep_seed) + ")"
+                        : "grid";
   for (const sweep::Axis& axis : d.axes) {
     for (const std::string& value : axis.values) {
       for (const sweep::ScenarioEntry& e : d.scenarios) {
-        const Result<sim::Scenario> s = sim::load_scenario_string(e.text, e.path, {sim::PolicyOverride{axis.key, value}});
+        const Result<sim::Scenario> s =
+            sim::load_scenario_string(e.text, e.path, {sim::PolicyOverride{axis.key, value}});
         if (s) continue;
-        std::fprintf(stderr, "error: --set %s=%s: %s\n", axis.key.c_str(), sweep::display_value(value).c_str(), s.error().message().c_str());
+        std::fprintf(stderr, "error: --set %s=%s: %s\n", axis.key.c_str(), sweep::display_value(value).c_str(),
+                     s.error().message().c_str());
         return false;
       }
     }
@@ -165,8 +172,10 @@ class Progress {
     last_ = now;
     const double seconds = std::chrono::duration<double>(now - start_).count();
     const double rate = seconds > 0.0 ? static_cast<double>(points_done) / seconds : 0.0;
-    const double eta = runs_done > 0 ? seconds * static_cast<double>(runs_ - runs_done) / static_cast<double>(runs_done) : 0.0;
-    std::fprintf(stderr, "\rpoints %zu/%zu, seeds %zu/%zu, %.1f points/s, ETA %.0fs   ", points_done, points_, runs_done, runs_, rate, eta);
+    const double eta =
+        runs_done > 0 ? seconds * static_cast<double>(runs_ - runs_done) / static_cast<double>(runs_done) : 0.0;
+    std::fprintf(stderr, "\rpoints %zu/%zu, seeds %zu/%zu, %.1f points/s, ETA %.0fs   ", points_done, points_,
+                 runs_done, runs_, rate, eta);
     std::fflush(stderr);
   }
   void finish() {
@@ -210,7 +219,8 @@ bool plan_points(const sweep::Definition& d, std::size_t shard, std::size_t shar
     Result<sim::Scenario> s = sim::load_scenario_string(e.text, e.path, sweep::overrides_of(d.axes, d.points[p]));
     if (!s) {
       std::string values;
-      for (const sim::PolicyOverride& v : sweep::overrides_of(d.axes, d.points[p])) values += (values.empty() ? "" : ", ") + v.key + "=" + sweep::display_value(v.value);
+      for (const sim::PolicyOverride& v : sweep::overrides_of(d.axes, d.points[p]))
+        values += (values.empty() ? "" : ", ") + v.key + "=" + sweep::display_value(v.value);
       errors[t] = "error: point " + std::to_string(p) + " (" + values + "): " + s.error().message() + "\n";
       return;
     }
@@ -222,7 +232,8 @@ bool plan_points(const sweep::Definition& d, std::size_t shard, std::size_t shar
 }
 
 // Runs the plan; the records of every (point, scenario) whose seeds all finished.
-sweep::Shard run_plan(const std::vector<sim::Scenario>& scenarios, const sweep::Definition& d, const Plan& plan, int jobs) {
+sweep::Shard run_plan(const std::vector<sim::Scenario>& scenarios, const sweep::Definition& d, const Plan& plan,
+                      int jobs) {
   const std::size_t total = plan.points.size() * plan.tasks_per_point;
   std::vector<std::optional<sweep::Record>> records(total);
   std::vector<std::atomic<std::size_t>> left(plan.points.size());
@@ -251,7 +262,8 @@ sweep::Shard run_plan(const std::vector<sim::Scenario>& scenarios, const sweep::
     for (std::size_t s = 0; s < d.scenarios.size(); ++s) {
       const std::size_t from = j * plan.tasks_per_point + plan.first_task[s];
       const std::size_t to = from + d.scenarios[s].seeds.size();
-      const bool complete = std::all_of(records.begin() + static_cast<std::ptrdiff_t>(from), records.begin() + static_cast<std::ptrdiff_t>(to),
+      const bool complete = std::all_of(records.begin() + static_cast<std::ptrdiff_t>(from),
+                                        records.begin() + static_cast<std::ptrdiff_t>(to),
                                         [](const std::optional<sweep::Record>& r) { return r.has_value(); });
       shard.partial = shard.partial || !complete;
       for (std::size_t t = from; complete && t < to; ++t) shard.records.push_back(std::move(*records[t]));
@@ -301,7 +313,8 @@ int run_sweep(const SweepOptions& o) {
   std::optional<std::pair<std::size_t, std::size_t>> shard{std::make_pair(std::size_t{0}, std::size_t{1})};
   if (!o.shard.empty()) shard = parse_shard(o.shard);
   if (!shard) {
-    std::fprintf(stderr, "error: --shard %s: expected I/N with 0 <= I < N <= %zu (I counts from 0)\n", o.shard.c_str(), sweep::kShardsMax);
+    std::fprintf(stderr, "error: --shard %s: expected I/N with 0 <= I < N <= %zu (I counts from 0)\n", o.shard.c_str(),
+                 sweep::kShardsMax);
     return 2;
   }
   std::vector<sim::Scenario> scenarios;
@@ -311,8 +324,9 @@ int run_sweep(const SweepOptions& o) {
   Plan plan;
   if (!plan_points(d, shard->first, shard->second, jobs, plan)) return 2;
   if (!check_out_dir(o.out)) return 2;  // after the cheap checks, before any run
-  std::fprintf(stderr, "sweep: %zu points (%s), this run %zu, x %zu runs each = %zu runs on %d threads\n", d.points.size(), d.mode.c_str(),
-               plan.points.size(), plan.tasks_per_point, plan.points.size() * plan.tasks_per_point, jobs);
+  std::fprintf(stderr, "sweep: %zu points (%s), this run %zu, x %zu runs each = %zu runs on %d threads\n",
+               d.points.size(), d.mode.c_str(), plan.points.size(), plan.tasks_per_point,
+               plan.points.size() * plan.tasks_per_point, jobs);
   g_stop.store(false);
   const auto previous = std::signal(SIGINT, on_interrupt);
   sweep::Shard result = run_plan(scenarios, d, plan, jobs);
@@ -326,7 +340,8 @@ int run_sweep(const SweepOptions& o) {
   int code = 0;
   if (!o.shard.empty()) {
     if (!write_files(o.out, {{sweep::shard_file_name(result.index, result.count), text}})) return 2;
-    std::printf("shard written to %s\n", (fs::path(o.out) / sweep::shard_file_name(result.index, result.count)).string().c_str());
+    std::printf("shard written to %s\n",
+                (fs::path(o.out) / sweep::shard_file_name(result.index, result.count)).string().c_str());
   } else {
     // The same path as `failover merge`: the shard's text, read back and merged.
     Result<sweep::Shard> read = sweep::read_shard(text, "(this run)");
@@ -357,7 +372,8 @@ std::optional<std::vector<std::string>> shard_files(const std::vector<std::strin
       if (name.starts_with("shard-") && name.ends_with(".toml")) found.push_back(it->path().string());
     }
     if (ec || found.empty()) {
-      std::fprintf(stderr, "error: %s: %s\n", input.c_str(), ec ? ec.message().c_str() : "holds no shard-I-of-N.toml file");
+      std::fprintf(stderr, "error: %s: %s\n", input.c_str(),
+                   ec ? ec.message().c_str() : "holds no shard-I-of-N.toml file");
       return std::nullopt;
     }
     std::sort(found.begin(), found.end());
@@ -386,7 +402,9 @@ int run_merge(const MergeOptions& o) {
     return 2;
   }
   std::error_code ec;
-  const std::string out = !o.out.empty() ? o.out : fs::is_directory(o.inputs.front(), ec) ? o.inputs.front() : fs::path(o.inputs.front()).parent_path().string();
+  const std::string out = !o.out.empty()                           ? o.out
+                          : fs::is_directory(o.inputs.front(), ec) ? o.inputs.front()
+                                                                   : fs::path(o.inputs.front()).parent_path().string();
   return write_outputs(*merged, out.empty() ? "." : out);
 }
 
@@ -394,18 +412,24 @@ int run_merge(const MergeOptions& o) {
 
 void add_sweep_command(CLI::App& app) {
   auto o = std::make_shared<SweepOptions>();
-  CLI::App* cmd = app.add_subcommand("sweep", "Sweep policy parameters over seeds: ranking, Pareto frontier, best policy (docs/sweep.md)");
+  CLI::App* cmd = app.add_subcommand(
+      "sweep", "Sweep policy parameters over seeds: ranking, Pareto frontier, best policy (docs/sweep.md)");
   cmd->add_option("SCENARIO", o->paths, "scenario file, or folder of *.toml scenarios")->required();
-  cmd->add_option("--set", o->sets, "KEY=V1,V2,... or KEY=LO..HI:STEP; KEY is a dotted path under [policy] (repeatable)")
+  cmd->add_option("--set", o->sets,
+                  "KEY=V1,V2,... or KEY=LO..HI:STEP; KEY is a dotted path under [policy] (repeatable)")
       ->required()
       ->allow_extra_args(false);
   cmd->add_option("--random", o->random, "run N distinct random points of the grid instead of all of it")
       ->check(CLI::Range(std::size_t{1}, sweep::kPointsMax));
   cmd->add_option("--sweep-seed", o->sweep_seed, "seed of the random points (default 1)");
-  cmd->add_option("--seeds", o->seed_count, "run seeds 1..N instead of each scenario's")->check(CLI::Range(std::size_t{1}, sim::kSeedsMax));
-  cmd->add_option("--jobs", o->jobs, "runs at once (default: every hardware thread; results do not depend on it)")->check(CLI::Range(1, 256));
-  cmd->add_option("--out", o->out, "folder for points.csv, points.json, report.md, pareto-*.svg (or the shard file)")->required();
-  cmd->add_option("--shard", o->shard, "run shard I of N (0 <= I < N): the points p with p mod N == I; write shard-I-of-N.toml");
+  cmd->add_option("--seeds", o->seed_count, "run seeds 1..N instead of each scenario's")
+      ->check(CLI::Range(std::size_t{1}, sim::kSeedsMax));
+  cmd->add_option("--jobs", o->jobs, "runs at once (default: every hardware thread; results do not depend on it)")
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--out", o->out, "folder for points.csv, points.json, report.md, pareto-*.svg (or the shard file)")
+      ->required();
+  cmd->add_option("--shard", o->shard,
+                  "run shard I of N (0 <= I < N): the points p with p mod N == I; write shard-I-of-N.toml");
   cmd->callback([o] { set_exit_code(run_sweep(*o)); });
 }
 

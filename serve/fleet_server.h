@@ -31,9 +31,9 @@ struct FleetOptions {
   std::uint16_t port = 0;          // 0: any free port (see FleetServer::port)
   std::string tls_cert_file;       // PEM chain; with tls_key_file: HTTPS, else plain HTTP
   std::string tls_key_file;
-  std::int64_t time_scale = 1;     // K: scenario time runs K times faster than real time
-  Duration start_at{0};            // scenario time at the moment the server starts
-  std::uint64_t seed = 1;          // the fleet's randomness, as a simulation seed
+  std::int64_t time_scale = 1;  // K: scenario time runs K times faster than real time
+  Duration start_at{0};         // scenario time at the moment the server starts
+  std::uint64_t seed = 1;       // the fleet's randomness, as a simulation seed
   // Real time a connection may sit with no answer under way (idle between requests, or
   // mid-way through sending one) before the server closes it; 0: never.
   Duration idle_timeout = sec(60);
@@ -41,7 +41,7 @@ struct FleetOptions {
 
 struct FleetStats {
   std::int64_t requests = 0;
-  std::int64_t bad_requests = 0;   // not decodable, unknown path or model
+  std::int64_t bad_requests = 0;  // not decodable, unknown path or model
 };
 
 // One provider's counters, as its FakeProvider kept them (calls, successes, faults).

@@ -32,14 +32,14 @@ static_assert(kAnswerTokensMax <= sim::kTokensMax);
 // What the server knows of one decoded request, besides the FakeProvider's Reply.
 struct WireRequest {
   Protocol protocol = Protocol::openai;
-  std::string model;                    // the model id as the client sent it
-  std::int64_t prompt_tokens = 1;       // estimate_prompt_tokens
-  std::int64_t output_tokens = 1;       // the request's max_tokens
+  std::string model;               // the model id as the client sent it
+  std::int64_t prompt_tokens = 1;  // estimate_prompt_tokens
+  std::int64_t output_tokens = 1;  // the request's max_tokens
   std::int64_t context_window_tokens = 0;
   bool stream = false;
-  bool keep_alive = true;               // the client's HTTP keep-alive
-  std::uint64_t sequence = 0;           // numbers the response ids ("chatcmpl-fleet-<n>")
-  std::int64_t time_scale = 1;          // K: Retry-After values are divided by it
+  bool keep_alive = true;       // the client's HTTP keep-alive
+  std::uint64_t sequence = 0;   // numbers the response ids ("chatcmpl-fleet-<n>")
+  std::int64_t time_scale = 1;  // K: Retry-After values are divided by it
 };
 
 // How the connection ends once the steps are written.

@@ -81,7 +81,9 @@ Duration LatencyDist::quantile(double u) const noexcept {
   return us(first_us_);
 }
 
-Duration LatencyDist::sample(Prng& prng) const noexcept { return quantile(open_unit(prng)); }
+Duration LatencyDist::sample(Prng& prng) const noexcept {
+  return quantile(open_unit(prng));
+}
 
 LatencyDist LatencyDist::scaled(std::int64_t factor_permille) const {
   const std::int64_t lo = to_us(kLatencyMin);
@@ -102,8 +104,7 @@ LatencyModel::Timing LatencyModel::timing(double u, std::int64_t output_tokens) 
 LatencyModel LatencyModel::scaled(std::int64_t factor_permille) const {
   FAILOVER_ASSERT(per_output_token >= Duration{0});
   FAILOVER_ASSERT(per_output_token <= kLatencyMax);
-  const std::int64_t per_token = std::min(scale_permille(to_us(per_output_token), factor_permille),
-                                          to_us(kLatencyMax));
+  const std::int64_t per_token = std::min(scale_permille(to_us(per_output_token), factor_permille), to_us(kLatencyMax));
   return LatencyModel{first_token.scaled(factor_permille), us(per_token)};
 }
 
@@ -118,9 +119,13 @@ TokenDist::TokenDist(TokenDistKind kind, std::int64_t first, std::int64_t second
   }
 }
 
-TokenDist TokenDist::constant(std::int64_t tokens) { return TokenDist{TokenDistKind::constant, tokens, tokens}; }
+TokenDist TokenDist::constant(std::int64_t tokens) {
+  return TokenDist{TokenDistKind::constant, tokens, tokens};
+}
 
-TokenDist TokenDist::uniform(std::int64_t lo, std::int64_t hi) { return TokenDist{TokenDistKind::uniform, lo, hi}; }
+TokenDist TokenDist::uniform(std::int64_t lo, std::int64_t hi) {
+  return TokenDist{TokenDistKind::uniform, lo, hi};
+}
 
 TokenDist TokenDist::lognormal(std::int64_t p50, std::int64_t p99) {
   return TokenDist{TokenDistKind::lognormal, p50, p99};

@@ -44,10 +44,14 @@ std::string printf_text(const char* format, double value) {
 // How far a value is on the wrong side of the bound: positive fails, larger is worse.
 double badness(const Expectation& e, double v) {
   switch (e.bound) {
-    case Bound::at_least: return e.lo - v;
-    case Bound::at_most: return v - e.hi;
-    case Bound::between: return std::max(e.lo - v, v - e.hi);
-    case Bound::none_: return std::isinf(v) ? -kNever : -v;  // the earliest overflow is the worst
+    case Bound::at_least:
+      return e.lo - v;
+    case Bound::at_most:
+      return v - e.hi;
+    case Bound::between:
+      return std::max(e.lo - v, v - e.hi);
+    case Bound::none_:
+      return std::isinf(v) ? -kNever : -v;  // the earliest overflow is the worst
   }
   FAILOVER_ASSERT(false);
   return 0.0;
@@ -55,10 +59,14 @@ double badness(const Expectation& e, double v) {
 
 bool passes(const Expectation& e, double v) {
   switch (e.bound) {
-    case Bound::at_least: return v >= e.lo;
-    case Bound::at_most: return v <= e.hi;
-    case Bound::between: return v >= e.lo && v <= e.hi;
-    case Bound::none_: return std::isinf(v) && v > 0;
+    case Bound::at_least:
+      return v >= e.lo;
+    case Bound::at_most:
+      return v <= e.hi;
+    case Bound::between:
+      return v >= e.lo && v <= e.hi;
+    case Bound::none_:
+      return std::isinf(v) && v > 0;
   }
   FAILOVER_ASSERT(false);
   return false;
@@ -67,7 +75,8 @@ bool passes(const Expectation& e, double v) {
 }  // namespace
 
 bool ScenarioResult::passed() const {
-  return conserved && violation.empty() && std::all_of(checks.begin(), checks.end(), [](const CheckResult& c) { return c.passed; });
+  return conserved && violation.empty() &&
+         std::all_of(checks.begin(), checks.end(), [](const CheckResult& c) { return c.passed; });
 }
 
 std::optional<double> failover_seconds(const Scenario& scenario, const RunResult& run) {
@@ -105,7 +114,9 @@ std::optional<double> recovery_seconds(const Scenario& scenario, const RunResult
   std::int64_t peak = 0;
   for (std::size_t i = 0; i < pre_fault; ++i) peak = std::max(peak, run.series[i].held_max);
   const std::int64_t held_limit = peak + peak / 4 + 1;
-  const auto settled = [&](const Bucket& b) { return b.open_targets == 0 && (pre_fault == 0 || b.held_max <= held_limit); };
+  const auto settled = [&](const Bucket& b) {
+    return b.open_targets == 0 && (pre_fault == 0 || b.held_max <= held_limit);
+  };
   const std::size_t from = first_bucket_from(run, *last);
   // The buckets from j on are all settled; then the first of them whose tail (j to the
   // end, pooled) succeeded >= 99% of its arrivals.
@@ -128,18 +139,27 @@ std::optional<double> recovery_seconds(const Scenario& scenario, const RunResult
 double metric_value(Metric metric, const Scenario& scenario, const RunResult& run, const RunResult* primary_plan) {
   const double cost_upper = static_cast<double>(run.cost_micro_usd + run.possibly_billed_micro_usd);
   switch (metric) {
-    case Metric::availability: return run.availability() * 100.0;
-    case Metric::dropped: return static_cast<double>(run.dropped);
-    case Metric::failed: return static_cast<double>(run.failed);
+    case Metric::availability:
+      return run.availability() * 100.0;
+    case Metric::dropped:
+      return static_cast<double>(run.dropped);
+    case Metric::failed:
+      return static_cast<double>(run.failed);
     case Metric::overflow_at:
       if (!run.overflow_at) return kNever;
       return static_cast<double>(to_us(*run.overflow_at) - to_us(scenario.overflow_from)) / 60e6;
-    case Metric::failover_time: return failover_seconds(scenario, run).value_or(kNever);
-    case Metric::recovery_time: return recovery_seconds(scenario, run).value_or(kNever);
-    case Metric::latency_p50: return latency_ms(run, Ratio{50, 100});
-    case Metric::latency_p90: return latency_ms(run, Ratio{90, 100});
-    case Metric::latency_p99: return latency_ms(run, Ratio{99, 100});
-    case Metric::latency_p999: return latency_ms(run, Ratio{999, 1'000});
+    case Metric::failover_time:
+      return failover_seconds(scenario, run).value_or(kNever);
+    case Metric::recovery_time:
+      return recovery_seconds(scenario, run).value_or(kNever);
+    case Metric::latency_p50:
+      return latency_ms(run, Ratio{50, 100});
+    case Metric::latency_p90:
+      return latency_ms(run, Ratio{90, 100});
+    case Metric::latency_p99:
+      return latency_ms(run, Ratio{99, 100});
+    case Metric::latency_p999:
+      return latency_ms(run, Ratio{999, 1'000});
     case Metric::attempts_per_request:
       return run.arrived == 0 ? 0.0 : static_cast<double>(run.attempts) / static_cast<double>(run.arrived);
     case Metric::breaker_trips: {
@@ -147,7 +167,8 @@ double metric_value(Metric metric, const Scenario& scenario, const RunResult& ru
       for (const std::int64_t t : run.trips_by_target) trips += t;
       return static_cast<double>(trips);
     }
-    case Metric::cost_usd: return cost_upper / 1e6;
+    case Metric::cost_usd:
+      return cost_upper / 1e6;
     case Metric::cost_ratio: {
       const std::int64_t plan = (primary_plan != nullptr ? *primary_plan : run).plan_cost_micro_usd;
       if (plan == 0) return cost_upper == 0.0 ? 0.0 : kNever;
@@ -160,26 +181,34 @@ double metric_value(Metric metric, const Scenario& scenario, const RunResult& ru
 
 std::string format_metric(Metric metric, double value) {
   if (std::isinf(value)) {
-    const bool timed = metric == Metric::overflow_at || metric == Metric::failover_time || metric == Metric::recovery_time;
+    const bool timed =
+        metric == Metric::overflow_at || metric == Metric::failover_time || metric == Metric::recovery_time;
     if (timed) return "never";
     if (metric >= Metric::latency_p50 && metric <= Metric::latency_p999) return "n/a (nothing succeeded)";
     return "unbounded";
   }
   switch (metric) {
     case Metric::availability:
-    case Metric::cost_ratio: return printf_text("%.3f%%", value);
+    case Metric::cost_ratio:
+      return printf_text("%.3f%%", value);
     case Metric::dropped:
     case Metric::failed:
-    case Metric::breaker_trips: return printf_text("%.0f", value);
-    case Metric::overflow_at: return printf_text("%.1f min", value);
+    case Metric::breaker_trips:
+      return printf_text("%.0f", value);
+    case Metric::overflow_at:
+      return printf_text("%.1f min", value);
     case Metric::failover_time:
-    case Metric::recovery_time: return printf_text("%.0f s", value);
+    case Metric::recovery_time:
+      return printf_text("%.0f s", value);
     case Metric::latency_p50:
     case Metric::latency_p90:
     case Metric::latency_p99:
-    case Metric::latency_p999: return printf_text("%.0f ms", value);
-    case Metric::attempts_per_request: return printf_text("%.3f", value);
-    case Metric::cost_usd: return printf_text("$%.2f", value);
+    case Metric::latency_p999:
+      return printf_text("%.0f ms", value);
+    case Metric::attempts_per_request:
+      return printf_text("%.3f", value);
+    case Metric::cost_usd:
+      return printf_text("$%.2f", value);
   }
   FAILOVER_ASSERT(false);
   return {};
@@ -187,10 +216,14 @@ std::string format_metric(Metric metric, double value) {
 
 std::string expected_text(const Expectation& e) {
   switch (e.bound) {
-    case Bound::at_least: return ">= " + format_metric(e.metric, e.lo);
-    case Bound::at_most: return "<= " + format_metric(e.metric, e.hi);
-    case Bound::between: return "between " + format_metric(e.metric, e.lo) + " and " + format_metric(e.metric, e.hi);
-    case Bound::none_: return "never";
+    case Bound::at_least:
+      return ">= " + format_metric(e.metric, e.lo);
+    case Bound::at_most:
+      return "<= " + format_metric(e.metric, e.hi);
+    case Bound::between:
+      return "between " + format_metric(e.metric, e.lo) + " and " + format_metric(e.metric, e.hi);
+    case Bound::none_:
+      return "never";
   }
   FAILOVER_ASSERT(false);
   return {};
@@ -259,7 +292,8 @@ ScenarioResult run_scenario(const Scenario& scenario, const ParallelFor& paralle
     }
   }
   for (const Expectation& e : scenario.expectations) {
-    const auto it = std::find_if(result.policies.begin(), result.policies.end(), [&](const PolicyResult& p) { return p.name == e.policy; });
+    const auto it = std::find_if(result.policies.begin(), result.policies.end(),
+                                 [&](const PolicyResult& p) { return p.name == e.policy; });
     FAILOVER_ASSERT(it != result.policies.end());  // the loader checked the name
     result.checks.push_back(check_expectation(e, scenario, *it));
   }

@@ -24,9 +24,9 @@ inline constexpr Duration kFailoverHold = sec(60);
 
 struct CheckResult {
   std::string policy;
-  std::string metric;      // e.g. "availability"
-  std::string expected;    // e.g. ">= 99.97%"
-  std::string measured;    // worst value across seeds, formatted, e.g. "99.991% (seed 3)"
+  std::string metric;    // e.g. "availability"
+  std::string expected;  // e.g. ">= 99.97%"
+  std::string measured;  // worst value across seeds, formatted, e.g. "99.991% (seed 3)"
   std::uint64_t worst_seed = 0;
   bool passed = false;
 };
@@ -41,8 +41,8 @@ struct ScenarioResult {
   const Scenario* scenario = nullptr;
   std::vector<PolicyResult> policies;
   std::vector<CheckResult> checks;
-  bool conserved = true;   // every run conserved its requests
-  std::string violation;   // the first run's broken liveness invariant ("policy seed 3: at ..."); empty: none
+  bool conserved = true;  // every run conserved its requests
+  std::string violation;  // the first run's broken liveness invariant ("policy seed 3: at ..."); empty: none
   [[nodiscard]] bool passed() const;  // conserved, no invariant broken, and every check passed
 };
 

@@ -21,19 +21,24 @@ namespace {
 
 using config::duration_text;
 
-constexpr std::array<FaultKind, 7> kKinds{FaultKind::http_error, FaultKind::rate_limit, FaultKind::latency, FaultKind::hang,
-                                          FaultKind::connect_error, FaultKind::malformed, FaultKind::truncated};
+constexpr std::array<FaultKind, 7> kKinds{FaultKind::http_error, FaultKind::rate_limit,    FaultKind::latency,
+                                          FaultKind::hang,       FaultKind::connect_error, FaultKind::malformed,
+                                          FaultKind::truncated};
 constexpr std::array<std::int32_t, 6> kStatuses{500, 502, 503, 504, 529, 429};
 constexpr std::array<std::int64_t, 4> kDelaysMs{1, 1'000, 10'000, 30'000};
 constexpr std::int64_t kTokensMax = 10'000'000;
 constexpr Duration kHorizonMin = minutes(2);
 
-std::int64_t seconds_of(Duration d) { return d / sec(1); }
+std::int64_t seconds_of(Duration d) {
+  return d / sec(1);
+}
 std::int64_t scaled(std::int64_t value, std::int64_t permille, std::int64_t lo, std::int64_t hi) {
   return std::clamp(value * permille / 1000, lo, hi);
 }
 
-Index provider_of(const Config& c, const RouteTarget& t) { return c.targets[t.target].provider; }
+Index provider_of(const Config& c, const RouteTarget& t) {
+  return c.targets[t.target].provider;
+}
 
 // Draws a subset of `from` (each member with probability 1/2, at least one).
 template <typename T>
@@ -108,8 +113,10 @@ void draw_faults(Prng& p, const Scenario& s, Draw& d) {
     if (fit.empty()) continue;
     f.kind = fit[p.below(fit.size())];
     const std::int64_t start_lo = std::min(seconds_of(e.start_lo), seconds_of(end) - 2);
-    const std::int64_t dur_lo = std::max<std::int64_t>(1, std::min(seconds_of(e.fault_duration_lo), seconds_of(end) - start_lo - 1));
-    const std::int64_t dur_hi = std::max(dur_lo, std::min(seconds_of(e.fault_duration_hi), seconds_of(end) - start_lo - 1));
+    const std::int64_t dur_lo =
+        std::max<std::int64_t>(1, std::min(seconds_of(e.fault_duration_lo), seconds_of(end) - start_lo - 1));
+    const std::int64_t dur_hi =
+        std::max(dur_lo, std::min(seconds_of(e.fault_duration_hi), seconds_of(end) - start_lo - 1));
     f.duration = sec(p.range(dur_lo, dur_hi));
     std::int64_t start_hi = seconds_of(end - f.duration);
     if (e.start_hi) start_hi = std::min(start_hi, seconds_of(*e.start_hi));
@@ -185,7 +192,8 @@ toml::table fault_table(const Scenario& s, const DrawFault& f) {
   t.insert("start", duration_text(f.start));
   t.insert("duration", duration_text(f.duration));
   char pct[32];
-  std::snprintf(pct, sizeof pct, "%lld.%04lld%%", static_cast<long long>(f.intensity_ppm / 10'000), static_cast<long long>(f.intensity_ppm % 10'000));
+  std::snprintf(pct, sizeof pct, "%lld.%04lld%%", static_cast<long long>(f.intensity_ppm / 10'000),
+                static_cast<long long>(f.intensity_ppm % 10'000));
   t.insert("intensity", std::string(pct));
   if (f.ramp_up > Duration{0}) t.insert("ramp_up", duration_text(f.ramp_up));
   if (f.ramp_down > Duration{0}) t.insert("ramp_down", duration_text(f.ramp_down));
@@ -229,7 +237,8 @@ toml::table expect_table(const Expectation& e, std::string_view policy) {
 void apply_traffic(const Base& base, const Draw& d, toml::table& traffic) {
   const Scenario& s = base.scenario;
   const std::int64_t rate_hi = 1'000'000;
-  for (const std::string_view k : {"rate_rpm", "to_rpm", "peak_rpm", "amplitude_rpm"}) scale_int(traffic, k, d.rate_permille, k == "amplitude_rpm" ? 0 : 1, rate_hi);
+  for (const std::string_view k : {"rate_rpm", "to_rpm", "peak_rpm", "amplitude_rpm"})
+    scale_int(traffic, k, d.rate_permille, k == "amplitude_rpm" ? 0 : 1, rate_hi);
   if (d.spike) {
     const std::int64_t rate = traffic.get_as<std::int64_t>("rate_rpm")->get();
     traffic.insert_or_assign("schedule", "spike");
@@ -240,7 +249,8 @@ void apply_traffic(const Base& base, const Draw& d, toml::table& traffic) {
   if (d.horizon != s.duration) {
     const Duration tail = kTimeZero + s.duration - s.traffic.end;
     if (traffic.contains("arrivals_until")) traffic.insert_or_assign("arrivals_until", duration_text(d.horizon - tail));
-    if (traffic.contains("arrivals_from")) traffic.insert_or_assign("arrivals_from", duration_text(s.traffic.start - kTimeZero));
+    if (traffic.contains("arrivals_from"))
+      traffic.insert_or_assign("arrivals_from", duration_text(s.traffic.start - kTimeZero));
   }
   if (toml::array* classes = traffic["classes"].as_array()) {
     for (toml::node& c : *classes) {
@@ -258,7 +268,8 @@ void apply_providers(const Base& base, const Draw& d, toml::table& root) {
   for (std::size_t i = 0; i < providers->size(); ++i) {
     toml::table* sim = (*providers)[i].as_table()->get_as<toml::table>("sim");
     if (sim != nullptr && i < d.capacity_permille.size() && d.capacity_permille[i] != 1'000) {
-      if (auto* c = sim->get_as<std::int64_t>("concurrency_max"); c != nullptr && c->get() > 0) scale_int(*sim, "concurrency_max", d.capacity_permille[i], 1, 1'000'000);
+      if (auto* c = sim->get_as<std::int64_t>("concurrency_max"); c != nullptr && c->get() > 0)
+        scale_int(*sim, "concurrency_max", d.capacity_permille[i], 1, 1'000'000);
     }
   }
   for (const Index dropped : d.dropped_providers) {
@@ -269,13 +280,16 @@ void apply_providers(const Base& base, const Draw& d, toml::table& root) {
         if (targets == nullptr) continue;
         for (std::size_t t = targets->size(); t-- > 0;) {
           const toml::table* target = (*targets)[t].as_table();
-          if (target != nullptr && target->get_as<std::string>("provider") != nullptr && target->get_as<std::string>("provider")->get() == name) targets->erase(targets->begin() + static_cast<std::ptrdiff_t>(t));
+          if (target != nullptr && target->get_as<std::string>("provider") != nullptr &&
+              target->get_as<std::string>("provider")->get() == name)
+            targets->erase(targets->begin() + static_cast<std::ptrdiff_t>(t));
         }
       }
     }
   }
   for (std::size_t i = providers->size(); i-- > 0;) {
-    if (std::find(d.dropped_providers.begin(), d.dropped_providers.end(), i) != d.dropped_providers.end()) providers->erase(providers->begin() + static_cast<std::ptrdiff_t>(i));
+    if (std::find(d.dropped_providers.begin(), d.dropped_providers.end(), i) != d.dropped_providers.end())
+      providers->erase(providers->begin() + static_cast<std::ptrdiff_t>(i));
   }
 }
 
@@ -288,7 +302,9 @@ void apply_policies(const Base& base, const RenderOptions& o, bool faults, toml:
     if (toml::array* custom = baselines->get_as<toml::array>("custom")) {
       toml::array one;
       for (toml::node& c : *custom) {
-        if (c.as_table() != nullptr && c.as_table()->get_as<std::string>("name") != nullptr && c.as_table()->get_as<std::string>("name")->get() == base.policy) one.push_back(std::move(c));
+        if (c.as_table() != nullptr && c.as_table()->get_as<std::string>("name") != nullptr &&
+            c.as_table()->get_as<std::string>("name")->get() == base.policy)
+          one.push_back(std::move(c));
       }
       kept.insert("custom", std::move(one));
     }
@@ -301,7 +317,8 @@ void apply_policies(const Base& base, const RenderOptions& o, bool faults, toml:
       const auto* policy = t != nullptr ? t->get_as<std::string>("policy") : nullptr;
       const auto* metric = t != nullptr ? t->get_as<std::string>("metric") : nullptr;
       if ((policy == nullptr ? std::string("policy") : policy->get()) != base.policy) continue;
-      if (!faults && metric != nullptr && (metric->get() == "failover_time" || metric->get() == "recovery_time")) continue;
+      if (!faults && metric != nullptr && (metric->get() == "failover_time" || metric->get() == "recovery_time"))
+        continue;
       expects.push_back(std::move(n));
     }
   }
@@ -351,7 +368,8 @@ const Verdict* Evaluation::verdict(Oracle oracle) const {
   return nullptr;
 }
 
-Result<Evaluation> evaluate(const Base& base, const Draw& d, const OracleSet& set, const std::optional<RunResult>& fault_free, const ParallelFor& parallel_for) {
+Result<Evaluation> evaluate(const Base& base, const Draw& d, const OracleSet& set,
+                            const std::optional<RunResult>& fault_free, const ParallelFor& parallel_for) {
   Result<std::string> text = render(base, d);
   if (!text) return text.error();
   const std::string name = base.scenario.name + "-draw-" + std::to_string(d.index) + ".toml";
@@ -378,8 +396,9 @@ Size size_of(const Base& base, const Draw& d) {
 }
 
 std::string size_text(const Size& z) {
-  return std::to_string(z.faults) + " fault(s) totalling " + duration_text(z.fault_time) + ", horizon " + duration_text(z.horizon) + ", " +
-         std::to_string(z.rate_rpm) + " requests/min, " + std::to_string(z.providers) + " provider(s)";
+  return std::to_string(z.faults) + " fault(s) totalling " + duration_text(z.fault_time) + ", horizon " +
+         duration_text(z.horizon) + ", " + std::to_string(z.rate_rpm) + " requests/min, " +
+         std::to_string(z.providers) + " provider(s)";
 }
 
 // ---- shrinking -------------------------------------------------------------------
@@ -387,9 +406,11 @@ std::string size_text(const Size& z) {
 namespace {
 
 bool same_non_fault_parts(const Draw& a, const Draw& b) {
-  return a.horizon == b.horizon && a.rate_permille == b.rate_permille && a.tokens_permille == b.tokens_permille && a.capacity_permille == b.capacity_permille &&
-         a.spike.has_value() == b.spike.has_value() && a.dropped_providers == b.dropped_providers &&
-         (!a.spike || (a.spike->start == b.spike->start && a.spike->duration == b.spike->duration && a.spike->peak_permille == b.spike->peak_permille));
+  return a.horizon == b.horizon && a.rate_permille == b.rate_permille && a.tokens_permille == b.tokens_permille &&
+         a.capacity_permille == b.capacity_permille && a.spike.has_value() == b.spike.has_value() &&
+         a.dropped_providers == b.dropped_providers &&
+         (!a.spike || (a.spike->start == b.spike->start && a.spike->duration == b.spike->duration &&
+                       a.spike->peak_permille == b.spike->peak_permille));
 }
 
 // Candidates smaller than `d`, simplest first.
@@ -402,7 +423,8 @@ std::vector<Draw> candidates(const Base& base, const Draw& d, Oracle oracle) {
   }
   Duration needed = minutes(1);
   for (const DrawFault& f : d.faults) needed = std::max(needed, f.start + f.duration);
-  needed += (oracle == Oracle::recovers ? base.scenario.explore.recovery + minutes(7) : minutes(1)) + (kTimeZero + base.scenario.duration - base.scenario.traffic.end);
+  needed += (oracle == Oracle::recovers ? base.scenario.explore.recovery + minutes(7) : minutes(1)) +
+            (kTimeZero + base.scenario.duration - base.scenario.traffic.end);
   if (d.spike) needed = std::max(needed, d.spike->start + d.spike->duration + minutes(1));
   const Duration shorter = sec(seconds_of(std::max({needed, kHorizonMin, (d.horizon + needed) / 2})));
   if (shorter < d.horizon) {
@@ -417,11 +439,17 @@ std::vector<Draw> candidates(const Base& base, const Draw& d, Oracle oracle) {
       edit(c.faults[i]);
       out.push_back(std::move(c));
     };
-    if (f.duration >= sec(20)) with([](DrawFault& g) { g.duration = sec(seconds_of(g.duration) / 2); g.ramp_up = g.ramp_down = Duration{0}; });
+    if (f.duration >= sec(20))
+      with([](DrawFault& g) {
+        g.duration = sec(seconds_of(g.duration) / 2);
+        g.ramp_up = g.ramp_down = Duration{0};
+      });
     if (f.start >= sec(20)) with([](DrawFault& g) { g.start = sec(seconds_of(g.start) / 2); });
-    if (f.ramp_up > Duration{0} || f.ramp_down > Duration{0}) with([](DrawFault& g) { g.ramp_up = g.ramp_down = Duration{0}; });
+    if (f.ramp_up > Duration{0} || f.ramp_down > Duration{0})
+      with([](DrawFault& g) { g.ramp_up = g.ramp_down = Duration{0}; });
     if (f.intensity_ppm >= 20'000) with([](DrawFault& g) { g.intensity_ppm /= 2; });
-    if (f.kind == FaultKind::latency && f.factor_permille >= 3'000) with([](DrawFault& g) { g.factor_permille = std::max<std::int64_t>(1'500, g.factor_permille / 2); });
+    if (f.kind == FaultKind::latency && f.factor_permille >= 3'000)
+      with([](DrawFault& g) { g.factor_permille = std::max<std::int64_t>(1'500, g.factor_permille / 2); });
   }
   if (d.spike) {
     Draw c = d;
@@ -445,8 +473,10 @@ std::vector<Draw> candidates(const Base& base, const Draw& d, Oracle oracle) {
     out.push_back(std::move(c));
   }
   for (Index p = 0; p < base.scenario.providers.size(); ++p) {
-    const bool faulted = std::any_of(d.faults.begin(), d.faults.end(), [&](const DrawFault& f) { return f.provider == p; });
-    if (faulted || std::find(d.dropped_providers.begin(), d.dropped_providers.end(), p) != d.dropped_providers.end()) continue;
+    const bool faulted =
+        std::any_of(d.faults.begin(), d.faults.end(), [&](const DrawFault& f) { return f.provider == p; });
+    if (faulted || std::find(d.dropped_providers.begin(), d.dropped_providers.end(), p) != d.dropped_providers.end())
+      continue;
     Draw c = d;
     c.dropped_providers.push_back(p);
     std::sort(c.dropped_providers.begin(), c.dropped_providers.end());
@@ -497,15 +527,19 @@ Result<std::string> finding_text(const Base& base, std::uint64_t seed, const Dra
   std::string h;
   h += "# failover explore finding: oracle " + std::string(oracle_name(o)) + "\n";
   h += "# base: " + base.path + ", policy under test: " + base.policy + "\n";
-  h += "# replay the draw: failover explore " + base.path + " --seed " + std::to_string(seed) + " --from " + std::to_string(original.index) + " --budget 1" +
-       (base.policy == "policy" ? "" : " --policy " + base.policy) + "\n";
-  h += "# seed " + std::to_string(seed) + ", draw index " + std::to_string(original.index) + ", simulation seed " + std::to_string(original.sim_seed) + "\n";
+  h += "# replay the draw: failover explore " + base.path + " --seed " + std::to_string(seed) + " --from " +
+       std::to_string(original.index) + " --budget 1" + (base.policy == "policy" ? "" : " --policy " + base.policy) +
+       "\n";
+  h += "# seed " + std::to_string(seed) + ", draw index " + std::to_string(original.index) + ", simulation seed " +
+       std::to_string(original.sim_seed) + "\n";
   h += "# original: " + size_text(size_of(base, original)) + "\n";
-  h += "# shrunk:   " + size_text(size_of(base, shrunk.draw)) + " (" + std::to_string(shrunk.accepted) + " of " + std::to_string(shrunk.steps) + " shrink steps kept)\n";
+  h += "# shrunk:   " + size_text(size_of(base, shrunk.draw)) + " (" + std::to_string(shrunk.accepted) + " of " +
+       std::to_string(shrunk.steps) + " shrink steps kept)\n";
   h += "# verdict:  " + shrunk.verdict.detail + "\n";
   if (o == Oracle::healthy_day) h += "# (healthy-day: the draw with every fault removed)\n";
   if (o == Oracle::invariants) h += "# (invariants: `failover run` fails a run that does not conserve its requests)\n";
-  if (o == Oracle::recovers && shrunk.verdict.expects.empty()) h += "# (recovers: no [[expect]] metric captures it; replay with failover explore)\n";
+  if (o == Oracle::recovers && shrunk.verdict.expects.empty())
+    h += "# (recovers: no [[expect]] metric captures it; replay with failover explore)\n";
   options.header = h + "\n";
   return render(base, shrunk.draw, options);
 }

@@ -40,11 +40,11 @@ struct DrawFault {
   std::int64_t intensity_ppm = 1'000'000;
   Duration ramp_up{0};
   Duration ramp_down{0};
-  std::int32_t status = 503;              // http_error
-  std::optional<Duration> retry_after;    // http_error
-  Duration delay = ms(1);                 // http_error, connect_error
-  bool reset = false;                     // connect_error
-  std::int64_t factor_permille = 1'000;   // latency
+  std::int32_t status = 503;             // http_error
+  std::optional<Duration> retry_after;   // http_error
+  Duration delay = ms(1);                // http_error, connect_error
+  bool reset = false;                    // connect_error
+  std::int64_t factor_permille = 1'000;  // latency
 };
 
 struct Spike {
@@ -63,7 +63,7 @@ struct Draw {
   std::int64_t tokens_permille = 1'000;
   std::vector<std::int64_t> capacity_permille;  // per base provider; 1000: as written
   std::vector<DrawFault> faults;
-  std::vector<Index> dropped_providers;         // removed with their route targets (shrinking)
+  std::vector<Index> dropped_providers;  // removed with their route targets (shrinking)
 };
 
 // A base scenario: its file's text, as loaded, and the policy under test.
@@ -108,7 +108,8 @@ struct Evaluation {
 
 // Renders, loads and runs the draw for the oracles in `set`. `fault_free` reuses a run
 // of the draw without faults made earlier (it depends only on the draw's other parts).
-Result<Evaluation> evaluate(const Base& base, const Draw& draw, const OracleSet& set, const std::optional<RunResult>& fault_free = std::nullopt,
+Result<Evaluation> evaluate(const Base& base, const Draw& draw, const OracleSet& set,
+                            const std::optional<RunResult>& fault_free = std::nullopt,
                             const ParallelFor& parallel_for = {});
 
 // How big a draw is, for reports: faults, their summed duration, the horizon, the rate.
@@ -150,9 +151,9 @@ struct DrawRecord {
   std::uint32_t judged = 0;             // bit per Oracle
   std::uint32_t failed = 0;
   std::int64_t availability_ppm = 0;
-  std::int64_t direct_ppm = -1;         // -1: direct not run
-  std::int64_t cost_permille = 0;       // of the all-primary plan
-  std::string detail;                   // the failing verdicts, one line
+  std::int64_t direct_ppm = -1;    // -1: direct not run
+  std::int64_t cost_permille = 0;  // of the all-primary plan
+  std::string detail;              // the failing verdicts, one line
 };
 
 // The record of draw `d` of base `base` from its evaluation.
@@ -162,11 +163,11 @@ struct FindingRecord {
   std::uint32_t base = 0;
   std::uint64_t index = 0;
   Oracle oracle = Oracle::invariants;
-  std::string detail;         // the shrunk draw's verdict
+  std::string detail;  // the shrunk draw's verdict
   std::string original_size;
   std::string shrunk_size;
   std::uint64_t steps = 0;
-  std::string text;           // the finding file
+  std::string text;  // the finding file
 };
 
 struct BaseEntry {
@@ -180,15 +181,15 @@ struct Run {
   std::vector<BaseEntry> bases;
   std::string policy = "policy";
   std::uint64_t seed = 1;
-  std::uint64_t budget = 0;    // draws per base; 0: until --time ran out
+  std::uint64_t budget = 0;  // draws per base; 0: until --time ran out
   OracleSet oracles = kAllOracles;
   bool keep_going = false;
   std::uint64_t shrink_steps = 0;
   std::size_t index = 0;
   std::size_t count = 1;
-  bool partial = false;        // stopped by time or Ctrl-C
-  std::vector<DrawRecord> draws;         // sorted by task (index * bases + base)
-  std::vector<FindingRecord> findings;   // sorted by task, then oracle
+  bool partial = false;                 // stopped by time or Ctrl-C
+  std::vector<DrawRecord> draws;        // sorted by task (index * bases + base)
+  std::vector<FindingRecord> findings;  // sorted by task, then oracle
 };
 
 // Task t of an exploration over `bases` files: base t mod bases, draw t / bases. Shard
@@ -198,7 +199,8 @@ std::uint64_t task_of(std::uint32_t base, std::uint64_t index, std::size_t bases
 // Which findings to shrink among `draws` (sorted by task): without keep_going, every
 // failed oracle of the first failing draw; with it, the first failing draw of each
 // (base, oracle). As (draw position, oracle).
-std::vector<std::pair<std::size_t, Oracle>> findings_to_shrink(const std::vector<DrawRecord>& draws, std::size_t bases, bool keep_going);
+std::vector<std::pair<std::size_t, Oracle>> findings_to_shrink(const std::vector<DrawRecord>& draws, std::size_t bases,
+                                                               bool keep_going);
 
 std::string shard_file_name(std::size_t index, std::size_t count);
 std::string write_shard(const Run& run);

@@ -18,7 +18,9 @@
 namespace failover::sim::explore {
 namespace {
 
-std::uint32_t bit(Oracle o) { return 1U << static_cast<unsigned>(o); }
+std::uint32_t bit(Oracle o) {
+  return 1U << static_cast<unsigned>(o);
+}
 
 std::string ppm_percent(std::int64_t ppm) {
   char buf[32];
@@ -26,7 +28,9 @@ std::string ppm_percent(std::int64_t ppm) {
   return buf;
 }
 
-const char* kind_name(std::uint32_t kind) { return to_string(static_cast<FaultKind>(kind)); }
+const char* kind_name(std::uint32_t kind) {
+  return to_string(static_cast<FaultKind>(kind));
+}
 
 }  // namespace
 
@@ -35,7 +39,8 @@ DrawRecord record_of(std::uint32_t base, const Draw& d, const Evaluation& e) {
   r.base = base;
   r.index = d.index;
   r.faults = static_cast<std::uint32_t>(d.faults.size());
-  for (const DrawFault& f : d.faults) r.coverage.push_back(static_cast<std::uint32_t>(f.provider) * 8 + static_cast<std::uint32_t>(f.kind));
+  for (const DrawFault& f : d.faults)
+    r.coverage.push_back(static_cast<std::uint32_t>(f.provider) * 8 + static_cast<std::uint32_t>(f.kind));
   std::sort(r.coverage.begin(), r.coverage.end());
   r.coverage.erase(std::unique(r.coverage.begin(), r.coverage.end()), r.coverage.end());
   for (const Verdict& v : e.verdicts) {
@@ -44,17 +49,23 @@ DrawRecord record_of(std::uint32_t base, const Draw& d, const Evaluation& e) {
     r.failed |= bit(v.oracle);
     r.detail += (r.detail.empty() ? "" : "; ") + std::string(oracle_name(v.oracle)) + ": " + v.detail;
   }
-  const auto ppm = [](const RunResult& run) { return run.arrived == 0 ? 1'000'000 : run.succeeded * 1'000'000 / run.arrived; };
+  const auto ppm = [](const RunResult& run) {
+    return run.arrived == 0 ? 1'000'000 : run.succeeded * 1'000'000 / run.arrived;
+  };
   r.availability_ppm = ppm(e.runs.policy);
   if (e.runs.direct) r.direct_ppm = ppm(*e.runs.direct);
   const RunResult& p = e.runs.policy;
-  r.cost_permille = p.plan_cost_micro_usd > 0 ? (p.cost_micro_usd + p.possibly_billed_micro_usd) * 1000 / p.plan_cost_micro_usd : 0;
+  r.cost_permille =
+      p.plan_cost_micro_usd > 0 ? (p.cost_micro_usd + p.possibly_billed_micro_usd) * 1000 / p.plan_cost_micro_usd : 0;
   return r;
 }
 
-std::uint64_t task_of(std::uint32_t base, std::uint64_t index, std::size_t bases) { return index * bases + base; }
+std::uint64_t task_of(std::uint32_t base, std::uint64_t index, std::size_t bases) {
+  return index * bases + base;
+}
 
-std::vector<std::pair<std::size_t, Oracle>> findings_to_shrink(const std::vector<DrawRecord>& draws, std::size_t bases, bool keep_going) {
+std::vector<std::pair<std::size_t, Oracle>> findings_to_shrink(const std::vector<DrawRecord>& draws, std::size_t bases,
+                                                               bool keep_going) {
   std::vector<std::pair<std::size_t, Oracle>> out;
   std::set<std::pair<std::uint32_t, unsigned>> seen;
   for (std::size_t i = 0; i < draws.size(); ++i) {
@@ -86,26 +97,42 @@ std::string write_shard(const Run& run) {
   for (std::size_t o = 0; o < kOracleCount; ++o) {
     if (run.oracles[o]) oracles.push_back(std::string(oracle_name(static_cast<Oracle>(o))));
   }
-  root.insert("explore", toml::table{{"bases", std::move(bases)}, {"policy", run.policy}, {"seed", static_cast<std::int64_t>(run.seed)},
-                                     {"budget", static_cast<std::int64_t>(run.budget)}, {"oracles", std::move(oracles)}, {"keep_going", run.keep_going},
-                                     {"shrink_steps", static_cast<std::int64_t>(run.shrink_steps)}, {"index", static_cast<std::int64_t>(run.index)},
-                                     {"count", static_cast<std::int64_t>(run.count)}, {"partial", run.partial}});
+  root.insert("explore", toml::table{{"bases", std::move(bases)},
+                                     {"policy", run.policy},
+                                     {"seed", static_cast<std::int64_t>(run.seed)},
+                                     {"budget", static_cast<std::int64_t>(run.budget)},
+                                     {"oracles", std::move(oracles)},
+                                     {"keep_going", run.keep_going},
+                                     {"shrink_steps", static_cast<std::int64_t>(run.shrink_steps)},
+                                     {"index", static_cast<std::int64_t>(run.index)},
+                                     {"count", static_cast<std::int64_t>(run.count)},
+                                     {"partial", run.partial}});
   toml::array draws;
   for (const DrawRecord& d : run.draws) {
     toml::array coverage;
     for (const std::uint32_t c : d.coverage) coverage.push_back(static_cast<std::int64_t>(c));
-    draws.push_back(toml::table{{"base", static_cast<std::int64_t>(d.base)}, {"index", static_cast<std::int64_t>(d.index)},
-                                {"faults", static_cast<std::int64_t>(d.faults)}, {"coverage", std::move(coverage)},
-                                {"judged", static_cast<std::int64_t>(d.judged)}, {"failed", static_cast<std::int64_t>(d.failed)},
-                                {"availability_ppm", d.availability_ppm}, {"direct_ppm", d.direct_ppm}, {"cost_permille", d.cost_permille},
+    draws.push_back(toml::table{{"base", static_cast<std::int64_t>(d.base)},
+                                {"index", static_cast<std::int64_t>(d.index)},
+                                {"faults", static_cast<std::int64_t>(d.faults)},
+                                {"coverage", std::move(coverage)},
+                                {"judged", static_cast<std::int64_t>(d.judged)},
+                                {"failed", static_cast<std::int64_t>(d.failed)},
+                                {"availability_ppm", d.availability_ppm},
+                                {"direct_ppm", d.direct_ppm},
+                                {"cost_permille", d.cost_permille},
                                 {"detail", d.detail}});
   }
   root.insert("draws", std::move(draws));
   toml::array findings;
   for (const FindingRecord& f : run.findings) {
-    findings.push_back(toml::table{{"base", static_cast<std::int64_t>(f.base)}, {"index", static_cast<std::int64_t>(f.index)},
-                                   {"oracle", std::string(oracle_name(f.oracle))}, {"detail", f.detail}, {"original_size", f.original_size},
-                                   {"shrunk_size", f.shrunk_size}, {"steps", static_cast<std::int64_t>(f.steps)}, {"text", f.text}});
+    findings.push_back(toml::table{{"base", static_cast<std::int64_t>(f.base)},
+                                   {"index", static_cast<std::int64_t>(f.index)},
+                                   {"oracle", std::string(oracle_name(f.oracle))},
+                                   {"detail", f.detail},
+                                   {"original_size", f.original_size},
+                                   {"shrunk_size", f.shrunk_size},
+                                   {"steps", static_cast<std::int64_t>(f.steps)},
+                                   {"text", f.text}});
   }
   root.insert("findings", std::move(findings));
   std::ostringstream out;
@@ -166,11 +193,14 @@ void read_definition(Fields& f, const toml::table& e, Run& run) {
   run.oracles = {};
   for (const toml::node& n : f.array(e, "oracles")) {
     const std::optional<Oracle> o = n.as_string() != nullptr ? oracle_from(n.as_string()->get()) : std::nullopt;
-    if (o) run.oracles[static_cast<std::size_t>(*o)] = true;
-    else if (!f.error) f.error = Error{f.name, "oracles: unknown oracle"};
+    if (o)
+      run.oracles[static_cast<std::size_t>(*o)] = true;
+    else if (!f.error)
+      f.error = Error{f.name, "oracles: unknown oracle"};
   }
   run.keep_going = f.boolean(e, "keep_going");
-  run.shrink_steps = static_cast<std::uint64_t>(f.integer(e, "shrink_steps", 0, static_cast<std::int64_t>(kShrinkStepsMax)));
+  run.shrink_steps =
+      static_cast<std::uint64_t>(f.integer(e, "shrink_steps", 0, static_cast<std::int64_t>(kShrinkStepsMax)));
   run.count = static_cast<std::size_t>(f.integer(e, "count", 1, static_cast<std::int64_t>(kShardsMax)));
   run.index = static_cast<std::size_t>(f.integer(e, "index", 0, static_cast<std::int64_t>(run.count) - 1));
   run.partial = f.boolean(e, "partial");
@@ -196,7 +226,8 @@ Result<Run> read_shard(std::string_view text, std::string_view name) {
       d.index = static_cast<std::uint64_t>(f.integer(*t, "index", 0, kMax));
       d.faults = static_cast<std::uint32_t>(f.integer(*t, "faults", 0, 1'000));
       for (const toml::node& c : f.array(*t, "coverage")) {
-        if (const auto* i = c.as_integer()) d.coverage.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(i->get(), 0, 1 << 20)));
+        if (const auto* i = c.as_integer())
+          d.coverage.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(i->get(), 0, 1 << 20)));
       }
       d.judged = static_cast<std::uint32_t>(f.integer(*t, "judged", 0, 63));
       d.failed = static_cast<std::uint32_t>(f.integer(*t, "failed", 0, 63));
@@ -236,30 +267,41 @@ Result<Run> merge(std::vector<Run> shards, const std::vector<std::string>& names
   std::vector<bool> seen(out.count, false);
   for (std::size_t i = 0; i < shards.size(); ++i) {
     const Run& s = shards[i];
-    const bool same = s.count == out.count && s.policy == out.policy && s.seed == out.seed && s.budget == out.budget && s.oracles == out.oracles &&
-                      s.keep_going == out.keep_going && s.shrink_steps == out.shrink_steps && s.bases.size() == out.bases.size() &&
-                      std::equal(s.bases.begin(), s.bases.end(), out.bases.begin(), [](const BaseEntry& a, const BaseEntry& b) { return a.path == b.path && a.hash == b.hash; });
-    if (!same) return Error{names[i], "belongs to another exploration (bases, policy, seed, budget, oracles or shard count differ)"};
-    if (seen[s.index]) return Error{names[i], "repeats shard " + std::to_string(s.index) + " of " + std::to_string(s.count)};
+    const bool same =
+        s.count == out.count && s.policy == out.policy && s.seed == out.seed && s.budget == out.budget &&
+        s.oracles == out.oracles && s.keep_going == out.keep_going && s.shrink_steps == out.shrink_steps &&
+        s.bases.size() == out.bases.size() &&
+        std::equal(s.bases.begin(), s.bases.end(), out.bases.begin(),
+                   [](const BaseEntry& a, const BaseEntry& b) { return a.path == b.path && a.hash == b.hash; });
+    if (!same)
+      return Error{names[i],
+                   "belongs to another exploration (bases, policy, seed, budget, oracles or shard count differ)"};
+    if (seen[s.index])
+      return Error{names[i], "repeats shard " + std::to_string(s.index) + " of " + std::to_string(s.count)};
     seen[s.index] = true;
     out.partial = out.partial || s.partial;
     out.draws.insert(out.draws.end(), s.draws.begin(), s.draws.end());
     out.findings.insert(out.findings.end(), s.findings.begin(), s.findings.end());
   }
   for (std::size_t i = 0; i < seen.size(); ++i) {
-    if (!seen[i]) return Error{names.front(), "shard " + std::to_string(i) + " of " + std::to_string(out.count) + " is missing"};
+    if (!seen[i])
+      return Error{names.front(), "shard " + std::to_string(i) + " of " + std::to_string(out.count) + " is missing"};
   }
   const std::size_t bases = out.bases.size();
   const auto task = [bases](const DrawRecord& d) { return task_of(d.base, d.index, bases); };
-  std::sort(out.draws.begin(), out.draws.end(), [&](const DrawRecord& a, const DrawRecord& b) { return task(a) < task(b); });
+  std::sort(out.draws.begin(), out.draws.end(),
+            [&](const DrawRecord& a, const DrawRecord& b) { return task(a) < task(b); });
   if (!out.keep_going) {
-    const auto first = std::find_if(out.draws.begin(), out.draws.end(), [](const DrawRecord& d) { return d.failed != 0; });
+    const auto first =
+        std::find_if(out.draws.begin(), out.draws.end(), [](const DrawRecord& d) { return d.failed != 0; });
     if (first != out.draws.end()) out.draws.erase(first + 1, out.draws.end());
   }
   std::vector<FindingRecord> kept;
   for (const auto& [position, oracle] : findings_to_shrink(out.draws, bases, out.keep_going)) {
     const DrawRecord& d = out.draws[position];
-    const auto f = std::find_if(out.findings.begin(), out.findings.end(), [&](const FindingRecord& r) { return r.base == d.base && r.index == d.index && r.oracle == oracle; });
+    const auto f = std::find_if(out.findings.begin(), out.findings.end(), [&](const FindingRecord& r) {
+      return r.base == d.base && r.index == d.index && r.oracle == oracle;
+    });
     if (f != out.findings.end()) kept.push_back(*f);
   }
   out.findings = std::move(kept);
@@ -277,7 +319,8 @@ std::string finding_file(std::size_t n, const FindingRecord& f) {
 }
 
 std::size_t failing_draws(const Run& run) {
-  return static_cast<std::size_t>(std::count_if(run.draws.begin(), run.draws.end(), [](const DrawRecord& d) { return d.failed != 0; }));
+  return static_cast<std::size_t>(
+      std::count_if(run.draws.begin(), run.draws.end(), [](const DrawRecord& d) { return d.failed != 0; }));
 }
 
 namespace {
@@ -295,7 +338,8 @@ std::string findings_json(const Run& run) {
   j.open("violations", '{');
   for (std::size_t o = 0; o < kOracleCount; ++o) {
     if (!run.oracles[o]) continue;
-    const auto n = std::count_if(run.draws.begin(), run.draws.end(), [&](const DrawRecord& d) { return (d.failed >> o & 1U) != 0; });
+    const auto n = std::count_if(run.draws.begin(), run.draws.end(),
+                                 [&](const DrawRecord& d) { return (d.failed >> o & 1U) != 0; });
     j.integer(oracle_name(static_cast<Oracle>(o)), n);
   }
   j.close('}');
@@ -342,7 +386,8 @@ void coverage_table(std::string& md, const Run& run, std::uint32_t base) {
     ++draws;
     for (const std::uint32_t c : d.coverage) ++count[c];
   }
-  md += "\n### Coverage: `" + b.path + "` (" + std::to_string(draws) + " draws)\n\nDraws with at least one fault of each kind on each provider.\n\n| kind |";
+  md += "\n### Coverage: `" + b.path + "` (" + std::to_string(draws) +
+        " draws)\n\nDraws with at least one fault of each kind on each provider.\n\n| kind |";
   for (const std::string& p : b.providers) md += " " + p + " |";
   md += "\n|---|";
   for (std::size_t p = 0; p < b.providers.size(); ++p) md += "--:|";
@@ -359,27 +404,34 @@ void coverage_table(std::string& md, const Run& run, std::uint32_t base) {
 
 std::string report_md(const Run& run) {
   std::string md = "# failover explore\n\n";
-  md += "Policy under test: `" + run.policy + "`; seed " + std::to_string(run.seed) + "; " + std::to_string(run.draws.size()) + " draws" +
-        (run.keep_going ? " (--keep-going)" : " (stops at the first violation)") + (run.partial ? "; **partial** (stopped by time or Ctrl-C)" : "") + ".\n\n";
+  md += "Policy under test: `" + run.policy + "`; seed " + std::to_string(run.seed) + "; " +
+        std::to_string(run.draws.size()) + " draws" +
+        (run.keep_going ? " (--keep-going)" : " (stops at the first violation)") +
+        (run.partial ? "; **partial** (stopped by time or Ctrl-C)" : "") + ".\n\n";
   md += "| oracle | on | draws judged | violations |\n|---|---|--:|--:|\n";
   for (std::size_t o = 0; o < kOracleCount; ++o) {
-    const auto judged = std::count_if(run.draws.begin(), run.draws.end(), [&](const DrawRecord& d) { return (d.judged >> o & 1U) != 0; });
-    const auto failed = std::count_if(run.draws.begin(), run.draws.end(), [&](const DrawRecord& d) { return (d.failed >> o & 1U) != 0; });
-    md += "| " + std::string(oracle_name(static_cast<Oracle>(o))) + " | " + (run.oracles[o] ? "yes" : "no") + " | " + std::to_string(judged) + " | " + std::to_string(failed) + " |\n";
+    const auto judged = std::count_if(run.draws.begin(), run.draws.end(),
+                                      [&](const DrawRecord& d) { return (d.judged >> o & 1U) != 0; });
+    const auto failed = std::count_if(run.draws.begin(), run.draws.end(),
+                                      [&](const DrawRecord& d) { return (d.failed >> o & 1U) != 0; });
+    md += "| " + std::string(oracle_name(static_cast<Oracle>(o))) + " | " + (run.oracles[o] ? "yes" : "no") + " | " +
+          std::to_string(judged) + " | " + std::to_string(failed) + " |\n";
   }
   md += "\n## Minimal repros\n\n";
   if (run.findings.empty()) md += "None: no oracle failed.\n";
   for (std::size_t i = 0; i < run.findings.size(); ++i) {
     const FindingRecord& f = run.findings[i];
-    md += "- **" + finding_file(i, f) + "** (" + std::string(oracle_name(f.oracle)) + ", `" + run.bases[f.base].path + "` draw " + std::to_string(f.index) +
-          "): " + f.detail + "\n  - original: " + f.original_size + "\n  - shrunk: " + f.shrunk_size + " (" + std::to_string(f.steps) + " steps)\n";
+    md += "- **" + finding_file(i, f) + "** (" + std::string(oracle_name(f.oracle)) + ", `" + run.bases[f.base].path +
+          "` draw " + std::to_string(f.index) + "): " + f.detail + "\n  - original: " + f.original_size +
+          "\n  - shrunk: " + f.shrunk_size + " (" + std::to_string(f.steps) + " steps)\n";
   }
   md += "\n## Failing draws (" + std::to_string(failing_draws(run)) + ")\n\n";
   std::size_t listed = 0;
   for (const DrawRecord& d : run.draws) {
     if (d.failed == 0 || listed++ >= 50) continue;
-    md += "- `" + run.bases[d.base].path + "` draw " + std::to_string(d.index) + ": availability " + ppm_percent(d.availability_ppm) +
-          (d.direct_ppm >= 0 ? " (direct " + ppm_percent(d.direct_ppm) + ")" : "") + "; " + d.detail + "\n";
+    md += "- `" + run.bases[d.base].path + "` draw " + std::to_string(d.index) + ": availability " +
+          ppm_percent(d.availability_ppm) + (d.direct_ppm >= 0 ? " (direct " + ppm_percent(d.direct_ppm) + ")" : "") +
+          "; " + d.detail + "\n";
   }
   if (listed > 50) md += "- ... and " + std::to_string(listed - 50) + " more (findings.json lists them all)\n";
   md += "\n## What was explored\n";
@@ -393,7 +445,8 @@ std::vector<std::pair<std::string, std::string>> render_outputs(const Run& merge
   std::vector<std::pair<std::string, std::string>> out;
   out.emplace_back("report.md", report_md(merged));
   out.emplace_back("findings.json", findings_json(merged));
-  for (std::size_t i = 0; i < merged.findings.size(); ++i) out.emplace_back(finding_file(i, merged.findings[i]), merged.findings[i].text);
+  for (std::size_t i = 0; i < merged.findings.size(); ++i)
+    out.emplace_back(finding_file(i, merged.findings[i]), merged.findings[i].text);
   return out;
 }
 

@@ -89,13 +89,20 @@ Duration round_up_to_seconds(Duration wait) {
 
 const char* to_string(FaultKind kind) noexcept {
   switch (kind) {
-    case FaultKind::http_error: return "http_error";
-    case FaultKind::rate_limit: return "rate_limit";
-    case FaultKind::latency: return "latency";
-    case FaultKind::hang: return "hang";
-    case FaultKind::connect_error: return "connect_error";
-    case FaultKind::malformed: return "malformed";
-    case FaultKind::truncated: return "truncated";
+    case FaultKind::http_error:
+      return "http_error";
+    case FaultKind::rate_limit:
+      return "rate_limit";
+    case FaultKind::latency:
+      return "latency";
+    case FaultKind::hang:
+      return "hang";
+    case FaultKind::connect_error:
+      return "connect_error";
+    case FaultKind::malformed:
+      return "malformed";
+    case FaultKind::truncated:
+      return "truncated";
   }
   return "unknown";
 }
@@ -315,8 +322,7 @@ Reply FakeProvider::start(Time now, const AttemptSpec& attempt) {
     return immediate(now, f.delay, Outcome::of(f.reset ? OutcomeKind::reset : OutcomeKind::connect_error), fx.connect);
   }
   const ModelConfig& model = spec_.models[attempt.model];
-  if (model.context_window_tokens > 0 &&
-      attempt.prompt_tokens + attempt.output_tokens > model.context_window_tokens) {
+  if (model.context_window_tokens > 0 && attempt.prompt_tokens + attempt.output_tokens > model.context_window_tokens) {
     ++stats_.context_refusals;
     return immediate(now, spec_.reject_delay, Outcome::refused(400, Refusal::context_length), kNoIndex);
   }

@@ -57,12 +57,12 @@ struct Fault {
   Ratio intensity = kRatioOne;
   Duration ramp_up{0};
   Duration ramp_down{0};
-  std::int32_t status = 503;                          // http_error
-  std::optional<Duration> retry_after;                // http_error: sent with the status
-  Duration delay = ms(1);                             // http_error, connect_error: until it arrives
-  bool reset = false;  // connect_error: the connection resets after sending (OutcomeKind::reset)
-  std::int64_t latency_factor_permille = kPermille;   // latency
-  std::optional<LatencyDist> latency_first_token;     // latency: replaces TTFT (instead of a factor)
+  std::int32_t status = 503;            // http_error
+  std::optional<Duration> retry_after;  // http_error: sent with the status
+  Duration delay = ms(1);               // http_error, connect_error: until it arrives
+  bool reset = false;                   // connect_error: the connection resets after sending (OutcomeKind::reset)
+  std::int64_t latency_factor_permille = kPermille;  // latency
+  std::optional<LatencyDist> latency_first_token;    // latency: replaces TTFT (instead of a factor)
 
   static Fault http_error(Time start, Duration duration, std::int32_t status, Ratio rate);
   static Fault rate_limit(Time start, Duration duration, Ratio cut);
@@ -91,14 +91,14 @@ struct OverCapacity {
 
 struct ProviderSpec {
   std::string name;
-  LatencyModel latency;               // TTFT distribution + time per output token
-  std::int32_t concurrency_max = 0;   // attempts admitted at once; 0: unlimited
+  LatencyModel latency;              // TTFT distribution + time per output token
+  std::int32_t concurrency_max = 0;  // attempts admitted at once; 0: unlimited
   OverCapacity over_capacity;
-  std::int64_t rpm_limit = 0;         // requests per minute; 0: none
-  std::int64_t tpm_limit = 0;         // prompt + output tokens per minute; 0: none
-  std::vector<ModelConfig> models;    // ids, prices and context windows (0: unchecked)
-  std::vector<Fault> faults;          // any order; overlaps allowed (see FakeProvider)
-  Duration reject_delay = ms(1);      // the round trip of an immediate 400 or 429
+  std::int64_t rpm_limit = 0;       // requests per minute; 0: none
+  std::int64_t tpm_limit = 0;       // prompt + output tokens per minute; 0: none
+  std::vector<ModelConfig> models;  // ids, prices and context windows (0: unchecked)
+  std::vector<Fault> faults;        // any order; overlaps allowed (see FakeProvider)
+  Duration reject_delay = ms(1);    // the round trip of an immediate 400 or 429
 };
 
 // What the caller asks of a provider: which of its models, how big.
@@ -115,19 +115,19 @@ struct Reply {
   Time done_at = kTimeNever;        // when `outcome` reaches the client; never for a hang
   // For a hang, what the client's own timer will eventually report; the reply never comes.
   Outcome outcome;
-  bool holds_slot = false;          // the caller must call finish() once: at done_at, or on cancel
+  bool holds_slot = false;            // the caller must call finish() once: at done_at, or on cancel
   std::int64_t tokens_delivered = 0;  // output tokens that reached the client
   std::int64_t billed_micro_usd = 0;  // what the provider charges if the attempt runs to done_at
-  Index fault = kNoIndex;           // the fault that decided the outcome, if one did
+  Index fault = kNoIndex;             // the fault that decided the outcome, if one did
 };
 
 struct ProviderStats {
   std::int64_t calls = 0;
-  std::int64_t admitted = 0;         // took a concurrency slot
+  std::int64_t admitted = 0;  // took a concurrency slot
   std::int64_t connect_errors = 0;
   std::int64_t context_refusals = 0;
   std::int64_t over_capacity = 0;
-  std::int64_t rate_limited = 0;     // by RPM/TPM limits (a 429 http_error fault counts below)
+  std::int64_t rate_limited = 0;  // by RPM/TPM limits (a 429 http_error fault counts below)
   std::int64_t hangs = 0;
   std::int64_t http_errors = 0;
   std::int64_t malformed = 0;

@@ -61,9 +61,13 @@ void Histogram::merge(const Histogram& other) noexcept {
   FAILOVER_ASSERT(sum_us_ >= 0);
 }
 
-Duration Histogram::min() const noexcept { return us(count_ == 0 ? 0 : min_us_); }
+Duration Histogram::min() const noexcept {
+  return us(count_ == 0 ? 0 : min_us_);
+}
 
-Duration Histogram::max() const noexcept { return us(max_us_); }
+Duration Histogram::max() const noexcept {
+  return us(max_us_);
+}
 
 std::int64_t Histogram::mean_us() const noexcept {
   FAILOVER_ASSERT(count_ >= 0);

@@ -52,10 +52,7 @@ class JsonWriter {
   void text(std::string_view key, std::string_view value) { raw(key, report::json_string(value)); }
   void null(std::string_view key) { raw(key, "null"); }
   template <std::integral T>
-    requires(!std::same_as<T, bool>)
-  void integer(std::string_view key, T value) {
-    raw(key, std::to_string(value));
-  }
+  requires(!std::same_as<T, bool>) void integer(std::string_view key, T value) { raw(key, std::to_string(value)); }
   void boolean(std::string_view key, bool value) { raw(key, value ? "true" : "false"); }
   // `digits` decimals; what is missing or not finite (never happened) is null.
   void real(std::string_view key, std::optional<double> value, int digits) {

@@ -20,7 +20,8 @@ constexpr std::int64_t kRecoversLossSlack = 2;
 // recovers: the buffer's peak in a window may exceed the reference's by 25% plus this
 // many requests (attempts' latencies differ run to run even on the same arrivals).
 constexpr std::int64_t kBacklogSlack = 10;
-constexpr std::array<std::string_view, kOracleCount> kOracleNames{"invariants", "expect", "do-no-harm", "recovers", "healthy-day", "cost"};
+constexpr std::array<std::string_view, kOracleCount> kOracleNames{"invariants", "expect",      "do-no-harm",
+                                                                  "recovers",   "healthy-day", "cost"};
 
 std::string percent(double ratio, int digits) {
   char buf[64];
@@ -57,7 +58,9 @@ Expectation expect_at_most(std::string_view policy, Metric metric, double hi, st
 Index primary_of(const Config& c, Index route) {
   const RouteConfig& r = c.routes[route];
   FAILOVER_ASSERT(!r.targets.empty());
-  const auto best = std::min_element(r.targets.begin(), r.targets.end(), [](const RouteTarget& a, const RouteTarget& b) { return a.priority < b.priority; });
+  const auto best =
+      std::min_element(r.targets.begin(), r.targets.end(),
+                       [](const RouteTarget& a, const RouteTarget& b) { return a.priority < b.priority; });
   return best->target;
 }
 
@@ -88,7 +91,9 @@ struct Window {
   std::int64_t arrived = 0;
   std::int64_t lost = 0;
   std::int64_t held_max = 0;
-  [[nodiscard]] double loss() const { return arrived == 0 ? 0.0 : static_cast<double>(lost) / static_cast<double>(arrived); }
+  [[nodiscard]] double loss() const {
+    return arrived == 0 ? 0.0 : static_cast<double>(lost) / static_cast<double>(arrived);
+  }
 };
 
 Window window_of(const RunResult& run, std::size_t from, std::size_t to) {
@@ -110,21 +115,26 @@ std::string minute_text(const RunResult& run, std::size_t bucket) {
 // in the same window (a spike or a spent budget loses there too) -- within a margin; the
 // buffer must hold at most 25% (+ kBacklogSlack) above the fault-free run's peak in the
 // window (the pre-fault peak without one): a backlog that never drains.
-std::string window_failure(const RunResult& run, const RunResult* fault_free, const std::optional<Window>& before, std::size_t b, std::size_t e) {
+std::string window_failure(const RunResult& run, const RunResult* fault_free, const std::optional<Window>& before,
+                           std::size_t b, std::size_t e) {
   const Window w = window_of(run, b, e);
   if (w.arrived == 0) return "";
   double reference = before ? before->loss() : 0.0;
   std::optional<Window> free;
   if (fault_free != nullptr) free = window_of(*fault_free, b, e);
   if (free) reference = std::max(reference, free->loss());
-  const double allowed = (reference + kRecoversLossMargin) * static_cast<double>(w.arrived) + static_cast<double>(kRecoversLossSlack);
+  const double allowed =
+      (reference + kRecoversLossMargin) * static_cast<double>(w.arrived) + static_cast<double>(kRecoversLossSlack);
   if (static_cast<double>(w.lost) > allowed) {
-    return "window at " + minute_text(run, b) + " lost " + std::to_string(w.lost) + " of " + std::to_string(w.arrived) + " (" + percent(w.loss(), 2) +
-           ") vs reference " + percent(reference, 2);
+    return "window at " + minute_text(run, b) + " lost " + std::to_string(w.lost) + " of " + std::to_string(w.arrived) +
+           " (" + percent(w.loss(), 2) + ") vs reference " + percent(reference, 2);
   }
-  const std::optional<std::int64_t> held = free ? std::optional<std::int64_t>(free->held_max) : before ? std::optional<std::int64_t>(before->held_max) : std::nullopt;
+  const std::optional<std::int64_t> held = free     ? std::optional<std::int64_t>(free->held_max)
+                                           : before ? std::optional<std::int64_t>(before->held_max)
+                                                    : std::nullopt;
   if (held && w.held_max > *held + *held / 4 + kBacklogSlack) {
-    return "window at " + minute_text(run, b) + " held up to " + std::to_string(w.held_max) + " vs reference " + std::to_string(*held) + " (backlog not drained)";
+    return "window at " + minute_text(run, b) + " held up to " + std::to_string(w.held_max) + " vs reference " +
+           std::to_string(*held) + " (backlog not drained)";
   }
   return "";
 }
@@ -132,7 +142,8 @@ std::string window_failure(const RunResult& run, const RunResult* fault_free, co
 // The routes' primary targets whose breaker was open through a whole window in
 // [from, to): not getting traffic again. A breaker that reopens for a moment (a spike's
 // 429s) is not stuck; one that stays open for good is.
-std::string primary_stuck_open(const Scenario& s, std::string_view policy, const RunResult& run, std::size_t from, std::size_t to, std::size_t per_window) {
+std::string primary_stuck_open(const Scenario& s, std::string_view policy, const RunResult& run, std::size_t from,
+                               std::size_t to, std::size_t per_window) {
   const Config& c = s.find_policy(policy)->config;
   std::string open;
   for (const Index r : used_routes(s)) {
@@ -141,7 +152,8 @@ std::string primary_stuck_open(const Scenario& s, std::string_view policy, const
     bool stuck = false;
     for (std::size_t b = from; b + per_window <= to && b + per_window <= run.series.size() && !stuck; b += per_window) {
       stuck = true;
-      for (std::size_t i = b; i < b + per_window; ++i) stuck = stuck && (run.series[i].open_targets >> primary & 1U) != 0;
+      for (std::size_t i = b; i < b + per_window; ++i)
+        stuck = stuck && (run.series[i].open_targets >> primary & 1U) != 0;
     }
     if (stuck) open += (open.empty() ? "" : ", ") + std::string("target ") + std::to_string(primary);
   }
@@ -177,7 +189,8 @@ bool backlog_drained(const RunResult& run) {
   FAILOVER_ASSERT(run.bucket > Duration{0});
   const auto last_minute = static_cast<std::size_t>(std::max<std::int64_t>(1, kFailoverHold / run.bucket));
   std::int64_t recent = 0;
-  for (std::size_t i = 0; i < last_minute && i < run.series.size(); ++i) recent += run.series[run.series.size() - 1 - i].arrived;
+  for (std::size_t i = 0; i < last_minute && i < run.series.size(); ++i)
+    recent += run.series[run.series.size() - 1 - i].arrived;
   return run.in_flight_end <= recent;
 }
 
@@ -186,11 +199,15 @@ bool backlog_drained(const RunResult& run) {
 // retries; a latency bound assumes the base's rate).
 bool bounds_harm(const Expectation& e) {
   switch (e.metric) {
-    case Metric::availability: return e.bound == Bound::at_least;
+    case Metric::availability:
+      return e.bound == Bound::at_least;
     case Metric::failed:
-    case Metric::dropped: return e.bound == Bound::at_most;
-    case Metric::overflow_at: return e.bound == Bound::none_;
-    default: return false;
+    case Metric::dropped:
+      return e.bound == Bound::at_most;
+    case Metric::overflow_at:
+      return e.bound == Bound::none_;
+    default:
+      return false;
   }
 }
 
@@ -208,8 +225,9 @@ std::vector<Index> used_routes(const Scenario& s) {
   return routes;
 }
 
-
-std::string_view oracle_name(Oracle oracle) { return kOracleNames[static_cast<std::size_t>(oracle)]; }
+std::string_view oracle_name(Oracle oracle) {
+  return kOracleNames[static_cast<std::size_t>(oracle)];
+}
 
 std::optional<Oracle> oracle_from(std::string_view name) {
   for (std::size_t i = 0; i < kOracleCount; ++i) {
@@ -218,7 +236,9 @@ std::optional<Oracle> oracle_from(std::string_view name) {
   return std::nullopt;
 }
 
-OracleKnobs knobs_of(const ExploreSpec& spec) { return OracleKnobs{spec.recovery, spec.cost_factor_permille, spec.harm_tolerance_ppm}; }
+OracleKnobs knobs_of(const ExploreSpec& spec) {
+  return OracleKnobs{spec.recovery, spec.cost_factor_permille, spec.harm_tolerance_ppm};
+}
 
 bool keeps_healthy_target(const Scenario& s) {
   const Config& c = s.policies.front().config;
@@ -234,7 +254,9 @@ bool keeps_healthy_target(const Scenario& s) {
 Scenario without_faults(const Scenario& scenario) {
   Scenario s = scenario;
   for (ProviderSpec& p : s.providers) p.faults.clear();
-  std::erase_if(s.expectations, [](const Expectation& e) { return e.metric == Metric::failover_time || e.metric == Metric::recovery_time; });
+  std::erase_if(s.expectations, [](const Expectation& e) {
+    return e.metric == Metric::failover_time || e.metric == Metric::recovery_time;
+  });
   s.overflow_from = kTimeZero;
   return s;
 }
@@ -242,7 +264,8 @@ Scenario without_faults(const Scenario& scenario) {
 NamedPolicy direct_of(const Scenario& scenario) {
   if (const NamedPolicy* d = scenario.find_policy("direct")) return *d;
   FAILOVER_ASSERT(!scenario.policies.empty());
-  return NamedPolicy{"direct", direct_baseline(scenario.policies.front().config, scenario.buffer), "derived for do-no-harm"};
+  return NamedPolicy{"direct", direct_baseline(scenario.policies.front().config, scenario.buffer),
+                     "derived for do-no-harm"};
 }
 
 NamedPolicy patient_as(NamedPolicy direct, const NamedPolicy& policy) {
@@ -258,8 +281,9 @@ Verdict check_invariants(const RunResult& run, std::string_view label) {
   Verdict v{Oracle::invariants, true, false, run.seed, "", {}};
   if (!run.conserved) {
     v.failed = true;
-    v.detail = std::string(label) + ": requests not conserved (arrived " + std::to_string(run.arrived) + " != succeeded " + std::to_string(run.succeeded) +
-               " + failed " + std::to_string(run.failed) + " + dropped " + std::to_string(run.dropped) + " + held " + std::to_string(run.in_flight_end) + ")";
+    v.detail = std::string(label) + ": requests not conserved (arrived " + std::to_string(run.arrived) +
+               " != succeeded " + std::to_string(run.succeeded) + " + failed " + std::to_string(run.failed) +
+               " + dropped " + std::to_string(run.dropped) + " + held " + std::to_string(run.in_flight_end) + ")";
   } else if (!run.violation.empty()) {
     v.failed = true;
     v.detail = std::string(label) + ": " + run.violation;
@@ -285,7 +309,8 @@ Verdict check_expect(const Scenario& scenario, std::string_view policy, const Ru
   return v;
 }
 
-Verdict check_do_no_harm(const Scenario& scenario, const RunResult& policy, const RunResult& direct, const OracleKnobs& knobs) {
+Verdict check_do_no_harm(const Scenario& scenario, const RunResult& policy, const RunResult& direct,
+                         const OracleKnobs& knobs) {
   const bool faulted = scenario.first_fault_start().has_value();
   Verdict v{Oracle::do_no_harm, faulted && keeps_healthy_target(scenario), false, policy.seed, "", {}};
   const double tolerance = static_cast<double>(knobs.harm_tolerance_ppm) / 1e6;
@@ -293,21 +318,27 @@ Verdict check_do_no_harm(const Scenario& scenario, const RunResult& policy, cons
   // budget by design, and refusing spend over budget is the policy doing its job.
   const std::int64_t refused = refused_for_budget(policy);
   const double mine = served_share(policy);
-  v.detail = "availability " + percent(mine, 3) + (refused > 0 ? " (" + std::to_string(refused) + " refused for the cost budget left out)" : "") +
+  v.detail = "availability " + percent(mine, 3) +
+             (refused > 0 ? " (" + std::to_string(refused) + " refused for the cost budget left out)" : "") +
              " vs direct " + percent(direct.availability(), 3) + " (as patient as the policy's callers)";
   if (!v.judged) {
-    v.detail += faulted ? " (not judged: every target of a route is faulted)" : " (not judged: no fault; healthy-day covers it)";
+    v.detail += faulted ? " (not judged: every target of a route is faulted)"
+                        : " (not judged: no fault; healthy-day covers it)";
     return v;
   }
   const double bound = direct.availability() - tolerance;
   v.failed = mine < bound;
   // As a raw `availability` bound, refusals put back in the denominator.
-  const double raw_bound = policy.arrived == 0 ? bound : bound * static_cast<double>(policy.arrived - refused) / static_cast<double>(policy.arrived);
-  if (v.failed) v.expects.push_back(expect_at_least("", Metric::availability, raw_bound * 100.0, percent_floor(raw_bound)));
+  const double raw_bound =
+      policy.arrived == 0 ? bound
+                          : bound * static_cast<double>(policy.arrived - refused) / static_cast<double>(policy.arrived);
+  if (v.failed)
+    v.expects.push_back(expect_at_least("", Metric::availability, raw_bound * 100.0, percent_floor(raw_bound)));
   return v;
 }
 
-Verdict check_recovers(const Scenario& s, std::string_view policy, const RunResult& run, const RunResult* fault_free, const OracleKnobs& knobs) {
+Verdict check_recovers(const Scenario& s, std::string_view policy, const RunResult& run, const RunResult* fault_free,
+                       const OracleKnobs& knobs) {
   Verdict v{Oracle::recovers, false, false, run.seed, "", {}};
   const std::optional<Time> first = s.first_fault_start();
   const std::optional<Time> last = s.last_fault_end();
@@ -320,7 +351,8 @@ Verdict check_recovers(const Scenario& s, std::string_view policy, const RunResu
   const Time from = *last + knobs.recovery;
   // The level before the first fault (after a warm-up minute), when there is one.
   std::optional<Window> before;
-  if (*first - kTimeZero >= 2 * kFailoverHold) before = window_of(run, bucket_at(run, kTimeZero + kFailoverHold), bucket_at(run, *first));
+  if (*first - kTimeZero >= 2 * kFailoverHold)
+    before = window_of(run, bucket_at(run, kTimeZero + kFailoverHold), bucket_at(run, *first));
   const std::size_t per_window = std::max<std::size_t>(1, static_cast<std::size_t>(kRecoversWindow / run.bucket));
   std::string worst;  // the first window that has not recovered
   std::size_t windows = 0, budget_windows = 0;
@@ -333,7 +365,8 @@ Verdict check_recovers(const Scenario& s, std::string_view policy, const RunResu
     }
     return false;
   };
-  for (std::size_t b = bucket_at(run, from); b + per_window <= bucket_at(run, stop) && windows < run.series.size(); b += per_window) {
+  for (std::size_t b = bucket_at(run, from); b + per_window <= bucket_at(run, stop) && windows < run.series.size();
+       b += per_window) {
     ++windows;
     if (near_budget(b, b + per_window)) {
       ++budget_windows;  // its refusals are the budget's, not a failure to recover
@@ -344,10 +377,12 @@ Verdict check_recovers(const Scenario& s, std::string_view policy, const RunResu
   }
   const std::string open = primary_stuck_open(s, policy, run, bucket_at(run, from), bucket_at(run, stop), per_window);
   v.failed = !worst.empty() || !open.empty();
-  v.detail = "from " + std::to_string((from - kTimeZero) / sec(60)) + " min (last fault end + " + std::to_string(knobs.recovery / sec(60)) + " min), " +
-             std::to_string(windows) + " window(s)" +
-             (budget_windows > 0 ? " (" + std::to_string(budget_windows) + " near the cost budget: losses not judged)" : "") + ": " + (worst.empty() ? "losses and backlog back to their reference" : worst) +
-             (open.empty() ? "" : "; primary breaker open through a whole window: " + open);
+  v.detail =
+      "from " + std::to_string((from - kTimeZero) / sec(60)) + " min (last fault end + " +
+      std::to_string(knobs.recovery / sec(60)) + " min), " + std::to_string(windows) + " window(s)" +
+      (budget_windows > 0 ? " (" + std::to_string(budget_windows) + " near the cost budget: losses not judged)" : "") +
+      ": " + (worst.empty() ? "losses and backlog back to their reference" : worst) +
+      (open.empty() ? "" : "; primary breaker open through a whole window: " + open);
   const std::optional<double> rec = recovery_seconds(s, run);
   const double bound_s = static_cast<double>(to_us(knobs.recovery)) / 1e6;
   if (v.failed && (!rec || *rec > bound_s)) v.expects.push_back(expect_at_most("", Metric::recovery_time, bound_s, ""));
@@ -370,11 +405,13 @@ std::int64_t lost(const RunResult& run) {
 bool capacity_suffices(const RunResult& d, const OracleKnobs& knobs) {
   // `direct` keeps the policy's per-attempt timeout: an answer in the latency
   // distribution's far tail may fail it on a healthy day, hence the tolerance.
-  if ((d.failed + d.dropped) * 1'000'000 > d.arrived * knobs.harm_tolerance_ppm || d.overflow_at.has_value()) return false;
+  if ((d.failed + d.dropped) * 1'000'000 > d.arrived * knobs.harm_tolerance_ppm || d.overflow_at.has_value())
+    return false;
   return backlog_drained(d);
 }
 
-std::string healthy_day_failures(const Scenario& ff, std::string_view policy, const RunResult& run, const OracleKnobs& knobs, std::vector<Expectation>* expects) {
+std::string healthy_day_failures(const Scenario& ff, std::string_view policy, const RunResult& run,
+                                 const OracleKnobs& knobs, std::vector<Expectation>* expects) {
   std::string out;
   const auto add = [&](const std::string& what) { out += (out.empty() ? "" : "; ") + what; };
   std::int64_t trips = 0;
@@ -386,15 +423,17 @@ std::string healthy_day_failures(const Scenario& ff, std::string_view policy, co
   const std::int64_t judged = run.arrived - refused_for_budget(run);
   const std::int64_t allowed = judged * knobs.harm_tolerance_ppm / 1'000'000;
   if (lost(run) > allowed) {
-    add("lost " + std::to_string(lost(run)) + " of " + std::to_string(judged) + " (failed " + std::to_string(run.failed) + ", dropped " +
-        std::to_string(run.dropped) + "; at most " + std::to_string(allowed) + ")");
+    add("lost " + std::to_string(lost(run)) + " of " + std::to_string(judged) + " (failed " +
+        std::to_string(run.failed) + ", dropped " + std::to_string(run.dropped) + "; at most " +
+        std::to_string(allowed) + ")");
     if (expects != nullptr && run.arrived > 0) {
       const double bound = static_cast<double>(judged - allowed) / static_cast<double>(run.arrived);
       expects->push_back(expect_at_least("", Metric::availability, bound * 100.0, percent_floor(bound)));
     }
   }
   if (!backlog_drained(run)) {
-    add("held " + std::to_string(run.in_flight_end) + " at the end, more than arrived in the last minute (a backlog that never drains)");
+    add("held " + std::to_string(run.in_flight_end) +
+        " at the end, more than arrived in the last minute (a backlog that never drains)");
   }
   // The base's expectations that bound harm whatever the fault and the traffic level;
   // measured on the requests that ended (those in flight at the end are neither served
@@ -417,7 +456,8 @@ std::string healthy_day_failures(const Scenario& ff, std::string_view policy, co
   return out;
 }
 
-Verdict check_healthy_day(const Scenario& ff, std::string_view policy, const RunResult& run, const RunResult* direct, const OracleKnobs& knobs) {
+Verdict check_healthy_day(const Scenario& ff, std::string_view policy, const RunResult& run, const RunResult* direct,
+                          const OracleKnobs& knobs) {
   Verdict v{Oracle::healthy_day, true, false, run.seed, "", {}};
   const std::string failures = healthy_day_failures(ff, policy, run, knobs, &v.expects);
   if (failures.empty()) {
@@ -429,20 +469,24 @@ Verdict check_healthy_day(const Scenario& ff, std::string_view policy, const Run
     v.expects.clear();
     v.detail = "not judged: " +
                (direct == nullptr ? std::string("no fault-free direct run")
-                                  : "capacity does not suffice: direct without faults lost " + std::to_string(direct->failed + direct->dropped) + ", held " +
-                                        std::to_string(direct->in_flight_end) + " at the end" + (direct->overflow_at ? ", overflowed" : "")) +
+                                  : "capacity does not suffice: direct without faults lost " +
+                                        std::to_string(direct->failed + direct->dropped) + ", held " +
+                                        std::to_string(direct->in_flight_end) + " at the end" +
+                                        (direct->overflow_at ? ", overflowed" : "")) +
                " (" + failures + ")";
     return v;
   }
   v.failed = true;
-  v.detail = "without faults, capacity sufficing (direct lost " + std::to_string(direct->failed + direct->dropped) + "): " + failures;
+  v.detail = "without faults, capacity sufficing (direct lost " + std::to_string(direct->failed + direct->dropped) +
+             "): " + failures;
   return v;
 }
 
 Verdict check_cost(const RunResult& run, const OracleKnobs& knobs) {
   Verdict v{Oracle::cost, run.plan_cost_micro_usd > 0, false, run.seed, "", {}};
   const std::int64_t total = run.cost_micro_usd + run.possibly_billed_micro_usd;
-  const double ratio = run.plan_cost_micro_usd > 0 ? static_cast<double>(total) / static_cast<double>(run.plan_cost_micro_usd) : 0.0;
+  const double ratio =
+      run.plan_cost_micro_usd > 0 ? static_cast<double>(total) / static_cast<double>(run.plan_cost_micro_usd) : 0.0;
   const double k = static_cast<double>(knobs.cost_factor_permille) / 1000.0;
   v.detail = "spend " + percent(ratio, 1) + " of the all-primary plan (bound " + percent(k, 0) + ")";
   v.failed = v.judged && total * 1000 > run.plan_cost_micro_usd * knobs.cost_factor_permille;
@@ -450,9 +494,11 @@ Verdict check_cost(const RunResult& run, const OracleKnobs& knobs) {
   return v;
 }
 
-OracleRuns run_oracles(const Scenario& scenario, const Scenario& fault_free_scenario, const NamedPolicy& policy, std::uint64_t seed,
-                       const OracleSet& set, const OracleKnobs& knobs, const std::optional<RunResult>& fault_free, const ParallelFor& parallel_for) {
-  const bool need_direct = set[static_cast<std::size_t>(Oracle::do_no_harm)] && scenario.first_fault_start().has_value() && keeps_healthy_target(scenario);
+OracleRuns run_oracles(const Scenario& scenario, const Scenario& fault_free_scenario, const NamedPolicy& policy,
+                       std::uint64_t seed, const OracleSet& set, const OracleKnobs& knobs,
+                       const std::optional<RunResult>& fault_free, const ParallelFor& parallel_for) {
+  const bool need_direct = set[static_cast<std::size_t>(Oracle::do_no_harm)] &&
+                           scenario.first_fault_start().has_value() && keeps_healthy_target(scenario);
   const bool healthy_day = set[static_cast<std::size_t>(Oracle::healthy_day)];
   const bool need_free = !fault_free && (healthy_day || set[static_cast<std::size_t>(Oracle::recovers)]);
   OracleRuns runs;
@@ -475,8 +521,8 @@ OracleRuns run_oracles(const Scenario& scenario, const Scenario& fault_free_scen
   return runs;
 }
 
-std::vector<Verdict> judge_runs(const Scenario& scenario, const Scenario& fault_free_scenario, std::string_view policy, const OracleRuns& runs,
-                                const OracleSet& set, const OracleKnobs& knobs) {
+std::vector<Verdict> judge_runs(const Scenario& scenario, const Scenario& fault_free_scenario, std::string_view policy,
+                                const OracleRuns& runs, const OracleSet& set, const OracleKnobs& knobs) {
   std::vector<Verdict> out;
   const auto on = [&](Oracle o) { return set[static_cast<std::size_t>(o)]; };
   if (on(Oracle::invariants)) {
@@ -488,18 +534,26 @@ std::vector<Verdict> judge_runs(const Scenario& scenario, const Scenario& fault_
   if (on(Oracle::expect)) out.push_back(check_expect(scenario, policy, runs.policy));
   if (on(Oracle::do_no_harm)) {
     out.push_back(runs.direct ? check_do_no_harm(scenario, runs.policy, *runs.direct, knobs)
-                              : Verdict{Oracle::do_no_harm, false, false, runs.policy.seed, "not judged: no fault, or every target of a route is faulted", {}});
+                              : Verdict{Oracle::do_no_harm,
+                                        false,
+                                        false,
+                                        runs.policy.seed,
+                                        "not judged: no fault, or every target of a route is faulted",
+                                        {}});
   }
-  if (on(Oracle::recovers)) out.push_back(check_recovers(scenario, policy, runs.policy, runs.fault_free ? &*runs.fault_free : nullptr, knobs));
+  if (on(Oracle::recovers))
+    out.push_back(check_recovers(scenario, policy, runs.policy, runs.fault_free ? &*runs.fault_free : nullptr, knobs));
   if (on(Oracle::healthy_day)) {
     FAILOVER_ASSERT(runs.fault_free.has_value());
-    out.push_back(check_healthy_day(fault_free_scenario, policy, *runs.fault_free, runs.direct_fault_free ? &*runs.direct_fault_free : nullptr, knobs));
+    out.push_back(check_healthy_day(fault_free_scenario, policy, *runs.fault_free,
+                                    runs.direct_fault_free ? &*runs.direct_fault_free : nullptr, knobs));
   }
   if (on(Oracle::cost)) out.push_back(check_cost(runs.policy, knobs));
   return out;
 }
 
-std::vector<Verdict> judge_scenario(const Scenario& scenario, std::string_view policy, const OracleSet& set, const ParallelFor& parallel_for) {
+std::vector<Verdict> judge_scenario(const Scenario& scenario, std::string_view policy, const OracleSet& set,
+                                    const ParallelFor& parallel_for) {
   const NamedPolicy* p = scenario.find_policy(policy);
   FAILOVER_ASSERT(p != nullptr);
   const Scenario fault_free = without_faults(scenario);

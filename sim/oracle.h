@@ -33,9 +33,9 @@ inline constexpr OracleSet kAllOracles{true, true, true, true, true, true};
 
 // The oracles' knobs, from the scenario's [explore] table (or its defaults).
 struct OracleKnobs {
-  Duration recovery = minutes(10);           // recovers: bound after the last fault's end
-  std::int64_t cost_factor_permille = 2'000; // cost: at most k x the all-primary plan
-  std::int64_t harm_tolerance_ppm = 1'000;   // do-no-harm: 0.1 point of availability
+  Duration recovery = minutes(10);            // recovers: bound after the last fault's end
+  std::int64_t cost_factor_permille = 2'000;  // cost: at most k x the all-primary plan
+  std::int64_t harm_tolerance_ppm = 1'000;    // do-no-harm: 0.1 point of availability
 };
 OracleKnobs knobs_of(const ExploreSpec& spec);
 
@@ -48,8 +48,8 @@ struct Verdict {
   bool judged = false;
   bool failed = false;
   std::uint64_t seed = 0;
-  std::string detail;                 // one line: what was measured against what
-  std::vector<Expectation> expects;   // the failure as [[expect]] lines `failover run` checks, when a metric fits
+  std::string detail;                // one line: what was measured against what
+  std::vector<Expectation> expects;  // the failure as [[expect]] lines `failover run` checks, when a metric fits
 };
 
 // True when every route that traffic uses keeps a target on a provider without faults.
@@ -95,21 +95,23 @@ bool capacity_suffices(const RunResult& direct_fault_free, const OracleKnobs& kn
 // beyond the harm tolerance; no more held at the end than arrived in the last minute;
 // the expectations that bound harm, over the requests that ended), as one line; empty
 // when every check holds. `expects` (optional) receives the failure as [[expect]] lines.
-std::string healthy_day_failures(const Scenario& fault_free_scenario, std::string_view policy, const RunResult& run, const OracleKnobs& knobs,
-                                 std::vector<Expectation>* expects = nullptr);
+std::string healthy_day_failures(const Scenario& fault_free_scenario, std::string_view policy, const RunResult& run,
+                                 const OracleKnobs& knobs, std::vector<Expectation>* expects = nullptr);
 
 // Single-run checks. `policy` names the policy judged (its expectations apply).
 Verdict check_invariants(const RunResult& run, std::string_view label);
 Verdict check_expect(const Scenario& scenario, std::string_view policy, const RunResult& run);
-Verdict check_do_no_harm(const Scenario& scenario, const RunResult& policy, const RunResult& direct, const OracleKnobs& knobs);
+Verdict check_do_no_harm(const Scenario& scenario, const RunResult& policy, const RunResult& direct,
+                         const OracleKnobs& knobs);
 // `fault_free` (optional: the policy on the same scenario without faults) sets the
 // level each window must return to together with the level before the first fault.
-Verdict check_recovers(const Scenario& scenario, std::string_view policy, const RunResult& run, const RunResult* fault_free, const OracleKnobs& knobs);
+Verdict check_recovers(const Scenario& scenario, std::string_view policy, const RunResult& run,
+                       const RunResult* fault_free, const OracleKnobs& knobs);
 // `fault_free_scenario` is without_faults(scenario); `run` is the policy on it;
 // `direct` is `direct` on it. A failing run is judged only when capacity_suffices(*direct);
 // `direct` may be null when healthy_day_failures() is empty (nothing to excuse).
-Verdict check_healthy_day(const Scenario& fault_free_scenario, std::string_view policy, const RunResult& run, const RunResult* direct,
-                          const OracleKnobs& knobs);
+Verdict check_healthy_day(const Scenario& fault_free_scenario, std::string_view policy, const RunResult& run,
+                          const RunResult* direct, const OracleKnobs& knobs);
 Verdict check_cost(const RunResult& run, const OracleKnobs& knobs);
 
 // The runs one seed needs for the oracles in `set`. `fault_free` may be given from an
@@ -121,17 +123,17 @@ struct OracleRuns {
   std::optional<RunResult> fault_free;
   std::optional<RunResult> direct_fault_free;
 };
-OracleRuns run_oracles(const Scenario& scenario, const Scenario& fault_free_scenario, const NamedPolicy& policy, std::uint64_t seed,
-                       const OracleSet& set, const OracleKnobs& knobs, const std::optional<RunResult>& fault_free,
-                       const ParallelFor& parallel_for = {});
+OracleRuns run_oracles(const Scenario& scenario, const Scenario& fault_free_scenario, const NamedPolicy& policy,
+                       std::uint64_t seed, const OracleSet& set, const OracleKnobs& knobs,
+                       const std::optional<RunResult>& fault_free, const ParallelFor& parallel_for = {});
 // The verdicts of the oracles in `set`, in Oracle order.
-std::vector<Verdict> judge_runs(const Scenario& scenario, const Scenario& fault_free_scenario, std::string_view policy, const OracleRuns& runs,
-                                const OracleSet& set, const OracleKnobs& knobs);
+std::vector<Verdict> judge_runs(const Scenario& scenario, const Scenario& fault_free_scenario, std::string_view policy,
+                                const OracleRuns& runs, const OracleSet& set, const OracleKnobs& knobs);
 
 // Every oracle in `set` over every seed of `scenario`, for `policy` (default: the
 // policy under test); the first failing seed decides each verdict. For tests over the
 // scenario library. Precondition: `policy` is one of the scenario's policies.
-std::vector<Verdict> judge_scenario(const Scenario& scenario, std::string_view policy = "policy", const OracleSet& set = kAllOracles,
-                                    const ParallelFor& parallel_for = {});
+std::vector<Verdict> judge_scenario(const Scenario& scenario, std::string_view policy = "policy",
+                                    const OracleSet& set = kAllOracles, const ParallelFor& parallel_for = {});
 
 }  // namespace failover::sim

@@ -54,7 +54,8 @@ std::string verdict_line(const ScenarioResult& result) {
   line += report::all_conserved(result) ? "holds in every run"
                                         : "broken in " + std::to_string(runs - report::runs_conserved(result)) +
                                               " of " + std::to_string(runs) + " runs";
-  line += result.violation.empty() ? " · liveness invariants hold" : " · a liveness invariant broke (" + result.violation + ")";
+  line += result.violation.empty() ? " · liveness invariants hold"
+                                   : " · a liveness invariant broke (" + result.violation + ")";
   line += " · " + std::to_string(result.policies.size()) + " policies × " +
           std::to_string(result.scenario->seeds.size()) + " seeds";
   return line + "\n\n";
@@ -356,7 +357,9 @@ std::string report_markdown(const ScenarioResult& result) {
   return markdown_with(result, report_charts(result));
 }
 
-std::string report_junit(const ScenarioResult& result) { return junit_document({junit_suite(result)}); }
+std::string report_junit(const ScenarioResult& result) {
+  return junit_document({junit_suite(result)});
+}
 
 JunitSuite junit_suite(const ScenarioResult& result, std::optional<bool> deterministic) {
   check_preconditions(result);

@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "core/engine/assert.h"
+#include "sim/json_writer.h"
 #include "sim/report.h"
 #include "sim/report_format.h"
 #include "sim/svg.h"
-#include "sim/json_writer.h"
 
 namespace failover::sim {
 namespace {
@@ -155,7 +155,10 @@ void write_run(JsonWriter& j, const ScenarioResult& result, const PolicyResult& 
   j.raw("end_seconds", report::decimal(to_us(run.end), 6));
   j.close('}');
   j.boolean("conserved", run.conserved);
-  if (run.violation.empty()) j.null("violation"); else j.text("violation", run.violation);
+  if (run.violation.empty())
+    j.null("violation");
+  else
+    j.text("violation", run.violation);
   j.real("availability", run.availability(), 6);
   j.integer("arrived", run.arrived);
   j.integer("succeeded", run.succeeded);

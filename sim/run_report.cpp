@@ -25,7 +25,9 @@ void write_spread(JsonWriter& j, std::string_view key, std::vector<double> value
 }
 
 void write_run(JsonWriter& j, const Scenario& s, const std::string& policy, const RunResult& run, double wall) {
-  const auto metric = [&](std::string_view key, Metric m, int digits) { j.real(key, metric_value(m, s, run, nullptr), digits); };
+  const auto metric = [&](std::string_view key, Metric m, int digits) {
+    j.real(key, metric_value(m, s, run, nullptr), digits);
+  };
   j.open_inline("", '{');
   j.text("scenario", s.name);
   j.text("policy", policy);
@@ -75,17 +77,21 @@ void write_summary(JsonWriter& j, const Scenario& s, const PolicyResult& p) {
   j.open_inline("", '{');
   j.text("policy", p.name);
   j.integer("seeds", p.runs.size());
-  field("availability", [](const Scenario&, const RunResult& r) { return r.availability(); }, 6);
+  field(
+      "availability", [](const Scenario&, const RunResult& r) { return r.availability(); }, 6);
   metric("dropped", Metric::dropped, 0);
-  field("peak_queue", [](const Scenario&, const RunResult& r) { return static_cast<double>(r.held_peak); }, 0);
-  field("time_to_failover_seconds",
-        [](const Scenario& sc, const RunResult& r) {
-          return failover_seconds(sc, r).value_or(std::numeric_limits<double>::infinity());
-        },
-        3);
+  field(
+      "peak_queue", [](const Scenario&, const RunResult& r) { return static_cast<double>(r.held_peak); }, 0);
+  field(
+      "time_to_failover_seconds",
+      [](const Scenario& sc, const RunResult& r) {
+        return failover_seconds(sc, r).value_or(std::numeric_limits<double>::infinity());
+      },
+      3);
   metric("latency_p99_ms", Metric::latency_p99, 3);
   metric("attempts_per_request", Metric::attempts_per_request, 6);
-  field("cost_usd", [](const Scenario&, const RunResult& r) { return static_cast<double>(r.cost_micro_usd) / 1e6; }, 6);
+  field(
+      "cost_usd", [](const Scenario&, const RunResult& r) { return static_cast<double>(r.cost_micro_usd) / 1e6; }, 6);
   j.close('}');
 }
 
@@ -111,7 +117,10 @@ std::string scenario_entry(const ScenarioRun& run) {
   j.integers("seeds", s.seeds);
   j.boolean("passed", run.passed());
   j.boolean("conserved", r.conserved);
-  if (run.deterministic) j.boolean("deterministic", *run.deterministic); else j.null("deterministic");
+  if (run.deterministic)
+    j.boolean("deterministic", *run.deterministic);
+  else
+    j.null("deterministic");
   j.open("runs", '[');
   std::size_t k = 0;
   for (const PolicyResult& p : r.policies) {
@@ -153,8 +162,8 @@ std::string RunDocuments::tally() const {
   if (scenarios_ < 2) return {};
   std::string names;
   for (const std::string& n : failed_) names += (names.empty() ? " (" : ", ") + n;
-  return "\n" + std::to_string(scenarios_) + " scenarios: " + std::to_string(scenarios_ - failed_.size()) + " passed, " +
-         std::to_string(failed_.size()) + " failed" + (names.empty() ? "" : names + ")") + "\n";
+  return "\n" + std::to_string(scenarios_) + " scenarios: " + std::to_string(scenarios_ - failed_.size()) +
+         " passed, " + std::to_string(failed_.size()) + " failed" + (names.empty() ? "" : names + ")") + "\n";
 }
 
 std::string RunDocuments::json() const {
@@ -169,6 +178,8 @@ std::string RunDocuments::json() const {
   return j.finish();
 }
 
-std::string RunDocuments::junit() const { return junit_document(suites_); }
+std::string RunDocuments::junit() const {
+  return junit_document(suites_);
+}
 
 }  // namespace failover::sim

@@ -62,7 +62,7 @@ class RunDocuments {
 
  private:
   std::size_t scenarios_ = 0;
-  std::vector<std::string> failed_;         // names of the scenarios that failed, in order
+  std::vector<std::string> failed_;        // names of the scenarios that failed, in order
   std::vector<std::string> json_entries_;  // each scenario's entry of "scenarios"
   std::vector<JunitSuite> suites_;
 };

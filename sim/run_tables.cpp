@@ -39,7 +39,9 @@ std::string fmt(const char* format, double value) {
   return buf;
 }
 
-std::string dollars(std::int64_t micro_usd) { return fmt("$%.2f", static_cast<double>(micro_usd) / 1e6); }
+std::string dollars(std::int64_t micro_usd) {
+  return fmt("$%.2f", static_cast<double>(micro_usd) / 1e6);
+}
 
 // The lower median (an actual run's value), as the Markdown report takes it.
 struct Spread {
@@ -76,7 +78,8 @@ void policy_table(std::string& out, const ScenarioResult& r) {
     for (const RunResult& run : p.runs) {
       const auto m = [&](Metric metric) { return metric_value(metric, s, run, nullptr); };
       const std::string overflow = run.overflow_at ? fmt("+%.1f min", m(Metric::overflow_at)) : "never";
-      const std::string cost = dollars(run.cost_micro_usd) + ".." + dollars(run.cost_micro_usd + run.possibly_billed_micro_usd);
+      const std::string cost =
+          dollars(run.cost_micro_usd) + ".." + dollars(run.cost_micro_usd + run.possibly_billed_micro_usd);
       appendf(out, "%-*s %8llu %12s %8lld %11s %9s %9s %9.3f %6.0f %21s %9s\n", w, p.name.c_str(),
               static_cast<unsigned long long>(run.seed), fmt("%.3f%%", m(Metric::availability)).c_str(),
               static_cast<long long>(run.dropped), overflow.c_str(),
@@ -95,11 +98,13 @@ void summary_table(std::string& out, const ScenarioResult& r) {
   const int w = policy_width(r);
   appendf(out, "%-*s %-32s %-22s %-32s %s\n", w, "policy", "availability", "dropped", "p99", "cost (max)");
   const auto triple = [](Metric metric, const Spread& v) {
-    return format_metric(metric, v.min) + " / " + format_metric(metric, v.median) + " / " + format_metric(metric, v.max);
+    return format_metric(metric, v.min) + " / " + format_metric(metric, v.median) + " / " +
+           format_metric(metric, v.max);
   };
   for (const PolicyResult& p : r.policies) {
     std::vector<double> cost;
-    for (const RunResult& run : p.runs) cost.push_back(static_cast<double>(run.cost_micro_usd + run.possibly_billed_micro_usd));
+    for (const RunResult& run : p.runs)
+      cost.push_back(static_cast<double>(run.cost_micro_usd + run.possibly_billed_micro_usd));
     const Spread c = spread(std::move(cost));
     const auto money = [](double micro) { return dollars(static_cast<std::int64_t>(micro)); };
     appendf(out, "%-*s %-32s %-22s %-32s %s\n", w, p.name.c_str(),
@@ -142,7 +147,8 @@ void runs_table(std::string& out, const ScenarioResult& r, const std::vector<dou
 std::string scenario_heading(const Scenario& scenario) {
   std::string seeds;
   for (const std::uint64_t seed : scenario.seeds) seeds += (seeds.empty() ? "" : ", ") + std::to_string(seed);
-  return "scenario: " + scenario.name + " -- " + scenario.title + "\nfile: " + scenario.path + "\nseeds: " + seeds + "\n";
+  return "scenario: " + scenario.name + " -- " + scenario.title + "\nfile: " + scenario.path + "\nseeds: " + seeds +
+         "\n";
 }
 
 std::string scenario_tables(const ScenarioRun& run) {

@@ -12,9 +12,9 @@ namespace failover::sim {
 namespace {
 
 constexpr std::array<std::string_view, kMetricCount> kMetricNames = {
-    "availability", "dropped",      "overflow_at",          "failover_time", "recovery_time",
-    "latency_p50",  "latency_p90",  "latency_p99",          "latency_p999",  "attempts_per_request",
-    "breaker_trips", "cost_usd",    "cost_ratio",           "failed",
+    "availability",  "dropped",     "overflow_at", "failover_time", "recovery_time",
+    "latency_p50",   "latency_p90", "latency_p99", "latency_p999",  "attempts_per_request",
+    "breaker_trips", "cost_usd",    "cost_ratio",  "failed",
 };
 static_assert(static_cast<std::size_t>(Metric::failed) + 1 == kMetricCount);
 

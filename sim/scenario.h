@@ -34,12 +34,15 @@ struct NamedPolicy {
 
 // An expectation: a metric compared with a bound, for one policy (or all).
 enum class Metric : std::uint8_t {
-  availability,          // succeeded / arrived, over the replayed window
-  dropped,               // requests dropped (buffer full + engine drops)
-  overflow_at,           // minutes from `overflow_from` to the first buffer overflow (none: +inf)
-  failover_time,         // seconds from a fault's start to the first bucket back above 99% success
-  recovery_time,         // seconds from the last fault's end to recovery (breakers closed, backlog drained, success >= 99%)
-  latency_p50, latency_p90, latency_p99, latency_p999,  // milliseconds, end to end
+  availability,   // succeeded / arrived, over the replayed window
+  dropped,        // requests dropped (buffer full + engine drops)
+  overflow_at,    // minutes from `overflow_from` to the first buffer overflow (none: +inf)
+  failover_time,  // seconds from a fault's start to the first bucket back above 99% success
+  recovery_time,  // seconds from the last fault's end to recovery (breakers closed, backlog drained, success >= 99%)
+  latency_p50,
+  latency_p90,
+  latency_p99,
+  latency_p999,          // milliseconds, end to end
   attempts_per_request,  // attempts / arrived
   breaker_trips,         // total breaker openings
   cost_usd,              // total spend
@@ -55,12 +58,12 @@ std::optional<Metric> metric_from(std::string_view name);
 enum class Bound : std::uint8_t { at_least, at_most, between, none_ };  // none_: "must not happen" (overflow_at)
 
 struct Expectation {
-  std::string policy;   // which policy it applies to
+  std::string policy;  // which policy it applies to
   Metric metric = Metric::availability;
   Bound bound = Bound::at_least;
-  double lo = 0.0;      // at_least / between
-  double hi = 0.0;      // at_most / between
-  std::string text;     // as written in the scenario, for the report
+  double lo = 0.0;   // at_least / between
+  double hi = 0.0;   // at_most / between
+  std::string text;  // as written in the scenario, for the report
 };
 
 // The bounds of `failover explore` (the scenario's optional [explore] table,
@@ -69,45 +72,45 @@ struct Expectation {
 // move; plus the oracles' knobs. Multipliers are in permille, shares in ppm, so every
 // draw is integer arithmetic. `failover run` ignores it.
 struct ExploreSpec {
-  std::vector<FaultKind> kinds;           // empty: every kind (rate_limit only on providers with limits)
-  std::vector<Index> providers;           // may fail; empty: every provider
-  std::int64_t faults_max = 3;            // faults in one draw, 1..16
-  bool keep_healthy = true;               // every route keeps one target no fault touches
-  Duration start_lo{0};                   // fault starts in [start_lo, start_hi]
-  std::optional<Duration> start_hi;       // empty: as late as the horizon allows
+  std::vector<FaultKind> kinds;      // empty: every kind (rate_limit only on providers with limits)
+  std::vector<Index> providers;      // may fail; empty: every provider
+  std::int64_t faults_max = 3;       // faults in one draw, 1..16
+  bool keep_healthy = true;          // every route keeps one target no fault touches
+  Duration start_lo{0};              // fault starts in [start_lo, start_hi]
+  std::optional<Duration> start_hi;  // empty: as late as the horizon allows
   Duration fault_duration_lo = sec(30);
   Duration fault_duration_hi = minutes(30);
   std::int64_t intensity_lo_ppm = 50'000;  // 5%
   std::int64_t intensity_hi_ppm = 1'000'000;
-  std::int64_t rate_lo_permille = 500;     // traffic rate multiplier
+  std::int64_t rate_lo_permille = 500;  // traffic rate multiplier
   std::int64_t rate_hi_permille = 1'500;
-  std::int64_t spike_chance_ppm = 200'000; // a steady schedule becomes a spike
-  std::int64_t spike_lo_permille = 1'500;  // the spike's peak, as a multiple of the rate
+  std::int64_t spike_chance_ppm = 200'000;  // a steady schedule becomes a spike
+  std::int64_t spike_lo_permille = 1'500;   // the spike's peak, as a multiple of the rate
   std::int64_t spike_hi_permille = 3'000;
-  std::int64_t tokens_lo_permille = 750;   // prompt and output token sizes
+  std::int64_t tokens_lo_permille = 750;  // prompt and output token sizes
   std::int64_t tokens_hi_permille = 1'500;
-  std::int64_t capacity_lo_permille = 500; // providers' simulated concurrency_max
+  std::int64_t capacity_lo_permille = 500;  // providers' simulated concurrency_max
   std::int64_t capacity_hi_permille = 1'000;
-  std::optional<Duration> horizon_lo;      // scenario.duration; empty: the base's
+  std::optional<Duration> horizon_lo;  // scenario.duration; empty: the base's
   std::optional<Duration> horizon_hi;
-  Duration recovery = minutes(10);         // `recovers`: the bound after the last fault
+  Duration recovery = minutes(10);            // `recovers`: the bound after the last fault
   std::int64_t cost_factor_permille = 2'000;  // `cost`: at most k x the all-primary plan
   std::int64_t harm_tolerance_ppm = 1'000;    // `do-no-harm`: 0.1 point of availability
 };
 
 struct Scenario {
-  std::string name;            // file stem
+  std::string name;  // file stem
   std::string title;
-  std::string description;     // what it replays
-  std::string source;          // where its numbers come from
-  std::string path;            // the file it was loaded from
+  std::string description;  // what it replays
+  std::string source;       // where its numbers come from
+  std::string path;         // the file it was loaded from
   Duration duration{0};
   std::vector<std::uint64_t> seeds;
   Time overflow_from = kTimeZero;  // overflow_at is measured from here (the storm's start)
   TrafficSpec traffic;
   std::vector<ProviderSpec> providers;  // parallel to every policy's config.providers
   BufferSpec buffer;
-  std::vector<NamedPolicy> policies;    // the policy under test first
+  std::vector<NamedPolicy> policies;  // the policy under test first
   std::vector<Expectation> expectations;
   std::int64_t cost_budget_micro_usd = 0;  // for the report's cumulative-cost chart; 0: none
   Duration bucket = sec(10);               // resolution of the time series

@@ -48,9 +48,12 @@ constexpr std::int64_t kBufferCapacityMax = 1'000'000'000;
 constexpr std::size_t kNameLengthMax = 256;
 constexpr double kUsdMax = 1e12;
 
-const std::vector<std::string> kSimTopLevel = {"scenario", "traffic", "buffer", "faults", "baselines", "expect", "explore"};
+const std::vector<std::string> kSimTopLevel = {"scenario",  "traffic", "buffer", "faults",
+                                               "baselines", "expect",  "explore"};
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string quoted(std::string_view s) {
+  return "\"" + std::string(s) + "\"";
+}
 
 // ---- the scenario tables ---------------------------------------------------------
 
@@ -93,7 +96,8 @@ class ScenarioLoader {
   void read_explore_faults(const toml::table& t);
   void read_explore_ranges(const toml::table& t);
   bool explore_pair(const toml::table& t, std::string_view key, std::vector<const toml::node*>& out);
-  void explore_multiplier(const toml::table& t, std::string_view key, std::int64_t& lo, std::int64_t& hi, std::int64_t max_permille);
+  void explore_multiplier(const toml::table& t, std::string_view key, std::int64_t& lo, std::int64_t& hi,
+                          std::int64_t max_permille);
   void read_expectation(const toml::table& t, const std::string& path);
   std::optional<double> expect_value(const toml::node& n, Metric m, const std::string& path);
   bool check_expectation_fits(const toml::table& t, const std::string& path, const Expectation& e);
@@ -110,7 +114,9 @@ class ScenarioLoader {
 
 Result<Scenario> ScenarioLoader::load(const toml::table& root) {
   // The config schema's keys and kSimTopLevel.
-  if (!r_.only_keys(root, "", {"providers", "routes", "tiers", "policy", "scenario", "traffic", "buffer", "faults", "baselines", "expect", "explore"})) {
+  if (!r_.only_keys(root, "",
+                    {"providers", "routes", "tiers", "policy", "scenario", "traffic", "buffer", "faults", "baselines",
+                     "expect", "explore"})) {
     return r_.error();
   }
   Result<Config> config = config_from_table(root, r_.source(), LoadOptions{kSimTopLevel, true});
@@ -129,10 +135,12 @@ Result<Scenario> ScenarioLoader::load(const toml::table& root) {
   return std::move(s_);
 }
 
-std::optional<std::string> ScenarioLoader::read_name(const toml::table& t, std::string_view key, const std::string& path) {
+std::optional<std::string> ScenarioLoader::read_name(const toml::table& t, std::string_view key,
+                                                     const std::string& path) {
   std::optional<std::string> s = r_.text(t, key, path);
   if (s && (s->empty() || s->size() > kNameLengthMax)) {
-    r_.fail(*t.get(key), join(path, key), "must be a non-empty name of at most " + std::to_string(kNameLengthMax) + " characters");
+    r_.fail(*t.get(key), join(path, key),
+            "must be a non-empty name of at most " + std::to_string(kNameLengthMax) + " characters");
     return std::nullopt;
   }
   return s;
@@ -142,22 +150,30 @@ void ScenarioLoader::read_scenario(const toml::table& root) {
   if (!r_.require(root, "scenario", "")) return;
   const toml::table* t = r_.table(root, "scenario", "");
   const std::string path = "scenario";
-  if (t == nullptr || !r_.only_keys(*t, path, {"title", "description", "source", "duration", "seeds", "overflow_from", "clock_start", "bucket", "budget_usd"})) return;
+  if (t == nullptr || !r_.only_keys(*t, path,
+                                    {"title", "description", "source", "duration", "seeds", "overflow_from",
+                                     "clock_start", "bucket", "budget_usd"}))
+    return;
   if (r_.require(*t, "title", path)) s_.title = r_.text(*t, "title", path).value_or("");
   s_.description = r_.text(*t, "description", path).value_or("");
   s_.source = r_.text(*t, "source", path).value_or("");
   if (const toml::node* c = r_.get(*t, "clock_start")) {
-    if (c->as_time() == nullptr) r_.expected(*c, "scenario.clock_start", "a time of day such as 11:00:00");
-    else clock_start_ = c->as_time()->get();
+    if (c->as_time() == nullptr)
+      r_.expected(*c, "scenario.clock_start", "a time of day such as 11:00:00");
+    else
+      clock_start_ = c->as_time()->get();
   }
   if (!r_.require(*t, "duration", path)) return;
   const std::optional<Duration> duration = r_.duration(*t, "duration", path);
   if (duration && (*duration <= Duration{0} || *duration > kScenarioDurationMax)) {
-    r_.fail(*t->get("duration"), "scenario.duration", "must be positive and at most 30 days but is " + duration_text(*duration));
+    r_.fail(*t->get("duration"), "scenario.duration",
+            "must be positive and at most 30 days but is " + duration_text(*duration));
   }
   s_.duration = duration.value_or(Duration{0});
   if (const std::optional<Duration> b = r_.duration(*t, "bucket", path)) {
-    if (*b < sec(1) || *b > s_.duration) r_.fail(*t->get("bucket"), "scenario.bucket", "must be at least 1s and at most the duration but is " + duration_text(*b));
+    if (*b < sec(1) || *b > s_.duration)
+      r_.fail(*t->get("bucket"), "scenario.bucket",
+              "must be at least 1s and at most the duration but is " + duration_text(*b));
     s_.bucket = *b;
   }
   if (const toml::node* budget = r_.get(*t, "budget_usd")) {
@@ -179,7 +195,8 @@ void ScenarioLoader::read_seeds(const toml::table& t) {
   }
   for (std::size_t i = 0; i < seeds->size() && !r_.failed(); ++i) {
     const std::string path = element("scenario.seeds", i);
-    const std::optional<std::int64_t> seed = r_.integer_of(*seeds->get(i), path, 0, std::numeric_limits<std::int64_t>::max());
+    const std::optional<std::int64_t> seed =
+        r_.integer_of(*seeds->get(i), path, 0, std::numeric_limits<std::int64_t>::max());
     if (!seed) return;
     const auto value = static_cast<std::uint64_t>(*seed);
     if (std::find(s_.seeds.begin(), s_.seeds.end(), value) != s_.seeds.end()) {
@@ -198,8 +215,11 @@ std::optional<Time> ScenarioLoader::time_of(const toml::node& n, const std::stri
       r_.fail(n, path, "is a time of day, which needs scenario.clock_start (the clock time the scenario starts at)");
       return std::nullopt;
     }
-    const auto seconds = [](const toml::time& x) { return std::int64_t{x.hour} * 3'600 + std::int64_t{x.minute} * 60 + x.second; };
-    const std::int64_t us = (seconds(t->get()) - seconds(*clock_start_)) * 1'000'000 + (std::int64_t{t->get().nanosecond} - clock_start_->nanosecond) / 1'000;
+    const auto seconds = [](const toml::time& x) {
+      return std::int64_t{x.hour} * 3'600 + std::int64_t{x.minute} * 60 + x.second;
+    };
+    const std::int64_t us = (seconds(t->get()) - seconds(*clock_start_)) * 1'000'000 +
+                            (std::int64_t{t->get().nanosecond} - clock_start_->nanosecond) / 1'000;
     return kTimeZero + (us < 0 ? Duration{us} + kDay : Duration{us});
   }
   if (n.as_string() == nullptr) {
@@ -216,25 +236,33 @@ std::optional<Time> ScenarioLoader::point_at(const toml::table& t, std::string_v
   return n == nullptr ? std::nullopt : time_of(*n, join(path, key));
 }
 
-
-constexpr std::array<std::pair<std::string_view, ArrivalProcess>, 2> kProcesses{{{"poisson", ArrivalProcess::poisson}, {"constant", ArrivalProcess::constant}}};
-constexpr std::array<std::pair<std::string_view, ScheduleKind>, 4> kSchedules{
-    {{"steady", ScheduleKind::steady}, {"ramp", ScheduleKind::ramp}, {"spike", ScheduleKind::spike}, {"diurnal", ScheduleKind::diurnal}}};
-constexpr std::array<std::pair<std::string_view, BufferMode>, 2> kBufferModes{{{"fail", BufferMode::fail}, {"requeue", BufferMode::requeue}}};
+constexpr std::array<std::pair<std::string_view, ArrivalProcess>, 2> kProcesses{
+    {{"poisson", ArrivalProcess::poisson}, {"constant", ArrivalProcess::constant}}};
+constexpr std::array<std::pair<std::string_view, ScheduleKind>, 4> kSchedules{{{"steady", ScheduleKind::steady},
+                                                                               {"ramp", ScheduleKind::ramp},
+                                                                               {"spike", ScheduleKind::spike},
+                                                                               {"diurnal", ScheduleKind::diurnal}}};
+constexpr std::array<std::pair<std::string_view, BufferMode>, 2> kBufferModes{
+    {{"fail", BufferMode::fail}, {"requeue", BufferMode::requeue}}};
 
 void ScenarioLoader::read_traffic(const toml::table& root) {
   if (r_.failed() || !r_.require(root, "traffic", "")) return;
   const toml::table* t = r_.table(root, "traffic", "");
   const std::string path = "traffic";
-  if (t == nullptr || !r_.only_keys(*t, path, {"rate_rpm", "process", "schedule", "to_rpm", "peak_rpm", "amplitude_rpm", "start", "over", "duration", "period", "phase", "arrivals_from", "arrivals_until", "classes"})) return;
+  if (t == nullptr ||
+      !r_.only_keys(*t, path,
+                    {"rate_rpm", "process", "schedule", "to_rpm", "peak_rpm", "amplitude_rpm", "start", "over",
+                     "duration", "period", "phase", "arrivals_from", "arrivals_until", "classes"}))
+    return;
   s_.traffic.process = r_.choice(*t, "process", path, kProcesses).value_or(ArrivalProcess::poisson);
   read_schedule(*t);
   s_.traffic.start = point_at(*t, "arrivals_from", path).value_or(kTimeZero);
   s_.traffic.end = point_at(*t, "arrivals_until", path).value_or(kTimeZero + s_.duration);
   if (!r_.failed() && (s_.traffic.start >= s_.traffic.end || s_.traffic.end > kTimeZero + s_.duration)) {
     const toml::node* at = t->contains("arrivals_until") ? t->get("arrivals_until") : t->get("arrivals_from");
-    r_.fail(*at, t->contains("arrivals_until") ? "traffic.arrivals_until" : "traffic.arrivals_from",
-            "arrivals must start before they stop, within the scenario's duration (" + duration_text(s_.duration) + ")");
+    r_.fail(
+        *at, t->contains("arrivals_until") ? "traffic.arrivals_until" : "traffic.arrivals_from",
+        "arrivals must start before they stop, within the scenario's duration (" + duration_text(s_.duration) + ")");
   }
   if (!r_.require(*t, "classes", path)) return;
   if (const toml::array* classes = r_.tables(*t, "classes", path)) read_classes(*classes);
@@ -245,14 +273,16 @@ void ScenarioLoader::read_schedule(const toml::table& t) {
   const std::string path = "traffic";
   const ScheduleKind kind = r_.choice(t, "schedule", path, kSchedules).value_or(ScheduleKind::steady);
   const std::pair<std::string_view, std::uint32_t> owners[] = {
-      {"to_rpm", 1U << 1U}, {"over", 1U << 1U}, {"start", (1U << 1U) | (1U << 2U)}, {"peak_rpm", 1U << 2U},
-      {"duration", 1U << 2U}, {"amplitude_rpm", 1U << 3U}, {"period", 1U << 3U}, {"phase", 1U << 3U}};
+      {"to_rpm", 1U << 1U},   {"over", 1U << 1U},     {"start", (1U << 1U) | (1U << 2U)},
+      {"peak_rpm", 1U << 2U}, {"duration", 1U << 2U}, {"amplitude_rpm", 1U << 3U},
+      {"period", 1U << 3U},   {"phase", 1U << 3U}};
   static_assert(static_cast<int>(ScheduleKind::diurnal) == 3);
   for (const auto& [key, mask] : owners) {
     if (r_.failed() || !t.contains(key) || (mask & (1U << static_cast<std::uint32_t>(kind))) != 0) continue;
     std::string owners_text;
     for (const auto& [name, k] : kSchedules) {
-      if ((mask & (1U << static_cast<std::uint32_t>(k))) != 0) owners_text += (owners_text.empty() ? "" : " or ") + quoted(name);
+      if ((mask & (1U << static_cast<std::uint32_t>(k))) != 0)
+        owners_text += (owners_text.empty() ? "" : " or ") + quoted(name);
     }
     r_.fail(*t.get(key), join(path, key), "applies only to schedule = " + owners_text);
   }
@@ -260,7 +290,8 @@ void ScenarioLoader::read_schedule(const toml::table& t) {
   const std::int64_t rate = r_.integer(t, "rate_rpm", path, 0, kRateRpmMax).value_or(0);
   const auto span = [&](std::string_view key, Duration fallback) {
     const std::optional<Duration> d = r_.duration(t, key, path);
-    if (d && (*d <= Duration{0} || *d > kScheduleDurationMax)) r_.fail(*t.get(key), join(path, key), "must be positive and at most 30 days");
+    if (d && (*d <= Duration{0} || *d > kScheduleDurationMax))
+      r_.fail(*t.get(key), join(path, key), "must be positive and at most 30 days");
     return r_.failed() ? fallback : d.value_or(fallback);
   };
   const auto need = [&](std::initializer_list<std::string_view> keys) {
@@ -270,11 +301,13 @@ void ScenarioLoader::read_schedule(const toml::table& t) {
   if (kind == ScheduleKind::steady) s_.traffic.rate = RateSchedule::steady(rate);
   if (kind == ScheduleKind::ramp && need({"to_rpm", "over"})) {
     const std::int64_t to = r_.integer(t, "to_rpm", path, 0, kRateRpmMax).value_or(0);
-    s_.traffic.rate = RateSchedule::ramp(rate, to, point_at(t, "start", path).value_or(kTimeZero), span("over", sec(1)));
+    s_.traffic.rate =
+        RateSchedule::ramp(rate, to, point_at(t, "start", path).value_or(kTimeZero), span("over", sec(1)));
   }
   if (kind == ScheduleKind::spike && need({"peak_rpm", "start", "duration"})) {
     const std::int64_t peak = r_.integer(t, "peak_rpm", path, 0, kRateRpmMax).value_or(0);
-    s_.traffic.rate = RateSchedule::spike(rate, peak, point_at(t, "start", path).value_or(kTimeZero), span("duration", sec(1)));
+    s_.traffic.rate =
+        RateSchedule::spike(rate, peak, point_at(t, "start", path).value_or(kTimeZero), span("duration", sec(1)));
   }
   if (kind == ScheduleKind::diurnal && need({"amplitude_rpm"})) {
     const std::int64_t amplitude = r_.integer(t, "amplitude_rpm", path, 0, rate).value_or(0);
@@ -299,16 +332,19 @@ void ScenarioLoader::read_classes(const toml::array& classes) {
     TrafficClass c;
     read_class(*t, element(path, i), c, shares.emplace_back());
     for (const TrafficClass& other : s_.traffic.classes) {
-      if (!r_.failed() && other.name == c.name) r_.fail(*t->get("name"), element(path, i) + ".name", "repeats the class name " + quoted(c.name));
+      if (!r_.failed() && other.name == c.name)
+        r_.fail(*t->get("name"), element(path, i) + ".name", "repeats the class name " + quoted(c.name));
     }
     s_.traffic.classes.push_back(std::move(c));
   }
-  const auto with_share = static_cast<std::size_t>(std::count_if(shares.begin(), shares.end(), [](const auto& s) { return s.has_value(); }));
+  const auto with_share = static_cast<std::size_t>(
+      std::count_if(shares.begin(), shares.end(), [](const auto& s) { return s.has_value(); }));
   if (r_.failed() || with_share == 0) return;
   std::int64_t total = 0;
   for (std::size_t i = 0; i < shares.size(); ++i) {
     if (!shares[i]) {
-      r_.fail(*classes.get(i), element(path, i), "has no share while other classes do: give every class a share, or every class a weight");
+      r_.fail(*classes.get(i), element(path, i),
+              "has no share while other classes do: give every class a share, or every class a weight");
       return;
     }
     FAILOVER_ASSERT(kShareDen % shares[i]->den == 0);
@@ -323,8 +359,10 @@ void ScenarioLoader::read_classes(const toml::array& classes) {
   }
 }
 
-void ScenarioLoader::read_class(const toml::table& t, const std::string& path, TrafficClass& c, std::optional<Ratio>& share) {
-  if (!r_.only_keys(t, path, {"name", "weight", "share", "tier", "route", "prompt_tokens", "output_tokens", "stream"})) return;
+void ScenarioLoader::read_class(const toml::table& t, const std::string& path, TrafficClass& c,
+                                std::optional<Ratio>& share) {
+  if (!r_.only_keys(t, path, {"name", "weight", "share", "tier", "route", "prompt_tokens", "output_tokens", "stream"}))
+    return;
   if (r_.require(t, "name", path)) c.name = read_name(t, "name", path).value_or("");
   if (t.contains("weight") && t.contains("share")) {
     r_.fail(*t.get("share"), path + ".share", "a class takes a weight or a share, not both");
@@ -342,7 +380,8 @@ void ScenarioLoader::read_class(const toml::table& t, const std::string& path, T
   if (!target) return;
   const std::optional<Index> found = key == "tier" ? policy_.tier_index(*target) : policy_.route_index(*target);
   if (!found) {
-    r_.fail(*t.get(key), join(path, key), "names a " + std::string(key) + " " + quoted(*target) + " that is not defined");
+    r_.fail(*t.get(key), join(path, key),
+            "names a " + std::string(key) + " " + quoted(*target) + " that is not defined");
     return;
   }
   (key == "tier" ? c.tier : c.route) = *found;
@@ -366,7 +405,10 @@ std::optional<TokenDist> ScenarioLoader::tokens(const toml::table& t, std::strin
     return std::nullopt;
   }
   const bool lognormal = d->contains("p50") || d->contains("p99");
-  if (!r_.only_keys(*d, full, lognormal ? std::initializer_list<std::string_view>{"p50", "p99"} : std::initializer_list<std::string_view>{"lo", "hi"})) return std::nullopt;
+  if (!r_.only_keys(*d, full,
+                    lognormal ? std::initializer_list<std::string_view>{"p50", "p99"}
+                              : std::initializer_list<std::string_view>{"lo", "hi"}))
+    return std::nullopt;
   const std::string_view a = lognormal ? "p50" : "lo";
   const std::string_view b = lognormal ? "p99" : "hi";
   if (!r_.require(*d, a, full) || !r_.require(*d, b, full)) return std::nullopt;
@@ -374,7 +416,9 @@ std::optional<TokenDist> ScenarioLoader::tokens(const toml::table& t, std::strin
   const std::optional<std::int64_t> second = r_.integer(*d, b, full, kTokensMin, kTokensMax);
   if (!first || !second) return std::nullopt;
   if (*first > *second) {
-    r_.fail(*d->get(b), join(full, b), std::string(b) + " (" + std::to_string(*second) + ") must not be below " + std::string(a) + " (" + std::to_string(*first) + ")");
+    r_.fail(*d->get(b), join(full, b),
+            std::string(b) + " (" + std::to_string(*second) + ") must not be below " + std::string(a) + " (" +
+                std::to_string(*first) + ")");
     return std::nullopt;
   }
   return lognormal ? TokenDist::lognormal(*first, *second) : TokenDist::uniform(*first, *second);
@@ -384,15 +428,19 @@ void ScenarioLoader::read_buffer(const toml::table& root) {
   const toml::table* t = r_.table(root, "buffer", "");
   const std::string path = "buffer";
   if (t == nullptr || !r_.only_keys(*t, path, {"capacity", "mode", "redelivery_delay", "max_deliveries"})) return;
-  if (r_.require(*t, "capacity", path)) s_.buffer.capacity = r_.integer(*t, "capacity", path, 0, kBufferCapacityMax).value_or(0);
-  if (r_.require(*t, "mode", path)) s_.buffer.mode = r_.choice(*t, "mode", path, kBufferModes).value_or(BufferMode::fail);
+  if (r_.require(*t, "capacity", path))
+    s_.buffer.capacity = r_.integer(*t, "capacity", path, 0, kBufferCapacityMax).value_or(0);
+  if (r_.require(*t, "mode", path))
+    s_.buffer.mode = r_.choice(*t, "mode", path, kBufferModes).value_or(BufferMode::fail);
   if (const std::optional<Duration> d = r_.duration(*t, "redelivery_delay", path)) {
-    if (s_.buffer.mode != BufferMode::requeue) r_.fail(*t->get("redelivery_delay"), "buffer.redelivery_delay", "applies only to mode = \"requeue\"");
+    if (s_.buffer.mode != BufferMode::requeue)
+      r_.fail(*t->get("redelivery_delay"), "buffer.redelivery_delay", "applies only to mode = \"requeue\"");
     if (*d > kLatencyMax) r_.fail(*t->get("redelivery_delay"), "buffer.redelivery_delay", "must be at most 1h");
     s_.buffer.redelivery_delay = *d;
   }
   if (const std::optional<std::int64_t> n = r_.integer(*t, "max_deliveries", path, 1, 1'000'000)) {
-    if (s_.buffer.mode != BufferMode::requeue) r_.fail(*t->get("max_deliveries"), "buffer.max_deliveries", "applies only to mode = \"requeue\"");
+    if (s_.buffer.mode != BufferMode::requeue)
+      r_.fail(*t->get("max_deliveries"), "buffer.max_deliveries", "applies only to mode = \"requeue\"");
     s_.buffer.max_deliveries = static_cast<std::int32_t>(*n);
   }
 }
@@ -407,7 +455,9 @@ void ScenarioLoader::read_provider_sims(const toml::table& root) {
     const toml::table& t = *providers->get(i)->as_table();
     const std::string path = element("providers", i) + ".sim";
     if (!t.contains("sim")) {
-      r_.fail(t, path, "is required in a scenario: the fake provider's model, at least latency = { p50 = \"600ms\", p99 = \"4s\" }");
+      r_.fail(
+          t, path,
+          "is required in a scenario: the fake provider's model, at least latency = { p50 = \"600ms\", p99 = \"4s\" }");
       return;
     }
     ProviderSpec& spec = s_.providers[i];
@@ -418,7 +468,10 @@ void ScenarioLoader::read_provider_sims(const toml::table& root) {
 }
 
 void ScenarioLoader::read_provider_sim(const toml::table& t, const std::string& path, ProviderSpec& spec) {
-  if (!r_.only_keys(t, path, {"latency", "per_output_token", "concurrency_max", "rpm_limit", "tpm_limit", "over_capacity", "reject_delay"})) return;
+  if (!r_.only_keys(t, path,
+                    {"latency", "per_output_token", "concurrency_max", "rpm_limit", "tpm_limit", "over_capacity",
+                     "reject_delay"}))
+    return;
   if (r_.require(t, "latency", path)) spec.latency.first_token = latency(t, "latency", path).value_or(LatencyDist{});
   const auto bounded = [&](std::string_view key, Duration& out) {
     const std::optional<Duration> d = r_.duration(t, key, path);
@@ -435,17 +488,20 @@ void ScenarioLoader::read_provider_sim(const toml::table& t, const std::string& 
   if (over == nullptr || !r_.only_keys(*over, over_path, {"status", "retry_after"})) return;
   spec.over_capacity.status = static_cast<std::int32_t>(r_.integer(*over, "status", over_path, 400, 599).value_or(429));
   spec.over_capacity.retry_after = r_.duration(*over, "retry_after", over_path);  // absent: no Retry-After header
-  if (spec.over_capacity.retry_after && *spec.over_capacity.retry_after > kDay) r_.fail(*over->get("retry_after"), over_path + ".retry_after", "must be at most 24h");
+  if (spec.over_capacity.retry_after && *spec.over_capacity.retry_after > kDay)
+    r_.fail(*over->get("retry_after"), over_path + ".retry_after", "must be at most 24h");
 }
 
 // { p50 = "600ms", p99 = "4s" } (lognormal) | { mean = "1s" } (exponential) | { constant = "200ms" }.
-std::optional<LatencyDist> ScenarioLoader::latency(const toml::table& t, std::string_view key, const std::string& path) {
+std::optional<LatencyDist> ScenarioLoader::latency(const toml::table& t, std::string_view key,
+                                                   const std::string& path) {
   const toml::table* d = r_.table(t, key, path);
   const std::string full = join(path, key);
   if (d == nullptr || !r_.only_keys(*d, full, {"p50", "p99", "mean", "constant"})) return std::nullopt;
   const auto value = [&](std::string_view k) -> std::optional<Duration> {
     const std::optional<Duration> v = r_.duration(*d, k, full);
-    if (v && (*v < kLatencyMin || *v > kLatencyMax)) r_.fail(*d->get(k), join(full, k), "must be between 1us and 1h but is " + duration_text(*v));
+    if (v && (*v < kLatencyMin || *v > kLatencyMax))
+      r_.fail(*d->get(k), join(full, k), "must be between 1us and 1h but is " + duration_text(*v));
     return r_.failed() ? std::nullopt : v;
   };
   const bool lognormal = d->contains("p50") || d->contains("p99");
@@ -467,16 +523,21 @@ std::optional<LatencyDist> ScenarioLoader::latency(const toml::table& t, std::st
   const std::optional<Duration> p99 = value("p99");
   if (!p50 || !p99) return std::nullopt;
   if (*p50 > *p99) {
-    r_.fail(*d->get("p99"), full + ".p99", "p99 (" + duration_text(*p99) + ") must not be below p50 (" + duration_text(*p50) + ")");
+    r_.fail(*d->get("p99"), full + ".p99",
+            "p99 (" + duration_text(*p99) + ") must not be below p50 (" + duration_text(*p50) + ")");
     return std::nullopt;
   }
   return LatencyDist::lognormal(*p50, *p99);
 }
 
-constexpr std::array<std::pair<std::string_view, FaultKind>, 7> kFaultKinds{{
-    {"http_error", FaultKind::http_error}, {"rate_limit", FaultKind::rate_limit}, {"latency", FaultKind::latency},
-    {"hang", FaultKind::hang}, {"connect_error", FaultKind::connect_error}, {"malformed", FaultKind::malformed},
-    {"truncated", FaultKind::truncated}}};
+constexpr std::array<std::pair<std::string_view, FaultKind>, 7> kFaultKinds{
+    {{"http_error", FaultKind::http_error},
+     {"rate_limit", FaultKind::rate_limit},
+     {"latency", FaultKind::latency},
+     {"hang", FaultKind::hang},
+     {"connect_error", FaultKind::connect_error},
+     {"malformed", FaultKind::malformed},
+     {"truncated", FaultKind::truncated}}};
 
 void ScenarioLoader::read_faults(const toml::table& root) {
   const toml::array* faults = r_.tables(root, "faults", "");
@@ -495,7 +556,8 @@ void ScenarioLoader::read_faults(const toml::table& root) {
     for (const Fault& other : list) {
       if (other.stream_key() != key) continue;
       r_.fail(named ? *t.get("name") : t, named ? path + ".name" : path,
-              "draws from the same random stream " + quoted(key) + " as another fault on provider " + quoted(s_.providers[provider].name) + " (same kind and start): give one of them a distinct name");
+              "draws from the same random stream " + quoted(key) + " as another fault on provider " +
+                  quoted(s_.providers[provider].name) + " (same kind and start): give one of them a distinct name");
       return;
     }
     if (named && std::find(fault_names_.begin(), fault_names_.end(), f->name) != fault_names_.end()) {
@@ -503,7 +565,9 @@ void ScenarioLoader::read_faults(const toml::table& root) {
       return;
     }
     if (list.size() >= kFaultsPerProviderMax) {
-      r_.fail(t, path, "is one fault too many on provider " + quoted(s_.providers[provider].name) + " (at most " + std::to_string(kFaultsPerProviderMax) + ")");
+      r_.fail(t, path,
+              "is one fault too many on provider " + quoted(s_.providers[provider].name) + " (at most " +
+                  std::to_string(kFaultsPerProviderMax) + ")");
       return;
     }
     fault_names_.push_back(f->name);
@@ -520,7 +584,10 @@ void ScenarioLoader::read_faults(const toml::table& root) {
 }
 
 std::optional<Fault> ScenarioLoader::read_fault(const toml::table& t, const std::string& path, Index& provider) {
-  if (!r_.only_keys(t, path, {"provider", "kind", "name", "start", "duration", "intensity", "ramp_up", "ramp_down", "status", "retry_after", "delay", "reset", "factor", "latency"})) return std::nullopt;
+  if (!r_.only_keys(t, path,
+                    {"provider", "kind", "name", "start", "duration", "intensity", "ramp_up", "ramp_down", "status",
+                     "retry_after", "delay", "reset", "factor", "latency"}))
+    return std::nullopt;
   for (const std::string_view key : {"provider", "kind", "start", "duration"}) {
     if (!r_.require(t, key, path)) return std::nullopt;
   }
@@ -531,7 +598,8 @@ std::optional<Fault> ScenarioLoader::read_fault(const toml::table& t, const std:
   if (!p) {
     std::string names;
     for (const ProviderConfig& c : policy_.providers) names += (names.empty() ? "" : ", ") + c.name;
-    r_.fail(*t.get("provider"), path + ".provider", "names a provider " + quoted(*provider_name) + " that is not defined (providers: " + names + ")");
+    r_.fail(*t.get("provider"), path + ".provider",
+            "names a provider " + quoted(*provider_name) + " that is not defined (providers: " + names + ")");
     return std::nullopt;
   }
   provider = *p;
@@ -555,10 +623,15 @@ bool ScenarioLoader::read_fault_window(const toml::table& t, const std::string& 
   const std::optional<Duration> duration = r_.duration(t, "duration", path);
   if (!start || !duration) return false;
   const Time end = kTimeZero + s_.duration;
-  if (*start >= end) return r_.fail(*t.get("start"), path + ".start", "starts at " + duration_text(*start - kTimeZero) + ", not before the scenario's end (" + duration_text(s_.duration) + ")");
+  if (*start >= end)
+    return r_.fail(*t.get("start"), path + ".start",
+                   "starts at " + duration_text(*start - kTimeZero) + ", not before the scenario's end (" +
+                       duration_text(s_.duration) + ")");
   if (*duration <= Duration{0}) return r_.fail(*t.get("duration"), path + ".duration", "must be positive");
   if (*duration > end - *start) {
-    return r_.fail(*t.get("duration"), path + ".duration", "ends at " + duration_text(*start - kTimeZero + *duration) + ", after the scenario's end (" + duration_text(s_.duration) + ")");
+    return r_.fail(*t.get("duration"), path + ".duration",
+                   "ends at " + duration_text(*start - kTimeZero + *duration) + ", after the scenario's end (" +
+                       duration_text(s_.duration) + ")");
   }
   f.start = *start;
   f.duration = *duration;
@@ -567,7 +640,9 @@ bool ScenarioLoader::read_fault_window(const toml::table& t, const std::string& 
   f.ramp_down = r_.duration(t, "ramp_down", path).value_or(Duration{0});
   if (!r_.failed() && f.ramp_up + f.ramp_down > f.duration) {
     const std::string_view key = t.contains("ramp_down") ? "ramp_down" : "ramp_up";
-    return r_.fail(*t.get(key), join(path, key), "ramp_up + ramp_down (" + duration_text(f.ramp_up + f.ramp_down) + ") must fit in the fault's duration (" + duration_text(f.duration) + ")");
+    return r_.fail(*t.get(key), join(path, key),
+                   "ramp_up + ramp_down (" + duration_text(f.ramp_up + f.ramp_down) +
+                       ") must fit in the fault's duration (" + duration_text(f.duration) + ")");
   }
   return !r_.failed();
 }
@@ -576,9 +651,12 @@ bool ScenarioLoader::read_fault_window(const toml::table& t, const std::string& 
 bool ScenarioLoader::read_fault_kind_keys(const toml::table& t, const std::string& path, Fault& f, Index provider) {
   const auto bit = [](FaultKind k) { return 1U << static_cast<std::uint32_t>(k); };
   const std::pair<std::string_view, std::uint32_t> owners[] = {
-      {"status", bit(FaultKind::http_error)}, {"retry_after", bit(FaultKind::http_error)},
-      {"delay", bit(FaultKind::http_error) | bit(FaultKind::connect_error)}, {"reset", bit(FaultKind::connect_error)},
-      {"factor", bit(FaultKind::latency)}, {"latency", bit(FaultKind::latency)}};
+      {"status", bit(FaultKind::http_error)},
+      {"retry_after", bit(FaultKind::http_error)},
+      {"delay", bit(FaultKind::http_error) | bit(FaultKind::connect_error)},
+      {"reset", bit(FaultKind::connect_error)},
+      {"factor", bit(FaultKind::latency)},
+      {"latency", bit(FaultKind::latency)}};
   for (const auto& [key, mask] : owners) {
     if (!t.contains(key) || (mask & bit(f.kind)) != 0) continue;
     std::string kinds;
@@ -591,22 +669,29 @@ bool ScenarioLoader::read_fault_kind_keys(const toml::table& t, const std::strin
   // fleet could not serve it as one.
   f.status = static_cast<std::int32_t>(r_.integer(t, "status", path, 400, 599).value_or(503));
   f.retry_after = r_.duration(t, "retry_after", path);
-  if (f.retry_after && *f.retry_after > kDay) return r_.fail(*t.get("retry_after"), path + ".retry_after", "must be at most 24h");
+  if (f.retry_after && *f.retry_after > kDay)
+    return r_.fail(*t.get("retry_after"), path + ".retry_after", "must be at most 24h");
   f.delay = r_.duration(t, "delay", path).value_or(f.delay);
   if (f.delay > kLatencyMax) return r_.fail(*t.get("delay"), path + ".delay", "must be at most 1h");
   f.reset = r_.boolean(t, "reset", path).value_or(false);
   if (f.kind == FaultKind::latency) {
-    if (t.contains("factor") == t.contains("latency")) return r_.fail(t, path, "a latency fault takes exactly one of factor (a multiplier) and latency (a replacement distribution)");
+    if (t.contains("factor") == t.contains("latency"))
+      return r_.fail(
+          t, path,
+          "a latency fault takes exactly one of factor (a multiplier) and latency (a replacement distribution)");
     if (const toml::node* factor = r_.get(t, "factor")) {
       const std::optional<double> x = r_.number_of(*factor, path + ".factor");
-      if (x && (*x * 1000.0 < 1.0 || *x > 1000.0)) return r_.fail(*factor, path + ".factor", "must be between 0.001 and 1000");
+      if (x && (*x * 1000.0 < 1.0 || *x > 1000.0))
+        return r_.fail(*factor, path + ".factor", "must be between 0.001 and 1000");
       f.latency_factor_permille = x ? std::llround(*x * 1000.0) : kPermille;
     }
     if (t.contains("latency")) f.latency_first_token = latency(t, "latency", path);
   }
   const ProviderSpec& spec = s_.providers[provider];
   if (f.kind == FaultKind::rate_limit && spec.rpm_limit == 0 && spec.tpm_limit == 0) {
-    return r_.fail(*t.get("kind"), path + ".kind", "cuts the provider's limits, but provider " + quoted(spec.name) + " sets neither sim.rpm_limit nor sim.tpm_limit");
+    return r_.fail(*t.get("kind"), path + ".kind",
+                   "cuts the provider's limits, but provider " + quoted(spec.name) +
+                       " sets neither sim.rpm_limit nor sim.tpm_limit");
   }
   return !r_.failed();
 }
@@ -629,7 +714,8 @@ void ScenarioLoader::resolve_overflow_from() {
     return;
   }
   const std::optional<Time> at = time_of(*overflow_from_, path);
-  if (at && *at >= kTimeZero + s_.duration) r_.fail(*overflow_from_, path, "must be before the scenario's end (" + duration_text(s_.duration) + ")");
+  if (at && *at >= kTimeZero + s_.duration)
+    r_.fail(*overflow_from_, path, "must be before the scenario's end (" + duration_text(s_.duration) + ")");
   s_.overflow_from = at.value_or(kTimeZero);
 }
 
@@ -662,10 +748,13 @@ void ScenarioLoader::read_baselines(const toml::table& root) {
   const std::string path = "baselines";
   if (t == nullptr || !r_.only_keys(*t, path, {"direct", "case_study", "custom"})) return;
   if (r_.boolean(*t, "direct", path).value_or(false)) {
-    s_.policies.push_back(NamedPolicy{"direct", direct_baseline(policy_, s_.buffer), "one target per route: no failover, no breaker, one attempt"});
+    s_.policies.push_back(NamedPolicy{"direct", direct_baseline(policy_, s_.buffer),
+                                      "one target per route: no failover, no breaker, one attempt"});
   }
   if (r_.boolean(*t, "case_study", path).value_or(false)) {
-    s_.policies.push_back(NamedPolicy{"case-study", case_study_baseline(policy_, s_.buffer), "the 2026-05-08 case study's client: 5-failure breaker, unlimited half-open, no budget"});
+    s_.policies.push_back(
+        NamedPolicy{"case-study", case_study_baseline(policy_, s_.buffer),
+                    "the 2026-05-08 case study's client: 5-failure breaker, unlimited half-open, no budget"});
   }
   const toml::array* custom = r_.tables(*t, "custom", path);
   if (custom == nullptr) return;
@@ -677,12 +766,15 @@ void ScenarioLoader::read_baselines(const toml::table& root) {
 }
 
 void ScenarioLoader::add_custom_baseline(const toml::table& t, const std::string& path, std::size_t i) {
-  if (!r_.only_keys(t, path, {"name", "description", "policy"}) || !r_.require(t, "name", path) || !r_.require(t, "policy", path)) return;
+  if (!r_.only_keys(t, path, {"name", "description", "policy"}) || !r_.require(t, "name", path) ||
+      !r_.require(t, "policy", path))
+    return;
   const std::optional<std::string> name = read_name(t, "name", path);
   const std::string description = r_.text(t, "description", path).value_or("custom baseline");
   if (r_.table(t, "policy", path) == nullptr || !name) return;
   if (s_.find_policy(*name) != nullptr) {
-    r_.fail(*t.get("name"), path + ".name", "repeats the policy name " + quoted(*name) + " (\"policy\", \"direct\" and \"case-study\" are taken)");
+    r_.fail(*t.get("name"), path + ".name",
+            "repeats the policy name " + quoted(*name) + " (\"policy\", \"direct\" and \"case-study\" are taken)");
     return;
   }
   if (s_.policies.size() >= kPoliciesMax) {
@@ -720,13 +812,16 @@ void ScenarioLoader::read_expectations(const toml::table& root) {
 }
 
 void ScenarioLoader::read_expectation(const toml::table& t, const std::string& path) {
-  if (!r_.only_keys(t, path, {"policy", "metric", "at_least", "at_most", "between", "never"}) || !r_.require(t, "metric", path)) return;
+  if (!r_.only_keys(t, path, {"policy", "metric", "at_least", "at_most", "between", "never"}) ||
+      !r_.require(t, "metric", path))
+    return;
   Expectation e;
   e.policy = read_name(t, "policy", path).value_or("policy");
   if (!r_.failed() && s_.find_policy(e.policy) == nullptr) {
     std::string names;
     for (const NamedPolicy& p : s_.policies) names += (names.empty() ? "" : ", ") + p.name;
-    r_.fail(*t.get("policy"), path + ".policy", "names a policy " + quoted(e.policy) + " that this scenario does not run (it runs: " + names + ")");
+    r_.fail(*t.get("policy"), path + ".policy",
+            "names a policy " + quoted(e.policy) + " that this scenario does not run (it runs: " + names + ")");
     return;
   }
   const std::optional<std::string> metric = read_name(t, "metric", path);
@@ -734,12 +829,14 @@ void ScenarioLoader::read_expectation(const toml::table& t, const std::string& p
   const std::optional<Metric> m = metric_from(*metric);
   if (!m) {
     std::string names;
-    for (std::size_t i = 0; i < kMetricCount; ++i) names += (names.empty() ? "" : ", ") + std::string(metric_name(static_cast<Metric>(i)));
+    for (std::size_t i = 0; i < kMetricCount; ++i)
+      names += (names.empty() ? "" : ", ") + std::string(metric_name(static_cast<Metric>(i)));
     r_.fail(*t.get("metric"), path + ".metric", quoted(*metric) + " is not a metric (" + names + ")");
     return;
   }
   e.metric = *m;
-  const int bounds = static_cast<int>(t.contains("at_least")) + static_cast<int>(t.contains("at_most")) + static_cast<int>(t.contains("between")) + static_cast<int>(t.contains("never"));
+  const int bounds = static_cast<int>(t.contains("at_least")) + static_cast<int>(t.contains("at_most")) +
+                     static_cast<int>(t.contains("between")) + static_cast<int>(t.contains("never"));
   if (bounds != 1) {
     r_.fail(t, path, "needs exactly one of at_least, at_most, between and never");
     return;
@@ -753,13 +850,17 @@ void ScenarioLoader::read_expectation(const toml::table& t, const std::string& p
   } else if (const toml::node* b = r_.get(t, "between")) {
     e.bound = Bound::between;
     const toml::array* pair = b->as_array();
-    if (pair == nullptr || pair->size() != 2) return (void)r_.fail(*b, path + ".between", "expected an array of two values [low, high]");
+    if (pair == nullptr || pair->size() != 2)
+      return (void)r_.fail(*b, path + ".between", "expected an array of two values [low, high]");
     e.lo = expect_value(*pair->get(0), e.metric, path + ".between[0]").value_or(0.0);
     e.hi = expect_value(*pair->get(1), e.metric, path + ".between[1]").value_or(0.0);
-    if (!r_.failed() && e.lo > e.hi) return (void)r_.fail(*b, path + ".between", "the low bound must not exceed the high bound");
+    if (!r_.failed() && e.lo > e.hi)
+      return (void)r_.fail(*b, path + ".between", "the low bound must not exceed the high bound");
   } else {
     e.bound = Bound::none_;
-    if (!r_.boolean(t, "never", path).value_or(true)) return (void)r_.fail(*t.get("never"), path + ".never", "must be true (write no expectation instead of never = false)");
+    if (!r_.boolean(t, "never", path).value_or(true))
+      return (void)r_.fail(*t.get("never"), path + ".never",
+                           "must be true (write no expectation instead of never = false)");
   }
   if (!check_expectation_fits(t, path, e)) return;
   e.text = std::string(metric_name(e.metric)) + " " + expected_text(e);
@@ -770,13 +871,15 @@ void ScenarioLoader::read_expectation(const toml::table& t, const std::string& p
 bool ScenarioLoader::check_expectation_fits(const toml::table& t, const std::string& path, const Expectation& e) {
   if (r_.failed()) return false;
   if (e.bound == Bound::none_ && e.metric != Metric::overflow_at) {
-    return r_.fail(*t.get("never"), path + ".never", "applies only to metric = \"overflow_at\" (write at_most = 0 for counts)");
+    return r_.fail(*t.get("never"), path + ".never",
+                   "applies only to metric = \"overflow_at\" (write at_most = 0 for counts)");
   }
   if (e.metric == Metric::overflow_at && s_.buffer.capacity == 0) {
     return r_.fail(*t.get("metric"), path + ".metric", "overflow_at needs a bounded buffer ([buffer] capacity > 0)");
   }
   const bool timed = e.metric == Metric::failover_time || e.metric == Metric::recovery_time;
-  if (timed && !s_.first_fault_start()) return r_.fail(*t.get("metric"), path + ".metric", "is measured from a fault, and this scenario has no [[faults]]");
+  if (timed && !s_.first_fault_start())
+    return r_.fail(*t.get("metric"), path + ".metric", "is measured from a fault, and this scenario has no [[faults]]");
   return true;
 }
 
@@ -797,27 +900,34 @@ std::optional<double> ScenarioLoader::expect_value(const toml::node& n, Metric m
     return r_.failed() ? std::nullopt : v;
   };
   switch (m) {
-    case Metric::availability: return percent(true);
-    case Metric::cost_ratio: return percent(false);
+    case Metric::availability:
+      return percent(true);
+    case Metric::cost_ratio:
+      return percent(false);
     case Metric::dropped:
     case Metric::failed:
     case Metric::breaker_trips: {
       const std::optional<std::int64_t> v = r_.integer_of(n, path, 0, std::int64_t{1} << 52);
       return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt;
     }
-    case Metric::overflow_at: return n.as_string() != nullptr ? span(60e6) : non_negative(r_.number_of(n, path));
+    case Metric::overflow_at:
+      return n.as_string() != nullptr ? span(60e6) : non_negative(r_.number_of(n, path));
     case Metric::failover_time:
-    case Metric::recovery_time: return span(1e6);
+    case Metric::recovery_time:
+      return span(1e6);
     case Metric::latency_p50:
     case Metric::latency_p90:
     case Metric::latency_p99:
-    case Metric::latency_p999: return span(1e3);
-    case Metric::attempts_per_request: return non_negative(r_.number_of(n, path));
+    case Metric::latency_p999:
+      return span(1e3);
+    case Metric::attempts_per_request:
+      return non_negative(r_.number_of(n, path));
     case Metric::cost_usd: {
       const auto* s = n.as_string();
       if (s == nullptr) return non_negative(r_.number_of(n, path));
       if (s->get() != "budget") return (r_.fail(n, path, "expected a number of USD or \"budget\""), std::nullopt);
-      if (s_.cost_budget_micro_usd == 0) return (r_.fail(n, path, "\"budget\" needs scenario.budget_usd"), std::nullopt);
+      if (s_.cost_budget_micro_usd == 0)
+        return (r_.fail(n, path, "\"budget\" needs scenario.budget_usd"), std::nullopt);
       return static_cast<double>(s_.cost_budget_micro_usd) / 1e6;
     }
   }
@@ -835,8 +945,10 @@ void ScenarioLoader::read_explore(const toml::table& root) {
   const toml::table* t = r_.table(root, "explore", "");
   if (t == nullptr) return;
   s_.has_explore = true;
-  if (!r_.only_keys(*t, "explore", {"kinds", "providers", "faults_max", "keep_healthy", "start", "fault_duration", "intensity", "rate",
-                                     "spike_chance", "spike_peak", "tokens", "capacity", "horizon", "recovery", "cost_factor", "harm_tolerance"})) {
+  if (!r_.only_keys(*t, "explore",
+                    {"kinds", "providers", "faults_max", "keep_healthy", "start", "fault_duration", "intensity", "rate",
+                     "spike_chance", "spike_peak", "tokens", "capacity", "horizon", "recovery", "cost_factor",
+                     "harm_tolerance"})) {
     return;
   }
   read_explore_faults(*t);
@@ -851,7 +963,8 @@ void ScenarioLoader::read_explore_faults(const toml::table& t) {
       const toml::node& n = *kinds->get(i);
       const std::optional<FaultKind> kind = r_.choice_of(n, element("explore.kinds", i), kFaultKinds);
       if (!kind) return;
-      if (std::find(e.kinds.begin(), e.kinds.end(), *kind) != e.kinds.end()) r_.fail(n, element("explore.kinds", i), "repeats " + quoted(n.as_string()->get()));
+      if (std::find(e.kinds.begin(), e.kinds.end(), *kind) != e.kinds.end())
+        r_.fail(n, element("explore.kinds", i), "repeats " + quoted(n.as_string()->get()));
       e.kinds.push_back(*kind);
     }
   }
@@ -865,10 +978,12 @@ void ScenarioLoader::read_explore_faults(const toml::table& t) {
       if (!p) {
         std::string names;
         for (const ProviderConfig& c : policy_.providers) names += (names.empty() ? "" : ", ") + c.name;
-        r_.fail(n, element("explore.providers", i), "names a provider " + quoted(*name) + " that is not defined (providers: " + names + ")");
+        r_.fail(n, element("explore.providers", i),
+                "names a provider " + quoted(*name) + " that is not defined (providers: " + names + ")");
         return;
       }
-      if (std::find(e.providers.begin(), e.providers.end(), *p) != e.providers.end()) r_.fail(n, element("explore.providers", i), "repeats " + quoted(*name));
+      if (std::find(e.providers.begin(), e.providers.end(), *p) != e.providers.end())
+        r_.fail(n, element("explore.providers", i), "repeats " + quoted(*name));
       e.providers.push_back(*p);
     }
   }
@@ -886,7 +1001,8 @@ bool ScenarioLoader::explore_pair(const toml::table& t, std::string_view key, st
 }
 
 // A pair of positive multipliers written as numbers (0.5, 2), kept in permille.
-void ScenarioLoader::explore_multiplier(const toml::table& t, std::string_view key, std::int64_t& lo, std::int64_t& hi, std::int64_t max_permille) {
+void ScenarioLoader::explore_multiplier(const toml::table& t, std::string_view key, std::int64_t& lo, std::int64_t& hi,
+                                        std::int64_t max_permille) {
   std::vector<const toml::node*> pair;
   if (!explore_pair(t, key, pair)) return;
   const std::string path = join("explore", key);
@@ -895,7 +1011,8 @@ void ScenarioLoader::explore_multiplier(const toml::table& t, std::string_view k
     const std::optional<double> x = r_.number_of(*pair[i], element(path, i));
     if (!x) return;
     if (!(*x > 0.0) || *x * 1000.0 > static_cast<double>(max_permille)) {
-      r_.fail(*pair[i], element(path, i), "must be a multiplier above 0 and at most " + std::to_string(max_permille / 1000));
+      r_.fail(*pair[i], element(path, i),
+              "must be a multiplier above 0 and at most " + std::to_string(max_permille / 1000));
       return;
     }
     v[i] = std::max<std::int64_t>(1, std::llround(*x * 1000.0));
@@ -914,11 +1031,14 @@ void ScenarioLoader::read_explore_ranges(const toml::table& t) {
     const std::optional<Duration> lo = r_.duration_of(*pair[0], element(path, 0));
     const std::optional<Duration> hi = r_.duration_of(*pair[1], element(path, 1));
     if (!lo || !hi) return;
-    if (*lo > *hi) r_.fail(*pair[0], path, "low must not exceed high");
-    else assign(*pair[0], path, *lo, *hi);
+    if (*lo > *hi)
+      r_.fail(*pair[0], path, "low must not exceed high");
+    else
+      assign(*pair[0], path, *lo, *hi);
   };
   durations("start", [&](const toml::node& at, const std::string& path, Duration lo, Duration hi) {
-    if (hi >= s_.duration) r_.fail(at, path, "must start before the scenario's end (" + duration_text(s_.duration) + ")");
+    if (hi >= s_.duration)
+      r_.fail(at, path, "must start before the scenario's end (" + duration_text(s_.duration) + ")");
     e.start_lo = lo;
     e.start_hi = hi;
   });
@@ -946,10 +1066,13 @@ void ScenarioLoader::read_explore_ranges(const toml::table& t) {
   explore_multiplier(t, "spike_peak", e.spike_lo_permille, e.spike_hi_permille, kMultiplierMaxPermille);
   explore_multiplier(t, "tokens", e.tokens_lo_permille, e.tokens_hi_permille, kMultiplierMaxPermille);
   explore_multiplier(t, "capacity", e.capacity_lo_permille, e.capacity_hi_permille, kMultiplierMaxPermille);
-  if (const std::optional<Ratio> c = r_.ratio(t, "spike_chance", "explore", kRatioExact)) e.spike_chance_ppm = c->num * 1'000'000 / c->den;
-  if (const std::optional<Ratio> h = r_.ratio(t, "harm_tolerance", "explore", kRatioExact)) e.harm_tolerance_ppm = h->num * 1'000'000 / h->den;
+  if (const std::optional<Ratio> c = r_.ratio(t, "spike_chance", "explore", kRatioExact))
+    e.spike_chance_ppm = c->num * 1'000'000 / c->den;
+  if (const std::optional<Ratio> h = r_.ratio(t, "harm_tolerance", "explore", kRatioExact))
+    e.harm_tolerance_ppm = h->num * 1'000'000 / h->den;
   if (const std::optional<Duration> d = r_.duration(t, "recovery", "explore")) {
-    if (*d <= Duration{0} || *d > kDay) r_.fail(*t.get("recovery"), "explore.recovery", "must be positive and at most 24h");
+    if (*d <= Duration{0} || *d > kDay)
+      r_.fail(*t.get("recovery"), "explore.recovery", "must be positive and at most 24h");
     e.recovery = *d;
   }
   if (const toml::node* k = r_.get(t, "cost_factor")) {
@@ -987,7 +1110,8 @@ Result<Scenario> load(std::string source, const std::function<Result<toml::table
 // ---- overrides (sweep points) ----------------------------------------------------
 
 // What reparse yields with the overrides applied.
-std::function<Result<toml::table>()> with_overrides(std::function<Result<toml::table>()> parse, std::vector<PolicyOverride> overrides) {
+std::function<Result<toml::table>()> with_overrides(std::function<Result<toml::table>()> parse,
+                                                    std::vector<PolicyOverride> overrides) {
   if (overrides.empty()) return parse;
   return [parse = std::move(parse), overrides = std::move(overrides)]() -> Result<toml::table> {
     Result<toml::table> root = parse();
@@ -1004,7 +1128,8 @@ Result<Scenario> load_scenario_file(const std::string& path, const std::vector<P
   return load(path, with_overrides([path] { return parse_toml_file(path); }, overrides));
 }
 
-Result<Scenario> load_scenario_string(std::string_view text, std::string_view name, const std::vector<PolicyOverride>& overrides) {
+Result<Scenario> load_scenario_string(std::string_view text, std::string_view name,
+                                      const std::vector<PolicyOverride>& overrides) {
   std::string copy(text);
   std::string source(name);
   return load(source, with_overrides([copy, source] { return parse_toml(copy, source); }, overrides));

@@ -267,8 +267,8 @@ void Loop::close_buckets(Time upto) {
   }
   const std::size_t open = bucket_latency_index_;
   FAILOVER_ASSERT(open <= result_.series.size());
-  bucket_closes_at_ = open < result_.series.size() ? kTimeZero + spec_.bucket * static_cast<std::int64_t>(open + 1)
-                                                   : kTimeNever;
+  bucket_closes_at_ =
+      open < result_.series.size() ? kTimeZero + spec_.bucket * static_cast<std::int64_t>(open + 1) : kTimeNever;
 }
 
 std::int64_t Loop::plan_cost(const Arrival& a) const {
@@ -331,9 +331,12 @@ void Loop::deliver(Time now, RequestId id) {
 void Loop::apply(Time now) {
   // Actions are carried out in the order the engine emitted them.
   for (const Action& action : out_) {
-    if (const auto* s = std::get_if<SendAttempt>(&action)) on_send(now, *s);
-    else if (const auto* c = std::get_if<CancelAttempt>(&action)) on_cancel(now, *c);
-    else if (const auto* d = std::get_if<Complete>(&action)) on_complete(now, *d);
+    if (const auto* s = std::get_if<SendAttempt>(&action))
+      on_send(now, *s);
+    else if (const auto* c = std::get_if<CancelAttempt>(&action))
+      on_cancel(now, *c);
+    else if (const auto* d = std::get_if<Complete>(&action))
+      on_complete(now, *d);
     else if (const auto* g = std::get_if<Charge>(&action)) {
       result_.cost_by_target_micro_usd[g->target] += g->cost_micro_usd;
       bucket(now).cost_micro_usd += g->cost_micro_usd;
@@ -453,8 +456,9 @@ void Loop::on_complete(Time now, const Complete& c) {
   // redelivery is immediate (every target open with when_unavailable = fail; an
   // instant connect error with no breaker): it would fail again at that instant forever.
   const bool instant = now == held->delivered_at && spec_.buffer.redelivery_delay == Duration{0};
-  const bool redeliverable = ((c.status == RequestStatus::failed && c.reason != EndReason::caller_error) ||
-                              c.reason == EndReason::deadline) && !instant;
+  const bool redeliverable =
+      ((c.status == RequestStatus::failed && c.reason != EndReason::caller_error) || c.reason == EndReason::deadline) &&
+      !instant;
   const bool requeue = spec_.buffer.mode == BufferMode::requeue && redeliverable;
   // A message delivered max_deliveries times goes to the dead-letter queue: it failed.
   const bool dead_letter = requeue && held->deliveries >= spec_.buffer.max_deliveries;
@@ -507,8 +511,9 @@ void Loop::on_attempt_event(Time now, EventKind kind, AttemptId id) {
   attempts_.erase(id);
   if (f.reply.holds_slot) fleet_.provider(f.provider).finish(now);
   end_probe(f);
-  trace(now, TraceKind::response, id,
-        static_cast<std::uint64_t>(f.reply.outcome.kind) << 16 | static_cast<std::uint64_t>(f.reply.outcome.http_status));
+  trace(
+      now, TraceKind::response, id,
+      static_cast<std::uint64_t>(f.reply.outcome.kind) << 16 | static_cast<std::uint64_t>(f.reply.outcome.http_status));
   engine_.on_response(now, id, f.reply.outcome, out_);
   apply(now);
 }
@@ -566,16 +571,26 @@ RunResult run_simulation(const RunSpec& spec, TraceRecorder* recorder) {
 
 const char* to_string(TraceKind kind) noexcept {
   switch (kind) {
-    case TraceKind::arrival: return "arrival";
-    case TraceKind::dropped_full: return "dropped_full";
-    case TraceKind::send: return "send";
-    case TraceKind::first_byte: return "first_byte";
-    case TraceKind::response: return "response";
-    case TraceKind::cancel: return "cancel";
-    case TraceKind::complete: return "complete";
-    case TraceKind::requeue: return "requeue";
-    case TraceKind::charge: return "charge";
-    case TraceKind::breaker: return "breaker";
+    case TraceKind::arrival:
+      return "arrival";
+    case TraceKind::dropped_full:
+      return "dropped_full";
+    case TraceKind::send:
+      return "send";
+    case TraceKind::first_byte:
+      return "first_byte";
+    case TraceKind::response:
+      return "response";
+    case TraceKind::cancel:
+      return "cancel";
+    case TraceKind::complete:
+      return "complete";
+    case TraceKind::requeue:
+      return "requeue";
+    case TraceKind::charge:
+      return "charge";
+    case TraceKind::breaker:
+      return "breaker";
   }
   return "?";  // a code read from a trace that no kind has (0, or past the last)
 }

@@ -32,9 +32,9 @@ enum class BufferMode : std::uint8_t {
 };
 
 struct BufferSpec {
-  std::int64_t capacity = 0;         // requests held at once; 0: unbounded
+  std::int64_t capacity = 0;  // requests held at once; 0: unbounded
   BufferMode mode = BufferMode::fail;
-  Duration redelivery_delay = ms(0); // requeue: until the message is delivered again
+  Duration redelivery_delay = ms(0);  // requeue: until the message is delivered again
   // requeue: a message delivered this many times is not delivered again but ends in the
   // dead-letter queue (counted as failed, and in dead_lettered): no message comes back forever.
   std::int32_t max_deliveries = 1'000;
@@ -45,9 +45,9 @@ struct RunSpec {
   std::vector<ProviderSpec> providers;  // the fleet, parallel to config.providers
   TrafficSpec traffic;
   BufferSpec buffer;
-  Time end;                             // the run stops here; unfinished work is "in flight"
+  Time end;  // the run stops here; unfinished work is "in flight"
   std::uint64_t seed = 1;
-  Duration bucket = sec(10);            // resolution of the time series
+  Duration bucket = sec(10);  // resolution of the time series
 };
 
 struct Bucket {
@@ -56,11 +56,11 @@ struct Bucket {
   std::int64_t failed = 0;
   std::int64_t dropped = 0;
   std::int64_t attempts = 0;
-  std::int64_t held_max = 0;           // buffer occupancy peak in the bucket
+  std::int64_t held_max = 0;  // buffer occupancy peak in the bucket
   std::int64_t cost_micro_usd = 0;
-  std::int64_t latency_p50_us = 0;     // of requests that succeeded in the bucket
+  std::int64_t latency_p50_us = 0;  // of requests that succeeded in the bucket
   std::int64_t latency_p99_us = 0;
-  std::uint32_t open_targets = 0;      // bit t: target t's breaker was open at some point
+  std::uint32_t open_targets = 0;  // bit t: target t's breaker was open at some point
 };
 
 struct Transition {
@@ -72,7 +72,7 @@ struct Transition {
 
 struct RunResult {
   std::uint64_t seed = 0;
-  std::string digest;                   // 16 hex digits over the ordered event trace
+  std::string digest;  // 16 hex digits over the ordered event trace
   std::uint64_t events = 0;
   Time end;
   Duration bucket{0};
@@ -82,21 +82,21 @@ struct RunResult {
   std::int64_t failed = 0;
   std::int64_t dropped = 0;
   std::int64_t in_flight_end = 0;
-  std::int64_t requeued = 0;            // deliveries after the first
-  std::int64_t dead_lettered = 0;       // requeue: failed for good after max_deliveries (also in failed)
-  std::int64_t downgraded = 0;          // succeeded on a cheaper tier: the cost budget ran out
+  std::int64_t requeued = 0;       // deliveries after the first
+  std::int64_t dead_lettered = 0;  // requeue: failed for good after max_deliveries (also in failed)
+  std::int64_t downgraded = 0;     // succeeded on a cheaper tier: the cost budget ran out
   std::array<std::int64_t, kEndReasonCount> failed_by{};
   std::array<std::int64_t, kEndReasonCount> dropped_by{};
-  std::int64_t dropped_buffer_full = 0; // arrivals that found the buffer full
-  bool conserved = false;               // arrived == succeeded + failed + dropped + in flight
+  std::int64_t dropped_buffer_full = 0;  // arrivals that found the buffer full
+  bool conserved = false;                // arrived == succeeded + failed + dropped + in flight
   // The first broken liveness invariant (half-open probe bound, an idle ready target
   // while its route waits, a request held past its deadline), with its time; empty: none.
   std::string violation;
 
-  std::optional<Time> overflow_at;      // when the buffer first turned an arrival away
+  std::optional<Time> overflow_at;  // when the buffer first turned an arrival away
   std::int64_t held_peak = 0;
 
-  Histogram latency;                    // end to end, first arrival to success, requeues included
+  Histogram latency;  // end to end, first arrival to success, requeues included
   std::int64_t attempts = 0;
   std::int64_t hedges = 0;
   std::int64_t retry_budget_denied = 0;
@@ -104,7 +104,8 @@ struct RunResult {
   std::vector<std::int64_t> cost_by_target_micro_usd;
   std::int64_t cost_micro_usd = 0;
   std::int64_t possibly_billed_micro_usd = 0;
-  // The all-primary plan: what every arrival would cost at its route's primary target (the first of its highest priority).
+  // The all-primary plan: what every arrival would cost at its route's primary target (the first of its highest
+  // priority).
   std::int64_t plan_cost_micro_usd = 0;
   std::vector<std::int64_t> trips_by_target;
   std::vector<Transition> transitions;  // the first kTransitionsKept, in order
@@ -127,7 +128,16 @@ RunResult run_simulation(const RunSpec& spec, TraceRecorder* recorder = nullptr)
 // Trace event kinds (TraceEvent::kind). A new kind is named in to_string (simulation.cpp),
 // where the compiler checks that the switch covers every kind.
 enum class TraceKind : std::uint32_t {
-  arrival = 1, dropped_full, send, first_byte, response, cancel, complete, requeue, charge, breaker,
+  arrival = 1,
+  dropped_full,
+  send,
+  first_byte,
+  response,
+  cancel,
+  complete,
+  requeue,
+  charge,
+  breaker,
 };
 
 // The kind's name ("arrival", "send"...); "?" for a code that is no kind.

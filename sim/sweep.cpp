@@ -83,8 +83,8 @@ std::optional<Int> read_int(std::string_view s) {
 bool bare_word(std::string_view w) {
   if (w.empty() || w.size() > kWordLengthMax) return false;
   return std::all_of(w.begin(), w.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
-           c == '%' || c == '+' || c == ':';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.' || c == '%' || c == '+' || c == ':';
   });
 }
 
@@ -122,7 +122,9 @@ std::optional<Fixed> read_fixed(std::string_view s) {
   return f;
 }
 
-std::int64_t at_places(const Fixed& f, int places) { return f.num * kPow10[places - f.places]; }
+std::int64_t at_places(const Fixed& f, int places) {
+  return f.num * kPow10[places - f.places];
+}
 
 std::string fixed_text(std::int64_t num, int places, bool keep_point) {
   const bool negative = num < 0;
@@ -156,11 +158,13 @@ Result<std::vector<std::string>> stepped(std::int64_t lo, std::int64_t hi, std::
   return values;
 }
 
-Result<std::vector<std::string>> fixed_range(std::string_view lo_s, std::string_view hi_s, std::string_view step_s, bool percent) {
+Result<std::vector<std::string>> fixed_range(std::string_view lo_s, std::string_view hi_s, std::string_view step_s,
+                                             bool percent) {
   const std::optional<Fixed> lo = read_fixed(lo_s);
   const std::optional<Fixed> hi = read_fixed(hi_s);
   const std::optional<Fixed> step = read_fixed(step_s);
-  if (!lo || !hi || !step) return Error{"", "LO, HI and STEP must all be integers, decimals (at most 6 places), percentages or durations"};
+  if (!lo || !hi || !step)
+    return Error{"", "LO, HI and STEP must all be integers, decimals (at most 6 places), percentages or durations"};
   const int places = std::max({lo->places, hi->places, step->places});
   const bool decimal = lo_s.find('.') != std::string_view::npos || hi_s.find('.') != std::string_view::npos ||
                        step_s.find('.') != std::string_view::npos;
@@ -214,16 +218,17 @@ std::string definition_text(const Definition& d) {
 }
 
 std::string record_text(const Record& r) {
-  return std::to_string(r.scenario) + " " + std::to_string(r.point) + " " + std::to_string(r.seed) + " " + exact(r.availability_pct) +
-         " " + exact(r.p99_ms) + " " + exact(r.cost_usd) + " " + exact(r.cost_ratio_pct) + " " + std::to_string(r.dropped) + " " +
-         exact(r.overflow_min) + " " + std::to_string(r.trips) + " " + (r.conserved ? "1" : "0") + " " +
-         (r.checks.empty() ? "-" : r.checks);
+  return std::to_string(r.scenario) + " " + std::to_string(r.point) + " " + std::to_string(r.seed) + " " +
+         exact(r.availability_pct) + " " + exact(r.p99_ms) + " " + exact(r.cost_usd) + " " + exact(r.cost_ratio_pct) +
+         " " + std::to_string(r.dropped) + " " + exact(r.overflow_min) + " " + std::to_string(r.trips) + " " +
+         (r.conserved ? "1" : "0") + " " + (r.checks.empty() ? "-" : r.checks);
 }
 
 // Why a record's values cannot have come from a run, or "" when they could: a shard
 // file is input, and merge must not rank a point on availability 250% or a cost of 1e308.
 std::string record_range_error(const Record& r) {
-  const double cost_usd_max = static_cast<double>(std::numeric_limits<std::int64_t>::max()) / 1e6;  // micro-USD in an int64
+  const double cost_usd_max =
+      static_cast<double>(std::numeric_limits<std::int64_t>::max()) / 1e6;  // micro-USD in an int64
   const auto at_least_zero = [](double v, bool inf_ok) { return v >= 0.0 && (inf_ok || std::isfinite(v)); };
   if (!std::isfinite(r.availability_pct) || r.availability_pct < 0.0 || r.availability_pct > 100.0) {
     return "availability_pct " + exact(r.availability_pct) + " is not between 0 and 100";
@@ -251,12 +256,14 @@ std::optional<Record> read_record(std::string_view s) {
   const auto scenario = read_int<std::uint32_t>(f[0]);
   const auto point = read_int<std::uint32_t>(f[1]);
   const auto seed = read_int<std::uint64_t>(f[2]);
-  const auto a = read_exact(f[3]), p99 = read_exact(f[4]), cost = read_exact(f[5]), ratio = read_exact(f[6]), over = read_exact(f[8]);
+  const auto a = read_exact(f[3]), p99 = read_exact(f[4]), cost = read_exact(f[5]), ratio = read_exact(f[6]),
+             over = read_exact(f[8]);
   const auto dropped = read_int<std::int64_t>(f[7]);
   const auto trips = read_int<std::int64_t>(f[9]);
   if (!scenario || !point || !seed || !a || !p99 || !cost || !ratio || !over || !dropped || !trips) return std::nullopt;
   if (f[10] != "0" && f[10] != "1") return std::nullopt;
-  const bool checks_ok = f[11] == "-" || std::all_of(f[11].begin(), f[11].end(), [](char c) { return c == 'P' || c == 'F'; });
+  const bool checks_ok =
+      f[11] == "-" || std::all_of(f[11].begin(), f[11].end(), [](char c) { return c == 'P' || c == 'F'; });
   if (!checks_ok || f[11].size() > kExpectationsMax) return std::nullopt;
   r.scenario = *scenario;
   r.point = *point;
@@ -297,9 +304,12 @@ std::vector<std::size_t> record_order(const Shard& s) {
 // The first record (an index into s.records) that breaks "one record per seed of each
 // (scenario, point) pair that has records", and why. Every record's seed must be one
 // its scenario runs.
-std::optional<std::pair<std::size_t, std::string>> first_incomplete(const Shard& s, const std::vector<std::size_t>& order) {
+std::optional<std::pair<std::size_t, std::string>> first_incomplete(const Shard& s,
+                                                                    const std::vector<std::size_t>& order) {
   FAILOVER_ASSERT(order.size() == s.records.size());
-  const auto pair_text = [](const Record& r) { return "point " + std::to_string(r.point) + " of scenario " + std::to_string(r.scenario); };
+  const auto pair_text = [](const Record& r) {
+    return "point " + std::to_string(r.point) + " of scenario " + std::to_string(r.scenario);
+  };
   for (std::size_t k = 1; k < order.size(); ++k) {
     const Record& a = s.records[order[k - 1]];
     const Record& b = s.records[order[k]];
@@ -310,11 +320,13 @@ std::optional<std::pair<std::size_t, std::string>> first_incomplete(const Shard&
   for (std::size_t k = 0; k < order.size();) {
     const Record& first = s.records[order[k]];
     std::size_t end = k;
-    while (end < order.size() && s.records[order[end]].scenario == first.scenario && s.records[order[end]].point == first.point) ++end;
+    while (end < order.size() && s.records[order[end]].scenario == first.scenario &&
+           s.records[order[end]].point == first.point)
+      ++end;
     const std::size_t seeds = s.definition.scenarios[first.scenario].seeds.size();
     if (end - k != seeds) {
-      return std::pair(order[k], pair_text(first) + " has runs of " + std::to_string(end - k) + " of its " + std::to_string(seeds) +
-                                     " seeds (a shard holds every seed of a point or none)");
+      return std::pair(order[k], pair_text(first) + " has runs of " + std::to_string(end - k) + " of its " +
+                                     std::to_string(seeds) + " seeds (a shard holds every seed of a point or none)");
     }
     k = end;
   }
@@ -383,12 +395,18 @@ void ShardReader::read_header(const toml::table& root, Shard& s) {
     r_.fail(at, "format", "must be \"" + std::string(kShardFormat) + "\": this is not a shard file of failover sweep");
     return;
   }
-  if (!r_.only_keys(root, "", {"format", "shard", "shards", "partial", "records", "mode", "keys", "values", "points", "scenarios"})) return;
-  for (const std::string_view key : {"shard", "shards", "partial", "records", "mode", "keys", "values", "points", "scenarios"}) {
+  if (!r_.only_keys(
+          root, "",
+          {"format", "shard", "shards", "partial", "records", "mode", "keys", "values", "points", "scenarios"}))
+    return;
+  for (const std::string_view key :
+       {"shard", "shards", "partial", "records", "mode", "keys", "values", "points", "scenarios"}) {
     r_.require(root, key, "");
   }
-  s.count = static_cast<std::size_t>(r_.integer(root, "shards", "", 1, static_cast<std::int64_t>(kShardsMax)).value_or(1));
-  s.index = static_cast<std::size_t>(r_.integer(root, "shard", "", 0, static_cast<std::int64_t>(s.count) - 1).value_or(0));
+  s.count =
+      static_cast<std::size_t>(r_.integer(root, "shards", "", 1, static_cast<std::int64_t>(kShardsMax)).value_or(1));
+  s.index =
+      static_cast<std::size_t>(r_.integer(root, "shard", "", 0, static_cast<std::int64_t>(s.count) - 1).value_or(0));
   s.partial = r_.boolean(root, "partial", "").value_or(false);
   s.definition.mode = r_.text(root, "mode", "").value_or("");
 }
@@ -397,8 +415,10 @@ void ShardReader::read_axes(const toml::table& root, Definition& d) {
   const toml::array* keys = r_.array(root, "keys", "");
   const toml::array* values = r_.array(root, "values", "");
   if (keys == nullptr || values == nullptr) return;
-  if (keys->empty() || keys->size() > kKeysMax) r_.fail(*keys, "keys", "must list 1 to " + std::to_string(kKeysMax) + " keys");
-  if (values->size() != keys->size()) r_.fail(*values, "values", "must hold one array per key (" + std::to_string(keys->size()) + ")");
+  if (keys->empty() || keys->size() > kKeysMax)
+    r_.fail(*keys, "keys", "must list 1 to " + std::to_string(kKeysMax) + " keys");
+  if (values->size() != keys->size())
+    r_.fail(*values, "values", "must hold one array per key (" + std::to_string(keys->size()) + ")");
   for (std::size_t i = 0; i < keys->size() && !r_.failed(); ++i) {
     Axis& axis = d.axes.emplace_back();
     axis.key = r_.text_of(*keys->get(i), element("keys", i)).value_or("");
@@ -456,12 +476,14 @@ void ShardReader::read_scenario(const toml::table& t, const std::string& path, S
   e.text = r_.text(t, "text", path).value_or("");
   const std::optional<std::string> hash = r_.text(t, "hash", path);
   if (hash && *hash != text_hash(e.text)) {
-    r_.fail(*t.get("hash"), join(path, "hash"), "does not match the text, whose hash is " + text_hash(e.text) + ": the text was changed");
+    r_.fail(*t.get("hash"), join(path, "hash"),
+            "does not match the text, whose hash is " + text_hash(e.text) + ": the text was changed");
   }
   const std::string seeds_path = join(path, "seeds");
   const toml::array* seeds = r_.array(t, "seeds", path);
   if (seeds == nullptr) return;
-  if (seeds->empty() || seeds->size() > kSeedsMax) r_.fail(*seeds, seeds_path, "must list 1 to " + std::to_string(kSeedsMax) + " seeds");
+  if (seeds->empty() || seeds->size() > kSeedsMax)
+    r_.fail(*seeds, seeds_path, "must list 1 to " + std::to_string(kSeedsMax) + " seeds");
   for (std::size_t j = 0; j < seeds->size() && !r_.failed(); ++j) {
     const std::optional<std::int64_t> seed =
         r_.integer_of(*seeds->get(j), element(seeds_path, j), 0, std::numeric_limits<std::int64_t>::max());
@@ -472,7 +494,8 @@ void ShardReader::read_scenario(const toml::table& t, const std::string& path, S
 // Each record is checked where it stands; then all of them for one run per seed of
 // each point they hold, and sorted.
 void ShardReader::read_records(const toml::array& records, Shard& s) {
-  for (std::size_t i = 0; i < records.size() && !r_.failed(); ++i) read_record_at(*records.get(i), element("records", i), s);
+  for (std::size_t i = 0; i < records.size() && !r_.failed(); ++i)
+    read_record_at(*records.get(i), element("records", i), s);
   if (r_.failed()) return;
   const std::vector<std::size_t> order = record_order(s);
   if (const auto bad = first_incomplete(s, order)) {
@@ -489,16 +512,21 @@ void ShardReader::read_record_at(const toml::node& n, const std::string& path, S
   const std::size_t scenarios = s.definition.scenarios.size();
   const std::size_t points = s.definition.points.size();
   if (!r) {
-    r_.fail(n, path, "is not a run record: 12 fields, scenario point seed availability_pct p99_ms cost_usd cost_ratio_pct dropped "
-                     "overflow_min trips conserved checks");
+    r_.fail(
+        n, path,
+        "is not a run record: 12 fields, scenario point seed availability_pct p99_ms cost_usd cost_ratio_pct dropped "
+        "overflow_min trips conserved checks");
   } else if (r->scenario >= scenarios) {
-    r_.fail(n, path, "names scenario " + std::to_string(r->scenario) + ", but the shard has " + std::to_string(scenarios));
+    r_.fail(n, path,
+            "names scenario " + std::to_string(r->scenario) + ", but the shard has " + std::to_string(scenarios));
   } else if (r->point >= points) {
     r_.fail(n, path, "names point " + std::to_string(r->point) + ", but the shard has " + std::to_string(points));
   } else if (const std::string why_not = record_range_error(*r); !why_not.empty()) {
     r_.fail(n, path, why_not);
   } else if (seed_place(s, *r) == s.definition.scenarios[r->scenario].seeds.size()) {
-    r_.fail(n, path, "is a run of seed " + std::to_string(r->seed) + ", which scenario " + std::to_string(r->scenario) + " does not run");
+    r_.fail(n, path,
+            "is a run of seed " + std::to_string(r->seed) + ", which scenario " + std::to_string(r->scenario) +
+                " does not run");
   }
   if (!r_.failed()) s.records.push_back(std::move(*r));
 }
@@ -561,7 +589,8 @@ Result<std::vector<std::string>> expand_range(std::string_view range) {
   const Result<Duration> dhi = config::parse_duration(hi);
   const Result<Duration> dstep = config::parse_duration(step);
   if (dlo && dhi && dstep) {
-    return stepped(to_us(*dlo), to_us(*dhi), to_us(*dstep), [](std::int64_t us) { return "\"" + config::duration_text(Duration{us}) + "\""; });
+    return stepped(to_us(*dlo), to_us(*dhi), to_us(*dstep),
+                   [](std::int64_t us) { return "\"" + config::duration_text(Duration{us}) + "\""; });
   }
   return Error{"", "LO, HI and STEP must all be integers, decimals (at most 6 places), percentages or durations"};
 }
@@ -573,10 +602,12 @@ Result<Axis> parse_set(std::string_view arg) {
   Axis axis;
   axis.key = std::string(arg.substr(0, eq));
   const auto key_char = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.';
   };
-  const bool key_ok = !axis.key.empty() && axis.key.size() <= kWordLengthMax && axis.key.front() != '.' && axis.key.back() != '.' &&
-                      axis.key.find("..") == std::string::npos && std::all_of(axis.key.begin(), axis.key.end(), key_char);
+  const bool key_ok = !axis.key.empty() && axis.key.size() <= kWordLengthMax && axis.key.front() != '.' &&
+                      axis.key.back() != '.' && axis.key.find("..") == std::string::npos &&
+                      std::all_of(axis.key.begin(), axis.key.end(), key_char);
   if (!key_ok) return Error{where, "\"" + axis.key + "\" is not a dotted key under [policy] like breaker.open_base"};
   std::string_view rest = arg.substr(eq + 1);
   if (rest.empty()) return Error{where, "lists no value"};
@@ -597,8 +628,10 @@ Result<Axis> parse_set(std::string_view arg) {
       values.push_back(std::move(*v));
     }
     for (std::string& v : values) {
-      if (std::find(axis.values.begin(), axis.values.end(), v) != axis.values.end()) return Error{where, "repeats the value " + v};
-      if (axis.values.size() >= kValuesPerKeyMax) return Error{where, "lists more than " + std::to_string(kValuesPerKeyMax) + " values"};
+      if (std::find(axis.values.begin(), axis.values.end(), v) != axis.values.end())
+        return Error{where, "repeats the value " + v};
+      if (axis.values.size() >= kValuesPerKeyMax)
+        return Error{where, "lists more than " + std::to_string(kValuesPerKeyMax) + " values"};
       axis.values.push_back(std::move(v));
     }
     if (comma == rest.size()) break;
@@ -616,10 +649,13 @@ Result<std::size_t> grid_size(const std::vector<Axis>& axes) {
   for (std::size_t i = 0; i < axes.size(); ++i) {
     FAILOVER_ASSERT(!axes[i].values.empty());
     for (std::size_t j = 0; j < i; ++j) {
-      if (axes[j].key == axes[i].key) return Error{"--set " + axes[i].key, "is given twice: list every value in one --set"};
+      if (axes[j].key == axes[i].key)
+        return Error{"--set " + axes[i].key, "is given twice: list every value in one --set"};
     }
     n *= axes[i].values.size();
-    if (n > kPointsMax) return Error{"--set", "the grid has more than " + std::to_string(kPointsMax) + " points: narrow it or use --random N"};
+    if (n > kPointsMax)
+      return Error{"--set",
+                   "the grid has more than " + std::to_string(kPointsMax) + " points: narrow it or use --random N"};
   }
   return n;
 }
@@ -715,7 +751,8 @@ Record record_of(const Scenario& scenario, std::uint32_t scenario_index, std::ui
   PolicyResult one;
   one.name = "policy";
   one.runs.push_back(std::move(run));
-  for (const Expectation* e : policy_expectations(scenario)) r.checks += check_expectation(*e, scenario, one).passed ? 'P' : 'F';
+  for (const Expectation* e : policy_expectations(scenario))
+    r.checks += check_expectation(*e, scenario, one).passed ? 'P' : 'F';
   return r;
 }
 
@@ -728,11 +765,13 @@ std::string shard_file_name(std::size_t index, std::size_t count) {
 std::string write_shard(const Shard& shard) {
   FAILOVER_ASSERT(shard.index < shard.count);
   std::string o = "# A shard of a policy sweep (failover sweep --shard); combine with failover merge. docs/sweep.md\n";
-  o += "format = " + toml_string(kShardFormat) + "\nshard = " + std::to_string(shard.index) + "\nshards = " + std::to_string(shard.count) +
-       "\npartial = " + (shard.partial ? "true" : "false") + "\n";
-  o += "# Per run: scenario point seed availability_pct p99_ms cost_usd cost_ratio_pct dropped overflow_min trips conserved checks\n";
+  o += "format = " + toml_string(kShardFormat) + "\nshard = " + std::to_string(shard.index) +
+       "\nshards = " + std::to_string(shard.count) + "\npartial = " + (shard.partial ? "true" : "false") + "\n";
+  o += "# Per run: scenario point seed availability_pct p99_ms cost_usd cost_ratio_pct dropped overflow_min trips "
+       "conserved checks\n";
   o += "records = [";
-  for (std::size_t i = 0; i < shard.records.size(); ++i) o += std::string(i ? "," : "") + "\n  " + toml_string(record_text(shard.records[i]));
+  for (std::size_t i = 0; i < shard.records.size(); ++i)
+    o += std::string(i ? "," : "") + "\n  " + toml_string(record_text(shard.records[i]));
   o += "\n]\n";
   return o + definition_text(shard.definition);
 }
@@ -757,20 +796,29 @@ Result<Shard> merge(std::vector<Shard> shards, const std::vector<std::string>& n
   const std::size_t count = shards.front().count;
   std::vector<std::size_t> owner(count, shards.size());
   for (std::size_t i = 0; i < shards.size(); ++i) {
-    if (shards[i].count != count) return Error{names[i], "is a shard of " + std::to_string(shards[i].count) + ", " + names[0] + " of " + std::to_string(count)};
-    if (definition_text(shards[i].definition) != definition) return Error{names[i], "belongs to another sweep than " + names[0] + " (scenarios, keys, values, points or seeds differ)"};
+    if (shards[i].count != count)
+      return Error{names[i], "is a shard of " + std::to_string(shards[i].count) + ", " + names[0] + " of " +
+                                 std::to_string(count)};
+    if (definition_text(shards[i].definition) != definition)
+      return Error{names[i],
+                   "belongs to another sweep than " + names[0] + " (scenarios, keys, values, points or seeds differ)"};
     const std::size_t at = shards[i].index;
-    if (owner[at] != shards.size()) return Error{names[i], "is shard " + std::to_string(at) + " of " + std::to_string(count) + " again (as " + names[owner[at]] + ")"};
+    if (owner[at] != shards.size())
+      return Error{names[i], "is shard " + std::to_string(at) + " of " + std::to_string(count) + " again (as " +
+                                 names[owner[at]] + ")"};
     owner[at] = i;
   }
   for (std::size_t at = 0; at < count; ++at) {
-    if (owner[at] == shards.size()) return Error{"merge", "shard " + std::to_string(at) + " of " + std::to_string(count) + " (" + shard_file_name(at, count) + ") is missing"};
+    if (owner[at] == shards.size())
+      return Error{"merge", "shard " + std::to_string(at) + " of " + std::to_string(count) + " (" +
+                                shard_file_name(at, count) + ") is missing"};
   }
   Shard out;
   out.definition = std::move(shards.front().definition);
   for (std::size_t i = 0; i < shards.size(); ++i) {
     for (Record& r : shards[i].records) {
-      if (shard_of(r.point, count) != shards[i].index) return Error{names[i], "holds point " + std::to_string(r.point) + ", which belongs to another shard"};
+      if (shard_of(r.point, count) != shards[i].index)
+        return Error{names[i], "holds point " + std::to_string(r.point) + ", which belongs to another shard"};
       out.records.push_back(std::move(r));
     }
     out.partial = out.partial || shards[i].partial;
@@ -804,7 +852,8 @@ std::vector<PointSummary> summarize(const Shard& merged, std::uint32_t scenario)
     s.cost_ratio_pct = std::max(s.cost_ratio_pct, r.cost_ratio_pct);
     s.dropped = std::max(s.dropped, r.dropped);
     s.trips = std::max(s.trips, r.trips);
-    for (std::size_t e = 0; e < s.check_passes.size() && e < r.checks.size(); ++e) s.check_passes[e] += r.checks[e] == 'P' ? 1U : 0U;
+    for (std::size_t e = 0; e < s.check_passes.size() && e < r.checks.size(); ++e)
+      s.check_passes[e] += r.checks[e] == 'P' ? 1U : 0U;
   }
   return out;
 }
@@ -848,7 +897,8 @@ std::vector<bool> pareto_frontier(const std::vector<PointSummary>& points) {
   std::vector<bool> on(points.size(), false);
   std::vector<std::size_t> frontier;
   for (const std::size_t i : order) {
-    const bool dominated = std::any_of(frontier.begin(), frontier.end(), [&](std::size_t f) { return dominates(points[f], points[i]); });
+    const bool dominated =
+        std::any_of(frontier.begin(), frontier.end(), [&](std::size_t f) { return dominates(points[f], points[i]); });
     if (dominated) continue;
     on[i] = true;
     frontier.push_back(i);
@@ -859,7 +909,8 @@ std::vector<bool> pareto_frontier(const std::vector<PointSummary>& points) {
 bool some_point_passes_everywhere(const Shard& merged) {
   for (std::uint32_t s = 0; s < merged.definition.scenarios.size(); ++s) {
     const std::vector<PointSummary> points = summarize(merged, s);
-    const bool any = std::any_of(points.begin(), points.end(), [](const PointSummary& p) { return p.seeds > 0 && p.passed == p.seeds; });
+    const bool any = std::any_of(points.begin(), points.end(),
+                                 [](const PointSummary& p) { return p.seeds > 0 && p.passed == p.seeds; });
     if (!any) return false;
   }
   return true;

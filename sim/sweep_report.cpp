@@ -35,16 +35,20 @@ struct ScenarioView {
   Scenario scenario;
   std::vector<const Expectation*> expectations;
   std::vector<PointSummary> points;
-  std::vector<std::size_t> order;   // ranking, indices into points
-  std::vector<bool> frontier;       // parallel to points
+  std::vector<std::size_t> order;    // ranking, indices into points
+  std::vector<bool> frontier;        // parallel to points
   bool frontier_of_passing = false;  // the frontier is that of the points passing every seed
-  std::vector<std::size_t> rank;    // parallel to points, 1-based
+  std::vector<std::size_t> rank;     // parallel to points, 1-based
 };
 
 // "availability >= 99.900%".
-std::string expectation_name(const Expectation& e) { return std::string(metric_name(e.metric)) + " " + expected_text(e); }
+std::string expectation_name(const Expectation& e) {
+  return std::string(metric_name(e.metric)) + " " + expected_text(e);
+}
 
-std::string fixed(double v, int digits) { return std::isfinite(v) ? svg::fixed(v, digits) : std::string(); }
+std::string fixed(double v, int digits) {
+  return std::isfinite(v) ? svg::fixed(v, digits) : std::string();
+}
 
 // A swept value in JSON: numbers and booleans as they are, strings as strings.
 std::string json_value(const std::string& toml_text) {
@@ -59,14 +63,21 @@ std::string csv_field(std::string_view s) {
   return out + "\"";
 }
 
-std::string percent(double pct) { return std::isfinite(pct) ? svg::fixed(pct, 4) + "%" : "none"; }
-std::string latency(double ms) { return std::isfinite(ms) ? report::latency_text(std::llround(ms * 1000.0)) : "none"; }
-std::string money(double usd) { return std::isfinite(usd) ? report::usd(std::llround(usd * 1e6)) : "none"; }
+std::string percent(double pct) {
+  return std::isfinite(pct) ? svg::fixed(pct, 4) + "%" : "none";
+}
+std::string latency(double ms) {
+  return std::isfinite(ms) ? report::latency_text(std::llround(ms * 1000.0)) : "none";
+}
+std::string money(double usd) {
+  return std::isfinite(usd) ? report::usd(std::llround(usd * 1e6)) : "none";
+}
 
 std::string point_values(const Definition& d, std::uint32_t point, std::string_view separator) {
   std::string out;
   for (std::size_t k = 0; k < d.axes.size(); ++k) {
-    out += (k ? std::string(separator) : std::string()) + d.axes[k].key + "=" + display_value(d.axes[k].values[d.points[point][k]]);
+    out += (k ? std::string(separator) : std::string()) + d.axes[k].key + "=" +
+           display_value(d.axes[k].values[d.points[point][k]]);
   }
   return out;
 }
@@ -114,18 +125,21 @@ std::string points_csv(const Shard& m, const std::vector<ScenarioView>& views) {
   const Definition& d = m.definition;
   std::string o = "scenario,point";
   for (const Axis& a : d.axes) o += "," + csv_field(a.key);
-  o += ",seed,passed,availability_pct,latency_p99_ms,cost_usd,cost_ratio_pct,dropped,overflow_min,breaker_trips,conserved,expectations_failed\n";
+  o += ",seed,passed,availability_pct,latency_p99_ms,cost_usd,cost_ratio_pct,dropped,overflow_min,breaker_trips,"
+       "conserved,expectations_failed\n";
   for (const Record& r : m.records) {
     const ScenarioView& v = views[r.scenario];
     o += csv_field(v.scenario.name) + "," + std::to_string(r.point);
-    for (std::size_t k = 0; k < d.axes.size(); ++k) o += "," + csv_field(display_value(d.axes[k].values[d.points[r.point][k]]));
+    for (std::size_t k = 0; k < d.axes.size(); ++k)
+      o += "," + csv_field(display_value(d.axes[k].values[d.points[r.point][k]]));
     std::string failed;
     for (std::size_t e = 0; e < r.checks.size() && e < v.expectations.size(); ++e) {
       if (r.checks[e] == 'F') failed += (failed.empty() ? "" : "; ") + expectation_name(*v.expectations[e]);
     }
-    o += "," + std::to_string(r.seed) + "," + (r.passed() ? "true" : "false") + "," + fixed(r.availability_pct, 4) + "," + fixed(r.p99_ms, 1) +
-         "," + fixed(r.cost_usd, 4) + "," + fixed(r.cost_ratio_pct, 2) + "," + std::to_string(r.dropped) + "," + fixed(r.overflow_min, 2) +
-         "," + std::to_string(r.trips) + "," + (r.conserved ? "true" : "false") + "," + csv_field(failed) + "\n";
+    o += "," + std::to_string(r.seed) + "," + (r.passed() ? "true" : "false") + "," + fixed(r.availability_pct, 4) +
+         "," + fixed(r.p99_ms, 1) + "," + fixed(r.cost_usd, 4) + "," + fixed(r.cost_ratio_pct, 2) + "," +
+         std::to_string(r.dropped) + "," + fixed(r.overflow_min, 2) + "," + std::to_string(r.trips) + "," +
+         (r.conserved ? "true" : "false") + "," + csv_field(failed) + "\n";
   }
   return o;
 }
@@ -155,7 +169,8 @@ void write_point(JsonWriter& j, const Shard& m, const ScenarioView& v, std::size
   j.open_inline("", '{');
   j.integer("point", p.point);
   j.open_inline("values", '{');
-  for (std::size_t k = 0; k < d.axes.size(); ++k) j.raw(d.axes[k].key, json_value(d.axes[k].values[d.points[p.point][k]]));
+  for (std::size_t k = 0; k < d.axes.size(); ++k)
+    j.raw(d.axes[k].key, json_value(d.axes[k].values[d.points[p.point][k]]));
   j.close('}');
   j.integer("rank", v.rank[i]);
   j.boolean("pareto", v.frontier[i]);
@@ -208,7 +223,9 @@ std::string points_json(const Shard& m, const std::vector<ScenarioView>& views) 
 
 // ---- the scatter -------------------------------------------------------------------
 
-std::string svg_name(const ScenarioView& v) { return "pareto-" + v.scenario.name + ".svg"; }
+std::string svg_name(const ScenarioView& v) {
+  return "pareto-" + v.scenario.name + ".svg";
+}
 
 std::vector<svg::Tick> log_ticks(double lo, double hi) {
   std::vector<svg::Tick> ticks;
@@ -221,7 +238,9 @@ std::vector<svg::Tick> log_ticks(double lo, double hi) {
   return ticks;
 }
 
-bool plotted(const PointSummary& p) { return std::isfinite(p.p99_ms) && p.p99_ms > 0.0 && std::isfinite(p.cost_usd); }
+bool plotted(const PointSummary& p) {
+  return std::isfinite(p.p99_ms) && p.p99_ms > 0.0 && std::isfinite(p.cost_usd);
+}
 
 // The x axis: p99, on a log scale when it spans more than a factor of ten.
 svg::Axis p99_axis(double lo, double hi) {
@@ -232,7 +251,8 @@ svg::Axis p99_axis(double lo, double hi) {
   }
   const double pad = std::max((hi - lo) * 0.1, lo * 0.02);
   svg::Axis x{"p99 latency, worst seed", std::max(0.0, lo - pad), hi + pad, false, {}};
-  for (const double t : svg::linear_ticks(x.lo, x.hi, 8)) x.ticks.push_back({t, report::latency_text(std::llround(t * 1000.0))});
+  for (const double t : svg::linear_ticks(x.lo, x.hi, 8))
+    x.ticks.push_back({t, report::latency_text(std::llround(t * 1000.0))});
   return x;
 }
 
@@ -278,9 +298,12 @@ std::string scatter(const Definition& d, const ScenarioView& v) {
   if (!std::isfinite(x_lo)) x_lo = x_hi = c_lo = c_hi = 1.0;
   const bool cost = a_lo >= a_hi;  // availability is the same everywhere: it would draw a flat line
   svg::LineChart c;
-  c.title = v.scenario.name + (cost ? ": cost vs p99 latency (worst seed per point)" : ": availability vs p99 latency (worst seed per point)");
-  c.subtitle = std::to_string(v.points.size()) + " points" + (cost ? ", all at availability " + percent(a_lo) : std::string()) +
-               "; Pareto frontier of availability, p99 and cost" + (v.frontier_of_passing ? " among the points passing every seed: " : ": ") +
+  c.title = v.scenario.name + (cost ? ": cost vs p99 latency (worst seed per point)"
+                                    : ": availability vs p99 latency (worst seed per point)");
+  c.subtitle = std::to_string(v.points.size()) + " points" +
+               (cost ? ", all at availability " + percent(a_lo) : std::string()) +
+               "; Pareto frontier of availability, p99 and cost" +
+               (v.frontier_of_passing ? " among the points passing every seed: " : ": ") +
                std::to_string(std::count(v.frontier.begin(), v.frontier.end(), true)) +
                (unplotted ? "; " + std::to_string(unplotted) + " without a p99 not drawn" : std::string());
   c.x = p99_axis(x_lo, x_hi);
@@ -292,9 +315,10 @@ std::string scatter(const Definition& d, const ScenarioView& v) {
   for (const std::size_t i : v.order) {  // best first, so the best points are drawn when capped
     const PointSummary& p = v.points[i];
     if (!plotted(p) || (!v.frontier[i] && c.markers.size() >= kScatterDominatedMax)) continue;
-    const std::string label = "point " + std::to_string(p.point) + " (rank " + std::to_string(v.rank[i]) + "): " + point_values(d, p.point, ", ") +
-                              "; availability " + percent(p.availability_pct) + ", p99 " + latency(p.p99_ms) + ", cost " + money(p.cost_usd) +
-                              ", " + std::to_string(p.passed) + "/" + std::to_string(p.seeds) + " seeds passed";
+    const std::string label = "point " + std::to_string(p.point) + " (rank " + std::to_string(v.rank[i]) +
+                              "): " + point_values(d, p.point, ", ") + "; availability " + percent(p.availability_pct) +
+                              ", p99 " + latency(p.p99_ms) + ", cost " + money(p.cost_usd) + ", " +
+                              std::to_string(p.passed) + "/" + std::to_string(p.seeds) + " seeds passed";
     const char* colour = v.frontier[i] ? kFrontierColour : p.passed == p.seeds ? kPassingColour : kFailingColour;
     svg::Marker m{{p.p99_ms, cost ? p.cost_usd : p.availability_pct}, colour, label};
     (v.frontier[i] ? top : c.markers).push_back(std::move(m));
@@ -315,10 +339,13 @@ std::string ranking_table(const Definition& d, const ScenarioView& v) {
   for (std::size_t r = 0; r < v.order.size() && r < kRankingRows; ++r) {
     const PointSummary& p = v.points[v.order[r]];
     o += "| " + std::to_string(r + 1) + " | " + std::to_string(p.point) + " |";
-    for (std::size_t k = 0; k < d.axes.size(); ++k) o += " " + report::md_cell(display_value(d.axes[k].values[d.points[p.point][k]])) + " |";
-    o += " " + std::to_string(p.passed) + "/" + std::to_string(p.seeds) + " | " + percent(p.availability_pct) + " | " + latency(p.p99_ms) + " | " +
-         money(p.cost_usd) + " | " + (std::isfinite(p.cost_ratio_pct) ? svg::fixed(p.cost_ratio_pct, 1) + "%" : "none") + " | " +
-         report::group_digits(p.dropped) + " | " + report::group_digits(p.trips) + " | " + (v.frontier[v.order[r]] ? "yes" : "") + " |\n";
+    for (std::size_t k = 0; k < d.axes.size(); ++k)
+      o += " " + report::md_cell(display_value(d.axes[k].values[d.points[p.point][k]])) + " |";
+    o += " " + std::to_string(p.passed) + "/" + std::to_string(p.seeds) + " | " + percent(p.availability_pct) + " | " +
+         latency(p.p99_ms) + " | " + money(p.cost_usd) + " | " +
+         (std::isfinite(p.cost_ratio_pct) ? svg::fixed(p.cost_ratio_pct, 1) + "%" : "none") + " | " +
+         report::group_digits(p.dropped) + " | " + report::group_digits(p.trips) + " | " +
+         (v.frontier[v.order[r]] ? "yes" : "") + " |\n";
   }
   return o;
 }
@@ -337,21 +364,24 @@ std::string frontier_table(const Definition& d, const ScenarioView& v) {
     return a.point < b.point;
   });
   std::string o = std::to_string(on.size()) + " of " + std::to_string(v.points.size()) +
-                  " points are on the frontier, by availability" + (on.size() > kFrontierRows ? " (the first " + std::to_string(kFrontierRows) + " shown)" : "") +
-                  ":\n\n| point | values | availability | p99 | cost | seeds passed | rank |\n|---:|---|---:|---:|---:|---:|---:|\n";
+                  " points are on the frontier, by availability" +
+                  (on.size() > kFrontierRows ? " (the first " + std::to_string(kFrontierRows) + " shown)" : "") +
+                  ":\n\n| point | values | availability | p99 | cost | seeds passed | rank "
+                  "|\n|---:|---|---:|---:|---:|---:|---:|\n";
   for (std::size_t n = 0; n < on.size() && n < kFrontierRows; ++n) {
     const PointSummary& p = v.points[on[n]];
-    o += "| " + std::to_string(p.point) + " | " + report::md_cell(point_values(d, p.point, ", ")) + " | " + percent(p.availability_pct) + " | " +
-         latency(p.p99_ms) + " | " + money(p.cost_usd) + " | " + std::to_string(p.passed) + "/" + std::to_string(p.seeds) + " | " +
-         std::to_string(v.rank[on[n]]) + " |\n";
+    o += "| " + std::to_string(p.point) + " | " + report::md_cell(point_values(d, p.point, ", ")) + " | " +
+         percent(p.availability_pct) + " | " + latency(p.p99_ms) + " | " + money(p.cost_usd) + " | " +
+         std::to_string(p.passed) + "/" + std::to_string(p.seeds) + " | " + std::to_string(v.rank[on[n]]) + " |\n";
   }
   return o;
 }
 
 // Per swept value: the share of runs that passed and the median of the points' worst figures.
 std::string effects_table(const Definition& d, const ScenarioView& v) {
-  std::string o = "| key | value | points | runs passed | availability (median) | p99 (median) | cost (median) | trips (median) |\n"
-                  "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  std::string o =
+      "| key | value | points | runs passed | availability (median) | p99 (median) | cost (median) | trips (median) |\n"
+      "|---|---:|---:|---:|---:|---:|---:|---:|\n";
   for (std::size_t k = 0; k < d.axes.size(); ++k) {
     for (std::uint32_t value = 0; value < d.axes[k].values.size(); ++value) {
       std::size_t points = 0, runs = 0, passed = 0;
@@ -367,22 +397,26 @@ std::string effects_table(const Definition& d, const ScenarioView& v) {
         trips.push_back(static_cast<double>(p.trips));
       }
       if (points == 0) continue;
-      o += "| " + report::md_cell(d.axes[k].key) + " | " + report::md_cell(display_value(d.axes[k].values[value])) + " | " + std::to_string(points) +
-           " | " + std::to_string(passed) + "/" + std::to_string(runs) + " | " + percent(report::median(a)) + " | " + latency(report::median(p99)) +
-           " | " + money(report::median(cost)) + " | " + svg::fixed(report::median(trips), 0) + " |\n";
+      o += "| " + report::md_cell(d.axes[k].key) + " | " + report::md_cell(display_value(d.axes[k].values[value])) +
+           " | " + std::to_string(points) + " | " + std::to_string(passed) + "/" + std::to_string(runs) + " | " +
+           percent(report::median(a)) + " | " + latency(report::median(p99)) + " | " + money(report::median(cost)) +
+           " | " + svg::fixed(report::median(trips), 0) + " |\n";
     }
   }
   return o;
 }
 
 std::string expectations_table(const ScenarioView& v) {
-  if (v.expectations.empty()) return "The scenario sets no expectation on the policy under test: every conserving run passes.\n";
+  if (v.expectations.empty())
+    return "The scenario sets no expectation on the policy under test: every conserving run passes.\n";
   std::string o = "| expectation of the policy under test | points passing on every seed |\n|---|---:|\n";
   for (std::size_t e = 0; e < v.expectations.size(); ++e) {
-    const std::size_t n = static_cast<std::size_t>(std::count_if(v.points.begin(), v.points.end(), [&](const PointSummary& p) {
-      return e < p.check_passes.size() && p.check_passes[e] == p.seeds;
-    }));
-    o += "| " + report::md_cell(expectation_name(*v.expectations[e])) + " | " + std::to_string(n) + "/" + std::to_string(v.points.size()) + " |\n";
+    const std::size_t n =
+        static_cast<std::size_t>(std::count_if(v.points.begin(), v.points.end(), [&](const PointSummary& p) {
+          return e < p.check_passes.size() && p.check_passes[e] == p.seeds;
+        }));
+    o += "| " + report::md_cell(expectation_name(*v.expectations[e])) + " | " + std::to_string(n) + "/" +
+         std::to_string(v.points.size()) + " |\n";
   }
   return o;
 }
@@ -393,37 +427,50 @@ Result<std::string> best_policy(const Definition& d, const ScenarioView& v, std:
   const ScenarioEntry& e = d.scenarios[s];
   Result<std::string> toml = config::policy_toml(e.text, e.path, overrides_of(d.axes, d.points[best.point]));
   if (!toml) return toml.error();
-  std::string o = "Point " + std::to_string(best.point) + " ranks first (" + point_values(d, best.point, ", ") + "): it passed " +
-                  std::to_string(best.passed) + " of " + std::to_string(best.seeds) + " seeds" +
-                  (best.passed == best.seeds ? "" : " -- no point passed every seed, so treat it as the least bad, not as good") +
-                  ". The whole policy under test of `" + e.path + "` with these values, ready to paste into a live config "
-                  "(providers and routes as in the scenario file; docs/config.md):\n\n```toml\n# failover sweep: point " + std::to_string(best.point) +
-                  " of " + v.scenario.name + ". Keys not listed keep their defaults.\n" + *toml + "```\n";
+  std::string o =
+      "Point " + std::to_string(best.point) + " ranks first (" + point_values(d, best.point, ", ") + "): it passed " +
+      std::to_string(best.passed) + " of " + std::to_string(best.seeds) + " seeds" +
+      (best.passed == best.seeds ? "" : " -- no point passed every seed, so treat it as the least bad, not as good") +
+      ". The whole policy under test of `" + e.path +
+      "` with these values, ready to paste into a live config "
+      "(providers and routes as in the scenario file; docs/config.md):\n\n```toml\n# failover sweep: point " +
+      std::to_string(best.point) + " of " + v.scenario.name + ". Keys not listed keep their defaults.\n" + *toml +
+      "```\n";
   return o;
 }
 
 Result<std::string> scenario_section(const Shard& m, const ScenarioView& v, std::uint32_t s) {
   const Definition& d = m.definition;
   const ScenarioEntry& e = d.scenarios[s];
-  const std::size_t all_pass = static_cast<std::size_t>(std::count_if(v.points.begin(), v.points.end(), [](const PointSummary& p) { return p.passed == p.seeds; }));
+  const std::size_t all_pass = static_cast<std::size_t>(
+      std::count_if(v.points.begin(), v.points.end(), [](const PointSummary& p) { return p.passed == p.seeds; }));
   std::string seeds;
   for (const std::uint64_t seed : e.seeds) seeds += (seeds.empty() ? "" : ", ") + std::to_string(seed);
   std::string o = "\n## " + report::md_prose(v.scenario.name) + " -- " + report::md_prose(v.scenario.title) + "\n\n";
-  o += "File `" + e.path + "` (hash " + text_hash(e.text) + "), seeds " + seeds + ". " + std::to_string(v.points.size()) + " of " +
-       std::to_string(d.points.size()) + " points finished; **" + std::to_string(all_pass) + " passed every expectation on every seed**.\n\n";
+  o += "File `" + e.path + "` (hash " + text_hash(e.text) + "), seeds " + seeds + ". " +
+       std::to_string(v.points.size()) + " of " + std::to_string(d.points.size()) + " points finished; **" +
+       std::to_string(all_pass) + " passed every expectation on every seed**.\n\n";
   o += expectations_table(v);
-  o += "\n### Ranking\n\nPoints by the share of seeds on which every expectation held (and no request was lost), then by the worst seed's "
-       "availability (higher first), p99 latency, cost (lower first), then point number. Figures are each point's worst seed. "
-       "The first " + std::to_string(std::min(kRankingRows, v.points.size())) + " of " + std::to_string(v.points.size()) + "; every run is in points.csv.\n\n";
+  o += "\n### Ranking\n\nPoints by the share of seeds on which every expectation held (and no request was lost), then "
+       "by the worst seed's "
+       "availability (higher first), p99 latency, cost (lower first), then point number. Figures are each point's "
+       "worst seed. "
+       "The first " +
+       std::to_string(std::min(kRankingRows, v.points.size())) + " of " + std::to_string(v.points.size()) +
+       "; every run is in points.csv.\n\n";
   o += ranking_table(d, v);
-  o += "\n### Pareto frontier\n\nA point is on the frontier when no other point has at least its availability, at most its p99 and at "
+  o += "\n### Pareto frontier\n\nA point is on the frontier when no other point has at least its availability, at most "
+       "its p99 and at "
        "most its cost (worst seed each) and is better in one of the three. " +
-       std::string(v.frontier_of_passing ? "Only the points that passed every expectation on every seed compete: a point that fails its "
-                                           "scenario is no candidate, however cheap or fast."
-                                         : "No point passed every seed, so every point competes.") + "\n\n";
+       std::string(v.frontier_of_passing
+                       ? "Only the points that passed every expectation on every seed compete: a point that fails its "
+                         "scenario is no candidate, however cheap or fast."
+                       : "No point passed every seed, so every point competes.") +
+       "\n\n";
   o += frontier_table(d, v);
   o += "\n![availability vs p99 latency](" + svg_name(v) + ")\n";
-  o += "\n### What each value does\n\nOver every point with that value: the runs that passed, and the median of the points' worst-seed figures.\n\n";
+  o += "\n### What each value does\n\nOver every point with that value: the runs that passed, and the median of the "
+       "points' worst-seed figures.\n\n";
   o += effects_table(d, v);
   o += "\n### Best policy\n\n";
   Result<std::string> best = best_policy(d, v, s);
@@ -458,11 +505,14 @@ Result<std::string> report_md(const Shard& m, const std::vector<ScenarioView>& v
   std::size_t runs = 0;
   for (const ScenarioEntry& e : d.scenarios) runs += e.seeds.size() * d.points.size();
   std::string o = "# Policy sweep\n\n";
-  if (m.partial) o += "**Partial: the sweep was interrupted; only the points whose every seed finished are reported.**\n\n";
-  o += std::to_string(d.points.size()) + " points (" + d.mode + ") x " + std::to_string(d.scenarios.size()) + " scenario" +
-       (d.scenarios.size() == 1 ? "" : "s") + ", " + std::to_string(runs) + " runs of the policy under test planned, " +
-       std::to_string(m.records.size()) + " finished. Made by `failover sweep` (docs/sweep.md); every run is in points.csv and points.json. "
-       "To run it again (add --shard I/N to split it over machines):\n\n```sh\n" + command_line(d) + "\n```\n\n";
+  if (m.partial)
+    o += "**Partial: the sweep was interrupted; only the points whose every seed finished are reported.**\n\n";
+  o += std::to_string(d.points.size()) + " points (" + d.mode + ") x " + std::to_string(d.scenarios.size()) +
+       " scenario" + (d.scenarios.size() == 1 ? "" : "s") + ", " + std::to_string(runs) +
+       " runs of the policy under test planned, " + std::to_string(m.records.size()) +
+       " finished. Made by `failover sweep` (docs/sweep.md); every run is in points.csv and points.json. "
+       "To run it again (add --shard I/N to split it over machines):\n\n```sh\n" +
+       command_line(d) + "\n```\n\n";
   o += "| key under [policy] | values |\n|---|---|\n";
   for (const Axis& a : d.axes) {
     std::string values;
@@ -490,12 +540,14 @@ std::string best_points_text(const Shard& merged) {
       continue;
     }
     const PointSummary& best = points[order.front()];
-    const auto passing = std::count_if(points.begin(), points.end(), [](const PointSummary& p) { return p.passed == p.seeds; });
+    const auto passing =
+        std::count_if(points.begin(), points.end(), [](const PointSummary& p) { return p.passed == p.seeds; });
     char availability[64];
     std::snprintf(availability, sizeof availability, "%.3f%%", best.availability_pct);
-    out += name + ": " + std::to_string(passing) + " of " + std::to_string(points.size()) + " points pass every seed; best: point " +
-           std::to_string(best.point) + " (" + point_values(merged.definition, best.point, ", ") + "), " + std::to_string(best.passed) +
-           "/" + std::to_string(best.seeds) + " seeds passed, worst availability " + availability + "\n";
+    out += name + ": " + std::to_string(passing) + " of " + std::to_string(points.size()) +
+           " points pass every seed; best: point " + std::to_string(best.point) + " (" +
+           point_values(merged.definition, best.point, ", ") + "), " + std::to_string(best.passed) + "/" +
+           std::to_string(best.seeds) + " seeds passed, worst availability " + availability + "\n";
   }
   return out;
 }

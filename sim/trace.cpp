@@ -40,7 +40,9 @@ std::optional<Divergence> first_divergence(const TraceRecorder& left, const Trac
   return std::nullopt;
 }
 
-std::string TraceDigest::hex() const { return to_hex16(digest_); }
+std::string TraceDigest::hex() const {
+  return to_hex16(digest_);
+}
 
 std::string to_hex16(std::uint64_t value) {
   static constexpr char kDigits[] = "0123456789abcdef";

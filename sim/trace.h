@@ -42,8 +42,8 @@ inline std::uint64_t mix64(std::uint64_t x) noexcept {
 // (index, time in µs as two's complement, kind, a, b) in that order is folded as
 // h = mix64(h ^ word) + 0x9e3779b97f4a7c15. Independent of byte order by construction.
 inline std::uint64_t event_hash(const TraceEvent& event) noexcept {
-  const std::uint64_t words[5] = {event.index, static_cast<std::uint64_t>(to_us(event.at)),
-                                  event.kind, event.a, event.b};
+  const std::uint64_t words[5] = {event.index, static_cast<std::uint64_t>(to_us(event.at)), event.kind, event.a,
+                                  event.b};
   std::uint64_t h = kTraceGolden;
   for (const std::uint64_t word : words) h = mix64(h ^ word) + kTraceGolden;
   return h;

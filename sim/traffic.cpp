@@ -136,8 +136,7 @@ Traffic::Traffic(TrafficSpec spec, const Prng& stream)
 
 std::optional<Arrival> Traffic::next_arrival() {
   if (done_) return std::nullopt;
-  const std::optional<Time> at =
-      spec_.process == ArrivalProcess::poisson ? next_poisson_time() : next_constant_time();
+  const std::optional<Time> at = spec_.process == ArrivalProcess::poisson ? next_poisson_time() : next_constant_time();
   if (!at) {
     done_ = true;
     return std::nullopt;

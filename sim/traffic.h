@@ -17,7 +17,7 @@
 namespace failover::sim {
 
 inline constexpr std::size_t kTrafficClassesMax = 64;
-inline constexpr std::int64_t kRateRpmMax = 1'000'000;  // requests per minute
+inline constexpr std::int64_t kRateRpmMax = 1'000'000;                   // requests per minute
 inline constexpr Duration kScheduleDurationMax = minutes(60 * 24 * 30);  // ramps, spikes, periods
 // Rates are computed in milli-requests per minute so that a slow ramp moves smoothly.
 inline constexpr std::int64_t kMilli = 1'000;
@@ -28,13 +28,13 @@ enum class ScheduleKind : std::uint8_t { steady, ramp, spike, diurnal };
 // starts at kTimeZero).
 struct RateSchedule {
   ScheduleKind kind = ScheduleKind::steady;
-  std::int64_t base_rpm = 0;       // steady: the rate; ramp: from; spike: base; diurnal: mean
-  std::int64_t peak_rpm = 0;       // ramp: to; spike: peak
-  std::int64_t amplitude_rpm = 0;  // diurnal: mean +- amplitude, amplitude <= mean
-  Time start = kTimeZero;          // ramp, spike: when the change begins
-  Duration duration{0};            // ramp: how long it takes; spike: how long it lasts
+  std::int64_t base_rpm = 0;           // steady: the rate; ramp: from; spike: base; diurnal: mean
+  std::int64_t peak_rpm = 0;           // ramp: to; spike: peak
+  std::int64_t amplitude_rpm = 0;      // diurnal: mean +- amplitude, amplitude <= mean
+  Time start = kTimeZero;              // ramp, spike: when the change begins
+  Duration duration{0};                // ramp: how long it takes; spike: how long it lasts
   Duration period = minutes(24 * 60);  // diurnal
-  Duration phase{0};               // diurnal: rate at t is as at t + phase
+  Duration phase{0};                   // diurnal: rate at t is as at t + phase
 
   static RateSchedule steady(std::int64_t rpm);
   // base before `start`, then linear to `to` over `over`, then `to`.
@@ -107,11 +107,11 @@ class Traffic {
   Prng mix_;
   std::int64_t weight_total_ = 0;
   std::int64_t envelope_mrpm_ = 0;
-  Time cursor_;                      // time of the last candidate or arrival
-  double carry_us_ = 0.0;            // poisson: the fractional µs of the gaps so far
-  std::int64_t remainder_ = 0;       // constant: carried numerator of 1 / rate
-  bool first_ = true;                // constant: the first arrival is at spec.start
-  bool done_ = false;                // an arrival fell at or after spec.end
+  Time cursor_;                 // time of the last candidate or arrival
+  double carry_us_ = 0.0;       // poisson: the fractional µs of the gaps so far
+  std::int64_t remainder_ = 0;  // constant: carried numerator of 1 / rate
+  bool first_ = true;           // constant: the first arrival is at spec.start
+  bool done_ = false;           // an arrival fell at or after spec.end
   std::uint64_t generated_ = 0;
 };
 

@@ -36,16 +36,15 @@ using config::where;
 // than 6 decimals is rounded to a millionth (docs/config.md).
 constexpr RatioRule kPolicyRatio{.non_negative = false, .at_most_one = false, .exact = false};
 
-constexpr Names<Protocol, 2> kProtocols{{{"openai", Protocol::openai},
-                                         {"anthropic", Protocol::anthropic}}};
+constexpr Names<Protocol, 2> kProtocols{{{"openai", Protocol::openai}, {"anthropic", Protocol::anthropic}}};
 constexpr Names<Selection, 3> kSelections{{{"priority", Selection::priority},
                                            {"least_latency", Selection::least_latency},
                                            {"cheapest", Selection::cheapest}}};
 constexpr Names<Backoff, 3> kBackoffs{{{"none", Backoff::none},
                                        {"full_jitter", Backoff::full_jitter},
                                        {"decorrelated_jitter", Backoff::decorrelated_jitter}}};
-constexpr Names<WhenUnavailable, 2> kWhenUnavailable{{{"wait", WhenUnavailable::wait},
-                                                      {"fail", WhenUnavailable::fail}}};
+constexpr Names<WhenUnavailable, 2> kWhenUnavailable{
+    {{"wait", WhenUnavailable::wait}, {"fail", WhenUnavailable::fail}}};
 constexpr Names<Discipline, 2> kDiscipline{{{"fifo", Discipline::fifo}, {"adaptive_lifo", Discipline::adaptive_lifo}}};
 constexpr Names<BudgetExhausted, 3> kOnExhausted{{{"downgrade", BudgetExhausted::downgrade},
                                                   {"reject", BudgetExhausted::reject},
@@ -62,8 +61,7 @@ class Loader {
   }
 
   Result<Config> load(const toml::table& root) {
-    r_.only_keys(root, "", {"providers", "routes", "tiers", "policy"},
-                 options_.extra_top_level_keys);
+    r_.only_keys(root, "", {"providers", "routes", "tiers", "policy"}, options_.extra_top_level_keys);
     read_providers(root);
     read_routes(root);
     read_tiers(root);
@@ -85,8 +83,8 @@ class Loader {
   // A reference by name to an entry of a table that may come later in the file.
   // The error reads: `<path>.<key>: names <noun> "<name>" <missing>`.
   template <typename Lookup>
-  void resolve(const toml::table& t, std::string_view key, const std::string& path,
-               std::string_view noun, std::string_view missing, Lookup lookup, Index& out);
+  void resolve(const toml::table& t, std::string_view key, const std::string& path, std::string_view noun,
+               std::string_view missing, Lookup lookup, Index& out);
   void read_policy(const toml::table& t);
   void read_breaker(const toml::table& t, const std::string& path);
   void read_retry(const toml::table& t, const std::string& path);
@@ -114,8 +112,7 @@ void Loader::read_providers(const toml::table& root) {
 void Loader::read_provider(const toml::table& t, const std::string& path) {
   const bool sim = options_.allow_sim_tables;
   r_.only_keys(t, path,
-               {"name", "base_url", "protocol", "api_key_env", "concurrency_max", "rpm_limit",
-                "tpm_limit", "models"},
+               {"name", "base_url", "protocol", "api_key_env", "concurrency_max", "rpm_limit", "tpm_limit", "models"},
                sim ? std::vector<std::string>{"sim"} : std::vector<std::string>{});
   if (sim) (void)r_.table(t, "sim", path);  // its type is checked; its contents are not ours
   ProviderConfig& p = config_.providers.emplace_back();
@@ -167,16 +164,14 @@ void Loader::read_model(const toml::table& t, const std::string& path, ModelConf
 }
 
 template <typename Lookup>
-void Loader::resolve(const toml::table& t, std::string_view key, const std::string& path,
-                     std::string_view noun, std::string_view missing, Lookup lookup,
-                     Index& out) {
+void Loader::resolve(const toml::table& t, std::string_view key, const std::string& path, std::string_view noun,
+                     std::string_view missing, Lookup lookup, Index& out) {
   std::string name;
   r_.read(t, key, path, name);
   if (r_.failed() || !t.contains(key)) return;
   const std::optional<Index> found = lookup(name);
   if (!found) {
-    r_.fail(*t.get(key), join(path, key),
-            "names " + std::string(noun) + " \"" + name + "\" " + std::string(missing));
+    r_.fail(*t.get(key), join(path, key), "names " + std::string(noun) + " \"" + name + "\" " + std::string(missing));
     return;
   }
   out = *found;
@@ -194,16 +189,14 @@ void Loader::read_routes(const toml::table& root) {
   }
   // Capability fallbacks may name a route defined further down.
   for (std::size_t i = 0; i < tables.size() && !r_.failed(); ++i) {
-    resolve(*tables[i], "capability_fallback", element("routes", i), "a route",
-            "that is not defined",            [&](std::string_view n) { return config_.route_index(n); },
-            config_.routes[i].capability_fallback);
+    resolve(
+        *tables[i], "capability_fallback", element("routes", i), "a route", "that is not defined",
+        [&](std::string_view n) { return config_.route_index(n); }, config_.routes[i].capability_fallback);
   }
 }
 
 void Loader::read_route(const toml::table& t, const std::string& path, RouteConfig& route) {
-  r_.only_keys(t, path,
-               {"name", "selection", "hedge_after", "stream_resume", "capability_fallback",
-                "targets"});
+  r_.only_keys(t, path, {"name", "selection", "hedge_after", "stream_resume", "capability_fallback", "targets"});
   if (r_.require(t, "name", path)) r_.read(t, "name", path, route.name);
   r_.read_choice(t, "selection", path, kSelections, route.selection);
   r_.read(t, "hedge_after", path, route.hedge_after);
@@ -219,18 +212,19 @@ void Loader::read_route(const toml::table& t, const std::string& path, RouteConf
   }
 }
 
-void Loader::read_route_target(const toml::table& t, const std::string& path,
-                               RouteConfig& route) {
+void Loader::read_route_target(const toml::table& t, const std::string& path, RouteConfig& route) {
   r_.only_keys(t, path, {"provider", "model", "priority", "weight"});
   if (!r_.require(t, "provider", path) || !r_.require(t, "model", path)) return;
   Index provider = kNoIndex;
-  resolve(t, "provider", path, "a provider", "that is not defined",
-          [&](std::string_view n) { return config_.provider_index(n); }, provider);
+  resolve(
+      t, "provider", path, "a provider", "that is not defined",
+      [&](std::string_view n) { return config_.provider_index(n); }, provider);
   if (r_.failed()) return;
   Index model = kNoIndex;
   const ProviderConfig& p = config_.providers[provider];
-  resolve(t, "model", path, "a model", "that provider \"" + p.name + "\" does not list",
-          [&](std::string_view n) { return p.model_index(n); }, model);
+  resolve(
+      t, "model", path, "a model", "that provider \"" + p.name + "\" does not list",
+      [&](std::string_view n) { return p.model_index(n); }, model);
   if (r_.failed()) return;
   RouteTarget& target = route.targets.emplace_back();
   target.target = config_.intern_target(provider, model);
@@ -250,24 +244,23 @@ void Loader::read_tiers(const toml::table& root) {
     TierConfig& tier = config_.tiers.emplace_back();
     if (r_.require(*t, "name", path)) r_.read(*t, "name", path, tier.name);
     if (r_.require(*t, "route", path)) {
-      resolve(*t, "route", path, "a route", "that is not defined",
-              [&](std::string_view n) { return config_.route_index(n); }, tier.route);
+      resolve(
+          *t, "route", path, "a route", "that is not defined",
+          [&](std::string_view n) { return config_.route_index(n); }, tier.route);
     }
     tables.push_back(t);
   }
   // A tier may downgrade to one defined further down.
   for (std::size_t i = 0; i < tables.size() && !r_.failed(); ++i) {
-    resolve(*tables[i], "downgrade_to", element("tiers", i), "a tier", "that is not defined",
-            [&](std::string_view n) { return config_.tier_index(n); },
-            config_.tiers[i].downgrade_to);
+    resolve(
+        *tables[i], "downgrade_to", element("tiers", i), "a tier", "that is not defined",
+        [&](std::string_view n) { return config_.tier_index(n); }, config_.tiers[i].downgrade_to);
   }
 }
 
 void Loader::read_policy(const toml::table& t) {
   const std::string path = "policy";
-  r_.only_keys(t, path,
-               {"breaker", "retry", "timeouts", "queue", "concurrency", "cost", "health",
-                "classify"});
+  r_.only_keys(t, path, {"breaker", "retry", "timeouts", "queue", "concurrency", "cost", "health", "classify"});
   if (const toml::table* b = r_.table(t, "breaker", path)) read_breaker(*b, "policy.breaker");
   if (const toml::table* r = r_.table(t, "retry", path)) read_retry(*r, "policy.retry");
   read_limits(t);
@@ -275,10 +268,10 @@ void Loader::read_policy(const toml::table& t) {
 }
 
 void Loader::read_breaker(const toml::table& t, const std::string& path) {
-  r_.only_keys(t, path,
-               {"consecutive_failures", "failure_rate", "window_calls_min", "window",
-                "slow_call_threshold", "slow_call_rate", "open_base", "open_max",
-                "healthy_period", "half_open_probes", "min_available_targets"});
+  r_.only_keys(
+      t, path,
+      {"consecutive_failures", "failure_rate", "window_calls_min", "window", "slow_call_threshold", "slow_call_rate",
+       "open_base", "open_max", "healthy_period", "half_open_probes", "min_available_targets"});
   BreakerPolicy& b = config_.policy.breaker;
   r_.read(t, "consecutive_failures", path, b.consecutive_failures);
   r_.read(t, "failure_rate", path, b.failure_rate, kPolicyRatio);
@@ -294,10 +287,10 @@ void Loader::read_breaker(const toml::table& t, const std::string& path) {
 }
 
 void Loader::read_retry(const toml::table& t, const std::string& path) {
-  r_.only_keys(t, path,
-               {"attempts_max", "backoff", "backoff_base", "backoff_max", "budget_ratio",
-                "budget_min_per_second", "budget_cap", "retry_after_max", "retry_after_jitter",
-                "adaptive_throttle", "throttle_k", "throttle_window"});
+  r_.only_keys(
+      t, path,
+      {"attempts_max", "backoff", "backoff_base", "backoff_max", "budget_ratio", "budget_min_per_second", "budget_cap",
+       "retry_after_max", "retry_after_jitter", "adaptive_throttle", "throttle_k", "throttle_window"});
   RetryPolicy& r = config_.policy.retry;
   r_.read(t, "attempts_max", path, r.attempts_max);
   r_.read_choice(t, "backoff", path, kBackoffs, r.backoff);
@@ -311,10 +304,8 @@ void Loader::read_retry(const toml::table& t, const std::string& path) {
   r_.read(t, "adaptive_throttle", path, r.adaptive_throttle);
   std::int64_t k_milli = r.throttle_k_milli;
   r_.read_scaled(t, "throttle_k", path, 3, k_milli);
-  if (k_milli < std::numeric_limits<std::int32_t>::min() ||
-      k_milli > std::numeric_limits<std::int32_t>::max()) {
-    r_.fail(*t.get("throttle_k"), join(path, "throttle_k"),
-            "is out of range");
+  if (k_milli < std::numeric_limits<std::int32_t>::min() || k_milli > std::numeric_limits<std::int32_t>::max()) {
+    r_.fail(*t.get("throttle_k"), join(path, "throttle_k"), "is out of range");
   }
   r.throttle_k_milli = static_cast<std::int32_t>(k_milli);
   r_.read(t, "throttle_window", path, r.throttle_window);
@@ -333,8 +324,7 @@ void Loader::read_limits(const toml::table& policy) {
   }
   if (const toml::table* t = r_.table(policy, "queue", "policy")) {
     const std::string path = "policy.queue";
-    r_.only_keys(*t, path, {"depth_max", "requests_max", "when_unavailable", "discipline", "lifo_share",
-                               "lifo_after"});
+    r_.only_keys(*t, path, {"depth_max", "requests_max", "when_unavailable", "discipline", "lifo_share", "lifo_after"});
     r_.read(*t, "depth_max", path, p.queue.depth_max);
     r_.read(*t, "requests_max", path, p.queue.requests_max);
     r_.read_choice(*t, "when_unavailable", path, kWhenUnavailable, p.queue.when_unavailable);
@@ -409,8 +399,7 @@ void Loader::read_status_overrides(const toml::array& a, const std::string& path
     if (r_.failed()) return;
     const std::optional<OutcomeClass> cls = outcome_class_from(name);
     if (!cls) {
-      r_.fail(*t->get("class"), join(item, "class"),
-              "\"" + name + "\" is not an outcome class");
+      r_.fail(*t->get("class"), join(item, "class"), "\"" + name + "\" is not an outcome class");
       return;
     }
     o.cls = *cls;
@@ -418,8 +407,7 @@ void Loader::read_status_overrides(const toml::array& a, const std::string& path
 }
 
 Error syntax_error(std::string_view source, const toml::parse_error& e) {
-  return Error{where(source, position(e.source())),
-               "TOML syntax error: " + std::string(e.description())};
+  return Error{where(source, position(e.source())), "TOML syntax error: " + std::string(e.description())};
 }
 
 // toml++ 3.3 reaches __builtin_unreachable in is_non_ascii_horizontal_whitespace() for
@@ -441,8 +429,12 @@ class UnsafeTextScan {
       const auto c = static_cast<unsigned char>(text_[i_]);
       const char* why = nullptr;
       switch (state_) {
-        case State::outside: why = step_outside(c); break;
-        case State::bare: why = step_bare(c); break;
+        case State::outside:
+          why = step_outside(c);
+          break;
+        case State::bare:
+          why = step_bare(c);
+          break;
         case State::ml_basic:
           if (c == '\\') {
             advance(1);
@@ -450,8 +442,12 @@ class UnsafeTextScan {
             break;
           }
           [[fallthrough]];
-        case State::ml_literal: step_multi_line(); break;
-        default: step_line(c); break;
+        case State::ml_literal:
+          step_multi_line();
+          break;
+        default:
+          step_line(c);
+          break;
       }
       if (why != nullptr) return std::pair<Position, std::string>{at_, why};
     }
@@ -482,8 +478,7 @@ class UnsafeTextScan {
       nesting_.push_back(static_cast<char>(c));
       in_key_ = c == '{';
     }
-    const bool punctuation = std::string_view("\"'[]{},=#").find(static_cast<char>(c)) !=
-                                 std::string_view::npos ||
+    const bool punctuation = std::string_view("\"'[]{},=#").find(static_cast<char>(c)) != std::string_view::npos ||
                              kBlank.find(static_cast<char>(c)) != std::string_view::npos;
     if (state_ == State::outside && !in_key_ && !punctuation) {
       state_ = State::bare;
@@ -510,8 +505,7 @@ class UnsafeTextScan {
       state_ = State::outside;
       return;
     }
-    const bool ends = (state_ == State::basic && c == '"') ||
-                      (state_ == State::literal && c == '\'');
+    const bool ends = (state_ == State::basic && c == '"') || (state_ == State::literal && c == '\'');
     if (state_ == State::basic && c == '\\') advance(1);  // the escaped character
     advance(1);
     if (ends) state_ = State::outside;
@@ -568,7 +562,7 @@ class UnsafeTextScan {
   std::size_t i_ = 0;
   Position at_{1, 1};
   State state_ = State::outside;
-  bool in_key_ = true;        // left of '=' (or in a table header): no bare values
+  bool in_key_ = true;         // left of '=' (or in a table header): no bare values
   std::vector<char> nesting_;  // '[' arrays and '{' inline tables around the value
 };
 
@@ -623,8 +617,7 @@ Result<toml::table> parse_toml_file(const std::string& path) {
   }
 }
 
-Result<Config> config_from_table(const toml::table& root, std::string_view source_name,
-                                 const LoadOptions& options) {
+Result<Config> config_from_table(const toml::table& root, std::string_view source_name, const LoadOptions& options) {
   try {
     return Loader(source_name, options).load(root);
   } catch (const std::exception& e) {
@@ -634,8 +627,7 @@ Result<Config> config_from_table(const toml::table& root, std::string_view sourc
   }
 }
 
-Result<Config> load_config_string(std::string_view text, std::string_view source_name,
-                                  const LoadOptions& options) {
+Result<Config> load_config_string(std::string_view text, std::string_view source_name, const LoadOptions& options) {
   if (text.size() > kFileBytesMax) {
     return Error{std::string(source_name), "could not parse: larger than " + std::to_string(kFileBytesMax >> 20U) +
                                                " MiB, the limit of a config or scenario file"};

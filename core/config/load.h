@@ -32,8 +32,7 @@ Result<Config> load_config_file(const std::string& path, const LoadOptions& opti
 
 // As load_config_file, for text already in memory; `source_name` stands in for the
 // file name in errors.
-Result<Config> load_config_string(std::string_view text, std::string_view source_name,
-                                  const LoadOptions& options = {});
+Result<Config> load_config_string(std::string_view text, std::string_view source_name, const LoadOptions& options = {});
 
 // Parses TOML text into a table, for a loader that reads keys of its own (the scenario
 // loader) before handing the table to config_from_table(). Use it rather than calling
@@ -52,7 +51,6 @@ Result<toml::table> parse_toml_file(const std::string& path);
 
 // Builds a Config from a table the caller already parsed (keeping toml++'s source
 // regions), then validates it. Never throws.
-Result<Config> config_from_table(const toml::table& root, std::string_view source_name,
-                                 const LoadOptions& options);
+Result<Config> config_from_table(const toml::table& root, std::string_view source_name, const LoadOptions& options);
 
 }  // namespace failover

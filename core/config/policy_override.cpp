@@ -81,7 +81,8 @@ Status apply_one(toml::table& root, const PolicyOverride& o) {
     path = join(path, part);
     toml::node* next = t->get(part);
     if (next == nullptr) next = &t->insert_or_assign(part, toml::table{}).first->second;
-    if (!next->is_table()) return Error{path, "is " + std::string(type_name(*next)) + ", not a table: cannot set policy." + o.key};
+    if (!next->is_table())
+      return Error{path, "is " + std::string(type_name(*next)) + ", not a table: cannot set policy." + o.key};
     t = next->as_table();
   }
   set_copy(*t, leaf, *value->get("v"));
@@ -91,7 +92,8 @@ Status apply_one(toml::table& root, const PolicyOverride& o) {
 }  // namespace
 
 Status apply_policy_overrides(toml::table& root, const std::vector<PolicyOverride>& overrides) {
-  if (overrides.size() > kOverridesMax) return Error{"", "more than " + std::to_string(kOverridesMax) + " policy overrides"};
+  if (overrides.size() > kOverridesMax)
+    return Error{"", "more than " + std::to_string(kOverridesMax) + " policy overrides"};
   try {
     for (const PolicyOverride& o : overrides) {
       const Status applied = apply_one(root, o);
@@ -105,14 +107,16 @@ Status apply_policy_overrides(toml::table& root, const std::vector<PolicyOverrid
   }
 }
 
-Result<std::string> policy_toml(std::string_view text, std::string_view name, const std::vector<PolicyOverride>& overrides) {
+Result<std::string> policy_toml(std::string_view text, std::string_view name,
+                                const std::vector<PolicyOverride>& overrides) {
   try {
     Result<toml::table> root = parse_toml(text, name);
     if (!root) return root.error();
     const Status applied = apply_policy_overrides(*root, overrides);
     if (!applied) return applied.error();
     toml::table out;
-    if (toml::node* policy = root->get("policy"); policy != nullptr && policy->is_table()) out.insert("policy", std::move(*policy->as_table()));
+    if (toml::node* policy = root->get("policy"); policy != nullptr && policy->is_table())
+      out.insert("policy", std::move(*policy->as_table()));
     std::ostringstream text_out;
     text_out << toml::toml_formatter(out, toml::format_flags::none);
     return text_out.str() + "\n";

@@ -140,7 +140,8 @@ std::optional<Duration> Reader::duration(const toml::table& t, std::string_view 
   return n == nullptr ? std::nullopt : duration_of(*n, join(path, key));
 }
 
-std::optional<Ratio> Reader::ratio(const toml::table& t, std::string_view key, const std::string& path, RatioRule rule) {
+std::optional<Ratio> Reader::ratio(const toml::table& t, std::string_view key, const std::string& path,
+                                   RatioRule rule) {
   const toml::node* n = field(t, key, path);
   return n == nullptr ? std::nullopt : ratio_of(*n, join(path, key), rule);
 }
@@ -180,8 +181,9 @@ std::optional<std::int64_t> Reader::integer_of(const toml::node& n, const std::s
   const auto* v = n.as_integer();
   if (v == nullptr) return expected(n, path, "an integer"), std::nullopt;
   if (v->get() < lo || v->get() > hi) {
-    fail(n, path, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + " but is " +
-                      std::to_string(v->get()));
+    fail(
+        n, path,
+        "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + " but is " + std::to_string(v->get()));
     return std::nullopt;
   }
   return v->get();
@@ -221,7 +223,7 @@ std::optional<Ratio> Reader::ratio_of(const toml::node& n, const std::string& pa
   } else if (const auto* f = n.as_floating_point()) {
     const double x = f->get();
     if (!std::isfinite(x)) return fail(n, path, "must be a finite number"), std::nullopt;
-    if (out_of_range(x < 0.0, x > 1.0)) return std::nullopt;
+    if (out_of_range(x<0.0, x> 1.0)) return std::nullopt;
     const std::optional<Decimal> d = to_decimal(x);
     if (!d) return fail(n, path, "is out of range (at most 1e9)"), std::nullopt;
     if (d->rounded && rule.exact) return fail(n, path, "has more than 6 decimals"), std::nullopt;
@@ -230,7 +232,7 @@ std::optional<Ratio> Reader::ratio_of(const toml::node& n, const std::string& pa
     expected(n, path, "a percentage string such as \"94%\" or a number in [0, 1]");
     return std::nullopt;
   }
-  if (out_of_range(r.num < 0, r.num > r.den)) return std::nullopt;
+  if (out_of_range(r.num<0, r.num> r.den)) return std::nullopt;
   return r;
 }
 

@@ -114,7 +114,8 @@ class Reader {
   // A number times 10^places, rounded: USD to micro-USD is places = 6 (toml_values.h scaled()).
   std::optional<std::int64_t> scaled(const toml::table& t, std::string_view key, const std::string& path, int places);
   template <typename E, std::size_t N>
-  std::optional<E> choice(const toml::table& t, std::string_view key, const std::string& path, const Names<E, N>& names) {
+  std::optional<E> choice(const toml::table& t, std::string_view key, const std::string& path,
+                          const Names<E, N>& names) {
     const toml::node* n = field(t, key, path);
     return n == nullptr ? std::nullopt : choice_of(*n, join(path, key), names);
   }
@@ -158,7 +159,8 @@ class Reader {
   void read(const toml::table& t, std::string_view key, const std::string& path, Ratio& out, RatioRule rule);
   void read_scaled(const toml::table& t, std::string_view key, const std::string& path, int places, std::int64_t& out);
   template <typename E, std::size_t N>
-  void read_choice(const toml::table& t, std::string_view key, const std::string& path, const Names<E, N>& names, E& out) {
+  void read_choice(const toml::table& t, std::string_view key, const std::string& path, const Names<E, N>& names,
+                   E& out) {
     if (const std::optional<E> v = choice(t, key, path, names)) out = *v;
   }
 

@@ -83,21 +83,33 @@ inline std::string where(std::string_view source, const toml::source_region& at)
 // "a table", "an integer", ... for "expected X but got <type_name>".
 inline std::string_view type_name(toml::node_type type) {
   switch (type) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a floating-point number";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::none: break;
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a floating-point number";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    case toml::node_type::none:
+      break;
   }
   return "nothing";
 }
 
-inline std::string_view type_name(const toml::node& n) { return type_name(n.type()); }
+inline std::string_view type_name(const toml::node& n) {
+  return type_name(n.type());
+}
 
 // "250ms", "30s", "5m", "2h", "1h30m", "0": integer amounts with units h, m, s, ms, us
 // in decreasing size, each unit at most once; no sign, no fractions.
@@ -106,8 +118,8 @@ inline Result<Duration> parse_duration(std::string_view text) {
     std::string_view name;
     std::int64_t us;
   };
-  constexpr std::array<Unit, 5> kUnits{{{"h", 3'600'000'000}, {"m", 60'000'000},
-                                        {"s", 1'000'000}, {"ms", 1'000}, {"us", 1}}};
+  constexpr std::array<Unit, 5> kUnits{
+      {{"h", 3'600'000'000}, {"m", 60'000'000}, {"s", 1'000'000}, {"ms", 1'000}, {"us", 1}}};
   const std::string hint = "is not a duration like \"250ms\", \"30s\" or \"1h30m\"";
   if (text == "0") return Duration{0};
   if (text.empty()) return Error{{}, "is empty; " + hint.substr(3)};
@@ -180,8 +192,7 @@ inline Result<Ratio> parse_percent(std::string_view text) {
 inline std::optional<Decimal> to_decimal(double x) {
   if (!std::isfinite(x) || std::fabs(x) >= detail::kDecimalAbsMax) return std::nullopt;
   std::array<char, 512> buf{};  // fixed notation of the smallest double needs ~330 chars
-  const auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), x,
-                                       std::chars_format::fixed);
+  const auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), x, std::chars_format::fixed);
   FAILOVER_ASSERT(ec == std::errc{});
   const std::string_view text(buf.data(), static_cast<std::size_t>(end - buf.data()));
   std::size_t i = 0;

@@ -89,7 +89,8 @@ bool is_loopback(std::string_view host) noexcept {
 Result<Url> parse_url(std::string_view text) {
   Url url;
   for (const char c : text) {
-    if (!is_url_byte(c)) return bad(text, "a base URL has no whitespace, control character or non-ASCII byte (percent-encode it)");
+    if (!is_url_byte(c))
+      return bad(text, "a base URL has no whitespace, control character or non-ASCII byte (percent-encode it)");
   }
   std::string_view rest;
   if (text.starts_with("https://")) {
@@ -105,7 +106,8 @@ Result<Url> parse_url(std::string_view text) {
   const std::size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
-  if (authority.find('@') != std::string_view::npos) return bad(text, "user info is not allowed; keys come from api_key_env");
+  if (authority.find('@') != std::string_view::npos)
+    return bad(text, "user info is not allowed; keys come from api_key_env");
   std::string_view host;
   std::string_view port;
   if (authority.starts_with("[")) {

@@ -14,9 +14,9 @@ namespace failover::config {
 
 struct Url {
   bool tls = true;
-  std::string host;       // without brackets for IPv6 literals
+  std::string host;  // without brackets for IPv6 literals
   std::uint16_t port = 443;
-  std::string path;       // without a trailing '/'; empty for the root
+  std::string path;                             // without a trailing '/'; empty for the root
   [[nodiscard]] std::string authority() const;  // host[:port] as sent in Host (brackets for IPv6)
 };
 

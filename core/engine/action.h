@@ -21,12 +21,12 @@ using AttemptId = std::uint64_t;
 struct SendAttempt {
   AttemptId attempt = 0;
   RequestId request = 0;
-  Index target = kNoIndex;       // Config::targets index
-  Index provider = kNoIndex;     // Config::providers index
-  Index model = kNoIndex;        // index into that provider's models: its own model id
-  std::int32_t number = 0;       // 1 for the first attempt of the request
+  Index target = kNoIndex;    // Config::targets index
+  Index provider = kNoIndex;  // Config::providers index
+  Index model = kNoIndex;     // index into that provider's models: its own model id
+  std::int32_t number = 0;    // 1 for the first attempt of the request
   bool hedge = false;
-  Time deadline;                 // the engine times the attempt out here at the latest
+  Time deadline;  // the engine times the attempt out here at the latest
   // A half-open breaker's probe. It runs to its verdict even when its request ends
   // first: its request's Complete may then come while it is still in flight, and the
   // driver still reports its end (on_response), which only the breaker hears.
@@ -66,11 +66,11 @@ struct Complete {
   RequestId request = 0;
   RequestStatus status = RequestStatus::succeeded;
   EndReason reason = EndReason::ok;
-  Index target = kNoIndex;        // the target that served it, if any
-  std::int32_t attempts = 0;      // attempts started, hedges included
-  Duration latency{0};            // from submit to completion, queue wait included
+  Index target = kNoIndex;    // the target that served it, if any
+  std::int32_t attempts = 0;  // attempts started, hedges included
+  Duration latency{0};        // from submit to completion, queue wait included
   std::int64_t cost_micro_usd = 0;
-  bool downgraded = false;        // served by a cheaper tier because the budget ran out
+  bool downgraded = false;  // served by a cheaper tier because the budget ran out
 };
 
 enum class ChargeKind : std::uint8_t {

@@ -7,9 +7,9 @@ namespace failover::detail {
 [[noreturn]] void assert_failed(const char* expr, const char* file, int line) noexcept;
 }  // namespace failover::detail
 
-#define FAILOVER_ASSERT(cond)                                                   \
-  do {                                                                          \
-    if (!(cond)) [[unlikely]] {                                                 \
-      ::failover::detail::assert_failed(#cond, __FILE__, __LINE__);             \
-    }                                                                           \
+#define FAILOVER_ASSERT(cond)                                       \
+  do {                                                              \
+    if (!(cond)) [[unlikely]] {                                     \
+      ::failover::detail::assert_failed(#cond, __FILE__, __LINE__); \
+    }                                                               \
   } while (false)

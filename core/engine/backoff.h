@@ -15,8 +15,7 @@
 namespace failover {
 
 // `retry` is 1 for the first retry; `previous` is the last sleep (decorrelated jitter).
-inline Duration backoff_delay(const RetryPolicy& policy, std::int32_t retry, Duration previous,
-                              Prng& prng) noexcept {
+inline Duration backoff_delay(const RetryPolicy& policy, std::int32_t retry, Duration previous, Prng& prng) noexcept {
   FAILOVER_ASSERT(retry >= 1);
   const std::int64_t base = to_us(policy.backoff_base);
   const std::int64_t cap = to_us(policy.backoff_max);

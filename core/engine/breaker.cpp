@@ -22,9 +22,12 @@ Breaker::Change Breaker::advance(Time now) noexcept {
 
 bool Breaker::admits() const noexcept {
   switch (state_) {
-    case BreakerState::closed: return true;
-    case BreakerState::open: return false;
-    case BreakerState::half_open: return probes_started_ < policy_.half_open_probes;
+    case BreakerState::closed:
+      return true;
+    case BreakerState::open:
+      return false;
+    case BreakerState::half_open:
+      return probes_started_ < policy_.half_open_probes;
   }
   return false;
 }

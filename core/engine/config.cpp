@@ -59,26 +59,23 @@ class Checks {
   }
 
   void at_least(std::int64_t value, std::int64_t min, const std::string& where) {
-    check(value >= min, where,
-          "must be at least " + std::to_string(min) + " but is " + std::to_string(value));
+    check(value >= min, where, "must be at least " + std::to_string(min) + " but is " + std::to_string(value));
   }
   void between(std::int64_t value, std::int64_t min, std::int64_t max, const std::string& where) {
-    check(value >= min && value <= max, where,
-          "must be between " + std::to_string(min) + " and " + std::to_string(max) + " but is " +
-              std::to_string(value));
+    check(
+        value >= min && value <= max, where,
+        "must be between " + std::to_string(min) + " and " + std::to_string(max) + " but is " + std::to_string(value));
   }
   void ratio(Ratio r, const std::string& where) {
     const std::string value = std::to_string(r.num) + "/" + std::to_string(r.den);
     check(r.valid(), where, "must be a ratio between 0 and 1 (0% to 100%) but is " + value);
-    check(r.den <= kRatioDenMax, where,
-          "must have a denominator of at most 1000000 but is " + value);
+    check(r.den <= kRatioDenMax, where, "must have a denominator of at most 1000000 but is " + value);
   }
   // zero_allowed: the key documents 0 as "off".
   void duration(Duration d, bool zero_allowed, const std::string& where) {
     const Duration min = zero_allowed ? Duration{0} : Duration{1};
     check(d >= min, where,
-          std::string(zero_allowed ? "must not be negative" : "must be positive") + " but is " +
-              duration_text(d));
+          std::string(zero_allowed ? "must not be negative" : "must be positive") + " but is " + duration_text(d));
     check(d <= kDurationMax, where, "must be at most 31 days but is " + duration_text(d));
   }
   void name(std::string_view value, const std::string& where) {
@@ -109,9 +106,8 @@ void unique_names(Checks& c, const std::vector<Table>& table, std::string_view t
 bool env_var_name(std::string_view name) {
   if (name.empty()) return false;
   if (name.front() >= '0' && name.front() <= '9') return false;
-  return std::all_of(name.begin(), name.end(), [](char ch) {
-    return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
-  });
+  return std::all_of(name.begin(), name.end(),
+                     [](char ch) { return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_'; });
 }
 
 bool url_scheme_ok(std::string_view url) {
@@ -128,8 +124,7 @@ void check_model(Checks& c, const ModelConfig& m, const std::string& path) {
 void check_provider(Checks& c, const ProviderConfig& p, const std::string& path) {
   c.name(p.name, key(path, "name"));
   c.check(url_scheme_ok(p.base_url), key(path, "base_url"),
-          "must start with https:// (or http:// for a loopback test server) but is '" + p.base_url +
-              "'");
+          "must start with https:// (or http:// for a loopback test server) but is '" + p.base_url + "'");
   c.check(p.api_key_env.empty() || env_var_name(p.api_key_env), key(path, "api_key_env"),
           "must name an environment variable (A-Z, 0-9 and _, not starting with a digit), "
           "never hold a key");
@@ -164,8 +159,7 @@ void check_providers(Checks& c, const Config& config) {
 void check_targets(Checks& c, const Config& config) {
   c.check(config.targets.size() <= kTargetsMax, "targets",
           "routes name " + std::to_string(config.targets.size()) +
-              " distinct (provider, model) targets, more than the limit of " +
-              std::to_string(kTargetsMax));
+              " distinct (provider, model) targets, more than the limit of " + std::to_string(kTargetsMax));
   for (std::size_t i = 0; i < config.targets.size() && !c.failed(); ++i) {
     const TargetKey& t = config.targets[i];
     const std::string path = element("targets", i);
@@ -174,8 +168,7 @@ void check_targets(Checks& c, const Config& config) {
       return;
     }
     c.check(t.model < config.providers[t.provider].models.size(), key(path, "model"),
-            "refers to a model that provider '" + config.providers[t.provider].name +
-                "' does not list");
+            "refers to a model that provider '" + config.providers[t.provider].name + "' does not list");
     for (std::size_t j = 0; j < i && !c.failed(); ++j) {
       c.check(!(config.targets[j] == t), path, "repeats " + element("targets", j));
     }
@@ -198,15 +191,13 @@ void check_route(Checks& c, const Config& config, Index r) {
     c.at_least(t.priority, 0, key(tp, "priority"));
     c.between(t.weight, 1, kWeightMax, key(tp, "weight"));
     for (std::size_t j = 0; j < i && !c.failed(); ++j) {
-      c.check(route.targets[j].target != t.target, tp,
-              "names the same provider and model as " + element(targets, j));
+      c.check(route.targets[j].target != t.target, tp, "names the same provider and model as " + element(targets, j));
     }
   }
   c.duration(route.hedge_after, true, key(path, "hedge_after"));
   const std::string fallback = key(path, "capability_fallback");
   if (route.capability_fallback != kNoIndex) {
-    c.check(route.capability_fallback < config.routes.size(), fallback,
-            "refers to a route that does not exist");
+    c.check(route.capability_fallback < config.routes.size(), fallback, "refers to a route that does not exist");
     c.check(route.capability_fallback != r, fallback, "must name another route, not its own");
   }
 }
@@ -235,39 +226,32 @@ void check_routes(Checks& c, const Config& config) {
   unique_names(c, config.routes, "routes");
   const std::size_t n = config.routes.size();
   for (std::size_t r = 0; r < n && !c.failed(); ++r) {
-    const bool ends = chain_ends(static_cast<Index>(r), n, [&](Index i) {
-      return config.routes[i].capability_fallback;
-    });
+    const bool ends =
+        chain_ends(static_cast<Index>(r), n, [&](Index i) { return config.routes[i].capability_fallback; });
     c.check(ends, key(element("routes", r), "capability_fallback"),
             "starts a chain of capability fallbacks that loops back on itself");
   }
 }
 
 void check_tiers(Checks& c, const Config& config) {
-  c.check(config.tiers.size() <= kTiersMax, "tiers",
-          "lists " + std::to_string(config.tiers.size()) + " tiers, more than the limit of " +
-              std::to_string(kTiersMax));
+  c.check(
+      config.tiers.size() <= kTiersMax, "tiers",
+      "lists " + std::to_string(config.tiers.size()) + " tiers, more than the limit of " + std::to_string(kTiersMax));
   const std::size_t n = config.tiers.size();
   for (std::size_t t = 0; t < n && !c.failed(); ++t) {
     const TierConfig& tier = config.tiers[t];
     const std::string path = element("tiers", t);
     c.name(tier.name, key(path, "name"));
-    c.check(tier.route < config.routes.size(), key(path, "route"),
-            "refers to a route that does not exist");
+    c.check(tier.route < config.routes.size(), key(path, "route"), "refers to a route that does not exist");
     if (tier.downgrade_to != kNoIndex) {
-      c.check(tier.downgrade_to < n, key(path, "downgrade_to"),
-              "refers to a tier that does not exist");
-      c.check(tier.downgrade_to != t, key(path, "downgrade_to"),
-              "must name another tier, not its own");
+      c.check(tier.downgrade_to < n, key(path, "downgrade_to"), "refers to a tier that does not exist");
+      c.check(tier.downgrade_to != t, key(path, "downgrade_to"), "must name another tier, not its own");
     }
   }
   unique_names(c, config.tiers, "tiers");
   for (std::size_t t = 0; t < n && !c.failed(); ++t) {
-    const bool ends = chain_ends(static_cast<Index>(t), n, [&](Index i) {
-      return config.tiers[i].downgrade_to;
-    });
-    c.check(ends, key(element("tiers", t), "downgrade_to"),
-            "starts a downgrade chain that loops back on itself");
+    const bool ends = chain_ends(static_cast<Index>(t), n, [&](Index i) { return config.tiers[i].downgrade_to; });
+    c.check(ends, key(element("tiers", t), "downgrade_to"), "starts a downgrade chain that loops back on itself");
   }
 }
 
@@ -282,8 +266,7 @@ void check_breaker(Checks& c, const BreakerPolicy& b) {
   c.duration(b.open_base, false, key(p, "open_base"));
   c.duration(b.open_max, false, key(p, "open_max"));
   c.check(b.open_base <= b.open_max, key(p, "open_base"),
-          "must not exceed open_max (" + duration_text(b.open_max) + ") but is " +
-              duration_text(b.open_base));
+          "must not exceed open_max (" + duration_text(b.open_max) + ") but is " + duration_text(b.open_base));
   c.duration(b.healthy_period, false, key(p, "healthy_period"));
   c.between(b.half_open_probes, 1, kInflightMax, key(p, "half_open_probes"));
   c.between(b.min_available_targets, 0, static_cast<std::int64_t>(kTargetsPerRouteMax),
@@ -297,15 +280,13 @@ void check_retry(Checks& c, const RetryPolicy& r) {
   c.duration(r.backoff_base, r.backoff == Backoff::none, key(p, "backoff_base"));
   c.duration(r.backoff_max, r.backoff == Backoff::none, key(p, "backoff_max"));
   c.check(r.backoff_base <= r.backoff_max, key(p, "backoff_base"),
-          "must not exceed backoff_max (" + duration_text(r.backoff_max) + ") but is " +
-              duration_text(r.backoff_base));
+          "must not exceed backoff_max (" + duration_text(r.backoff_max) + ") but is " + duration_text(r.backoff_base));
   c.ratio(r.budget_ratio, key(p, "budget_ratio"));
   c.at_least(r.budget_min_per_second, 0, key(p, "budget_min_per_second"));
   c.at_least(r.budget_cap, 0, key(p, "budget_cap"));
   c.duration(r.retry_after_max, true, key(p, "retry_after_max"));
   c.ratio(r.retry_after_jitter, key(p, "retry_after_jitter"));
-  c.check(r.throttle_k_milli >= kThrottleKMilliMin && r.throttle_k_milli <= kThrottleKMilliMax,
-          key(p, "throttle_k"),
+  c.check(r.throttle_k_milli >= kThrottleKMilliMin && r.throttle_k_milli <= kThrottleKMilliMax, key(p, "throttle_k"),
           "must be between 1 and 1000 but is " + std::to_string(r.throttle_k_milli) + "/1000");
   c.duration(r.throttle_window, false, key(p, "throttle_window"));
 }
@@ -318,9 +299,9 @@ void check_limits(Checks& c, const Policy& policy) {
   const QueuePolicy& q = policy.queue;
   c.between(q.depth_max, 0, kQueueDepthMax, "policy.queue.depth_max");
   c.between(q.requests_max, 1, kQueueDepthMax, "policy.queue.requests_max");
-  c.check(q.depth_max <= q.requests_max, "policy.queue.depth_max",
-          "must not exceed requests_max (" + std::to_string(q.requests_max) + ") but is " +
-              std::to_string(q.depth_max));
+  c.check(
+      q.depth_max <= q.requests_max, "policy.queue.depth_max",
+      "must not exceed requests_max (" + std::to_string(q.requests_max) + ") but is " + std::to_string(q.depth_max));
   c.between(policy.concurrency.inflight_max, 1, kInflightMax, "policy.concurrency.inflight_max");
   c.at_least(policy.cost.budget_micro_usd, 0, "policy.cost.budget_usd");
   c.duration(policy.cost.budget_window, false, "policy.cost.budget_window");
@@ -335,10 +316,9 @@ void check_limits(Checks& c, const Policy& policy) {
 
 void check_classify(Checks& c, const ClassifyPolicy& classify) {
   const ClassEffect& success = classify.effects[static_cast<std::size_t>(OutcomeClass::success)];
-  c.check(!success.retry && !success.health && !success.fallback,
-          "policy.classify.effects.success", "cannot be changed: a success is never retried");
-  const ClassEffect& cancelled =
-      classify.effects[static_cast<std::size_t>(OutcomeClass::cancelled)];
+  c.check(!success.retry && !success.health && !success.fallback, "policy.classify.effects.success",
+          "cannot be changed: a success is never retried");
+  const ClassEffect& cancelled = classify.effects[static_cast<std::size_t>(OutcomeClass::cancelled)];
   c.check(!cancelled.retry, "policy.classify.effects.cancelled.retry",
           "must be false: the caller cancelled the request");
   const auto& overrides = classify.status_overrides;
@@ -350,15 +330,14 @@ void check_classify(Checks& c, const ClassifyPolicy& classify) {
             "cannot be 'cancelled': only the caller cancels");
     for (std::size_t j = 0; j < i && !c.failed(); ++j) {
       c.check(overrides[i].status != overrides[j].status, key(path, "code"),
-              "repeats status " + std::to_string(overrides[i].status) + " of " +
-                  element("policy.classify.status", j));
+              "repeats status " + std::to_string(overrides[i].status) + " of " + element("policy.classify.status", j));
     }
   }
 }
 
 constexpr std::array<std::string_view, kOutcomeClassCount> kOutcomeClassNames = {
-    "success",      "transient",  "rate_limited", "timeout",   "caller_error",
-    "capability",   "credential", "malformed",    "cancelled",
+    "success",    "transient",  "rate_limited", "timeout",   "caller_error",
+    "capability", "credential", "malformed",    "cancelled",
 };
 static_assert(static_cast<std::size_t>(OutcomeClass::cancelled) + 1 == kOutcomeClassCount);
 

@@ -38,20 +38,20 @@ enum class Protocol : std::uint8_t { openai, anthropic };
 
 // Prices are micro-USD per million tokens: "$15.00 / 1M tokens" is 15'000'000.
 struct ModelConfig {
-  std::string id;                              // the provider's model id, sent on the wire
+  std::string id;  // the provider's model id, sent on the wire
   std::int64_t input_micro_usd_per_mtok = 0;
   std::int64_t output_micro_usd_per_mtok = 0;
-  std::int64_t context_window_tokens = 0;      // 0: unknown, no pre-call check
+  std::int64_t context_window_tokens = 0;  // 0: unknown, no pre-call check
 };
 
 struct ProviderConfig {
   std::string name;
   std::string base_url;
   Protocol protocol = Protocol::openai;
-  std::string api_key_env;          // the *name* of an environment variable, never a key
+  std::string api_key_env;            // the *name* of an environment variable, never a key
   std::int32_t concurrency_max = 64;  // attempts in flight at once (bulkhead)
-  std::int64_t rpm_limit = 0;       // client-side requests/minute; 0: no limit
-  std::int64_t tpm_limit = 0;       // client-side tokens/minute; 0: no limit
+  std::int64_t rpm_limit = 0;         // client-side requests/minute; 0: no limit
+  std::int64_t tpm_limit = 0;         // client-side tokens/minute; 0: no limit
   std::vector<ModelConfig> models;
 
   [[nodiscard]] std::optional<Index> model_index(std::string_view id) const;
@@ -65,9 +65,9 @@ struct TargetKey {
 };
 
 struct RouteTarget {
-  Index target = kNoIndex;   // index into Config::targets
-  std::int32_t priority = 0; // lower is tried first
-  std::int32_t weight = 1;   // weighted choice among eligible targets of one priority
+  Index target = kNoIndex;    // index into Config::targets
+  std::int32_t priority = 0;  // lower is tried first
+  std::int32_t weight = 1;    // weighted choice among eligible targets of one priority
 };
 
 enum class Selection : std::uint8_t {
@@ -80,8 +80,8 @@ struct RouteConfig {
   std::string name;
   std::vector<RouteTarget> targets;
   Selection selection = Selection::priority;
-  Duration hedge_after{0};           // 0: no hedging on this route
-  bool stream_resume = false;        // may a stream that already started resume elsewhere?
+  Duration hedge_after{0};               // 0: no hedging on this route
+  bool stream_resume = false;            // may a stream that already started resume elsewhere?
   Index capability_fallback = kNoIndex;  // route for context-length / content-policy refusals
 };
 
@@ -165,33 +165,33 @@ struct ClassifyPolicy {
 };
 
 struct BreakerPolicy {
-  std::int32_t consecutive_failures = 5;     // 0: rule off
-  Ratio failure_rate{50, 100};               // over the sliding window; 0/1: rule off
+  std::int32_t consecutive_failures = 5;  // 0: rule off
+  Ratio failure_rate{50, 100};            // over the sliding window; 0/1: rule off
   std::int32_t window_calls_min = 20;
   Duration window = sec(30);
-  Duration slow_call_threshold{0};           // time to first byte; 0: rule off
+  Duration slow_call_threshold{0};  // time to first byte; 0: rule off
   Ratio slow_call_rate{80, 100};
-  Duration open_base = sec(5);               // open time = base x 2^(consecutive trips - 1), capped
-  Duration open_max = minutes(1);            // the longest a recovered target waits to be probed
-  Duration healthy_period = minutes(5);      // each healthy period forgives one trip
-  std::int32_t half_open_probes = 1;         // probes admitted; all must succeed to close
-  std::int32_t min_available_targets = 1;    // a trip may not leave a route with fewer
+  Duration open_base = sec(5);             // open time = base x 2^(consecutive trips - 1), capped
+  Duration open_max = minutes(1);          // the longest a recovered target waits to be probed
+  Duration healthy_period = minutes(5);    // each healthy period forgives one trip
+  std::int32_t half_open_probes = 1;       // probes admitted; all must succeed to close
+  std::int32_t min_available_targets = 1;  // a trip may not leave a route with fewer
 };
 
 enum class Backoff : std::uint8_t { none, full_jitter, decorrelated_jitter };
 
 struct RetryPolicy {
-  std::int32_t attempts_max = 3;             // per request, the first and hedges included
+  std::int32_t attempts_max = 3;  // per request, the first and hedges included
   Backoff backoff = Backoff::full_jitter;
   Duration backoff_base = ms(100);
   Duration backoff_max = sec(10);
-  Ratio budget_ratio{20, 100};               // retries may add this share of requests...
-  std::int32_t budget_min_per_second = 10;   // ...plus this floor per second
-  std::int32_t budget_cap = 100;             // tokens the bucket holds at most
-  Duration retry_after_max = sec(60);        // longer than this: fail over, do not wait
-  Ratio retry_after_jitter{10, 100};         // blocked-until spread so the herd does not return at once
-  bool adaptive_throttle = false;            // Google SRE client-side throttling
-  std::int32_t throttle_k_milli = 2'000;     // K = 2
+  Ratio budget_ratio{20, 100};              // retries may add this share of requests...
+  std::int32_t budget_min_per_second = 10;  // ...plus this floor per second
+  std::int32_t budget_cap = 100;            // tokens the bucket holds at most
+  Duration retry_after_max = sec(60);       // longer than this: fail over, do not wait
+  Ratio retry_after_jitter{10, 100};        // blocked-until spread so the herd does not return at once
+  bool adaptive_throttle = false;           // Google SRE client-side throttling
+  std::int32_t throttle_k_milli = 2'000;    // K = 2
   Duration throttle_window = minutes(2);
 };
 
@@ -221,8 +221,8 @@ struct QueuePolicy {
   std::int32_t requests_max = 20'000;  // requests held at once in any state
   WhenUnavailable when_unavailable = WhenUnavailable::wait;
   Discipline discipline = Discipline::adaptive_lifo;
-  Ratio lifo_share{9, 10};              // adaptive_lifo: a head that has waited this share of its time left...
-  Duration lifo_after{0};              // ...and at least this long means a standing queue
+  Ratio lifo_share{9, 10};  // adaptive_lifo: a head that has waited this share of its time left...
+  Duration lifo_after{0};   // ...and at least this long means a standing queue
 };
 
 struct ConcurrencyPolicy {
@@ -246,7 +246,7 @@ struct CostPolicy {
 };
 
 struct HealthPolicy {
-  Ratio ewma_weight{2, 10};                    // weight of a new latency sample
+  Ratio ewma_weight{2, 10};  // weight of a new latency sample
   // A latency estimate halves for every half-life without a new sample (0: never), so
   // a target skipped as too slow -- which therefore gets no samples -- is tried again.
   Duration ewma_idle_half_life = sec(10);

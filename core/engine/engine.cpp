@@ -25,12 +25,24 @@ void Engine::on_first_byte(Time now, AttemptId attempt, ActionBuffer& out) noexc
 void Engine::on_response(Time now, AttemptId attempt, const Outcome& outcome, ActionBuffer& out) noexcept {
   impl_->on_response(now, attempt, outcome, out);
 }
-void Engine::on_timeout(Time now, ActionBuffer& out) noexcept { impl_->on_timeout(now, out); }
-std::optional<Time> Engine::next_deadline() const noexcept { return impl_->next_deadline(); }
-HealthReport Engine::health(Time now) const { return impl_->health(now); }
-std::optional<Index> Engine::idle_target(Time now) const noexcept { return impl_->idle_target(now); }
-EngineTotals Engine::totals() const noexcept { return impl_->totals(); }
-const Config& Engine::config() const noexcept { return impl_->config_; }
+void Engine::on_timeout(Time now, ActionBuffer& out) noexcept {
+  impl_->on_timeout(now, out);
+}
+std::optional<Time> Engine::next_deadline() const noexcept {
+  return impl_->next_deadline();
+}
+HealthReport Engine::health(Time now) const {
+  return impl_->health(now);
+}
+std::optional<Index> Engine::idle_target(Time now) const noexcept {
+  return impl_->idle_target(now);
+}
+EngineTotals Engine::totals() const noexcept {
+  return impl_->totals();
+}
+const Config& Engine::config() const noexcept {
+  return impl_->config_;
+}
 
 // ---- construction ----------------------------------------------------------------
 
@@ -97,8 +109,8 @@ AttemptId EngineImpl::attempt_id(std::uint32_t slot, std::uint32_t generation) n
 std::uint32_t EngineImpl::attempt_slot_of(AttemptId id) const noexcept {
   const auto slot = static_cast<std::uint32_t>(id & 0xffff'ffffU);
   const auto generation = static_cast<std::uint32_t>(id >> 32);
-  FAILOVER_ASSERT(slot < attempts_.size());           // an id the engine never issued
-  FAILOVER_ASSERT(attempts_[slot].used);              // reported twice, or after a cancel
+  FAILOVER_ASSERT(slot < attempts_.size());  // an id the engine never issued
+  FAILOVER_ASSERT(attempts_[slot].used);     // reported twice, or after a cancel
   FAILOVER_ASSERT(attempts_[slot].generation == generation);
   return slot;
 }
@@ -140,8 +152,14 @@ void EngineImpl::dequeue(std::uint32_t slot) noexcept {
   RequestSlot& r = requests_[slot];
   FAILOVER_ASSERT(r.phase == Phase::queued);
   RouteState& q = routes_[r.route];
-  if (r.prev != kNoSlot) requests_[r.prev].next = r.next; else q.head = r.next;
-  if (r.next != kNoSlot) requests_[r.next].prev = r.prev; else q.tail = r.prev;
+  if (r.prev != kNoSlot)
+    requests_[r.prev].next = r.next;
+  else
+    q.head = r.next;
+  if (r.next != kNoSlot)
+    requests_[r.next].prev = r.prev;
+  else
+    q.tail = r.prev;
   r.prev = kNoSlot;
   r.next = kNoSlot;
   r.phase = Phase::backoff;  // the caller sets the real phase next

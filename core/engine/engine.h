@@ -39,13 +39,13 @@ struct TargetHealth {
   BreakerState breaker = BreakerState::closed;
   std::int64_t attempts = 0;
   std::int64_t successes = 0;
-  std::int64_t failures = 0;        // health failures only (not 4xx, not 429)
+  std::int64_t failures = 0;  // health failures only (not 4xx, not 429)
   std::int64_t rate_limited = 0;
-  std::int64_t ewma_latency_us = 0; // 0 until the first sample
+  std::int64_t ewma_latency_us = 0;  // 0 until the first sample
   std::int32_t inflight = 0;
-  std::int32_t trips = 0;           // times the breaker opened
-  Time open_until;                  // while open
-  Time blocked_until;               // Retry-After back-pressure
+  std::int32_t trips = 0;  // times the breaker opened
+  Time open_until;         // while open
+  Time blocked_until;      // Retry-After back-pressure
   bool misconfigured = false;
   std::int64_t cost_micro_usd = 0;
 };
@@ -56,7 +56,7 @@ struct EngineTotals {
   std::int64_t failed = 0;
   std::int64_t dropped = 0;
   std::int64_t attempts = 0;
-  std::int64_t retries = 0;           // attempts beyond the first, hedges included
+  std::int64_t retries = 0;  // attempts beyond the first, hedges included
   std::int64_t hedges = 0;
   std::int64_t retry_budget_denied = 0;
   std::int64_t breaker_trips = 0;
@@ -64,8 +64,8 @@ struct EngineTotals {
   std::int64_t downgrades = 0;
   std::int64_t cost_micro_usd = 0;
   std::int64_t possibly_billed_micro_usd = 0;
-  std::int64_t queued = 0;            // waiting now
-  std::int64_t active = 0;            // held now, in any state
+  std::int64_t queued = 0;  // waiting now
+  std::int64_t active = 0;  // held now, in any state
 };
 
 struct HealthReport {

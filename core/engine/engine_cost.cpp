@@ -48,8 +48,7 @@ bool EngineImpl::affordable(std::int64_t cost) const noexcept {
 // Settles an attempt's reservation: the real cost from reported usage, an estimate
 // when a success carried none, and the worst case when the attempt may have been
 // billed without an answer (timed out, cancelled, cut short after it was sent).
-void EngineImpl::settle(std::uint32_t aslot, OutcomeClass cls, const Outcome* outcome,
-                        ActionBuffer& out) noexcept {
+void EngineImpl::settle(std::uint32_t aslot, OutcomeClass cls, const Outcome* outcome, ActionBuffer& out) noexcept {
   AttemptSlot& a = attempts_[aslot];
   reserved_micro_usd_ -= a.reserved_micro_usd;
   FAILOVER_ASSERT(reserved_micro_usd_ >= 0);
@@ -64,8 +63,7 @@ void EngineImpl::settle(std::uint32_t aslot, OutcomeClass cls, const Outcome* ou
       cost = a.reserved_micro_usd;
       kind = ChargeKind::estimated;
     }
-  } else if (billing == Billing::possibly ||
-             (billing == Billing::possibly_if_begun && a.first_byte_at != kTimeNever)) {
+  } else if (billing == Billing::possibly || (billing == Billing::possibly_if_begun && a.first_byte_at != kTimeNever)) {
     cost = a.reserved_micro_usd;
     kind = ChargeKind::possibly_billed;
   }
@@ -99,9 +97,15 @@ void EngineImpl::finish(Time now, std::uint32_t slot, RequestStatus status, EndR
   timers_.remove(timer_of_request(slot));
   out.push(Complete{r.id, status, reason, target, r.attempts, now - r.submitted, r.cost_micro_usd, r.downgraded});
   switch (status) {
-    case RequestStatus::succeeded: ++totals_.succeeded; break;
-    case RequestStatus::failed: ++totals_.failed; break;
-    case RequestStatus::dropped: ++totals_.dropped; break;
+    case RequestStatus::succeeded:
+      ++totals_.succeeded;
+      break;
+    case RequestStatus::failed:
+      ++totals_.failed;
+      break;
+    case RequestStatus::dropped:
+      ++totals_.dropped;
+      break;
   }
   held_.erase(r.id, slot);
   r.phase = Phase::free;

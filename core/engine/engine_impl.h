@@ -87,11 +87,11 @@ struct TargetState {
 
 struct ProviderState {
   std::int32_t inflight = 0;
-  std::int32_t limit = 0;      // attempts it may have in flight now (adaptive, <= concurrency_max)
+  std::int32_t limit = 0;        // attempts it may have in flight now (adaptive, <= concurrency_max)
   std::int32_t limit_milli = 0;  // growth in congestion avoidance, in thousandths of one more
-  std::int32_t ssthresh = 0;   // below it the limit grows one per success, above it one per round trip
-  Time decrease_after{};       // one decrease per round trip: a burst of 429s is one signal
-  Time pushed_back_at{};       // the last 429
+  std::int32_t ssthresh = 0;     // below it the limit grows one per success, above it one per round trip
+  Time decrease_after{};         // one decrease per round trip: a burst of 429s is one signal
+  Time pushed_back_at{};         // the last 429
   TokenBucket rpm;
   TokenBucket tpm;
 };
@@ -113,16 +113,16 @@ struct RequestSlot {
   std::int64_t prompt_tokens = 0;
   std::int64_t output_tokens_max = 0;
   bool stream = false;
-  bool committed = false;    // a streamed byte reached the caller
+  bool committed = false;  // a streamed byte reached the caller
   bool downgraded = false;
-  std::uint64_t seq = 0;     // submit order: the queue's fairness key
+  std::uint64_t seq = 0;  // submit order: the queue's fairness key
   Time submitted{};
-  Time queued_at{};           // when it last entered its route's queue
+  Time queued_at{};  // when it last entered its route's queue
   Time deadline{};
-  Time wake_at = kTimeNever;  // end of backoff, or when to hedge
-  std::int32_t attempts = 0;  // started, hedges included
+  Time wake_at = kTimeNever;                            // end of backoff, or when to hedge
+  std::int32_t attempts = 0;                            // started, hedges included
   std::array<std::uint32_t, 2> live{kNoSlot, kNoSlot};  // attempts in flight
-  std::uint32_t tried = 0;    // route positions already tried
+  std::uint32_t tried = 0;                              // route positions already tried
   Duration prev_sleep{0};
   std::int64_t cost_micro_usd = 0;
   OutcomeClass last_failure = OutcomeClass::transient;
@@ -135,7 +135,7 @@ struct AttemptSlot {
   bool used = false;
   bool hedge = false;
   Breaker::Ticket probe = Breaker::kNoProbe;  // the half-open period that admitted it
-  std::uint32_t request = kNoSlot;  // kNoSlot: a probe that outlived its request (detached)
+  std::uint32_t request = kNoSlot;            // kNoSlot: a probe that outlived its request (detached)
   RequestId request_id = 0;
   Index target = kNoIndex;
   std::int32_t position = 0;  // in the request's route
@@ -152,7 +152,7 @@ enum class Verdict : std::uint8_t { ready, wait, unavailable, over_budget, too_s
 struct Candidates {
   std::array<std::int32_t, kTargetsPerRouteMax> position{};
   std::int32_t count = 0;
-  Time wake = kTimeNever;  // earliest time a waiting verdict may change by itself
+  Time wake = kTimeNever;          // earliest time a waiting verdict may change by itself
   Index misconfigured = kNoIndex;  // a target resting after a configuration error
 };
 
@@ -208,7 +208,8 @@ class EngineImpl {
 
   // outcomes
   void end_attempt(Time now, std::uint32_t aslot, const Outcome& outcome, ActionBuffer& out) noexcept;
-  void record_health(Time now, const AttemptSlot& a, OutcomeClass cls, const Outcome& outcome, ActionBuffer& out) noexcept;
+  void record_health(Time now, const AttemptSlot& a, OutcomeClass cls, const Outcome& outcome,
+                     ActionBuffer& out) noexcept;
   void decide_next(Time now, std::uint32_t slot, OutcomeClass cls, const Outcome& outcome, Index target,
                    ActionBuffer& out) noexcept;
   bool decide_without_retry(Time now, std::uint32_t slot, OutcomeClass cls, Index target, ActionBuffer& out) noexcept;

@@ -447,8 +447,7 @@ void EngineImpl::on_attempt_timer(Time now, std::uint32_t aslot, ActionBuffer& o
     return;
   }
   out.push(CancelAttempt{attempt_id(aslot, a.generation), a.request_id, CancelReason::timeout});
-  end_attempt(now, aslot,
-              Outcome::timed_out(first_byte_late ? TimeoutKind::first_byte : TimeoutKind::total), out);
+  end_attempt(now, aslot, Outcome::timed_out(first_byte_late ? TimeoutKind::first_byte : TimeoutKind::total), out);
 }
 
 void EngineImpl::on_target_timer(Time now, Index target, ActionBuffer& out) noexcept {

@@ -149,7 +149,8 @@ bool EngineImpl::pump_once(Time now, ActionBuffer& out, std::uint64_t& blocked, 
   RequestSlot& r = requests_[best];
   for (std::int32_t tries = 0; best_c.count > 0 && tries < static_cast<std::int32_t>(kTargetsPerRouteMax); ++tries) {
     const std::int32_t k = pick(r, best_c);
-    const Index target = config_.routes[r.route].targets[static_cast<std::size_t>(best_c.position[static_cast<std::size_t>(k)])].target;
+    const Index target =
+        config_.routes[r.route].targets[static_cast<std::size_t>(best_c.position[static_cast<std::size_t>(k)])].target;
     if (!throttled(now, target)) {
       const std::int32_t position = best_c.position[static_cast<std::size_t>(k)];
       dequeue(best);
@@ -160,8 +161,8 @@ bool EngineImpl::pump_once(Time now, ActionBuffer& out, std::uint64_t& blocked, 
     --best_c.count;
   }
   // Every ready target refused the request client-side (adaptive throttling).
-  finish(now, best, r.attempts == 0 ? RequestStatus::dropped : RequestStatus::failed, EndReason::no_target,
-         kNoIndex, out);
+  finish(now, best, r.attempts == 0 ? RequestStatus::dropped : RequestStatus::failed, EndReason::no_target, kNoIndex,
+         out);
   return true;
 }
 
@@ -231,7 +232,7 @@ struct Blockers {
   bool wait = false;         // busy or rate-limited: it frees up in time
   bool unavailable = false;  // open or blocked: it comes back in time
   bool over_budget = false;
-  bool too_slow = false;     // cannot answer before the deadline
+  bool too_slow = false;  // cannot answer before the deadline
 };
 
 // The verdict for what evaluate() saw, the first that applies: ready, wait, over
@@ -254,8 +255,7 @@ Verdict verdict_of(const Candidates& c, const Blockers& b) noexcept {
 // that -- counts as too slow, not as one to wait for: a request that no target can
 // serve in time ends now, rather than holding its place in the queue until its
 // deadline while targets that later requests could use stand idle.
-Verdict EngineImpl::evaluate(Time now, const RequestSlot& r, std::uint32_t exclude_mask,
-                             Candidates& c) const noexcept {
+Verdict EngineImpl::evaluate(Time now, const RequestSlot& r, std::uint32_t exclude_mask, Candidates& c) const noexcept {
   FAILOVER_ASSERT(now == now_);  // advance(now) rolled the budget window that affordable() reads
   FAILOVER_ASSERT(r.phase != Phase::free);
   FAILOVER_ASSERT(r.route < routes_.size());
@@ -275,7 +275,7 @@ Verdict EngineImpl::evaluate(Time now, const RequestSlot& r, std::uint32_t exclu
     const std::int64_t need_us = latency_estimate_us(now, ts);
     const auto too_late = [&](Time ready_at) { return to_us(ready_at) + need_us > to_us(r.deadline); };
     if (too_late(now)) {
-      seen.too_slow = true;  // its usual latency no longer fits before the deadline...
+      seen.too_slow = true;                                   // its usual latency no longer fits before the deadline...
       c.wake = std::min(c.wake, estimate_fades_at(now, ts));  // ...until its estimate fades
       continue;
     }
@@ -343,8 +343,7 @@ bool EngineImpl::handle_verdict(Time now, std::uint32_t slot, Verdict v, const C
     case Verdict::too_slow:
       // No target can answer before the deadline: end it now (shed it, if it never
       // started), as its deadline timer would, only sooner.
-      finish(now, slot, unstarted, r.attempts == 0 ? EndReason::deadline : EndReason::deadline_exceeded,
-             kNoIndex, out);
+      finish(now, slot, unstarted, r.attempts == 0 ? EndReason::deadline : EndReason::deadline_exceeded, kNoIndex, out);
       return true;
     case Verdict::misconfigured:
       // Every target left is misconfigured: waiting out its cool-down cannot help.
@@ -389,7 +388,8 @@ std::int32_t EngineImpl::pick(const RequestSlot& r, const Candidates& c) noexcep
   FAILOVER_ASSERT(c.count > 0);
   const RouteConfig& route = config_.routes[r.route];
   bool any_untried = false;
-  for (std::int32_t k = 0; k < c.count; ++k) any_untried |= (r.tried >> c.position[static_cast<std::size_t>(k)] & 1U) == 0;
+  for (std::int32_t k = 0; k < c.count; ++k)
+    any_untried |= (r.tried >> c.position[static_cast<std::size_t>(k)] & 1U) == 0;
   auto eligible = [&](std::int32_t k) {
     return !any_untried || (r.tried >> c.position[static_cast<std::size_t>(k)] & 1U) == 0;
   };
@@ -402,14 +402,20 @@ std::int32_t EngineImpl::pick(const RequestSlot& r, const Candidates& c) noexcep
     for (std::int32_t k = 0; k < c.count; ++k) {
       if (!eligible(k)) continue;
       const std::int64_t cost = worst_case_cost(r, rt(k).target);
-      if (best < 0 || cost < best_cost) { best = k; best_cost = cost; }
+      if (best < 0 || cost < best_cost) {
+        best = k;
+        best_cost = cost;
+      }
     }
     return best;
   }
   std::int32_t level = 0;
   bool found = false;
   for (std::int32_t k = 0; k < c.count; ++k) {
-    if (eligible(k) && (!found || rt(k).priority < level)) { level = rt(k).priority; found = true; }
+    if (eligible(k) && (!found || rt(k).priority < level)) {
+      level = rt(k).priority;
+      found = true;
+    }
   }
   FAILOVER_ASSERT(found);
   if (route.selection == Selection::least_latency) {
@@ -422,7 +428,8 @@ std::int32_t EngineImpl::pick(const RequestSlot& r, const Candidates& c) noexcep
     return best;
   }
   std::int64_t total = 0;
-  for (std::int32_t k = 0; k < c.count; ++k) if (eligible(k) && rt(k).priority == level) total += rt(k).weight;
+  for (std::int32_t k = 0; k < c.count; ++k)
+    if (eligible(k) && rt(k).priority == level) total += rt(k).weight;
   FAILOVER_ASSERT(total > 0);
   std::int64_t ticket = total == 1 ? 0 : static_cast<std::int64_t>(prng_.below(static_cast<std::uint64_t>(total)));
   for (std::int32_t k = 0; k < c.count; ++k) {
@@ -445,8 +452,7 @@ bool EngineImpl::throttled(Time now, Index target) noexcept {
   return prng_.chance(Ratio{num, (requests + 1) * 1'000});
 }
 
-void EngineImpl::dispatch(Time now, std::uint32_t slot, std::int32_t position, bool hedge,
-                          ActionBuffer& out) noexcept {
+void EngineImpl::dispatch(Time now, std::uint32_t slot, std::int32_t position, bool hedge, ActionBuffer& out) noexcept {
   RequestSlot& r = requests_[slot];
   FAILOVER_ASSERT(!free_attempts_.empty());
   FAILOVER_ASSERT(r.attempts < config_.policy.retry.attempts_max);
@@ -474,7 +480,8 @@ void EngineImpl::dispatch(Time now, std::uint32_t slot, std::int32_t position, b
   // a healthy target would be timed out (and tripped) for it. The attempt timeout
   // bounds those.
   a.first_byte_deadline = r.stream && to_us(config_.policy.timeouts.first_byte) > 0
-                              ? add_sat(now, config_.policy.timeouts.first_byte) : kTimeNever;
+                              ? add_sat(now, config_.policy.timeouts.first_byte)
+                              : kTimeNever;
   a.first_byte_at = kTimeNever;
   a.reserved_micro_usd = worst_case_cost(r, target);
   reserved_micro_usd_ += a.reserved_micro_usd;

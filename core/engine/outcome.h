@@ -21,7 +21,7 @@ enum class OutcomeKind : std::uint8_t {
   malformed,      // 2xx with a body that does not decode
   truncated,      // a stream that ended before its end marker
   cancelled,
-  tls_verify,     // the server's certificate did not verify (wrong CA or host): a configuration error
+  tls_verify,  // the server's certificate did not verify (wrong CA or host): a configuration error
 };
 
 enum class TimeoutKind : std::uint8_t { connect, first_byte, idle, total };

@@ -5,7 +5,9 @@
 
 namespace failover {
 namespace {
-constexpr std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+constexpr std::uint64_t rotl(std::uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
 }  // namespace
 
 std::uint64_t splitmix64(std::uint64_t& state) noexcept {
@@ -31,7 +33,9 @@ Prng::Prng(std::uint64_t seed) noexcept : seed_(seed) {
   FAILOVER_ASSERT((s_[0] | s_[1] | s_[2] | s_[3]) != 0);
 }
 
-Prng Prng::fork(std::string_view name) const noexcept { return fork(stable_hash(name)); }
+Prng Prng::fork(std::string_view name) const noexcept {
+  return fork(stable_hash(name));
+}
 
 Prng Prng::fork(std::uint64_t stream) const noexcept {
   std::uint64_t state = seed_ ^ (stream * 0xd1b54a32d192ed03ULL);

@@ -14,13 +14,13 @@ namespace failover {
 using RequestId = std::uint64_t;
 
 struct Request {
-  RequestId id = 0;                   // the caller's; unique among requests not yet completed
-  Index route = kNoIndex;             // exactly one of route and tier is set
+  RequestId id = 0;        // the caller's; unique among requests not yet completed
+  Index route = kNoIndex;  // exactly one of route and tier is set
   Index tier = kNoIndex;
-  std::int64_t prompt_tokens = 0;     // estimate, for the context-window check and cost reservation
+  std::int64_t prompt_tokens = 0;  // estimate, for the context-window check and cost reservation
   std::int64_t output_tokens_max = 0;
-  std::optional<Time> deadline;       // absolute; default: submit time + timeouts.request
-  bool stream = false;                // the caller receives bytes as they come
+  std::optional<Time> deadline;  // absolute; default: submit time + timeouts.request
+  bool stream = false;           // the caller receives bytes as they come
 };
 
 }  // namespace failover

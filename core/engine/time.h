@@ -24,14 +24,28 @@ using Time = EngineClock::time_point;
 inline constexpr Time kTimeZero{};
 inline constexpr Time kTimeNever{Duration{std::numeric_limits<std::int64_t>::max()}};
 
-constexpr Duration us(std::int64_t n) { return Duration{n}; }
-constexpr Duration ms(std::int64_t n) { return Duration{n * 1'000}; }
-constexpr Duration sec(std::int64_t n) { return Duration{n * 1'000'000}; }
-constexpr Duration minutes(std::int64_t n) { return Duration{n * 60'000'000}; }
+constexpr Duration us(std::int64_t n) {
+  return Duration{n};
+}
+constexpr Duration ms(std::int64_t n) {
+  return Duration{n * 1'000};
+}
+constexpr Duration sec(std::int64_t n) {
+  return Duration{n * 1'000'000};
+}
+constexpr Duration minutes(std::int64_t n) {
+  return Duration{n * 60'000'000};
+}
 
-constexpr std::int64_t to_us(Duration d) { return d.count(); }
-constexpr std::int64_t to_us(Time t) { return t.time_since_epoch().count(); }
-constexpr Time at_us(std::int64_t n) { return Time{Duration{n}}; }
+constexpr std::int64_t to_us(Duration d) {
+  return d.count();
+}
+constexpr std::int64_t to_us(Time t) {
+  return t.time_since_epoch().count();
+}
+constexpr Time at_us(std::int64_t n) {
+  return Time{Duration{n}};
+}
 
 // A duration as config and scenario files spell it, and as every message that names
 // one prints it: "1h30m", "250ms", 90 s as "1m30s", "0" for zero, a leading '-' when

@@ -7,8 +7,8 @@
 #include <limits>
 
 #include "core/engine/assert.h"
-#include "core/engine/wide.h"
 #include "core/engine/time.h"
+#include "core/engine/wide.h"
 
 namespace failover {
 
@@ -18,8 +18,10 @@ class TokenBucket {
   // capacity and refill in whole tokens; refill_per is the period over which
   // `refill` tokens arrive (e.g. 600 tokens per minute). The bucket starts full.
   TokenBucket(std::int64_t capacity, std::int64_t refill, Duration refill_per) noexcept
-      : capacity_milli_(capacity * 1'000), refill_milli_(refill * 1'000),
-        period_us_(to_us(refill_per)), level_milli_(capacity * 1'000) {
+      : capacity_milli_(capacity * 1'000),
+        refill_milli_(refill * 1'000),
+        period_us_(to_us(refill_per)),
+        level_milli_(capacity * 1'000) {
     FAILOVER_ASSERT(capacity >= 0);
     FAILOVER_ASSERT(refill >= 0);
     FAILOVER_ASSERT(period_us_ > 0);
@@ -49,9 +51,7 @@ class TokenBucket {
     level_milli_ = level_milli_ + milli >= capacity_milli_ ? capacity_milli_ : level_milli_ + milli;
   }
 
-  [[nodiscard]] bool has(std::int64_t tokens) const noexcept {
-    return !enabled() || level_milli_ >= tokens * 1'000;
-  }
+  [[nodiscard]] bool has(std::int64_t tokens) const noexcept { return !enabled() || level_milli_ >= tokens * 1'000; }
 
   bool try_take(std::int64_t tokens) noexcept {
     FAILOVER_ASSERT(tokens >= 0);

@@ -35,7 +35,9 @@ constexpr std::string_view kAnthropicPath = "/v1/messages";
 constexpr double kOpenAiTemperatureMax = 2.0;
 constexpr double kAnthropicTemperatureMax = 1.0;
 
-Error bad(std::string where, std::string what) { return Error{std::move(where), std::move(what)}; }
+Error bad(std::string where, std::string what) {
+  return Error{std::move(where), std::move(what)};
+}
 
 std::string indexed(std::string_view base, std::size_t i, std::string_view member) {
   std::string s(base);
@@ -126,7 +128,7 @@ Status decode_request_common(const json::object& o, double temperature_max, Chat
   }
   if (const json::value* t = o.if_contains("temperature"); t != nullptr && !t->is_null()) {
     if (!t->is_number()) return bad("request.temperature", "not a number");
-    const double v = t->is_double() ? t->get_double()
+    const double v = t->is_double()  ? t->get_double()
                      : t->is_int64() ? static_cast<double>(t->get_int64())
                                      : static_cast<double>(t->get_uint64());
     if (!(v >= 0.0 && v <= temperature_max)) {
@@ -366,15 +368,24 @@ bool contains(std::string_view haystack, std::string_view needle) {
 
 ErrorInfo openai_error_for(std::int32_t status) {
   switch (status) {
-    case 400: return {"invalid_request_error", "", "The request was invalid."};
-    case 401: return {"authentication_error", "invalid_api_key", "Incorrect API key provided."};
-    case 403: return {"permission_error", "", "You are not allowed to use this model."};
-    case 404: return {"invalid_request_error", "model_not_found", "The model does not exist."};
-    case 408: return {"timeout", "", "Request timed out."};
-    case 413: return {"invalid_request_error", "request_too_large", "The request is too large."};
-    case 429: return {"requests", "rate_limit_exceeded", "Rate limit reached for requests."};
-    case 503: return {"server_error", "", "The server is overloaded or not ready yet."};
-    default: break;
+    case 400:
+      return {"invalid_request_error", "", "The request was invalid."};
+    case 401:
+      return {"authentication_error", "invalid_api_key", "Incorrect API key provided."};
+    case 403:
+      return {"permission_error", "", "You are not allowed to use this model."};
+    case 404:
+      return {"invalid_request_error", "model_not_found", "The model does not exist."};
+    case 408:
+      return {"timeout", "", "Request timed out."};
+    case 413:
+      return {"invalid_request_error", "request_too_large", "The request is too large."};
+    case 429:
+      return {"requests", "rate_limit_exceeded", "Rate limit reached for requests."};
+    case 503:
+      return {"server_error", "", "The server is overloaded or not ready yet."};
+    default:
+      break;
   }
   if (status >= 500) return {"server_error", "", "The server had an error while processing your request."};
   return {"invalid_request_error", "", "The request was invalid."};
@@ -382,15 +393,24 @@ ErrorInfo openai_error_for(std::int32_t status) {
 
 ErrorInfo anthropic_error_for(std::int32_t status) {
   switch (status) {
-    case 400: return {"invalid_request_error", "", "There was an issue with the request."};
-    case 401: return {"authentication_error", "", "invalid x-api-key"};
-    case 403: return {"permission_error", "", "Your API key does not have permission to use this resource."};
-    case 404: return {"not_found_error", "", "The requested resource was not found."};
-    case 408: return {"timeout_error", "", "Request timed out."};
-    case 413: return {"request_too_large", "", "Request exceeds the maximum allowed number of bytes."};
-    case 429: return {"rate_limit_error", "", "Number of requests has exceeded your rate limit."};
-    case 529: return {"overloaded_error", "", "Overloaded"};
-    default: break;
+    case 400:
+      return {"invalid_request_error", "", "There was an issue with the request."};
+    case 401:
+      return {"authentication_error", "", "invalid x-api-key"};
+    case 403:
+      return {"permission_error", "", "Your API key does not have permission to use this resource."};
+    case 404:
+      return {"not_found_error", "", "The requested resource was not found."};
+    case 408:
+      return {"timeout_error", "", "Request timed out."};
+    case 413:
+      return {"request_too_large", "", "Request exceeds the maximum allowed number of bytes."};
+    case 429:
+      return {"rate_limit_error", "", "Number of requests has exceeded your rate limit."};
+    case 529:
+      return {"overloaded_error", "", "Overloaded"};
+    default:
+      break;
   }
   if (status >= 500) return {"api_error", "", "Internal server error"};
   return {"invalid_request_error", "", "There was an issue with the request."};

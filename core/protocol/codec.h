@@ -49,15 +49,15 @@ struct ChatRequest {
 };
 
 struct Header {
-  std::string name;   // lower case
+  std::string name;  // lower case
   std::string value;
 };
 
 // What to send, minus the transport's own headers (host, content-length, user-agent)
 // and the credential (credential_header).
 struct EncodedRequest {
-  std::string path;               // appended to the base URL's path: "/chat/completions", "/v1/messages"
-  std::vector<Header> headers;    // content-type, accept (streams), anthropic-version
+  std::string path;             // appended to the base URL's path: "/chat/completions", "/v1/messages"
+  std::vector<Header> headers;  // content-type, accept (streams), anthropic-version
   std::string body;
 };
 
@@ -75,16 +75,16 @@ Result<ChatRequest> decode_request(Protocol protocol, std::string_view body);
 struct ChatResponse {
   std::string id;
   std::string model;
-  std::string text;          // the assistant's answer (text blocks concatenated)
-  std::string stop_reason;   // OpenAI finish_reason / Anthropic stop_reason, as sent
-  Usage usage;               // usage.reported is false when the body carried none
+  std::string text;         // the assistant's answer (text blocks concatenated)
+  std::string stop_reason;  // OpenAI finish_reason / Anthropic stop_reason, as sent
+  Usage usage;              // usage.reported is false when the body carried none
 };
 
 // A provider's error body: OpenAI {"error":{"message","type","code"}}, Anthropic
 // {"type":"error","error":{"type","message"}}.
 struct ErrorInfo {
-  std::string type;     // e.g. "overloaded_error", "rate_limit_error", "invalid_request_error"
-  std::string code;     // OpenAI's `code` (e.g. "context_length_exceeded"); empty otherwise
+  std::string type;  // e.g. "overloaded_error", "rate_limit_error", "invalid_request_error"
+  std::string code;  // OpenAI's `code` (e.g. "context_length_exceeded"); empty otherwise
   std::string message;
 };
 

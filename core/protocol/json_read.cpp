@@ -9,8 +9,7 @@
 
 namespace failover::protocol::detail {
 
-std::optional<json::value> parse_json(std::string_view text, std::size_t size_max,
-                                      json::storage_ptr storage) noexcept {
+std::optional<json::value> parse_json(std::string_view text, std::size_t size_max, json::storage_ptr storage) noexcept {
   if (text.size() > size_max) return std::nullopt;
   json::parse_options options;
   options.max_depth = kJsonDepthMax;

@@ -20,13 +20,16 @@ constexpr i64 kMsPerDay = kSecondsPerDay * 1'000;
 
 constexpr std::array<std::string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-constexpr std::array<std::string_view, 7> kDayNames = {"Mon", "Tue", "Wed", "Thu",
-                                                       "Fri", "Sat", "Sun"};
-constexpr std::array<std::string_view, 7> kDayNamesLong = {
-    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
+constexpr std::array<std::string_view, 7> kDayNames = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+constexpr std::array<std::string_view, 7> kDayNamesLong = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                                                           "Friday", "Saturday", "Sunday"};
 
-constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
-constexpr i64 digit_value(char c) { return static_cast<i64>(c - '0'); }
+constexpr bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+constexpr i64 digit_value(char c) {
+  return static_cast<i64>(c - '0');
+}
 constexpr char lower_ascii(char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
@@ -219,8 +222,7 @@ HeaderKind header_kind(std::string_view name) {
   if (iequals(name, "x-ratelimit-reset-requests") || iequals(name, "x-ratelimit-reset-tokens")) {
     return HeaderKind::openai_reset;
   }
-  if (iequals(name, "anthropic-ratelimit-requests-reset") ||
-      iequals(name, "anthropic-ratelimit-tokens-reset") ||
+  if (iequals(name, "anthropic-ratelimit-requests-reset") || iequals(name, "anthropic-ratelimit-tokens-reset") ||
       iequals(name, "anthropic-ratelimit-input-tokens-reset") ||
       iequals(name, "anthropic-ratelimit-output-tokens-reset")) {
     return HeaderKind::anthropic_reset;
@@ -236,8 +238,7 @@ Duration until(i64 at_unix_ms, i64 wall_now_unix_ms) {
   return ms(at_unix_ms - wall_now_unix_ms);
 }
 
-std::optional<Duration> header_delay(HeaderKind kind, std::string_view value,
-                                     i64 wall_now_unix_ms) {
+std::optional<Duration> header_delay(HeaderKind kind, std::string_view value, i64 wall_now_unix_ms) {
   switch (kind) {
     case HeaderKind::retry_after: {
       if (auto delta = parse_delta_seconds(value)) return delta;
@@ -271,13 +272,20 @@ std::optional<i64> go_duration_element(Cursor& c) {
   if (has_point) frac = c.digit_run();
   if (whole.empty() && frac.empty()) return std::nullopt;  // "." or a unit alone
   i64 unit = 0;
-  if (c.eat_word("ns")) unit = 1;
-  else if (c.eat_word("us") || c.eat_word("\u00b5s") || c.eat_word("\u03bcs")) unit = 1'000;
-  else if (c.eat_word("ms")) unit = 1'000'000;
-  else if (c.eat_word("s")) unit = 1'000'000'000;
-  else if (c.eat_word("m")) unit = 60'000'000'000;
-  else if (c.eat_word("h")) unit = 3'600'000'000'000;
-  else return std::nullopt;
+  if (c.eat_word("ns"))
+    unit = 1;
+  else if (c.eat_word("us") || c.eat_word("\u00b5s") || c.eat_word("\u03bcs"))
+    unit = 1'000;
+  else if (c.eat_word("ms"))
+    unit = 1'000'000;
+  else if (c.eat_word("s"))
+    unit = 1'000'000'000;
+  else if (c.eat_word("m"))
+    unit = 60'000'000'000;
+  else if (c.eat_word("h"))
+    unit = 3'600'000'000'000;
+  else
+    return std::nullopt;
   i64 v = 0;
   for (const char ch : whole) {
     if (!mul_add(v, 10, digit_value(ch))) return std::nullopt;
@@ -320,8 +328,7 @@ std::optional<Duration> parse_milliseconds(std::string_view text) noexcept {
   return us(micros);
 }
 
-std::optional<std::int64_t> parse_http_date(std::string_view text,
-                                            std::int64_t wall_now_unix_ms) noexcept {
+std::optional<std::int64_t> parse_http_date(std::string_view text, std::int64_t wall_now_unix_ms) noexcept {
   const std::string_view s = trim(text);
   if (s.size() > kValueLengthMax) return std::nullopt;
   if (auto t = parse_imf_fixdate(s)) return t;

@@ -41,8 +41,7 @@ std::optional<Duration> parse_milliseconds(std::string_view text) noexcept;
 // wall_now_unix_ms is taken from the previous century. The day name is checked to be
 // a day name but not checked against the date, so a server's wrong weekday does not
 // discard its back-pressure.
-std::optional<std::int64_t> parse_http_date(std::string_view text,
-                                            std::int64_t wall_now_unix_ms) noexcept;
+std::optional<std::int64_t> parse_http_date(std::string_view text, std::int64_t wall_now_unix_ms) noexcept;
 
 // RFC 3339 date-time as unix milliseconds: "2026-05-08T11:25:00Z", with optional
 // fractional seconds (digits beyond the millisecond are dropped) and a "Z" or
@@ -81,9 +80,9 @@ constexpr std::int64_t days_in_month(std::int64_t y, std::int64_t m) noexcept {
 constexpr std::int64_t days_from_civil(std::int64_t y, std::int64_t m, std::int64_t d) noexcept {
   y -= m <= 2 ? 1 : 0;
   const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const std::int64_t yoe = y - era * 400;                                  // [0, 399]
+  const std::int64_t yoe = y - era * 400;                                    // [0, 399]
   const std::int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;  // [0, 365]
-  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;          // [0, 146096]
+  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;            // [0, 146096]
   return era * 146'097 + doe - 719'468;
 }
 
@@ -91,12 +90,12 @@ constexpr std::int64_t days_from_civil(std::int64_t y, std::int64_t m, std::int6
 constexpr CivilDate civil_from_days(std::int64_t z) noexcept {
   z += 719'468;
   const std::int64_t era = (z >= 0 ? z : z - 146'096) / 146'097;
-  const std::int64_t doe = z - era * 146'097;                                     // [0, 146096]
+  const std::int64_t doe = z - era * 146'097;                                         // [0, 146096]
   const std::int64_t yoe = (doe - doe / 1'460 + doe / 36'524 - doe / 146'096) / 365;  // [0, 399]
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               // [0, 365]
-  const std::int64_t mp = (5 * doy + 2) / 153;                                    // [0, 11]
-  const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;                            // [1, 31]
-  const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;                               // [1, 12]
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                   // [0, 365]
+  const std::int64_t mp = (5 * doy + 2) / 153;                                        // [0, 11]
+  const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;                                // [1, 31]
+  const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;                                   // [1, 12]
   return CivilDate{yoe + era * 400 + (m <= 2 ? 1 : 0), m, d};
 }
 

@@ -52,7 +52,9 @@ bool SseParser::feed(std::string_view bytes, std::vector<SseEvent>& out) {
   return !failed_;
 }
 
-bool SseParser::pending() const noexcept { return !failed_ && (!line_.empty() || has_fields_); }
+bool SseParser::pending() const noexcept {
+  return !failed_ && (!line_.empty() || has_fields_);
+}
 
 void SseParser::append(std::string_view piece) {
   FAILOVER_ASSERT(!failed_);

@@ -47,12 +47,12 @@ class SseParser {
   void append(std::string_view piece);
   void dispatch(std::vector<SseEvent>& out);
 
-  std::string line_;          // the line being read
-  SseEvent event_;            // the event being built; its id persists (the last event ID)
+  std::string line_;  // the line being read
+  SseEvent event_;    // the event being built; its id persists (the last event ID)
   bool has_data_ = false;
   bool has_fields_ = false;
-  bool after_cr_ = false;     // the last byte was CR: a following LF belongs to it
-  bool first_line_ = true;    // a UTF-8 byte order mark may start the stream
+  bool after_cr_ = false;   // the last byte was CR: a following LF belongs to it
+  bool first_line_ = true;  // a UTF-8 byte order mark may start the stream
   bool failed_ = false;
 };
 
@@ -74,7 +74,7 @@ class StreamDecoder {
   // The body ended: the verdict. complete requires the end marker and no pending bytes.
   [[nodiscard]] StreamEnd finish() const noexcept;
 
-  [[nodiscard]] bool started() const noexcept { return started_; }  // any event decoded
+  [[nodiscard]] bool started() const noexcept { return started_; }                   // any event decoded
   [[nodiscard]] const ChatResponse& response() const noexcept { return response_; }  // text so far, usage, id, model
   [[nodiscard]] const std::optional<ErrorInfo>& error() const noexcept { return error_; }
 

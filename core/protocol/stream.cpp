@@ -73,8 +73,7 @@ bool openai_chunk(const json::object& o, ChatResponse& r, std::optional<ErrorInf
   const json::object* usage = object_at(o, "usage");
   if (usage == nullptr) return false;
   return read_usage_count(*usage, "prompt_tokens", Presence::required, r.usage.input_tokens, r.usage.reported) &&
-         read_usage_count(*usage, "completion_tokens", Presence::required, r.usage.output_tokens,
-                          r.usage.reported);
+         read_usage_count(*usage, "completion_tokens", Presence::required, r.usage.output_tokens, r.usage.reported);
 }
 
 bool anthropic_message_start(const json::object& o, ChatResponse& r) {
@@ -143,7 +142,9 @@ bool anthropic_data(std::string_view name, const json::object& o, ChatResponse& 
 
 // ---- encoding --------------------------------------------------------------------
 
-bool utf8_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0U) == 0x80U; }
+bool utf8_continuation(char c) {
+  return (static_cast<unsigned char>(c) & 0xC0U) == 0x80U;
+}
 
 // `text` in `pieces` parts of about equal size, never cutting a UTF-8 sequence.
 std::vector<std::string_view> split_text(std::string_view text, std::size_t pieces) {

@@ -68,7 +68,7 @@ struct Connection {
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
-  bool usable = true;      // false once it errored or was cancelled: never reused
+  bool usable = true;  // false once it errored or was cancelled: never reused
   bool resolve_timed_out = false;
 };
 
@@ -204,9 +204,15 @@ std::int32_t status_of_error_type(std::string_view type) noexcept {
 
 class ProviderClient::Impl : public std::enable_shared_from_this<Impl> {
  public:
-  Impl(asio::io_context& io, std::shared_ptr<ssl::context> tls, Url url, Protocol protocol, const ClientOptions& options)
-      : io_(io), tls_(std::move(tls)), url_(std::move(url)), protocol_(protocol), options_(options),
-        host_header_(url_.authority()), port_text_(std::to_string(url_.port)),
+  Impl(asio::io_context& io, std::shared_ptr<ssl::context> tls, Url url, Protocol protocol,
+       const ClientOptions& options)
+      : io_(io),
+        tls_(std::move(tls)),
+        url_(std::move(url)),
+        protocol_(protocol),
+        options_(options),
+        host_header_(url_.authority()),
+        port_text_(std::to_string(url_.port)),
         sni_(url_.tls && !is_ip_address(url_.host)) {}
 
   AttemptHandle start(HttpAttempt attempt, AttemptCallbacks callbacks) {
@@ -227,7 +233,7 @@ class ProviderClient::Impl : public std::enable_shared_from_this<Impl> {
     if (it == live_.end()) return;
     const std::shared_ptr<AttemptState> st = it->second;
     live_.erase(it);
-    st->cancelled = true;  // callbacks stay: this may run inside one of them; finish() checks the flag
+    st->cancelled = true;             // callbacks stay: this may run inside one of them; finish() checks the flag
     if (st->conn) st->conn->close();  // its coroutine wakes with operation_aborted and retires it
     schedule_pump();
   }
@@ -406,11 +412,13 @@ class ProviderClient::Impl : public std::enable_shared_from_this<Impl> {
     conn.secure->set_verify_mode(ssl::verify_peer);
     conn.secure->set_verify_callback(ssl::host_name_verification(url_.host));
     auto [hec] = co_await conn.secure->async_handshake(ssl::stream_base::client, kTuple);
-    if (hec == beast::error::timeout) co_return failure(Outcome::timed_out(TimeoutKind::connect), "TLS handshake timed out");
+    if (hec == beast::error::timeout)
+      co_return failure(Outcome::timed_out(TimeoutKind::connect), "TLS handshake timed out");
     if (hec) {
       // A certificate that does not verify is a configuration error, not a blip.
-      const bool unverified = hec.category() == asio::error::get_ssl_category() &&
-                              ERR_GET_REASON(static_cast<unsigned long>(hec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED;
+      const bool unverified =
+          hec.category() == asio::error::get_ssl_category() &&
+          ERR_GET_REASON(static_cast<unsigned long>(hec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED;
       co_return failure(Outcome::of(unverified ? OutcomeKind::tls_verify : OutcomeKind::connect_error),
                         "TLS handshake: " + hec.message());
     }
@@ -551,15 +559,25 @@ ProviderClient::ProviderClient(asio::io_context& io, std::shared_ptr<ssl::contex
   impl_ = std::make_shared<Impl>(io, std::move(tls), std::move(url), protocol, options);
 }
 
-ProviderClient::~ProviderClient() { impl_->shutdown(); }
+ProviderClient::~ProviderClient() {
+  impl_->shutdown();
+}
 
 AttemptHandle ProviderClient::start(HttpAttempt attempt, AttemptCallbacks callbacks) {
   return impl_->start(std::move(attempt), std::move(callbacks));
 }
 
-void ProviderClient::cancel(AttemptHandle handle) { impl_->cancel(handle); }
-void ProviderClient::shutdown() { impl_->shutdown(); }
-PoolStats ProviderClient::stats() const noexcept { return impl_->stats(); }
-const Url& ProviderClient::url() const noexcept { return impl_->url(); }
+void ProviderClient::cancel(AttemptHandle handle) {
+  impl_->cancel(handle);
+}
+void ProviderClient::shutdown() {
+  impl_->shutdown();
+}
+PoolStats ProviderClient::stats() const noexcept {
+  return impl_->stats();
+}
+const Url& ProviderClient::url() const noexcept {
+  return impl_->url();
+}
 
 }  // namespace failover::transport

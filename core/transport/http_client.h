@@ -35,9 +35,9 @@ inline constexpr std::int32_t kConnectionsMax = 100'000;
 inline constexpr std::size_t kHeaderBytesMax = 64 * 1'024;
 
 struct ClientOptions {
-  std::int32_t connections_max = 64;     // open connections at once (idle ones included)
-  Duration connect_timeout = sec(10);    // DNS + TCP connect + TLS handshake of a new connection
-  Duration total_timeout{0};             // a safety net per attempt; 0: off (the engine times attempts)
+  std::int32_t connections_max = 64;   // open connections at once (idle ones included)
+  Duration connect_timeout = sec(10);  // DNS + TCP connect + TLS handshake of a new connection
+  Duration total_timeout{0};           // a safety net per attempt; 0: off (the engine times attempts)
   std::size_t response_bytes_max = kResponseBytesMaxDefault;  // a larger body is malformed
 };
 
@@ -46,31 +46,31 @@ struct HttpAttempt {
   std::string path;                       // the request target: base URL path + protocol path
   std::vector<protocol::Header> headers;  // besides host, user-agent, content-length; may hold the credential
   std::string body;
-  bool stream = false;                    // read the 2xx body as server-sent events
+  bool stream = false;  // read the 2xx body as server-sent events
 };
 
 struct AttemptResult {
   Outcome outcome;
-  std::string text;     // the answer, on success
-  std::string detail;   // why it failed, for a log line; never holds a header value or a key
+  std::string text;    // the answer, on success
+  std::string detail;  // why it failed, for a log line; never holds a header value or a key
   bool reused_connection = false;
 };
 
 struct AttemptCallbacks {
-  std::function<void()> on_first_byte;               // optional: headers (non-stream) or the first event bytes
-  std::function<void(std::string_view)> on_text;     // optional, streams only: each text delta as it decodes
-  std::function<void(AttemptResult&&)> on_done;      // exactly once, unless cancelled first
+  std::function<void()> on_first_byte;            // optional: headers (non-stream) or the first event bytes
+  std::function<void(std::string_view)> on_text;  // optional, streams only: each text delta as it decodes
+  std::function<void(AttemptResult&&)> on_done;   // exactly once, unless cancelled first
 };
 
 using AttemptHandle = std::uint64_t;
 
 struct PoolStats {
-  std::int32_t open = 0;         // connections open now (idle and busy)
+  std::int32_t open = 0;  // connections open now (idle and busy)
   std::int32_t idle = 0;
-  std::int64_t waiting = 0;      // attempts waiting for a connection
+  std::int64_t waiting = 0;  // attempts waiting for a connection
   std::int64_t connections_made = 0;
-  std::int64_t reuses = 0;       // attempts that ran on an idle connection
-  std::int64_t replays = 0;      // attempts repeated once on a new connection (stale keep-alive)
+  std::int64_t reuses = 0;   // attempts that ran on an idle connection
+  std::int64_t replays = 0;  // attempts repeated once on a new connection (stale keep-alive)
 };
 
 class ProviderClient {

@@ -31,16 +31,16 @@ Result<std::vector<std::string>> read_api_keys(const Config& config) {
     const char* value = std::getenv(provider.api_key_env.c_str());
     if (value == nullptr || *value == '\0') {
       return Error{"providers[" + std::to_string(p) + "].api_key_env",
-                   "the environment variable " + provider.api_key_env + " (the API key of provider \"" +
-                       provider.name + "\") is " + (value == nullptr ? "not set" : "empty")};
+                   "the environment variable " + provider.api_key_env + " (the API key of provider \"" + provider.name +
+                       "\") is " + (value == nullptr ? "not set" : "empty")};
     }
     // A key goes into a header line: a CR or LF in it would add header lines of its own
     // (defence in depth; the config loader checks everything else that reaches the wire).
     // The message names the variable, never its value.
     if (config::has_control_character(value)) {
       return Error{"providers[" + std::to_string(p) + "].api_key_env",
-                   "the environment variable " + provider.api_key_env + " (the API key of provider \"" +
-                       provider.name + "\") holds a control character (a CR, LF or other byte below 0x20); refusing to send it"};
+                   "the environment variable " + provider.api_key_env + " (the API key of provider \"" + provider.name +
+                       "\") holds a control character (a CR, LF or other byte below 0x20); refusing to send it"};
     }
     keys.emplace_back(value);
   }
@@ -65,16 +65,24 @@ struct RequestEntry {
   std::int32_t attempts = 0;  // attempts sent so far, likewise
 };
 
-const char* state_name(BreakerState s) { return to_string(s); }
+const char* state_name(BreakerState s) {
+  return to_string(s);
+}
 
 }  // namespace
 
 class LiveDriver::Impl {
  public:
-  Impl(asio::io_context& io, const Config& config, const LiveOptions& options,
-       std::shared_ptr<asio::ssl::context> tls, std::vector<Url> urls, std::vector<std::string> keys)
-      : io_(io), config_(config), options_(options), tls_(std::move(tls)), urls_(std::move(urls)),
-        keys_(std::move(keys)), engine_(config, Prng(options.seed)), timer_(io) {
+  Impl(asio::io_context& io, const Config& config, const LiveOptions& options, std::shared_ptr<asio::ssl::context> tls,
+       std::vector<Url> urls, std::vector<std::string> keys)
+      : io_(io),
+        config_(config),
+        options_(options),
+        tls_(std::move(tls)),
+        urls_(std::move(urls)),
+        keys_(std::move(keys)),
+        engine_(config, Prng(options.seed)),
+        timer_(io) {
     for (std::size_t p = 0; p < config_.providers.size(); ++p) {
       ClientOptions co;
       co.connections_max = config_.providers[p].concurrency_max;
@@ -174,7 +182,8 @@ class LiveDriver::Impl {
     HttpAttempt http;
     http.path = urls_[a.provider].path + encoded.path;
     http.headers = std::move(encoded.headers);
-    if (!keys_[a.provider].empty()) http.headers.push_back(protocol::credential_header(provider.protocol, keys_[a.provider]));
+    if (!keys_[a.provider].empty())
+      http.headers.push_back(protocol::credential_header(provider.protocol, keys_[a.provider]));
     http.body = std::move(encoded.body);
     http.stream = chat.stream;
     const AttemptId id = a.attempt;
@@ -345,13 +354,29 @@ Result<std::unique_ptr<LiveDriver>> LiveDriver::create(asio::io_context& io, con
 LiveDriver::LiveDriver(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LiveDriver::~LiveDriver() = default;
 
-RequestId LiveDriver::submit(LiveRequest request, Done done) { return impl_->submit(std::move(request), std::move(done)); }
-void LiveDriver::abort() { impl_->abort(); }
-std::size_t LiveDriver::unfinished() const noexcept { return impl_->unfinished(); }
-HealthReport LiveDriver::health() const { return impl_->health(); }
-const LiveTotals& LiveDriver::totals() const noexcept { return impl_->totals(); }
-PoolStats LiveDriver::pool_stats(Index provider) const { return impl_->pool_stats(provider); }
-const Config& LiveDriver::config() const noexcept { return impl_->config(); }
-Time LiveDriver::now() const noexcept { return impl_->now(); }
+RequestId LiveDriver::submit(LiveRequest request, Done done) {
+  return impl_->submit(std::move(request), std::move(done));
+}
+void LiveDriver::abort() {
+  impl_->abort();
+}
+std::size_t LiveDriver::unfinished() const noexcept {
+  return impl_->unfinished();
+}
+HealthReport LiveDriver::health() const {
+  return impl_->health();
+}
+const LiveTotals& LiveDriver::totals() const noexcept {
+  return impl_->totals();
+}
+PoolStats LiveDriver::pool_stats(Index provider) const {
+  return impl_->pool_stats(provider);
+}
+const Config& LiveDriver::config() const noexcept {
+  return impl_->config();
+}
+Time LiveDriver::now() const noexcept {
+  return impl_->now();
+}
 
 }  // namespace failover::transport

@@ -51,16 +51,16 @@ struct LiveResult {
   RequestId id = 0;
   RequestStatus status = RequestStatus::failed;
   EndReason reason = EndReason::ok;
-  bool aborted = false;       // ended by abort() before the engine finished it
-  Index target = kNoIndex;    // the target that served it (successes only)
-  std::string provider;       // its provider and model id, empty when none served it
+  bool aborted = false;     // ended by abort() before the engine finished it
+  Index target = kNoIndex;  // the target that served it (successes only)
+  std::string provider;     // its provider and model id, empty when none served it
   std::string model;
   std::int32_t attempts = 0;
   Duration latency{0};
   std::int64_t cost_micro_usd = 0;
   bool downgraded = false;
-  std::string text;           // the answer, on success
-  std::string last_error;     // the last failed attempt, "provider: detail" (no key, no header value)
+  std::string text;        // the answer, on success
+  std::string last_error;  // the last failed attempt, "provider: detail" (no key, no header value)
 };
 
 struct LiveTotals {
@@ -108,6 +108,5 @@ class LiveDriver {
   explicit LiveDriver(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
 
 }  // namespace failover::transport

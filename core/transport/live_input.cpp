@@ -11,9 +11,13 @@ namespace json = boost::json;
 
 namespace {
 
-Error bad(std::string_view where, std::string what) { return Error{std::string(where), std::move(what)}; }
+Error bad(std::string_view where, std::string what) {
+  return Error{std::string(where), std::move(what)};
+}
 
-std::string_view view(const json::string& s) { return {s.data(), s.size()}; }
+std::string_view view(const json::string& s) {
+  return {s.data(), s.size()};
+}
 
 // A string member, or an Error naming the key.
 Result<std::string> string_member(const json::value& v, std::string_view key, std::string_view where) {
@@ -65,7 +69,8 @@ Result<InputLine> from_object(const json::object& o, std::string_view where) {
       }
       line.max_tokens = v.as_int64();
     } else {
-      return bad(where, "unknown key \"" + std::string(key) + "\" (a line takes prompt or messages, route or tier, max_tokens)");
+      return bad(where, "unknown key \"" + std::string(key) +
+                            "\" (a line takes prompt or messages, route or tier, max_tokens)");
     }
   }
   if (has_prompt == o.contains("messages")) return bad(where, "give exactly one of \"prompt\" and \"messages\"");

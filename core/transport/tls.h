@@ -16,8 +16,8 @@ class context;
 namespace failover::transport {
 
 struct TlsOptions {
-  std::string ca_file;            // PEM bundle trusted in addition to the system store; empty: none
-  bool system_trust_store = true; // tests turn it off to prove an unknown CA is refused
+  std::string ca_file;             // PEM bundle trusted in addition to the system store; empty: none
+  bool system_trust_store = true;  // tests turn it off to prove an unknown CA is refused
 };
 
 // A client context per the rules above. An unreadable or invalid CA file is an Error

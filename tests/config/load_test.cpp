@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
-#include <utility>
 #include <string>
+#include <utility>
 
 #include "core/config/load.h"
 
@@ -188,8 +188,9 @@ TEST(LoadErrors, PercentageAboveOneHundredIsReportedAtTheValue) {
 
 TEST(LoadErrors, RatioNumberAboveOneIsReportedAtTheValue) {
   const Result<Config> r = load_minimal_plus("[policy.retry]\nbudget_ratio = 1.5\n");
-  expect_error(r, "t.toml:9:16", "policy.retry.budget_ratio: must be a ratio between 0 and 1 (0% "
-                                 "to 100%) but is 15/10");
+  expect_error(r, "t.toml:9:16",
+               "policy.retry.budget_ratio: must be a ratio between 0 and 1 (0% "
+               "to 100%) but is 15/10");
 }
 
 TEST(LoadErrors, UnknownProviderInARouteIsReportedAtTheName) {
@@ -201,8 +202,7 @@ id = "m"
 name = "r"
 targets = [{ provider = "b", model = "m" }]
 )");
-  expect_error(r, "t.toml:7:25",
-               "routes[0].targets[0].provider: names a provider \"b\" that is not defined");
+  expect_error(r, "t.toml:7:25", "routes[0].targets[0].provider: names a provider \"b\" that is not defined");
 }
 
 TEST(LoadErrors, UnknownModelOfAKnownProviderIsReportedAtTheModel) {
@@ -251,14 +251,15 @@ TEST(LoadErrors, NonAsciiOutsideAStringIsASyntaxError) {
 }
 
 TEST(LoadErrors, NonAsciiAfterALineEndingBackslashIsRejected) {
-  const Result<Config> r =
-      load("[[providers]]\nname = \"a\"\nbase_url = \"\"\"\\\n  \xc2\xa7\"\"\"\n");
+  const Result<Config> r = load("[[providers]]\nname = \"a\"\nbase_url = \"\"\"\\\n  \xc2\xa7\"\"\"\n");
   expect_error(r, "t.toml:4:3", "after a line-ending backslash");
 }
 
 TEST(LoadErrors, NonAsciiInsideABareValueIsRejectedEvenAfterAQuote) {
   // Found by config_fuzz: toml++ reads `2"A...` as one bare value, quote included.
-  const Result<Config> r = load("[[providers]]\napi_key_env = 2\"A\xef\xbb\x9f" "5\n");
+  const Result<Config> r = load(
+      "[[providers]]\napi_key_env = 2\"A\xef\xbb\x9f"
+      "5\n");
   expect_error(r, "t.toml:2:18", "a non-ASCII character in a value that is not a string");
 }
 
@@ -323,8 +324,7 @@ TEST(LoadErrors, ProvidersAsAPlainTableIsAWrongType) {
 }
 
 TEST(LoadErrors, UnknownOutcomeClassInEffectsIsReportedAtTheKey) {
-  const Result<Config> r =
-      load_minimal_plus("[policy.classify.effects]\nflaky = { retry = false }\n");
+  const Result<Config> r = load_minimal_plus("[policy.classify.effects]\nflaky = { retry = false }\n");
   expect_error(r, "t.toml:9:1", "policy.classify.effects.flaky: is not an outcome class");
 }
 
@@ -335,8 +335,7 @@ TEST(LoadErrors, EmptyDocumentHasNoProviders) {
 // ---- value conversions -------------------------------------------------------------
 
 Duration request_timeout(std::string_view text) {
-  const Result<Config> r =
-      load_minimal_plus("[policy.timeouts]\nrequest = \"" + std::string(text) + "\"\n");
+  const Result<Config> r = load_minimal_plus("[policy.timeouts]\nrequest = \"" + std::string(text) + "\"\n");
   EXPECT_TRUE(r.has_value()) << text << ": " << r.error().message();
   return r.has_value() ? r->policy.timeouts.request : Duration{-1};
 }
@@ -358,10 +357,8 @@ TEST(LoadDurations, AcceptZeroWhereTheKeyAllowsIt) {
 }
 
 TEST(LoadDurations, RejectMalformedText) {
-  for (const std::string_view bad :
-       {"5", "5x", "1.5s", "30m1h", "5s5s", "", "5 s", "s", "+5s", "5S", "0s0"}) {
-    const Result<Config> r =
-        load_minimal_plus("[policy.timeouts]\nrequest = \"" + std::string(bad) + "\"\n");
+  for (const std::string_view bad : {"5", "5x", "1.5s", "30m1h", "5s5s", "", "5 s", "s", "+5s", "5S", "0s0"}) {
+    const Result<Config> r = load_minimal_plus("[policy.timeouts]\nrequest = \"" + std::string(bad) + "\"\n");
     ASSERT_FALSE(r.has_value()) << "accepted \"" << bad << "\"";
     EXPECT_EQ(r.error().where, "t.toml:9:11") << bad;
     EXPECT_NE(r.error().what.find("policy.timeouts.request"), std::string::npos) << bad;
@@ -369,8 +366,7 @@ TEST(LoadDurations, RejectMalformedText) {
 }
 
 TEST(LoadDurations, RejectOverflow) {
-  const Result<Config> r =
-      load_minimal_plus("[policy.timeouts]\nrequest = \"999999999999999h\"\n");
+  const Result<Config> r = load_minimal_plus("[policy.timeouts]\nrequest = \"999999999999999h\"\n");
   expect_error(r, "t.toml:9:11", "too long a duration");
   expect_error(load_minimal_plus("[policy.timeouts]\nrequest = \"99999999999999999999us\"\n"), "t.toml:9:11",
                "too long a duration");
@@ -388,8 +384,7 @@ TEST(LoadDurations, RejectANumberInsteadOfAString) {
 }
 
 Ratio failure_rate(std::string_view toml_value) {
-  const Result<Config> r =
-      load_minimal_plus("[policy.breaker]\nfailure_rate = " + std::string(toml_value) + "\n");
+  const Result<Config> r = load_minimal_plus("[policy.breaker]\nfailure_rate = " + std::string(toml_value) + "\n");
   EXPECT_TRUE(r.has_value()) << toml_value << ": " << r.error().message();
   return r.has_value() ? r->policy.breaker.failure_rate : Ratio{-1, 1};
 }
@@ -415,10 +410,9 @@ TEST(LoadRatios, RoundNumbersWithMoreThanSixDecimalsToAMillionth) {
 }
 
 TEST(LoadRatios, RejectMalformedPercentages) {
-  for (const std::string_view bad : {"\"94\"", "\"9.12345%\"", "\"-5%\"", "\"%\"", "\"abc%\"",
-                                     "\"5.%\"", "true", "nan", "inf"}) {
-    const Result<Config> r =
-        load_minimal_plus("[policy.breaker]\nfailure_rate = " + std::string(bad) + "\n");
+  for (const std::string_view bad :
+       {"\"94\"", "\"9.12345%\"", "\"-5%\"", "\"%\"", "\"abc%\"", "\"5.%\"", "true", "nan", "inf"}) {
+    const Result<Config> r = load_minimal_plus("[policy.breaker]\nfailure_rate = " + std::string(bad) + "\n");
     ASSERT_FALSE(r.has_value()) << "accepted " << bad;
     EXPECT_EQ(r.error().where, "t.toml:9:16") << bad << ": " << r.error().message();
   }
@@ -429,7 +423,8 @@ std::int64_t input_price(std::string_view toml_value) {
 name = "a"
 [[providers.models]]
 id = "m"
-input_usd_per_mtok = )" + std::string(toml_value) + R"(
+input_usd_per_mtok = )" + std::string(toml_value) +
+                                R"(
 [[routes]]
 name = "r"
 targets = [{ provider = "a", model = "m" }]
@@ -462,8 +457,7 @@ input_usd_per_mtok = 1e300
 }
 
 TEST(LoadPolicy, ReadsThrottleKAndBudgetAsScaledIntegers) {
-  const Result<Config> r = load_minimal_plus(
-      "[policy.retry]\nthrottle_k = 1.5\n[policy.cost]\nbudget_usd = 12.34\n");
+  const Result<Config> r = load_minimal_plus("[policy.retry]\nthrottle_k = 1.5\n[policy.cost]\nbudget_usd = 12.34\n");
   ASSERT_TRUE(r.has_value()) << r.error().message();
   EXPECT_EQ(r->policy.retry.throttle_k_milli, 1'500);
   EXPECT_EQ(r->policy.cost.budget_micro_usd, 12'340'000);
@@ -503,11 +497,9 @@ TEST(LoadDefaults, KeysLeftOutOfABlockKeepTheirDefaults) {
 }
 
 TEST(LoadDefaults, AnEffectOverrideKeepsTheOtherFlagsOfItsClass) {
-  const Result<Config> r =
-      load_minimal_plus("[policy.classify]\neffects = { transient = { retry = false } }\n");
+  const Result<Config> r = load_minimal_plus("[policy.classify]\neffects = { transient = { retry = false } }\n");
   ASSERT_TRUE(r.has_value()) << r.error().message();
-  const ClassEffect& e =
-      r->policy.classify.effects[static_cast<std::size_t>(OutcomeClass::transient)];
+  const ClassEffect& e = r->policy.classify.effects[static_cast<std::size_t>(OutcomeClass::transient)];
   EXPECT_FALSE(e.retry);
   EXPECT_TRUE(e.health);
   EXPECT_TRUE(e.fallback);
@@ -554,8 +546,8 @@ targets = [{ provider = "a", model = "long" }, { provider = "a", model = "m", pr
 TEST(LoadOptionsTest, ExtraTopLevelKeysAreSkipped) {
   LoadOptions options;
   options.extra_top_level_keys = {"scenario", "faults"};
-  const Result<Config> r = load_minimal_plus(
-      "[scenario]\nname = \"x\"\nanything = [1, 2]\n[[faults]]\nkind = \"http\"\n", options);
+  const Result<Config> r =
+      load_minimal_plus("[scenario]\nname = \"x\"\nanything = [1, 2]\n[[faults]]\nkind = \"http\"\n", options);
   ASSERT_TRUE(r.has_value()) << r.error().message();
   EXPECT_EQ(r->providers.size(), 1U);
 }
@@ -603,8 +595,7 @@ TEST(LoadFromTable, BuildsAConfigFromATableTheCallerParsed) {
 }
 
 TEST(LoadFromTable, NamesTheCallersSourceInErrors) {
-  const toml::table root =
-      toml::parse("[[providers]]\nname = 3\n", std::string_view{"scenario.toml"});
+  const toml::table root = toml::parse("[[providers]]\nname = 3\n", std::string_view{"scenario.toml"});
   const Result<Config> r = config_from_table(root, "scenario.toml", LoadOptions{});
   expect_error(r, "scenario.toml:2:8", "providers[0].name: expected a string");
 }
@@ -624,11 +615,9 @@ class = "malformed"
 }
 
 TEST(LoadStatusOverrides, RejectAnUnknownClass) {
-  const Result<Config> r =
-      load_minimal_plus("[[policy.classify.status]]\ncode = 404\nclass = \"flaky\"\n");
+  const Result<Config> r = load_minimal_plus("[[policy.classify.status]]\ncode = 404\nclass = \"flaky\"\n");
   expect_error(r, "t.toml:10:9", "policy.classify.status[0].class: \"flaky\" is not an outcome");
 }
-
 
 // ---- what reaches the wire: one URL check for check-config and live (issue 13) -----
 

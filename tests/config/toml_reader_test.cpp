@@ -140,7 +140,8 @@ TEST(TomlReader, RatioSpellingErrorsQuoteTheText) {
   expect_error(r, "r.toml:1:5", "a: \"94\" is not a percentage like \"94%\" or \"99.5%\"");
   Reader type("r.toml");
   EXPECT_EQ(type.ratio(root, "b", "", kExact), std::nullopt);
-  expect_error(type, "r.toml:2:5", "b: expected a percentage string such as \"94%\" or a number in [0, 1] but got a boolean");
+  expect_error(type, "r.toml:2:5",
+               "b: expected a percentage string such as \"94%\" or a number in [0, 1] but got a boolean");
 }
 
 enum class Colour { red, green };

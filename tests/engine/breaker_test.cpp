@@ -31,10 +31,16 @@ BreakerPolicy consecutive_policy(std::int32_t n) {
   return p;
 }
 
-Time T(Duration d) { return kTimeZero + d; }
+Time T(Duration d) {
+  return kTimeZero + d;
+}
 
-Change fail(Breaker& b, Time now) { return b.record(now, true, false, true); }
-Change succeed(Breaker& b, Time now) { return b.record(now, false, false, true); }
+Change fail(Breaker& b, Time now) {
+  return b.record(now, true, false, true);
+}
+Change succeed(Breaker& b, Time now) {
+  return b.record(now, false, false, true);
+}
 
 // Opens `b` (consecutive rule of 1) at `now` and half-opens it at its open_until.
 void trip_and_half_open(Breaker& b, Time now) {
@@ -79,7 +85,7 @@ TEST(Breaker, TheFailureRateRuleWaitsForTheMinimumNumberOfCalls) {
   Breaker b(p);
   for (int i = 0; i < 5; ++i) ASSERT_EQ(succeed(b, T(ms(100 * i))), Change::none);
   for (int i = 5; i < 9; ++i) ASSERT_EQ(fail(b, T(ms(100 * i))), Change::none);  // 4 of 9: 44%
-  EXPECT_EQ(fail(b, T(ms(900))), Change::opened);  // 5 of 10: 50%, with 10 calls
+  EXPECT_EQ(fail(b, T(ms(900))), Change::opened);                                // 5 of 10: 50%, with 10 calls
 }
 
 TEST(Breaker, TheFailureRateRuleDoesNotFireBelowItsMinimumCallsEvenAtAHundredPercent) {

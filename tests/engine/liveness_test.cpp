@@ -29,9 +29,13 @@ Request with_deadline(RequestId id, Time deadline) {
   return r;
 }
 
-Time T(Duration d) { return kTimeZero + d; }
+Time T(Duration d) {
+  return kTimeZero + d;
+}
 
-BreakerState state_of(EngineHarness& h, Index target) { return h.engine().health(h.now()).targets[target].breaker; }
+BreakerState state_of(EngineHarness& h, Index target) {
+  return h.engine().health(h.now()).targets[target].breaker;
+}
 
 // One 503 opens p0's breaker; its open time is 5 s.
 Config one_strike_config(int targets) {
@@ -62,11 +66,11 @@ TEST(Liveness, AProbeOutlivesItsRequestAndItsAnswerClosesTheBreaker) {
   h.at(sec(6));
   ASSERT_TRUE(h.completion_of(2).has_value());
   EXPECT_EQ(h.completion_of(2)->reason, EndReason::deadline_exceeded);
-  EXPECT_TRUE(h.cancels().empty());      // the probe was let run
-  EXPECT_EQ(h.sends().size(), 2U);       // and nobody else took a probe meanwhile
+  EXPECT_TRUE(h.cancels().empty());  // the probe was let run
+  EXPECT_EQ(h.sends().size(), 2U);   // and nobody else took a probe meanwhile
   h.at(sec(8)).outcome(probe.attempt, kOk);
   EXPECT_EQ(state_of(h, 0), BreakerState::closed);
-  ASSERT_EQ(h.sends().size(), 3U);       // the waiting request goes at once
+  ASSERT_EQ(h.sends().size(), 3U);  // the waiting request goes at once
   EXPECT_EQ(h.last_send().request, 3U);
   EXPECT_FALSE(h.last_send().probe);
 }
@@ -202,7 +206,7 @@ TEST(Liveness, ALatencyEstimateFadesWhileTheTargetIsUnused) {
   h.submit(with_deadline(2, T(sec(30))));             // 10 s left: too slow for p0
   EXPECT_EQ(h.last_send().target, 1U);
   h.at(sec(21)).answer_all(kOk);
-  h.at(sec(40));                                      // 2 half-lives: p0's estimate is 5 s
+  h.at(sec(40));  // 2 half-lives: p0's estimate is 5 s
   h.submit(with_deadline(3, T(sec(50))));
   EXPECT_EQ(h.last_send().request, 3U);
   EXPECT_EQ(h.last_send().target, 0U);
@@ -258,7 +262,7 @@ TEST(Liveness, A401OnTheOnlyTargetFailsTheRequestAtOnce) {
   EXPECT_EQ(done->reason, EndReason::misconfigured);
   EXPECT_EQ(done->target, 0U);
   EXPECT_EQ(done->latency, ms(20));  // not the 60 s deadline
-  h.submit(2);                        // the target rests: the next one fails at once too
+  h.submit(2);                       // the target rests: the next one fails at once too
   ASSERT_TRUE(h.completion_of(2).has_value());
   EXPECT_EQ(h.completion_of(2)->reason, EndReason::misconfigured);
   EXPECT_EQ(h.sends().size(), 1U);
@@ -347,11 +351,11 @@ TEST(Liveness, AFullQueueMakesRoomForAnotherRouteAtTheExpenseOfTheLargestBacklog
   h.submit(1);
   h.outcome(h.last_send().attempt, Outcome::http(503));  // p0 opens for 5 s
   for (RequestId id = 2; id <= 4; ++id) h.submit(id);    // route 0's backlog fills the queue
-  h.submit(5);                                            // route 0 again: turned away
+  h.submit(5);                                           // route 0 again: turned away
   ASSERT_TRUE(h.completion_of(5).has_value());
   EXPECT_EQ(h.completion_of(5)->reason, EndReason::queue_full);
-  h.submit(6, 1);                                         // the healthy route: admitted
-  ASSERT_TRUE(h.completion_of(2).has_value());            // in place of route 0's oldest
+  h.submit(6, 1);                               // the healthy route: admitted
+  ASSERT_TRUE(h.completion_of(2).has_value());  // in place of route 0's oldest
   EXPECT_EQ(h.completion_of(2)->reason, EndReason::queue_full);
   EXPECT_FALSE(h.completion_of(6).has_value());
   EXPECT_EQ(h.last_send().request, 6U);

@@ -22,7 +22,9 @@ namespace {
 
 // ---- random configs --------------------------------------------------------------------
 
-Duration ms_between(Prng& g, std::int64_t lo, std::int64_t hi) { return ms(g.range(lo, hi)); }
+Duration ms_between(Prng& g, std::int64_t lo, std::int64_t hi) {
+  return ms(g.range(lo, hi));
+}
 
 void random_providers(Prng& g, Config& c) {
   const auto providers = static_cast<int>(g.range(1, 4));
@@ -60,8 +62,8 @@ RouteConfig random_route(Prng& g, Config& c, const std::string& name) {
     const auto k = static_cast<std::size_t>(g.below(all.size()));
     const Index target = c.intern_target(all[k].first, all[k].second);
     all.erase(all.begin() + static_cast<std::ptrdiff_t>(k));
-    r.targets.push_back(RouteTarget{target, static_cast<std::int32_t>(g.range(0, 2)),
-                                    static_cast<std::int32_t>(g.range(1, 4))});
+    r.targets.push_back(
+        RouteTarget{target, static_cast<std::int32_t>(g.range(0, 2)), static_cast<std::int32_t>(g.range(1, 4))});
   }
   r.selection = static_cast<Selection>(g.below(3));
   if (g.chance(Ratio{1, 2})) r.hedge_after = ms_between(g, 20, 800);
@@ -175,14 +177,13 @@ std::string text(const Action& action) {
     os << "cancel a=" << c->attempt << " r=" << c->request << " why=" << static_cast<int>(c->reason);
   } else if (const auto* d = std::get_if<Complete>(&action)) {
     os << "complete r=" << d->request << " " << to_string(d->status) << " " << to_string(d->reason)
-       << " t=" << d->target << " n=" << d->attempts << " lat=" << d->latency.count()
-       << " cost=" << d->cost_micro_usd << " down=" << d->downgraded;
+       << " t=" << d->target << " n=" << d->attempts << " lat=" << d->latency.count() << " cost=" << d->cost_micro_usd
+       << " down=" << d->downgraded;
   } else if (const auto* ch = std::get_if<Charge>(&action)) {
-    os << "charge r=" << ch->request << " a=" << ch->attempt << " t=" << ch->target
-       << " cost=" << ch->cost_micro_usd << " kind=" << static_cast<int>(ch->kind);
+    os << "charge r=" << ch->request << " a=" << ch->attempt << " t=" << ch->target << " cost=" << ch->cost_micro_usd
+       << " kind=" << static_cast<int>(ch->kind);
   } else if (const auto* b = std::get_if<BreakerChanged>(&action)) {
-    os << "breaker t=" << b->target << " " << to_string(b->from) << "->" << to_string(b->to)
-       << " at=" << to_us(b->at);
+    os << "breaker t=" << b->target << " " << to_string(b->from) << "->" << to_string(b->to) << " at=" << to_us(b->at);
   }
   return os.str();
 }
@@ -193,8 +194,12 @@ std::string text(const Action& action) {
 class Driver {
  public:
   Driver(const Config& config, std::uint64_t seed, std::size_t buffer, Coverage& coverage)
-      : coverage_(coverage), config_(config), engine_(config, Prng(seed)), buffer_(buffer),
-        provider_live_(config.providers.size(), 0), breaker_(config.targets.size(), BreakerState::closed) {}
+      : coverage_(coverage),
+        config_(config),
+        engine_(config, Prng(seed)),
+        buffer_(buffer),
+        provider_live_(config.providers.size(), 0),
+        breaker_(config.targets.size(), BreakerState::closed) {}
 
   [[nodiscard]] bool ok() const { return failures_ == 0; }
   [[nodiscard]] Time now() const { return now_; }
@@ -340,8 +345,8 @@ class Driver {
     RequestRecord& rec = it->second;
     if (++rec.completes != 1) fail("request " + std::to_string(c.request) + " completed twice");
     if (c.attempts != rec.sends) {
-      fail("request " + std::to_string(c.request) + ": Complete.attempts " + std::to_string(c.attempts) +
-           " != sends " + std::to_string(rec.sends));
+      fail("request " + std::to_string(c.request) + ": Complete.attempts " + std::to_string(c.attempts) + " != sends " +
+           std::to_string(rec.sends));
     }
     // Only a probe may outlive its request (SendAttempt::probe): it runs to its verdict.
     if (rec.live != rec.live_probes) {
@@ -364,8 +369,7 @@ class Driver {
     const std::int64_t window = to_us(now_) / to_us(cost.budget_window);
     spent_[window] += ch.cost_micro_usd;
     if (spent_[window] > cost.budget_micro_usd) {
-      fail("spent " + std::to_string(spent_[window]) + " over the budget of " +
-           std::to_string(cost.budget_micro_usd));
+      fail("spent " + std::to_string(spent_[window]) + " over the budget of " + std::to_string(cost.budget_micro_usd));
     }
   }
 
@@ -553,8 +557,7 @@ TEST(Property, EveryRequestEndsExactlyOnceAndNothingIsLeftBehind) {
   for (const EndReason reason :
        {EndReason::queue_full, EndReason::deadline, EndReason::deadline_exceeded, EndReason::attempts_exhausted,
         EndReason::retry_budget, EndReason::cost_budget, EndReason::no_target, EndReason::caller_error,
-        EndReason::capability, EndReason::stream_interrupted, EndReason::rate_limited,
-        EndReason::invalid_request}) {
+        EndReason::capability, EndReason::stream_interrupted, EndReason::rate_limited, EndReason::invalid_request}) {
     EXPECT_GT(coverage.ends[reason], 0) << "no request ended " << to_string(reason);
   }
 }

@@ -11,7 +11,9 @@
 namespace failover {
 namespace {
 
-Time t(std::int64_t n) { return at_us(n); }
+Time t(std::int64_t n) {
+  return at_us(n);
+}
 
 // Pops every timer in order: (id, time) pairs.
 std::vector<std::pair<std::uint32_t, std::int64_t>> drain(TimerHeap& h) {

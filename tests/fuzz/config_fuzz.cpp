@@ -13,8 +13,7 @@ namespace {
 
 void check(std::string_view text, const failover::LoadOptions& options) {
   using failover::Index;
-  const failover::Result<failover::Config> r =
-      failover::load_config_string(text, "fuzz.toml", options);
+  const failover::Result<failover::Config> r = failover::load_config_string(text, "fuzz.toml", options);
   if (!r.has_value()) {
     FAILOVER_ASSERT(!r.error().what.empty());
     FAILOVER_ASSERT(r.error().where.starts_with("fuzz.toml"));

@@ -11,7 +11,9 @@ namespace {
 
 constexpr Protocol kBoth[] = {Protocol::openai, Protocol::anthropic};
 
-std::string name(Protocol p) { return p == Protocol::openai ? "openai" : "anthropic"; }
+std::string name(Protocol p) {
+  return p == Protocol::openai ? "openai" : "anthropic";
+}
 
 std::string header(const EncodedRequest& r, std::string_view key) {
   for (const Header& h : r.headers) {
@@ -62,10 +64,12 @@ TEST(Request, OpenAiWireShape) {
   r.temperature = 0.7;
   r.stream = true;
   const EncodedRequest e = encode_request(Protocol::openai, r);
-  EXPECT_EQ(e.body,
-            R"({"model":"model-x","messages":[{"role":"system","content":"Be brief."},)"
-            R"({"role":"user","content":"h)" "\xC3\xA9" R"(llo )" "\xE2\x80\x94 \xE4\xB8\x96\xE7\x95\x8C \xF0\x9F\x8E\x89"
-            R"("}],"max_tokens":300,"temperature":0.7,"stream":true,"stream_options":{"include_usage":true}})");
+  EXPECT_EQ(e.body, R"({"model":"model-x","messages":[{"role":"system","content":"Be brief."},)"
+                    R"({"role":"user","content":"h)"
+                    "\xC3\xA9"
+                    R"(llo )"
+                    "\xE2\x80\x94 \xE4\xB8\x96\xE7\x95\x8C \xF0\x9F\x8E\x89"
+                    R"("}],"max_tokens":300,"temperature":0.7,"stream":true,"stream_options":{"include_usage":true}})");
   EXPECT_EQ(header(e, "content-type"), "application/json");
   EXPECT_EQ(header(e, "accept"), "text/event-stream");
   EXPECT_EQ(header(e, "anthropic-version"), "<absent>");
@@ -191,10 +195,12 @@ TEST(Request, DecoderRejectsBadBodies) {
       {Protocol::anthropic,
        R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text","text":1}]}]})",
        "request.messages[0].content"},
-      {Protocol::anthropic, R"({"model":"m","max_tokens":5,"temperature":1.5,"messages":[{"role":"user","content":"x"}]})",
+      {Protocol::anthropic,
+       R"({"model":"m","max_tokens":5,"temperature":1.5,"messages":[{"role":"user","content":"x"}]})",
        "request.temperature"},
   };
-  const auto hot = decode_request(Protocol::openai, R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":2.5})");
+  const auto hot =
+      decode_request(Protocol::openai, R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":2.5})");
   ASSERT_FALSE(hot.has_value());
   EXPECT_EQ(hot.error().what, "out of range [0, 2]");
   for (const Case& c : cases) {
@@ -206,11 +212,13 @@ TEST(Request, DecoderRejectsBadBodies) {
 
 TEST(Request, DecoderRejectsTooManyMessagesAndInvalidUtf8) {
   std::string body = R"({"model":"m","max_tokens":5,"messages":[)";
-  for (std::size_t i = 0; i <= kMessagesMax; ++i) body += std::string(i ? "," : "") + R"({"role":"user","content":"x"})";
+  for (std::size_t i = 0; i <= kMessagesMax; ++i)
+    body += std::string(i ? "," : "") + R"({"role":"user","content":"x"})";
   body += "]}";
   for (Protocol p : kBoth) EXPECT_FALSE(decode_request(p, body).has_value()) << name(p);
-  EXPECT_FALSE(decode_request(Protocol::openai, "{\"model\":\"\xFF\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}")
-                   .has_value());
+  EXPECT_FALSE(
+      decode_request(Protocol::openai, "{\"model\":\"\xFF\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}")
+          .has_value());
 }
 
 TEST(Request, DeeplyNestedJsonIsRejectedNotRecursedInto) {
@@ -329,15 +337,18 @@ TEST(Response, DecoderRejectsBadBodies) {
        R"({"choices":[{"message":{"content":"a"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":18446744073709551615}})"},
       {Protocol::openai,
        R"({"choices":[{"message":{"content":"a"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":2.0}})"},
-      {Protocol::openai, R"({"choices":[{"message":{"content":"a"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1}})"},
+      {Protocol::openai,
+       R"({"choices":[{"message":{"content":"a"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1}})"},
       {Protocol::openai, R"({"choices":[{"message":{"content":"a"},"finish_reason":"stop"}],"usage":5})"},
       {Protocol::anthropic, R"({"content":[{"type":"text","text":"a"}],"stop_reason":"end_turn"})"},
       {Protocol::anthropic, R"({"type":"message","stop_reason":"end_turn"})"},
       {Protocol::anthropic, R"({"type":"message","content":"a","stop_reason":"end_turn"})"},
       {Protocol::anthropic, R"({"type":"message","content":[{"type":"text"}],"stop_reason":"end_turn"})"},
       {Protocol::anthropic, R"({"type":"message","content":[{"text":"a"}],"stop_reason":"end_turn"})"},
-      {Protocol::anthropic, R"({"type":"message","content":[],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":-5}})"},
-      {Protocol::anthropic, R"({"type":"message","content":[],"stop_reason":"end_turn","usage":{"input_tokens":"1","output_tokens":5}})"},
+      {Protocol::anthropic,
+       R"({"type":"message","content":[],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":-5}})"},
+      {Protocol::anthropic,
+       R"({"type":"message","content":[],"stop_reason":"end_turn","usage":{"input_tokens":"1","output_tokens":5}})"},
       {Protocol::anthropic, R"({"type":"message","content":[]})"},
       {Protocol::anthropic, R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})"},
   };
@@ -400,8 +411,9 @@ TEST(ErrorBody, StatusesMapToTheProvidersTypes) {
 TEST(ErrorBody, WireShapes) {
   EXPECT_EQ(encode_error(Protocol::anthropic, 529, {"overloaded_error", "", "Overloaded"}),
             R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})");
-  EXPECT_EQ(encode_error(Protocol::openai, 400, {"invalid_request_error", "context_length_exceeded", "Too long."}),
-            R"({"error":{"message":"Too long.","type":"invalid_request_error","param":null,"code":"context_length_exceeded"}})");
+  EXPECT_EQ(
+      encode_error(Protocol::openai, 400, {"invalid_request_error", "context_length_exceeded", "Too long."}),
+      R"({"error":{"message":"Too long.","type":"invalid_request_error","param":null,"code":"context_length_exceeded"}})");
   EXPECT_EQ(encode_error(Protocol::openai, 500, {"server_error", "", "Oops"}),
             R"({"error":{"message":"Oops","type":"server_error","param":null,"code":null}})");
 }
@@ -413,8 +425,9 @@ TEST(ErrorBody, DecodesTheDocumentedBodies) {
   EXPECT_EQ(o->type, "requests");
   EXPECT_EQ(o->code, "rate_limit_exceeded");
   EXPECT_EQ(o->message, "Rate limit reached for gpt-4o");
-  const auto a = decode_error(Protocol::anthropic,
-                              R"({"type":"error","error":{"type":"not_found_error","message":"model: x"},"request_id":"r"})");
+  const auto a =
+      decode_error(Protocol::anthropic,
+                   R"({"type":"error","error":{"type":"not_found_error","message":"model: x"},"request_id":"r"})");
   ASSERT_TRUE(a.has_value());
   EXPECT_EQ(a->type, "not_found_error");
   EXPECT_EQ(a->message, "model: x");

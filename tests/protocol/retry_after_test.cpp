@@ -86,8 +86,7 @@ TEST(RetryAfter, HttpDateRejectsMalformedDates) {
 }
 
 TEST(RetryAfter, HttpDateAcceptsALeapSecond) {
-  EXPECT_EQ(parse_http_date("Sat, 31 Dec 2016 23:59:60 GMT", kMay2026Ms),
-            days_from_civil(2017, 1, 1) * 86'400);
+  EXPECT_EQ(parse_http_date("Sat, 31 Dec 2016 23:59:60 GMT", kMay2026Ms), days_from_civil(2017, 1, 1) * 86'400);
 }
 
 TEST(RetryAfter, PastHttpDateGivesZero) {
@@ -156,15 +155,12 @@ TEST(RetryAfter, NegativeOpenAiResetGivesZero) {
 TEST(RetryAfter, AnthropicResetIsRelativeToWallNow) {
   EXPECT_EQ(one("anthropic-ratelimit-requests-reset", "2026-05-08T11:25:00Z", kMay2026Ms), sec(60));
   EXPECT_EQ(one("anthropic-ratelimit-tokens-reset", "2026-05-08T11:25:00Z", kMay2026Ms), sec(60));
-  EXPECT_EQ(one("anthropic-ratelimit-input-tokens-reset", "2026-05-08T11:24:30Z", kMay2026Ms),
-            sec(30));
-  EXPECT_EQ(one("anthropic-ratelimit-output-tokens-reset", "2026-05-08T11:24:01.5Z", kMay2026Ms),
-            ms(1'500));
+  EXPECT_EQ(one("anthropic-ratelimit-input-tokens-reset", "2026-05-08T11:24:30Z", kMay2026Ms), sec(30));
+  EXPECT_EQ(one("anthropic-ratelimit-output-tokens-reset", "2026-05-08T11:24:01.5Z", kMay2026Ms), ms(1'500));
 }
 
 TEST(RetryAfter, PastAnthropicResetGivesZero) {
-  EXPECT_EQ(one("anthropic-ratelimit-tokens-reset", "2026-05-08T11:00:00Z", kMay2026Ms),
-            Duration{0});
+  EXPECT_EQ(one("anthropic-ratelimit-tokens-reset", "2026-05-08T11:00:00Z", kMay2026Ms), Duration{0});
 }
 
 TEST(RetryAfter, Rfc3339AcceptsFractionsOffsetsAndLowerCase) {
@@ -181,10 +177,10 @@ TEST(RetryAfter, Rfc3339DropsDigitsBelowTheMillisecond) {
 }
 
 TEST(RetryAfter, Rfc3339RejectsMalformedTimestamps) {
-  EXPECT_EQ(parse_rfc3339("2026-05-08T11:25:00"), std::nullopt);     // no offset
-  EXPECT_EQ(parse_rfc3339("2026-05-08T11:25Z"), std::nullopt);       // no seconds
-  EXPECT_EQ(parse_rfc3339("2026-13-08T11:25:00Z"), std::nullopt);    // month 13
-  EXPECT_EQ(parse_rfc3339("2026-05-08T11:25:00.Z"), std::nullopt);   // empty fraction
+  EXPECT_EQ(parse_rfc3339("2026-05-08T11:25:00"), std::nullopt);    // no offset
+  EXPECT_EQ(parse_rfc3339("2026-05-08T11:25Z"), std::nullopt);      // no seconds
+  EXPECT_EQ(parse_rfc3339("2026-13-08T11:25:00Z"), std::nullopt);   // month 13
+  EXPECT_EQ(parse_rfc3339("2026-05-08T11:25:00.Z"), std::nullopt);  // empty fraction
   EXPECT_EQ(parse_rfc3339("2026-05-08T11:25:00+0200"), std::nullopt);
   EXPECT_EQ(parse_rfc3339("1778239500"), std::nullopt);
 }
@@ -226,8 +222,7 @@ TEST(RetryAfter, CivilFromDaysWalksEveryDayOfFourCenturiesInOrder) {
     const bool next_month = (d.year == previous.year && d.month == previous.month + 1) ||
                             (d.year == previous.year + 1 && d.month == 1 && previous.month == 12);
     const bool month_ended = previous.day == days_in_month(previous.year, previous.month);
-    const bool ok = (same_month && d.day == previous.day + 1) ||
-                    (next_month && month_ended && d.day == 1);
+    const bool ok = (same_month && d.day == previous.day + 1) || (next_month && month_ended && d.day == 1);
     ASSERT_TRUE(ok) << d.year << "-" << d.month << "-" << d.day;
     previous = d;
   }

@@ -23,7 +23,9 @@ std::vector<SseEvent> parse_chunks(const std::vector<std::string>& chunks, bool*
   return events;
 }
 
-std::vector<SseEvent> parse(const std::string& body) { return parse_chunks({body}); }
+std::vector<SseEvent> parse(const std::string& body) {
+  return parse_chunks({body});
+}
 
 TEST(SseParser, LfCrAndCrlfEachEndALine) {
   for (const std::string eol : {"\n", "\r", "\r\n"}) {
@@ -143,11 +145,15 @@ TEST(SseParser, IdWithNulIsIgnored) {
 }
 
 TEST(SseParser, ByteOrderMarkAtTheStartIsSkippedEvenWhenSplit) {
-  const auto events = parse_chunks({"\xEF", "\xBB\xBF" "data: x\n\n"});
+  const auto events = parse_chunks({"\xEF",
+                                    "\xBB\xBF"
+                                    "data: x\n\n"});
   ASSERT_EQ(events.size(), 1U);
   EXPECT_EQ(events[0].data, "x");
   // Later, the same bytes are part of the field name: an unknown field.
-  EXPECT_TRUE(parse("data: a\n\n\xEF\xBB\xBF" "data: x\n\n").size() == 1U);
+  EXPECT_TRUE(parse("data: a\n\n\xEF\xBB\xBF"
+                    "data: x\n\n")
+                  .size() == 1U);
 }
 
 TEST(SseParser, PendingWhileALineOrAnEventIsUnfinished) {

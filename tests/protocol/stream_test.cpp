@@ -65,7 +65,9 @@ Decoded decode_chunks(Protocol protocol, std::string_view body, const std::vecto
   return d;
 }
 
-Decoded decode_whole(Protocol protocol, std::string_view body) { return decode_chunks(protocol, body, {}); }
+Decoded decode_whole(Protocol protocol, std::string_view body) {
+  return decode_chunks(protocol, body, {});
+}
 
 // Whole, split at every byte position, byte by byte, and in 200 random chunkings.
 void expect_split_invariant(Protocol protocol, const std::string& body) {
@@ -163,8 +165,8 @@ TEST(RecordedStream, CutMidEventIsTruncated) {
 }
 
 TEST(RecordedStream, EveryPrefixOfACompleteStreamIsTruncated) {
-  for (const auto& [protocol, name] : {std::pair{Protocol::openai, "openai_stream.txt"},
-                                       std::pair{Protocol::anthropic, "anthropic_stream.txt"}}) {
+  for (const auto& [protocol, name] :
+       {std::pair{Protocol::openai, "openai_stream.txt"}, std::pair{Protocol::anthropic, "anthropic_stream.txt"}}) {
     const std::string body = read_data(name);
     for (std::size_t p = 0; p < body.size(); ++p) {
       // The last byte of the body is the blank line after the end marker.
@@ -194,8 +196,8 @@ void expect_stream_round_trip(Protocol protocol, const ChatResponse& r, std::siz
     ASSERT_TRUE(e.ends_with("\n\n")) << e;
     fed += decoder.feed(e);
   }
-  const std::string how = std::string(protocol == Protocol::openai ? "openai" : "anthropic") + " pieces " +
-                          std::to_string(pieces);
+  const std::string how =
+      std::string(protocol == Protocol::openai ? "openai" : "anthropic") + " pieces " + std::to_string(pieces);
   EXPECT_EQ(decoder.finish(), StreamEnd::complete) << how;
   EXPECT_EQ(fed, r.text) << how;
   EXPECT_EQ(decoder.response().text, r.text) << how;
@@ -213,7 +215,8 @@ TEST(EncodeStream, RoundTripsThroughTheDecoderForBothProtocols) {
   for (Protocol protocol : {Protocol::openai, Protocol::anthropic}) {
     for (std::size_t pieces : {1U, 2U, 7U, 100U}) {
       expect_stream_round_trip(protocol, sample_response("The quick brown fox jumps over the lazy dog."), pieces);
-      expect_stream_round_trip(protocol, sample_response("h\xC3\xA9llo \xE2\x80\x94 \xF0\x9F\x8E\x89 \"q\"\n\\"), pieces);
+      expect_stream_round_trip(protocol, sample_response("h\xC3\xA9llo \xE2\x80\x94 \xF0\x9F\x8E\x89 \"q\"\n\\"),
+                               pieces);
     }
   }
 }

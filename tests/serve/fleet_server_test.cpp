@@ -386,13 +386,14 @@ TEST_F(FleetServerTest, KeepsAnIdleConnectionWithoutAnIdleTimeout) {
 // Issue 13: 1,024 idle connections shut every other client out for a minute. Now the
 // oldest idle connection gives way, and one address holds at most its share.
 TEST_F(FleetServerTest, IdleConnectionsPastTheCapsDoNotShutOutANormalRequest) {
-  constexpr int kFirst = 300;              // from 127.0.0.2: past the per-address cap
-  constexpr int kIdle = 1'100;             // in all: past the global cap
+  constexpr int kFirst = 300;                       // from 127.0.0.2: past the per-address cap
+  constexpr int kIdle = 1'100;                      // in all: past the global cap
   constexpr rlim_t kFilesNeeded = 2 * kIdle + 256;  // both ends live in this process
   rlimit files{};
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &files), 0);
   if (files.rlim_cur != RLIM_INFINITY && files.rlim_cur < kFilesNeeded) {
-    if (files.rlim_max != RLIM_INFINITY && files.rlim_max < kFilesNeeded) GTEST_SKIP() << "needs " << kFilesNeeded << " descriptors";
+    if (files.rlim_max != RLIM_INFINITY && files.rlim_max < kFilesNeeded)
+      GTEST_SKIP() << "needs " << kFilesNeeded << " descriptors";
     files.rlim_cur = kFilesNeeded;
     ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &files), 0);
   }
@@ -414,8 +415,8 @@ TEST_F(FleetServerTest, IdleConnectionsPastTheCapsDoNotShutOutANormalRequest) {
   }
   ASSERT_EQ(idle.size(), static_cast<std::size_t>(kIdle));
   // Accepted in order: once this request is answered, every idle connection was admitted.
-  const HttpExchange r = call(post(kOpenAi, chat_body(Protocol::openai, "gpt-test", 3, false)),
-                              std::chrono::milliseconds(1'000));
+  const HttpExchange r =
+      call(post(kOpenAi, chat_body(Protocol::openai, "gpt-test", 3, false)), std::chrono::milliseconds(1'000));
   ASSERT_TRUE(r.complete) << r.error.message();
   EXPECT_EQ(r.status, 200u);
   EXPECT_LT(r.elapsed, std::chrono::milliseconds(1'000));

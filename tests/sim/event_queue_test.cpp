@@ -91,8 +91,7 @@ TEST(EventQueue, PopsAllEventsOfABatchInStableSortedOrder) {
     q.push(at_us(t), i);
     expected.emplace_back(t, i);
   }
-  std::stable_sort(expected.begin(), expected.end(),
-                   [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::stable_sort(expected.begin(), expected.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
   for (const auto& [t, id] : expected) {
     const auto e = q.pop();
     ASSERT_EQ(to_us(e.at), t);

@@ -72,7 +72,9 @@ TEST(MetricValue, MeasuresOverflowInMinutesFromOverflowFromAndNeverAsInfinity) {
   r.overflow_at = kTimeZero + sec(60) + sec(18 * 60 + 30);
   EXPECT_DOUBLE_EQ(metric_value(Metric::overflow_at, storm_scenario(), r, nullptr), 18.5);
   EXPECT_EQ(format_metric(Metric::overflow_at, 18.5), "18.5 min");
-  EXPECT_EQ(format_metric(Metric::overflow_at, metric_value(Metric::overflow_at, storm_scenario(), healthy_run(1), nullptr)), "never");
+  EXPECT_EQ(
+      format_metric(Metric::overflow_at, metric_value(Metric::overflow_at, storm_scenario(), healthy_run(1), nullptr)),
+      "never");
 }
 
 TEST(MetricValue, HasNoLatencyWhenNothingSucceeded) {
@@ -107,7 +109,8 @@ TEST(CheckExpectation, AtLeastFailsOnTheLowestSeedAndNamesIt) {
   std::vector<RunResult> runs = {healthy_run(1), healthy_run(2), healthy_run(3)};
   runs[1].succeeded = 23'000;  // 95.83%
   runs[2].succeeded = 23'990;  // 99.96%
-  const CheckResult c = check_expectation(expect(Metric::availability, Bound::at_least, 99.0, 0.0), storm_scenario(), policy_of(runs));
+  const CheckResult c =
+      check_expectation(expect(Metric::availability, Bound::at_least, 99.0, 0.0), storm_scenario(), policy_of(runs));
   EXPECT_FALSE(c.passed);
   EXPECT_EQ(c.worst_seed, 2U);
   EXPECT_EQ(c.measured, "95.833% (seed 2)");
@@ -119,7 +122,8 @@ TEST(CheckExpectation, AtMostPassesWhenEverySeedIsWithinAndNamesTheHighest) {
   std::vector<RunResult> runs = {healthy_run(4), healthy_run(5)};
   runs[0].dropped = 3;
   runs[1].dropped = 7;
-  const CheckResult c = check_expectation(expect(Metric::dropped, Bound::at_most, 0.0, 10.0), storm_scenario(), policy_of(runs));
+  const CheckResult c =
+      check_expectation(expect(Metric::dropped, Bound::at_most, 0.0, 10.0), storm_scenario(), policy_of(runs));
   EXPECT_TRUE(c.passed);
   EXPECT_EQ(c.worst_seed, 5U);
   EXPECT_EQ(c.measured, "7 (seed 5)");
@@ -130,23 +134,27 @@ TEST(CheckExpectation, BetweenFailsOnTheSeedFarthestOutside) {
   runs[0].overflow_at = kTimeZero + sec(60) + minutes(18);  // inside
   runs[1].overflow_at = kTimeZero + sec(60) + minutes(16);  // 1 minute early
   runs[2].overflow_at = kTimeZero + sec(60) + minutes(23);  // 3 minutes late
-  const CheckResult c = check_expectation(expect(Metric::overflow_at, Bound::between, 17.0, 20.0), storm_scenario(), policy_of(runs));
+  const CheckResult c =
+      check_expectation(expect(Metric::overflow_at, Bound::between, 17.0, 20.0), storm_scenario(), policy_of(runs));
   EXPECT_FALSE(c.passed);
   EXPECT_EQ(c.worst_seed, 3U);
   EXPECT_EQ(c.expected, "between 17.0 min and 20.0 min");
   runs[1].overflow_at = kTimeZero + sec(60) + minutes(19);
   runs[2].overflow_at = kTimeZero + sec(60) + minutes(17) + sec(6);  // nearest an edge
-  const CheckResult inside = check_expectation(expect(Metric::overflow_at, Bound::between, 17.0, 20.0), storm_scenario(), policy_of(runs));
+  const CheckResult inside =
+      check_expectation(expect(Metric::overflow_at, Bound::between, 17.0, 20.0), storm_scenario(), policy_of(runs));
   EXPECT_TRUE(inside.passed);
   EXPECT_EQ(inside.worst_seed, 3U);
 }
 
 TEST(CheckExpectation, NeverFailsOnTheEarliestOverflow) {
   std::vector<RunResult> runs = {healthy_run(1), healthy_run(2), healthy_run(3)};
-  EXPECT_TRUE(check_expectation(expect(Metric::overflow_at, Bound::none_, 0, 0), storm_scenario(), policy_of(runs)).passed);
+  EXPECT_TRUE(
+      check_expectation(expect(Metric::overflow_at, Bound::none_, 0, 0), storm_scenario(), policy_of(runs)).passed);
   runs[1].overflow_at = kTimeZero + minutes(9);
   runs[2].overflow_at = kTimeZero + minutes(5);
-  const CheckResult c = check_expectation(expect(Metric::overflow_at, Bound::none_, 0, 0), storm_scenario(), policy_of(runs));
+  const CheckResult c =
+      check_expectation(expect(Metric::overflow_at, Bound::none_, 0, 0), storm_scenario(), policy_of(runs));
   EXPECT_FALSE(c.passed);
   EXPECT_EQ(c.worst_seed, 3U);
   EXPECT_EQ(c.measured, "4.0 min (seed 3)");
@@ -197,7 +205,8 @@ TEST(RecoverySeconds, NeedsTheTailToSucceedAndIsEmptyWhileABreakerStaysOpen) {
   EXPECT_EQ(recovery_seconds(storm_scenario(), r), 110.0);
   r.series.back().open_targets = 2U;
   EXPECT_FALSE(recovery_seconds(storm_scenario(), r).has_value());
-  EXPECT_EQ(format_metric(Metric::recovery_time, metric_value(Metric::recovery_time, storm_scenario(), r, nullptr)), "never");
+  EXPECT_EQ(format_metric(Metric::recovery_time, metric_value(Metric::recovery_time, storm_scenario(), r, nullptr)),
+            "never");
 }
 
 TEST(ScenarioResult, FailsWhenARunLostRequestsEvenIfEveryCheckPasses) {

@@ -94,7 +94,8 @@ TEST(Explore, ShardRecordsMergeIntoTheWholeRun) {
   explore::Run whole;
   whole.bases = {BaseEntry{"a.toml", "0", {"p"}}};
   whole.keep_going = true;
-  for (std::uint64_t i = 0; i < 6; ++i) whole.draws.push_back(DrawRecord{0, i, 1, {1}, 1, i == 4 ? 1U : 0U, 999'000, -1, 900, i == 4 ? "x" : ""});
+  for (std::uint64_t i = 0; i < 6; ++i)
+    whole.draws.push_back(DrawRecord{0, i, 1, {1}, 1, i == 4 ? 1U : 0U, 999'000, -1, 900, i == 4 ? "x" : ""});
   whole.findings.push_back(FindingRecord{0, 4, Oracle::invariants, "x", "big", "small", 3, "# text\n"});
   std::vector<explore::Run> shards(2, whole);
   for (std::size_t k = 0; k < 2; ++k) {
@@ -115,7 +116,8 @@ TEST(Explore, ShardRecordsMergeIntoTheWholeRun) {
 TEST(Explore, FindingFilesAreWhereTheOutputsPutThemAndFailingDrawsAreCounted) {
   explore::Run run;
   run.bases = {BaseEntry{"a.toml", "0", {"p"}}};
-  for (std::uint64_t i = 0; i < 4; ++i) run.draws.push_back(DrawRecord{0, i, 1, {1}, 3, i % 2 == 1 ? 2U : 0U, 999'000, -1, 900, ""});
+  for (std::uint64_t i = 0; i < 4; ++i)
+    run.draws.push_back(DrawRecord{0, i, 1, {1}, 3, i % 2 == 1 ? 2U : 0U, 999'000, -1, 900, ""});
   EXPECT_EQ(failing_draws(run), 2U);
   run.findings.push_back(FindingRecord{0, 1, Oracle::expect, "x", "big", "small", 3, "# one\n"});
   run.findings.push_back(FindingRecord{0, 3, Oracle::cost, "y", "big", "small", 3, "# two\n"});
@@ -132,12 +134,14 @@ TEST(Explore, FindingFilesAreWhereTheOutputsPutThemAndFailingDrawsAreCounted) {
 }
 
 TEST(Explore, BadExploreTableNamesFileLineAndColumn) {
-  const std::string text = read("scenarios/claude-503-storm-2026-05-08.toml") + "\n[explore]\nkinds = [\"http_error\", \"meteor\"]\n";
+  const std::string text =
+      read("scenarios/claude-503-storm-2026-05-08.toml") + "\n[explore]\nkinds = [\"http_error\", \"meteor\"]\n";
   const Result<Scenario> s = load_scenario_string(text, "storm.toml");
   ASSERT_FALSE(s.has_value());
   EXPECT_NE(s.error().message().find("storm.toml:"), std::string::npos) << s.error().message();
   EXPECT_NE(s.error().message().find("explore.kinds[1]"), std::string::npos) << s.error().message();
-  const Result<Scenario> p = load_scenario_string(read("scenarios/claude-503-storm-2026-05-08.toml") + "\n[explore]\nproviders = [\"antropic\"]\n", "storm.toml");
+  const Result<Scenario> p = load_scenario_string(
+      read("scenarios/claude-503-storm-2026-05-08.toml") + "\n[explore]\nproviders = [\"antropic\"]\n", "storm.toml");
   ASSERT_FALSE(p.has_value());
   EXPECT_NE(p.error().message().find("explore.providers[0]"), std::string::npos) << p.error().message();
 }
@@ -149,7 +153,8 @@ TEST(Oracle, HealthyDayAndDoNoHarmHoldForThePolicyOnTheShortStorm) {
   set[static_cast<std::size_t>(Oracle::healthy_day)] = true;
   set[static_cast<std::size_t>(Oracle::do_no_harm)] = true;
   set[static_cast<std::size_t>(Oracle::invariants)] = true;
-  for (const Verdict& v : judge_scenario(*s, "policy", set)) EXPECT_FALSE(v.failed) << oracle_name(v.oracle) << ": " << v.detail;
+  for (const Verdict& v : judge_scenario(*s, "policy", set))
+    EXPECT_FALSE(v.failed) << oracle_name(v.oracle) << ": " << v.detail;
 }
 
 }  // namespace

@@ -66,7 +66,9 @@ RunSpec fault_spec(int targets, std::optional<Fault> fault, bool stream = false)
   return s;
 }
 
-bool in_fault(Time t) { return t >= kFaultStart && t < kFaultStart + kFaultLength; }
+bool in_fault(Time t) {
+  return t >= kFaultStart && t < kFaultStart + kFaultLength;
+}
 
 // What the trace says about attempts: each send's target and time, each response's
 // kind and status, each cancel's reason, and for each request that completed as
@@ -86,9 +88,8 @@ struct TraceView {
 
   // Attempts sent to `target` during the fault window.
   [[nodiscard]] std::int64_t sent_in_fault(Index target) const {
-    return std::count_if(attempts.begin(), attempts.end(), [&](const auto& kv) {
-      return kv.second.target == target && in_fault(kv.second.sent);
-    });
+    return std::count_if(attempts.begin(), attempts.end(),
+                         [&](const auto& kv) { return kv.second.target == target && in_fault(kv.second.sent); });
   }
   // Succeeded requests whose serving attempt went to `target` during the fault window.
   [[nodiscard]] std::int64_t successes_in_fault(Index target) const {
@@ -99,9 +100,8 @@ struct TraceView {
   }
   // Responses of `kind` from attempts to `target`.
   [[nodiscard]] std::int64_t responses(Index target, OutcomeKind kind) const {
-    return std::count_if(attempts.begin(), attempts.end(), [&](const auto& kv) {
-      return kv.second.target == target && kv.second.outcome == kind;
-    });
+    return std::count_if(attempts.begin(), attempts.end(),
+                         [&](const auto& kv) { return kv.second.target == target && kv.second.outcome == kind; });
   }
 };
 
@@ -160,9 +160,8 @@ TEST(FaultKinds, A503StormTripsThePrimaryAndFallbacksSucceed) {
   EXPECT_GE(r.trips_by_target[0], 1);
   EXPECT_EQ(r.trips_by_target[1], 0);
   // The primary's breaker opened during the storm and closed again after it.
-  const auto opened = std::find_if(r.transitions.begin(), r.transitions.end(), [](const Transition& x) {
-    return x.target == 0 && x.to == BreakerState::open;
-  });
+  const auto opened = std::find_if(r.transitions.begin(), r.transitions.end(),
+                                   [](const Transition& x) { return x.target == 0 && x.to == BreakerState::open; });
   ASSERT_NE(opened, r.transitions.end());
   EXPECT_TRUE(in_fault(opened->at));
   EXPECT_EQ(r.breaker_end[0], BreakerState::closed);
@@ -274,22 +273,21 @@ RunSpec every_kind_spec(std::uint64_t seed) {
   RunSpec spec = fault_spec(3, std::nullopt, true);
   const Time start = kFaultStart;
   spec.providers[0].rpm_limit = kRatePerMinute;
-  spec.providers[0].faults = {
-      Fault::http_error(start, kFaultLength, 503, Ratio{1, 5}),
-      Fault::rate_limit(start, kFaultLength, Ratio{1, 2}).ramped(sec(30), sec(30)),
-      Fault::latency_factor(start, kFaultLength, 3'000),
-      Fault::hang(start + sec(30), kFaultLength, Ratio{1, 10}),
-      Fault::connect_error(start, kFaultLength, Ratio{1, 10}),
-      Fault::malformed(start, kFaultLength, Ratio{1, 10}),
-      Fault::truncated(start, kFaultLength, Ratio{1, 10})};
+  spec.providers[0].faults = {Fault::http_error(start, kFaultLength, 503, Ratio{1, 5}),
+                              Fault::rate_limit(start, kFaultLength, Ratio{1, 2}).ramped(sec(30), sec(30)),
+                              Fault::latency_factor(start, kFaultLength, 3'000),
+                              Fault::hang(start + sec(30), kFaultLength, Ratio{1, 10}),
+                              Fault::connect_error(start, kFaultLength, Ratio{1, 10}),
+                              Fault::malformed(start, kFaultLength, Ratio{1, 10}),
+                              Fault::truncated(start, kFaultLength, Ratio{1, 10})};
   spec.providers[1].faults = {Fault::http_error(start + minutes(1), minutes(1), 503, Ratio{1, 2})};
   spec.seed = seed;
   return spec;
 }
 
 TEST(FaultKinds, EveryKindConservesRequests) {
-  const FaultKind kinds[] = {FaultKind::http_error, FaultKind::rate_limit, FaultKind::latency, FaultKind::hang,
-                             FaultKind::connect_error, FaultKind::malformed, FaultKind::truncated};
+  const FaultKind kinds[] = {FaultKind::http_error,    FaultKind::rate_limit, FaultKind::latency,  FaultKind::hang,
+                             FaultKind::connect_error, FaultKind::malformed,  FaultKind::truncated};
   for (const FaultKind kind : kinds) {
     // In requeue mode too: what fails goes back to the buffer and comes again.
     for (const BufferMode mode : {BufferMode::fail, BufferMode::requeue}) {

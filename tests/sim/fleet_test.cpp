@@ -35,7 +35,9 @@ ProviderSpec lognormal_spec() {
 constexpr AttemptSpec kCall{0, 1'000, 100, false};
 constexpr AttemptSpec kStreamCall{0, 1'000, 100, true};
 
-Time at_min(std::int64_t m) { return kTimeZero + minutes(m); }
+Time at_min(std::int64_t m) {
+  return kTimeZero + minutes(m);
+}
 
 // Starts `n` calls at `now`, finishing each slot at once; returns the replies.
 std::vector<Reply> run_calls(FakeProvider& p, Time now, int n, const AttemptSpec& call = kCall) {
@@ -50,7 +52,8 @@ std::vector<Reply> run_calls(FakeProvider& p, Time now, int n, const AttemptSpec
 
 double share_of_status(const std::vector<Reply>& replies, std::int32_t status) {
   std::int64_t n = 0;
-  for (const Reply& r : replies) n += (r.outcome.kind == OutcomeKind::http_status && r.outcome.http_status == status) ? 1 : 0;
+  for (const Reply& r : replies)
+    n += (r.outcome.kind == OutcomeKind::http_status && r.outcome.http_status == status) ? 1 : 0;
   return static_cast<double>(n) / static_cast<double>(replies.size());
 }
 

@@ -41,7 +41,8 @@ TEST(JsonWriter, InlineContainersPutEveryMemberOnOneLine) {
   j.close('}');
   j.close('}');
   const std::string doc = j.finish();
-  EXPECT_EQ(doc, "{\n  \"run\": {\"seed\": 18446744073709551615, \"latency\": {\"p50\": 1.500}, \"trips\": [3, -1]}\n}\n");
+  EXPECT_EQ(doc,
+            "{\n  \"run\": {\"seed\": 18446744073709551615, \"latency\": {\"p50\": 1.500}, \"trips\": [3, -1]}\n}\n");
   EXPECT_TRUE(well_formed_json(doc));
 }
 

@@ -82,7 +82,8 @@ attempt = "60s"
 depth_max = 20000
 requests_max = 20000
 
-)" + faults + R"(
+)" + faults +
+         R"(
 [baselines]
 direct = true
 )" + extra;
@@ -175,7 +176,8 @@ open_max = "720h"
   const std::string backup_sim = R"(output_usd_per_mtok = 8.0
 [providers.sim]
 latency = { p50 = "5s", p99 = "20s" })";
-  text.replace(text.find(backup_sim), backup_sim.size(), backup_sim + "\nconcurrency_max = 30\nover_capacity = { status = 429, retry_after = \"2s\" }");
+  text.replace(text.find(backup_sim), backup_sim.size(),
+               backup_sim + "\nconcurrency_max = 30\nover_capacity = { status = 429, retry_after = \"2s\" }");
   const Scenario s = load(text);
   const Verdict v = judge(s, "stuck-open", Oracle::recovers);
   EXPECT_TRUE(v.judged);
@@ -213,7 +215,8 @@ TEST(OracleHealthyDay, IsNotJudgedWhenCapacityDoesNotSuffice) {
   std::string text = scenario_text("", "");
   const std::string sim = R"(latency = { p50 = "5s", p99 = "20s" })";
   for (std::size_t at = text.find(sim); at != std::string::npos; at = text.find(sim, at + 1)) {
-    text.replace(at, sim.size(), sim + "\nconcurrency_max = 40\nover_capacity = { status = 429, retry_after = \"2s\" }");
+    text.replace(at, sim.size(),
+                 sim + "\nconcurrency_max = 40\nover_capacity = { status = 429, retry_after = \"2s\" }");
   }
   const Scenario s = load(text);
   const Verdict v = judge(s, "policy", Oracle::healthy_day);
@@ -299,7 +302,7 @@ TEST(OracleDoNoHarm, DirectIsHeldToTheCallersDeadline) {
   const RunResult late = run_simulation(s.run_spec(direct_of(s), seed));
   const RunResult patient = run_simulation(s.run_spec(patient_as(direct_of(s), policy), seed));
   EXPECT_GT(late.availability(), patient.availability() + 0.005);  // late answers counted as served
-  EXPECT_GT(late.latency.percentile(Ratio{99, 100}), sec(120));  // by answering minutes late
+  EXPECT_GT(late.latency.percentile(Ratio{99, 100}), sec(120));    // by answering minutes late
   EXPECT_LT(patient.availability(), mine.availability());
   const Verdict v = judge(s, "policy", Oracle::do_no_harm);
   EXPECT_TRUE(v.judged);

@@ -133,7 +133,8 @@ TEST(Report, JunitSuiteReturnsItsCountsAndTheDocumentSumsThem) {
   EXPECT_EQ(report_junit(f.result), junit_document({suite}));
   const std::string two = junit_document({suite, suite});
   ASSERT_TRUE(well_formed_xml(two));
-  EXPECT_NE(two.find("<testsuites name=\"failover\" tests=\"6\" failures=\"2\" errors=\"0\" time=\"0\">"), std::string::npos);
+  EXPECT_NE(two.find("<testsuites name=\"failover\" tests=\"6\" failures=\"2\" errors=\"0\" time=\"0\">"),
+            std::string::npos);
   EXPECT_EQ(count_of(two, "<testsuite "), 2U);
   EXPECT_TRUE(well_formed_xml(junit_document({})));
 }

@@ -41,7 +41,9 @@ TEST(RunReport, TheVerdictPassesOnlyWhenEveryCheckRunAndRepeatHeld) {
   EXPECT_EQ(verdict_text(run), "\ntiny-storm: FAIL\n");
   run.deterministic.reset();
   run.result.violation = "policy seed 7: at 12 s, target 0 idle";
-  EXPECT_EQ(verdict_text(run), "\ninvariant broken: policy seed 7: at 12 s, target 0 idle\n\ntiny-storm: FAIL (a liveness invariant broke)\n");
+  EXPECT_EQ(
+      verdict_text(run),
+      "\ninvariant broken: policy seed 7: at 12 s, target 0 idle\n\ntiny-storm: FAIL (a liveness invariant broke)\n");
   run.result.conserved = false;
   EXPECT_EQ(verdict_text(run).substr(verdict_text(run).rfind("tiny")), "tiny-storm: FAIL (a run lost requests)\n");
   const ScenarioRun as_built{f.result, {}, std::nullopt};
@@ -58,9 +60,9 @@ TEST(RunReport, TheTablesShowEveryRunCheckAndWallTime) {
   EXPECT_NE(tables.find("FAIL  " + kOddName + " dropped"), std::string::npos);
   EXPECT_NE(tables.find("0123456789abcdef"), std::string::npos);
   EXPECT_NE(tables.find("0.500 s"), std::string::npos);
-  EXPECT_NE(tables.find("600x"), std::string::npos);   // five simulated minutes in 0.5 s
+  EXPECT_NE(tables.find("600x"), std::string::npos);                  // five simulated minutes in 0.5 s
   EXPECT_NE(tables.find("0.000 s            -"), std::string::npos);  // too fast to time
-  EXPECT_NE(tables.find("+2.0 min"), std::string::npos);  // the overflow, after overflow_from
+  EXPECT_NE(tables.find("+2.0 min"), std::string::npos);              // the overflow, after overflow_from
   EXPECT_EQ(count_of(tables, " yes\n"), 4U);
 }
 
@@ -94,15 +96,24 @@ TEST(RunReport, TheJsonHoldsOneLinePerRunAndPolicyAndCheck) {
   docs.add(passing_run(f));
   const std::string json = docs.json();
   ASSERT_TRUE(well_formed_json(json));
-  EXPECT_EQ(json.rfind("{\n  \"format\": \"failover-run/1\",\n  \"passed\": true,\n  \"scenarios\": [\n    {\n      \"scenario\": \"tiny-storm\",\n", 0), 0U);
-  EXPECT_NE(json.find("\"seeds\": [7, 8],\n      \"passed\": true,\n      \"conserved\": true,\n      \"deterministic\": null,\n      \"runs\": [\n        {\"scenario\": \"tiny-storm\", \"policy\": \"policy\", \"seed\": 7, \"digest\": \"0123456789abcdef\", \"sim\": {\"requests\": 3000, \"events\": 12345, \"wall_seconds\": 0.500000}"), std::string::npos);
+  EXPECT_EQ(json.rfind("{\n  \"format\": \"failover-run/1\",\n  \"passed\": true,\n  \"scenarios\": [\n    {\n      "
+                       "\"scenario\": \"tiny-storm\",\n",
+                       0),
+            0U);
+  EXPECT_NE(
+      json.find(
+          "\"seeds\": [7, 8],\n      \"passed\": true,\n      \"conserved\": true,\n      \"deterministic\": null,\n   "
+          "   \"runs\": [\n        {\"scenario\": \"tiny-storm\", \"policy\": \"policy\", \"seed\": 7, \"digest\": "
+          "\"0123456789abcdef\", \"sim\": {\"requests\": 3000, \"events\": 12345, \"wall_seconds\": 0.500000}"),
+      std::string::npos);
   EXPECT_EQ(count_of(json, "\n        {\"scenario\": "), 4U);
   EXPECT_EQ(count_of(json, "\n        {\"policy\": "), 2U);
   EXPECT_EQ(count_of(json, "\n        {\"name\": "), 2U);
   EXPECT_NE(json.find("\"overflow_at_seconds\": 180.000000"), std::string::npos);
   EXPECT_NE(json.find("\"overflow_at_seconds\": null"), std::string::npos);
   EXPECT_NE(json.find("\"dropped\": {\"min\": 20, \"median\": 20, \"max\": 20}"), std::string::npos);
-  EXPECT_NE(json.find("\"cost_usd\": 0.150000, \"possibly_billed_usd\": 0.050000, \"plan_cost_usd\": 0.200000}"), std::string::npos);
+  EXPECT_NE(json.find("\"cost_usd\": 0.150000, \"possibly_billed_usd\": 0.050000, \"plan_cost_usd\": 0.200000}"),
+            std::string::npos);
   EXPECT_TRUE(json.ends_with("}\n      ]\n    }\n  ]\n}\n"));
 }
 

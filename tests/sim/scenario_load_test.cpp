@@ -108,7 +108,9 @@ struct BadCase {
   const char* what;        // a substring of Error::what
 };
 
-std::ostream& operator<<(std::ostream& os, const BadCase& c) { return os << c.name; }
+std::ostream& operator<<(std::ostream& os, const BadCase& c) {
+  return os << c.name;
+}
 
 class ScenarioLoadRejects : public ::testing::TestWithParam<BadCase> {};
 
@@ -131,7 +133,8 @@ TEST_P(ScenarioLoadRejects, NamingTheLineColumnAndKey) {
   ASSERT_LE(c.error_line, final_lines.size());
   const std::size_t col = std::string(c.anchor).empty() ? 0 : final_lines[c.error_line - 1].find(c.anchor);
   ASSERT_NE(col, std::string::npos);
-  EXPECT_EQ(s.error().where, "bad.toml:" + std::to_string(c.error_line) + ":" + std::to_string(col + 1)) << s.error().message();
+  EXPECT_EQ(s.error().where, "bad.toml:" + std::to_string(c.error_line) + ":" + std::to_string(col + 1))
+      << s.error().message();
   EXPECT_NE(s.error().what.find(c.what), std::string::npos) << s.error().message();
 }
 
@@ -142,32 +145,60 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"UnknownTrafficKey", 7, "burst = 3", true, 8, "burst", "traffic.burst: unknown key"},
         BadCase{"WrongType", 7, "rate_rpm = \"fast\"", false, 7, "\"fast\"", "traffic.rate_rpm: expected an integer"},
         BadCase{"NegativeRate", 7, "rate_rpm = -5", false, 7, "-5", "must be between 0 and 1000000 but is -5"},
-        BadCase{"NegativeDuration", 3, "duration = \"-10m\"", false, 3, "\"-10m\"", "scenario.duration: \"-10m\" must not be negative"},
-        BadCase{"ShareAboveAHundredPercent", 12, "route = \"main\"\nshare = 1.5", false, 13, "1.5", "traffic.classes[0].share: must be between 0% and 100%"},
+        BadCase{"NegativeDuration", 3, "duration = \"-10m\"", false, 3, "\"-10m\"",
+                "scenario.duration: \"-10m\" must not be negative"},
+        BadCase{"ShareAboveAHundredPercent", 12, "route = \"main\"\nshare = 1.5", false, 13, "1.5",
+                "traffic.classes[0].share: must be between 0% and 100%"},
         BadCase{"KeyOfAnotherSchedule", 7, "peak_rpm = 5000", true, 8, "5000", "applies only to schedule = \"spike\""},
-        BadCase{"SharesThatDoNotAddUp", 12, "route = \"main\"\nshare = \"90%\"", false, 10, "", "shares add up to 90% instead of 100%"},
-        BadCase{"ClassWithoutRouteOrTier", 12, "stream = false", false, 10, "", "traffic.classes[0]: needs exactly one of tier and route"},
-        BadCase{"TokensOutOfOrder", 14, "output_tokens = { lo = 400, hi = 100 }", false, 14, "100", "hi (100) must not be below lo (400)"},
-        BadCase{"LatencyP50AboveP99", 28, "latency = { p50 = \"3s\", p99 = \"2s\" }", false, 28, "\"2s\"", "providers[0].sim.latency.p99: p99 (2s) must not be below p50 (3s)"},
+        BadCase{"SharesThatDoNotAddUp", 12, "route = \"main\"\nshare = \"90%\"", false, 10, "",
+                "shares add up to 90% instead of 100%"},
+        BadCase{"ClassWithoutRouteOrTier", 12, "stream = false", false, 10, "",
+                "traffic.classes[0]: needs exactly one of tier and route"},
+        BadCase{"TokensOutOfOrder", 14, "output_tokens = { lo = 400, hi = 100 }", false, 14, "100",
+                "hi (100) must not be below lo (400)"},
+        BadCase{"LatencyP50AboveP99", 28, "latency = { p50 = \"3s\", p99 = \"2s\" }", false, 28, "\"2s\"",
+                "providers[0].sim.latency.p99: p99 (2s) must not be below p50 (3s)"},
         BadCase{"MissingLatency", 28, "", false, 27, "", "providers[0].sim.latency: is required but missing"},
-        BadCase{"ConfigErrorsKeepTheirLine", 42, "targets = [{ provider = \"nobody\", model = \"m1\" }]", false, 42, "\"nobody\"", "routes[0].targets[0].provider: names a provider \"nobody\""},
-        BadCase{"FaultOnAnUndefinedProvider", 50, "provider = \"primry\"", false, 50, "\"primry\"", "faults[0].provider: names a provider \"primry\" that is not defined"},
-        BadCase{"FaultStartingAfterTheEnd", 52, "start = \"10m\"", false, 52, "\"10m\"", "faults[0].start: starts at 10m, not before the scenario's end (10m)"},
-        BadCase{"FaultEndingAfterTheEnd", 53, "duration = \"9m30s\"", false, 53, "\"9m30s\"", "faults[0].duration: ends at 10m30s, after the scenario's end"},
-        BadCase{"KeyOfAnotherFaultKind", 51, "kind = \"hang\"", false, 55, "\"10s\"", "faults[0].delay: applies only to kind = \"http_error\" or \"connect_error\""},
-        BadCase{"FaultStatusThatIsNoError", 55, "status = 200", true, 56, "200", "faults[0].status: must be between 400 and 599 but is 200"},
+        BadCase{"ConfigErrorsKeepTheirLine", 42, "targets = [{ provider = \"nobody\", model = \"m1\" }]", false, 42,
+                "\"nobody\"", "routes[0].targets[0].provider: names a provider \"nobody\""},
+        BadCase{"FaultOnAnUndefinedProvider", 50, "provider = \"primry\"", false, 50, "\"primry\"",
+                "faults[0].provider: names a provider \"primry\" that is not defined"},
+        BadCase{"FaultStartingAfterTheEnd", 52, "start = \"10m\"", false, 52, "\"10m\"",
+                "faults[0].start: starts at 10m, not before the scenario's end (10m)"},
+        BadCase{"FaultEndingAfterTheEnd", 53, "duration = \"9m30s\"", false, 53, "\"9m30s\"",
+                "faults[0].duration: ends at 10m30s, after the scenario's end"},
+        BadCase{"KeyOfAnotherFaultKind", 51, "kind = \"hang\"", false, 55, "\"10s\"",
+                "faults[0].delay: applies only to kind = \"http_error\" or \"connect_error\""},
+        BadCase{"FaultStatusThatIsNoError", 55, "status = 200", true, 56, "200",
+                "faults[0].status: must be between 400 and 599 but is 200"},
         BadCase{"TimeOfDayWithoutClockStart", 52, "start = 11:23:00", false, 52, "11:23", "needs scenario.clock_start"},
-        BadCase{"DuplicateFaultStream", 55, "[[faults]]\nprovider = \"primary\"\nkind = \"http_error\"\nstart = \"2m\"\nduration = \"1m\"\nname = \"storm\"", true, 61, "\"storm\"", "draws from the same random stream \"storm\""},
-        BadCase{"TwoFaultsOnOneStream", 55, "[[faults]]\nprovider = \"backup\"\nkind = \"connect_error\"\nstart = \"2m\"\nduration = \"1m\"\n[[faults]]\nprovider = \"backup\"\nkind = \"connect_error\"\nstart = \"2m\"\nduration = \"30s\"", true, 61, "", "draws from the same random stream \"connect_error@120000000\""},
-        BadCase{"ExpectationOnAnUnknownPolicy", 69, "policy = \"drect\"", false, 69, "\"drect\"", "expect[2].policy: names a policy \"drect\" that this scenario does not run (it runs: policy, direct)"},
+        BadCase{"DuplicateFaultStream", 55,
+                "[[faults]]\nprovider = \"primary\"\nkind = \"http_error\"\nstart = \"2m\"\nduration = \"1m\"\nname = "
+                "\"storm\"",
+                true, 61, "\"storm\"", "draws from the same random stream \"storm\""},
+        BadCase{
+            "TwoFaultsOnOneStream", 55,
+            "[[faults]]\nprovider = \"backup\"\nkind = \"connect_error\"\nstart = \"2m\"\nduration = "
+            "\"1m\"\n[[faults]]\nprovider = \"backup\"\nkind = \"connect_error\"\nstart = \"2m\"\nduration = \"30s\"",
+            true, 61, "", "draws from the same random stream \"connect_error@120000000\""},
+        BadCase{"ExpectationOnAnUnknownPolicy", 69, "policy = \"drect\"", false, 69, "\"drect\"",
+                "expect[2].policy: names a policy \"drect\" that this scenario does not run (it runs: policy, direct)"},
         BadCase{"UnknownMetric", 65, "metric = \"uptime\"", false, 65, "\"uptime\"", "\"uptime\" is not a metric"},
         BadCase{"BoundInTheWrongUnit", 66, "at_most = 60", false, 66, "60", "expected a duration string"},
-        BadCase{"CountBoundWrittenAsADuration", 65, "metric = \"dropped\"", false, 66, "\"60s\"", "expected an integer"},
-        BadCase{"NeverOnACount", 61, "metric = \"dropped\"", false, 62, "true", "expect[0].never: applies only to metric = \"overflow_at\""},
-        BadCase{"OverflowWithoutABuffer", 17, "capacity = 0", false, 61, "\"overflow_at\"", "overflow_at needs a bounded buffer"},
-        BadCase{"TwoBounds", 62, "never = true\nat_most = \"1m\"", false, 60, "", "needs exactly one of at_least, at_most, between and never"},
-        BadCase{"CustomBaselineErrorAtItsOwnLine", 58, "[[baselines.custom]]\nname = \"x\"\n[baselines.custom.policy.breaker]\nconsecutive_failures = -1", true, 62, "-1", "baselines.custom[0] (\"x\"): policy.breaker.consecutive_failures: must be at least 0"},
-        BadCase{"UnknownKeyInACustomBaseline", 58, "[[baselines.custom]]\nname = \"x\"\n[baselines.custom.policy.breaker]\nconsecutive_failure = 3", true, 62, "consecutive_failure", "policy.breaker.consecutive_failure: unknown key"},
+        BadCase{"CountBoundWrittenAsADuration", 65, "metric = \"dropped\"", false, 66, "\"60s\"",
+                "expected an integer"},
+        BadCase{"NeverOnACount", 61, "metric = \"dropped\"", false, 62, "true",
+                "expect[0].never: applies only to metric = \"overflow_at\""},
+        BadCase{"OverflowWithoutABuffer", 17, "capacity = 0", false, 61, "\"overflow_at\"",
+                "overflow_at needs a bounded buffer"},
+        BadCase{"TwoBounds", 62, "never = true\nat_most = \"1m\"", false, 60, "",
+                "needs exactly one of at_least, at_most, between and never"},
+        BadCase{"CustomBaselineErrorAtItsOwnLine", 58,
+                "[[baselines.custom]]\nname = \"x\"\n[baselines.custom.policy.breaker]\nconsecutive_failures = -1",
+                true, 62, "-1", "baselines.custom[0] (\"x\"): policy.breaker.consecutive_failures: must be at least 0"},
+        BadCase{"UnknownKeyInACustomBaseline", 58,
+                "[[baselines.custom]]\nname = \"x\"\n[baselines.custom.policy.breaker]\nconsecutive_failure = 3", true,
+                62, "consecutive_failure", "policy.breaker.consecutive_failure: unknown key"},
         BadCase{"SyntaxError", 7, "rate_rpm = = 5", false, 7, "= 5", "TOML syntax error"}),
     [](const ::testing::TestParamInfo<BadCase>& param_info) { return std::string(param_info.param.name); });
 

@@ -67,10 +67,20 @@ TEST(RunScenario, ReorderingFaultTablesInTheFileChangesNoRun) {
   lines[3] = "seeds = [5]";
   lines[7] = "";
   lines[52] = "duration = \"2m\"";
-  const std::vector<std::string> brownout = {"[[faults]]", "provider = \"backup\"", "kind = \"latency\"", "start = \"90s\"",
-                                             "duration = \"1m\"", "factor = 4.0", ""};
-  const std::vector<std::string> cut = {"[[faults]]", "provider = \"primary\"", "kind = \"truncated\"", "start = \"2m\"",
-                                        "duration = \"1m\"", "intensity = \"5%\"", ""};
+  const std::vector<std::string> brownout = {"[[faults]]",
+                                             "provider = \"backup\"",
+                                             "kind = \"latency\"",
+                                             "start = \"90s\"",
+                                             "duration = \"1m\"",
+                                             "factor = 4.0",
+                                             ""};
+  const std::vector<std::string> cut = {"[[faults]]",
+                                        "provider = \"primary\"",
+                                        "kind = \"truncated\"",
+                                        "start = \"2m\"",
+                                        "duration = \"1m\"",
+                                        "intensity = \"5%\"",
+                                        ""};
   std::vector<std::string> first = lines;
   std::vector<std::string> second = lines;
   first.insert(first.begin() + 56, cut.begin(), cut.end());
@@ -115,8 +125,8 @@ TEST(RunScenario, AMessageFailingAtTheInstantOfDeliveryIsNotRedeliveredForever) 
   lines[45] = "requests_max = 20000\nwhen_unavailable = \"fail\"";
   lines[52] = "duration = \"90s\"";
   lines[53] = "intensity = \"100%\"";
-  const std::vector<std::string> backup = {"[[faults]]", "provider = \"backup\"", "kind = \"http_error\"", "start = \"1m\"",
-                                           "duration = \"90s\"", "delay = \"10s\""};
+  const std::vector<std::string> backup = {"[[faults]]",     "provider = \"backup\"", "kind = \"http_error\"",
+                                           "start = \"1m\"", "duration = \"90s\"",    "delay = \"10s\""};
   lines.insert(lines.end(), backup.begin(), backup.end());
   const Scenario s = load_or_die(testing::join_lines(lines));
   const RunResult r = run_simulation(s.run_spec(s.policies[0], 3));

@@ -8,11 +8,14 @@ namespace {
 // Four providers as in the case study (prices per 1M tokens), one route over them.
 RunSpec storm_spec(bool failover, Duration storm, Duration end) {
   RunSpec s;
-  const struct { const char* name; const char* model; std::int64_t in, out; } rows[] = {
-      {"anthropic", "claude-sonnet-4-5", 3'000'000, 15'000'000},
-      {"openai", "gpt-4.1", 2'000'000, 8'000'000},
-      {"google", "gemini-2.5-flash", 350'000, 2'500'000},
-      {"deepseek", "deepseek-chat", 70'000, 420'000}};
+  const struct {
+    const char* name;
+    const char* model;
+    std::int64_t in, out;
+  } rows[] = {{"anthropic", "claude-sonnet-4-5", 3'000'000, 15'000'000},
+              {"openai", "gpt-4.1", 2'000'000, 8'000'000},
+              {"google", "gemini-2.5-flash", 350'000, 2'500'000},
+              {"deepseek", "deepseek-chat", 70'000, 420'000}};
   RouteConfig route;
   route.name = "main";
   const int n = failover ? 4 : 1;

@@ -109,7 +109,8 @@ TEST(SweepRange, RejectsZeroStepsReversedRangesMixedKindsAndTooManyValues) {
 }
 
 TEST(SweepSet, MixesListsAndRangesInOrder) {
-  EXPECT_EQ(values_of("breaker.open_base=5s,10s..30s:10s,2m"), (Values{"\"5s\"", "\"10s\"", "\"20s\"", "\"30s\"", "\"2m\""}));
+  EXPECT_EQ(values_of("breaker.open_base=5s,10s..30s:10s,2m"),
+            (Values{"\"5s\"", "\"10s\"", "\"20s\"", "\"30s\"", "\"2m\""}));
   const Result<Axis> a = parse_set("breaker.consecutive_failures=1,3");
   ASSERT_TRUE(a.has_value());
   EXPECT_EQ(a->key, "breaker.consecutive_failures");
@@ -196,14 +197,16 @@ TEST(SweepShard, EveryPointBelongsToExactlyOneShard) {
 
 TEST(SweepOverrides, TheLoaderJudgesEveryOverride) {
   const std::string text = testing::small_scenario();
-  const Result<Scenario> ok = load_scenario_string(text, "small.toml", {PolicyOverride{"breaker.consecutive_failures", "9"},
-                                                                           PolicyOverride{"breaker.open_base", "\"45s\""}});
+  const Result<Scenario> ok = load_scenario_string(
+      text, "small.toml",
+      {PolicyOverride{"breaker.consecutive_failures", "9"}, PolicyOverride{"breaker.open_base", "\"45s\""}});
   ASSERT_TRUE(ok.has_value()) << ok.error().message();
   EXPECT_EQ(ok->policies.front().config.policy.breaker.consecutive_failures, 9);
   const Result<Scenario> unknown = load_scenario_string(text, "small.toml", {PolicyOverride{"breaker.nope", "1"}});
   ASSERT_FALSE(unknown.has_value());
   EXPECT_NE(unknown.error().message().find("policy.breaker.nope"), std::string::npos) << unknown.error().message();
-  const Result<Scenario> bad = load_scenario_string(text, "small.toml", {PolicyOverride{"breaker.open_base", "\"soon\""}});
+  const Result<Scenario> bad =
+      load_scenario_string(text, "small.toml", {PolicyOverride{"breaker.open_base", "\"soon\""}});
   ASSERT_FALSE(bad.has_value());
   EXPECT_NE(bad.error().message().find("policy.breaker.open_base"), std::string::npos) << bad.error().message();
   EXPECT_FALSE(load_scenario_string(text, "small.toml", {PolicyOverride{"breaker.open_base", "[1]"}}).has_value());
@@ -239,7 +242,8 @@ TEST(SweepOverrides, ThePolicyTomlCarriesTheOverridesAndReloads) {
 
 // ---- shard files and merge ---------------------------------------------------------------
 
-Record record(std::uint32_t point, std::uint64_t seed, double availability, double p99, double cost, std::string checks) {
+Record record(std::uint32_t point, std::uint64_t seed, double availability, double p99, double cost,
+              std::string checks) {
   Record r;
   r.point = point;
   r.seed = seed;
@@ -265,7 +269,8 @@ Shard small_shard(std::size_t index, std::size_t count) {
   s.count = count;
   for (std::uint32_t p = 0; p < 3; ++p) {
     if (shard_of(p, count) != index) continue;
-    for (const std::uint64_t seed : {std::uint64_t{1}, std::uint64_t{2}}) s.records.push_back(record(p, seed, 99.5 + p * 0.1 + 0.1 / 3.0, 1234.5, 2.25, "PF"));
+    for (const std::uint64_t seed : {std::uint64_t{1}, std::uint64_t{2}})
+      s.records.push_back(record(p, seed, 99.5 + p * 0.1 + 0.1 / 3.0, 1234.5, 2.25, "PF"));
   }
   return s;
 }
@@ -284,7 +289,8 @@ TEST(SweepShardFile, ReadsBackExactly) {
 TEST(SweepShardFile, RejectsMalformedFiles) {
   EXPECT_FALSE(read_shard("format = \"something else\"\n", "x.toml").has_value());
   std::string text = write_shard(small_shard(0, 1));
-  const std::string broken = text.substr(0, text.find("records")) + "records = [\"0 9 1 100\"]\n" + text.substr(text.find("\nmode"));
+  const std::string broken =
+      text.substr(0, text.find("records")) + "records = [\"0 9 1 100\"]\n" + text.substr(text.find("\nmode"));
   EXPECT_FALSE(read_shard(broken, "x.toml").has_value());
   std::string tampered = text;
   tampered.replace(tampered.find("[scenario]"), 10, "[scenariO]");
@@ -315,7 +321,8 @@ TEST(SweepShardFile, ErrorsNameTheLineAndColumn) {
   };
   std::string tampered = text;
   tampered.replace(tampered.find("[scenario]"), 10, "[scenariO]");
-  expect_error(tampered, place_of(tampered, "\"", tampered.find("hash = ")), "scenarios[0].hash: does not match the text");
+  expect_error(tampered, place_of(tampered, "\"", tampered.find("hash = ")),
+               "scenarios[0].hash: does not match the text");
   expect_error("format = \"something else\"\n", "x.toml:1:10", "format: must be \"failover-sweep-shard/1\"");
   std::string unknown = text;
   unknown.insert(unknown.find("partial"), "colour = 1\n");
@@ -338,14 +345,16 @@ TEST(SweepShardFile, ARecordMissingOrRepeatedIsNamedAtItsLine) {
   const Result<Shard> r = read_shard(text, "x.toml");
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().where, place_of(text, "\"0 1 1 ")) << r.error().message();
-  EXPECT_NE(r.error().what.find("records[2]: point 1 of scenario 0 has runs of 1 of its 2 seeds"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().what.find("records[2]: point 1 of scenario 0 has runs of 1 of its 2 seeds"), std::string::npos)
+      << r.error().message();
   Shard twice = small_shard(0, 1);
   twice.records.push_back(twice.records[0]);
   const std::string again = write_shard(twice);
   const Result<Shard> t = read_shard(again, "x.toml");
   ASSERT_FALSE(t.has_value());
   EXPECT_EQ(t.error().where, place_of(again, "\"0 0 1 ", again.find("\"0 0 1 ") + 1)) << t.error().message();
-  EXPECT_NE(t.error().what.find("records[6]: repeats the run of seed 1 at point 0 of scenario 0"), std::string::npos) << t.error().message();
+  EXPECT_NE(t.error().what.find("records[6]: repeats the run of seed 1 at point 0 of scenario 0"), std::string::npos)
+      << t.error().message();
 }
 
 // A shard file is input: values no run can produce are refused on read, naming them.
@@ -413,11 +422,10 @@ PointSummary summary(std::uint32_t point, std::size_t passed, double availabilit
 TEST(SweepRanking, PassRateFirstThenAvailabilityLatencyCostAndPoint) {
   const std::vector<PointSummary> points = {
       summary(0, 3, 99.99, 100, 1.0),  // fewer seeds passed: last despite the best figures
-      summary(1, 4, 99.90, 200, 1.0),
-      summary(2, 4, 99.95, 300, 1.0),  // higher availability first
-      summary(3, 4, 99.90, 150, 1.0),  // lower p99 breaks the tie
-      summary(4, 4, 99.90, 150, 0.5),  // lower cost breaks the next
-      summary(5, 4, 99.90, 150, 0.5),  // all equal: the lower point first
+      summary(1, 4, 99.90, 200, 1.0), summary(2, 4, 99.95, 300, 1.0),  // higher availability first
+      summary(3, 4, 99.90, 150, 1.0),                                  // lower p99 breaks the tie
+      summary(4, 4, 99.90, 150, 0.5),                                  // lower cost breaks the next
+      summary(5, 4, 99.90, 150, 0.5),                                  // all equal: the lower point first
   };
   EXPECT_EQ(ranking(points), (std::vector<std::size_t>{2, 4, 5, 3, 1, 0}));
 }
@@ -425,13 +433,13 @@ TEST(SweepRanking, PassRateFirstThenAvailabilityLatencyCostAndPoint) {
 TEST(SweepPareto, KeepsExactlyThePointsNoOtherDominates) {
   const double inf = std::numeric_limits<double>::infinity();
   const std::vector<PointSummary> points = {
-      summary(0, 4, 99.9, 100, 2.0),  // frontier: the lowest p99
-      summary(1, 4, 99.9, 120, 2.0),  // dominated by 0
-      summary(2, 4, 99.5, 90, 1.0),   // frontier: lower p99 and cost, lower availability
-      summary(3, 4, 99.99, 500, 3.0), // frontier: the highest availability
-      summary(4, 4, 99.5, 90, 1.0),   // equal to 2: neither dominates
-      summary(5, 4, 99.0, inf, 0.5),  // frontier: the cheapest, though no success
-      summary(6, 4, 99.0, inf, 0.6),  // dominated by 5
+      summary(0, 4, 99.9, 100, 2.0),   // frontier: the lowest p99
+      summary(1, 4, 99.9, 120, 2.0),   // dominated by 0
+      summary(2, 4, 99.5, 90, 1.0),    // frontier: lower p99 and cost, lower availability
+      summary(3, 4, 99.99, 500, 3.0),  // frontier: the highest availability
+      summary(4, 4, 99.5, 90, 1.0),    // equal to 2: neither dominates
+      summary(5, 4, 99.0, inf, 0.5),   // frontier: the cheapest, though no success
+      summary(6, 4, 99.0, inf, 0.6),   // dominated by 5
   };
   EXPECT_EQ(pareto_frontier(points), (std::vector<bool>{true, false, true, true, true, true, false}));
   // The brute-force definition agrees.
@@ -441,7 +449,8 @@ TEST(SweepPareto, KeepsExactlyThePointsNoOtherDominates) {
     for (std::size_t j = 0; j < points.size(); ++j) {
       const PointSummary& a = points[j];
       const PointSummary& b = points[i];
-      const bool no_worse = a.availability_pct >= b.availability_pct && a.p99_ms <= b.p99_ms && a.cost_usd <= b.cost_usd;
+      const bool no_worse =
+          a.availability_pct >= b.availability_pct && a.p99_ms <= b.p99_ms && a.cost_usd <= b.cost_usd;
       const bool better = a.availability_pct > b.availability_pct || a.p99_ms < b.p99_ms || a.cost_usd < b.cost_usd;
       dominated = dominated || (no_worse && better);
     }
@@ -462,7 +471,7 @@ TEST(SweepSummary, TakesTheWorstSeedAndCountsPasses) {
   EXPECT_EQ(points[0].p99_ms, 9999.0);
   EXPECT_EQ(points[0].check_passes, (std::vector<std::size_t>{2, 1}));
   EXPECT_FALSE(some_point_passes_everywhere(small_shard(0, 1)));  // every record fails its second check
-  s.records[0].checks = "PP";  // now point 0 passes on both seeds
+  s.records[0].checks = "PP";                                     // now point 0 passes on both seeds
   EXPECT_TRUE(some_point_passes_everywhere(s));
 }
 
@@ -485,15 +494,22 @@ TEST(SweepOutputs, PointsJsonHasALinePerPointAndPerRun) {
   ASSERT_NE(json, files->end());
   const std::string& doc = json->second;
   EXPECT_TRUE(testing::well_formed_json(doc));
-  EXPECT_EQ(doc.rfind("{\n  \"format\": \"failover-sweep/1\",\n  \"partial\": false,\n  \"mode\": \"grid\",\n  \"points\": 3,\n"
-                      "  \"keys\": [\"breaker.consecutive_failures\"],\n  \"scenarios\": [\n    {\n      \"scenario\": \"small\",\n", 0),
-            0U);
-  EXPECT_NE(doc.find("\n        {\"point\": 0, \"values\": {\"breaker.consecutive_failures\": 1}, \"rank\": 3, \"pareto\": false, "
-                     "\"seeds_passed\": 0, \"seeds\": 2, \"runs\": [\n          {\"seed\": 1, \"passed\": false, "
-                     "\"availability_pct\": 99.5333, \"latency_p99_ms\": 1234.5, \"cost_usd\": 2.2500, \"cost_ratio_pct\": 71.25, "
-                     "\"dropped\": 0, \"overflow_min\": null, \"breaker_trips\": 3, \"conserved\": true, \"checks\": [true, false]},\n"
-                     "          {\"seed\": 2, "),
-            std::string::npos)
+  EXPECT_EQ(
+      doc.rfind(
+          "{\n  \"format\": \"failover-sweep/1\",\n  \"partial\": false,\n  \"mode\": \"grid\",\n  \"points\": 3,\n"
+          "  \"keys\": [\"breaker.consecutive_failures\"],\n  \"scenarios\": [\n    {\n      \"scenario\": "
+          "\"small\",\n",
+          0),
+      0U);
+  EXPECT_NE(
+      doc.find(
+          "\n        {\"point\": 0, \"values\": {\"breaker.consecutive_failures\": 1}, \"rank\": 3, \"pareto\": false, "
+          "\"seeds_passed\": 0, \"seeds\": 2, \"runs\": [\n          {\"seed\": 1, \"passed\": false, "
+          "\"availability_pct\": 99.5333, \"latency_p99_ms\": 1234.5, \"cost_usd\": 2.2500, \"cost_ratio_pct\": 71.25, "
+          "\"dropped\": 0, \"overflow_min\": null, \"breaker_trips\": 3, \"conserved\": true, \"checks\": [true, "
+          "false]},\n"
+          "          {\"seed\": 2, "),
+      std::string::npos)
       << doc;
   EXPECT_EQ(testing::count_of(doc, "\"checks\": [true, false]}]},\n        {\"point\": "), 2U);
   EXPECT_TRUE(doc.ends_with("[true, false]}]}\n      ]\n    }\n  ]\n}\n"));

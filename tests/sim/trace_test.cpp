@@ -14,7 +14,10 @@ TraceDigest digest_of(const std::vector<TraceEvent>& events, TraceRecorder* reco
 }
 
 const std::vector<TraceEvent> kTrace = {
-    {0, at_us(0), 1, 10, 0}, {1, at_us(25'000), 2, 10, 3}, {2, at_us(25'000), 3, 11, 503}, {3, at_us(90'000), 1, 12, 0},
+    {0, at_us(0), 1, 10, 0},
+    {1, at_us(25'000), 2, 10, 3},
+    {2, at_us(25'000), 3, 11, 503},
+    {3, at_us(90'000), 1, 12, 0},
 };
 
 TEST(TraceDigest, SameEventsGiveTheSameDigest) {

@@ -209,8 +209,7 @@ TEST(Traffic, GoldenArrivalsCatchAnyChangeOfAlgorithm) {
     got.push_back(a.prompt_tokens);
   }
   // (µs, class, prompt tokens) of the first four arrivals.
-  const std::vector<std::int64_t> golden = {20'004,  1, 827,   141'773, 1, 2'342,
-                                            196'098, 0, 1'000, 200'274, 1, 243};
+  const std::vector<std::int64_t> golden = {20'004, 1, 827, 141'773, 1, 2'342, 196'098, 0, 1'000, 200'274, 1, 243};
   EXPECT_EQ(got, golden);
 }
 

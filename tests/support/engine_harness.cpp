@@ -123,11 +123,21 @@ static std::vector<T> only(const std::vector<Action>& log) {
   return out;
 }
 
-std::vector<SendAttempt> EngineHarness::sends() const { return only<SendAttempt>(log_); }
-std::vector<Complete> EngineHarness::completes() const { return only<Complete>(log_); }
-std::vector<CancelAttempt> EngineHarness::cancels() const { return only<CancelAttempt>(log_); }
-std::vector<Charge> EngineHarness::charges() const { return only<Charge>(log_); }
-std::vector<BreakerChanged> EngineHarness::breaker_changes() const { return only<BreakerChanged>(log_); }
+std::vector<SendAttempt> EngineHarness::sends() const {
+  return only<SendAttempt>(log_);
+}
+std::vector<Complete> EngineHarness::completes() const {
+  return only<Complete>(log_);
+}
+std::vector<CancelAttempt> EngineHarness::cancels() const {
+  return only<CancelAttempt>(log_);
+}
+std::vector<Charge> EngineHarness::charges() const {
+  return only<Charge>(log_);
+}
+std::vector<BreakerChanged> EngineHarness::breaker_changes() const {
+  return only<BreakerChanged>(log_);
+}
 
 std::optional<Complete> EngineHarness::completion_of(RequestId id) const {
   for (const Complete& c : completes()) {

@@ -20,9 +20,15 @@
 namespace failover {
 // GoogleTest printers (found by argument-dependent lookup), so that a failed
 // expectation names the value instead of dumping its bytes.
-inline void PrintTo(BreakerState s, std::ostream* os) { *os << to_string(s); }
-inline void PrintTo(RequestStatus s, std::ostream* os) { *os << to_string(s); }
-inline void PrintTo(EndReason r, std::ostream* os) { *os << to_string(r); }
+inline void PrintTo(BreakerState s, std::ostream* os) {
+  *os << to_string(s);
+}
+inline void PrintTo(RequestStatus s, std::ostream* os) {
+  *os << to_string(s);
+}
+inline void PrintTo(EndReason r, std::ostream* os) {
+  *os << to_string(r);
+}
 }  // namespace failover
 
 namespace failover::test {

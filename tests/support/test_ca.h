@@ -10,11 +10,11 @@
 namespace failover::test {
 
 struct TestCa {
-  std::string dir;               // the temporary directory holding every file below
-  std::string ca_file;           // ca.pem: the CA certificate to trust
-  std::string ca_key_file;       // ca.key
-  std::string server_cert_file;  // server.pem: DNS:localhost, IP:127.0.0.1, IP:::1
-  std::string server_key_file;   // server.key
+  std::string dir;                   // the temporary directory holding every file below
+  std::string ca_file;               // ca.pem: the CA certificate to trust
+  std::string ca_key_file;           // ca.key
+  std::string server_cert_file;      // server.pem: DNS:localhost, IP:127.0.0.1, IP:::1
+  std::string server_key_file;       // server.key
   std::string wrong_host_cert_file;  // wrong-host.pem: DNS:wrong.example only
   std::string wrong_host_key_file;   // wrong-host.key
 };

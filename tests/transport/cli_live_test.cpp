@@ -83,7 +83,8 @@ class LiveCli : public ::testing::Test {
       out << "[[routes]]\nname = \"" << p << "\"\ntargets = [{ provider = \"" << p << "\", model = \"" << model
           << "\" }]\n\n";
     }
-    out << "[[routes]]\nname = \"main\"\ntargets = [\n  { provider = \"storm\", model = \"gpt-storm\", priority = 0 },\n"
+    out << "[[routes]]\nname = \"main\"\ntargets = [\n  { provider = \"storm\", model = \"gpt-storm\", priority = 0 "
+           "},\n"
         << "  { provider = \"ok\", model = \"gpt-ok\", priority = 1 },\n]\n\n";
     out << "[policy.timeouts]\nattempt = \"" << attempt << "\"\nfirst_byte = \"" << attempt << "\"\nrequest = \""
         << request << "\"\nconnect = \"2s\"\n";
@@ -92,13 +93,15 @@ class LiveCli : public ::testing::Test {
 
   void write_input(const std::vector<std::string>& routes) {
     std::ofstream out(dir_ / "in.jsonl");
-    for (const std::string& r : routes) out << "{\"prompt\": \"hello\", \"route\": \"" << r << "\", \"max_tokens\": 20}\n";
+    for (const std::string& r : routes)
+      out << "{\"prompt\": \"hello\", \"route\": \"" << r << "\", \"max_tokens\": 20}\n";
   }
 
   // Runs `failover live ARGS` with stdout and stderr into one file; sends SIGINT after
   // `interrupt_after` when given. Returns the exit code (-1: killed after 30 s).
   // `inspect`, when given, is called once with the running child's pid (before SIGINT).
-  int run(const std::vector<std::string>& args, std::chrono::milliseconds interrupt_after = std::chrono::milliseconds(0),
+  int run(const std::vector<std::string>& args,
+          std::chrono::milliseconds interrupt_after = std::chrono::milliseconds(0),
           const std::function<void(pid_t)>& inspect = {}) {
     std::vector<std::string> argv{binary_, "live"};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -185,10 +188,10 @@ TEST_F(LiveCli, InterruptStopsAdmittingAndCancelsAfterTheGracePeriod) {
   // Interrupt once the fleet holds both hung requests (live sets its SIGINT handler
   // before it sends anything): a fixed delay raced a slow start on a loaded machine.
   const std::int64_t expected_requests = fleet_.requests() + 2;
-  const int code = run({"--config", (dir_ / "slow.toml").string(), "--input", (dir_ / "in.jsonl").string(),
-                        "--ca-file", test_ca().ca_file, "--concurrency", "2", "--grace", "300ms"},
-                       std::chrono::milliseconds(1),
-                       [&](pid_t) { EXPECT_TRUE(fleet_.wait_for_requests(expected_requests)); });
+  const int code =
+      run({"--config", (dir_ / "slow.toml").string(), "--input", (dir_ / "in.jsonl").string(), "--ca-file",
+           test_ca().ca_file, "--concurrency", "2", "--grace", "300ms"},
+          std::chrono::milliseconds(1), [&](pid_t) { EXPECT_TRUE(fleet_.wait_for_requests(expected_requests)); });
   const auto elapsed = std::chrono::steady_clock::now() - t0;
   EXPECT_EQ(code, 1) << output_;
   EXPECT_LT(elapsed, std::chrono::seconds(5)) << output_;
@@ -226,7 +229,8 @@ std::string core_limit_of(pid_t pid, const std::string& want) {
 TEST_F(LiveCli, WritesNoCoreDumpUnlessAsked) {
   rlimit core{};
   ASSERT_EQ(getrlimit(RLIMIT_CORE, &core), 0);
-  if (core.rlim_max != RLIM_INFINITY && core.rlim_max < 4096) GTEST_SKIP() << "core dumps are off for this test already";
+  if (core.rlim_max != RLIM_INFINITY && core.rlim_max < 4096)
+    GTEST_SKIP() << "core dumps are off for this test already";
   const rlimit saved = core;
 #if defined(__SANITIZE_ADDRESS__)
   // AddressSanitizer's runtime turns core dumps off at start (disable_coredump=1 by
@@ -239,8 +243,10 @@ TEST_F(LiveCli, WritesNoCoreDumpUnlessAsked) {
   ASSERT_EQ(setrlimit(RLIMIT_CORE, &core), 0);  // the child inherits a non-zero limit
   write_input({"hang"});
   write_config("slow.toml", kKeyEnv, "20s", "60s");
-  const std::vector<std::string> args{"--config", (dir_ / "slow.toml").string(), "--input",
-                                      (dir_ / "in.jsonl").string(), "--ca-file", test_ca().ca_file, "--grace", "0"};
+  const std::vector<std::string> args{"--config",  (dir_ / "slow.toml").string(),
+                                      "--input",   (dir_ / "in.jsonl").string(),
+                                      "--ca-file", test_ca().ca_file,
+                                      "--grace",   "0"};
   // Once the fleet has the request, live handles SIGINT (it sets the handler first).
   std::string seen;
   std::int64_t expected_requests = fleet_.requests() + 1;

@@ -149,7 +149,7 @@ TEST(LiveDriver, ServerErrorStormOnThePrimaryFailsOverToTheSecondary) {
   EXPECT_GE(storm.failures, 5);
   EXPECT_EQ(storm.successes, 0);
   EXPECT_EQ(storm.breaker, BreakerState::open);  // five consecutive failures trip it
-  EXPECT_LT(storm.attempts, 10);                  // once open, requests go straight to the secondary
+  EXPECT_LT(storm.attempts, 10);                 // once open, requests go straight to the secondary
   ASSERT_FALSE(run.log.empty());
   EXPECT_NE(run.log.front().find("storm/gpt-storm: closed -> open"), std::string::npos) << run.log.front();
 }

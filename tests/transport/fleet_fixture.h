@@ -75,7 +75,8 @@ class Fleet {
   // Requests the fleet has received so far (safe from any thread).
   [[nodiscard]] std::int64_t requests() const { return server_->stats().requests; }
   // Waits, for at most `limit`, until the fleet has received `count` requests.
-  [[nodiscard]] bool wait_for_requests(std::int64_t count, std::chrono::milliseconds limit = std::chrono::seconds(10)) const {
+  [[nodiscard]] bool wait_for_requests(std::int64_t count,
+                                       std::chrono::milliseconds limit = std::chrono::seconds(10)) const {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (requests() < count) {
       if (std::chrono::steady_clock::now() >= deadline) return false;

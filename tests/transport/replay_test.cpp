@@ -110,7 +110,7 @@ TEST(ClientReplay, StaleKeepAliveConnectionIsReplayedOnceOnANewOne) {
   ASSERT_TRUE(first);
   EXPECT_EQ(first->outcome.kind, OutcomeKind::success) << first->detail;
   EXPECT_EQ(first->text, "fresh");
-  EXPECT_EQ(client.stats().idle, 1);  // pooled: the server said keep-alive
+  EXPECT_EQ(client.stats().idle, 1);                           // pooled: the server said keep-alive
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the server's close arrives
   const std::optional<AttemptResult> second = run_one(io, client);
   ASSERT_TRUE(second);

@@ -66,7 +66,8 @@ class ScriptedServer {
       asio::streambuf in(1 << 20);
       const std::size_t head = asio::read_until(socket, in, "\r\n\r\n", ec);
       if (ec) return;
-      std::string headers(asio::buffers_begin(in.data()), asio::buffers_begin(in.data()) + static_cast<std::ptrdiff_t>(head));
+      std::string headers(asio::buffers_begin(in.data()),
+                          asio::buffers_begin(in.data()) + static_cast<std::ptrdiff_t>(head));
       std::size_t length = 0;
       const std::size_t at = headers.find("Content-Length: ");
       if (at != std::string::npos) length = std::strtoul(headers.c_str() + at + 16, nullptr, 10);
@@ -167,8 +168,9 @@ void expect_failed_over(const std::string& first_response, const char* what) {
 }
 
 TEST(StreamCommit, AStreamWhoseFirstEventIsAnErrorFailsOver) {
-  expect_failed_over(stream_response("data: {\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"),
-                     "error event first");
+  expect_failed_over(
+      stream_response("data: {\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"),
+      "error event first");
 }
 
 TEST(StreamCommit, AStreamCutBeforeAnyContentFailsOver) {
@@ -197,8 +199,9 @@ TEST(StreamCommit, AStreamCutAfterContentEndsTheRequestInterrupted) {
 // A redirect is a configuration error (engine issue "liveness"): the request fails on
 // its first attempt, naming where the redirect points, and the URL is not asked again.
 TEST(Redirect, A307FailsOnItsFirstAttemptNamingTheRedirect) {
-  ScriptedServer server({"HTTP/1.1 307 Temporary Redirect\r\nLocation: https://user:pw@elsewhere.example/v1\r\n"
-                         "Content-Length: 0\r\nConnection: close\r\n\r\n"});
+  ScriptedServer server(
+      {"HTTP/1.1 307 Temporary Redirect\r\nLocation: https://user:pw@elsewhere.example/v1\r\n"
+       "Content-Length: 0\r\nConnection: close\r\n\r\n"});
   Config c = two_targets(server);
   c.routes[0].targets.pop_back();  // the redirecting target alone
   const Outcomes o = run_one(c);

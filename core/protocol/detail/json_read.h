@@ -31,8 +31,12 @@ std::optional<json::value> parse_json(std::string_view text, std::size_t size_ma
 // for anything larger and frees it all at once).
 inline constexpr std::size_t kArenaBytes = 4'096;
 
-inline std::string_view view(const json::string& s) noexcept { return {s.data(), s.size()}; }
-inline json::string_view jview(std::string_view s) noexcept { return {s.data(), s.size()}; }
+inline std::string_view view(const json::string& s) noexcept {
+  return {s.data(), s.size()};
+}
+inline json::string_view jview(std::string_view s) noexcept {
+  return {s.data(), s.size()};
+}
 
 // How a member may be missing: `required` accepts only the kind asked for; `nullable`
 // also accepts null; `optional` also accepts an absent member (and null). A missing or
