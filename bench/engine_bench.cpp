@@ -329,7 +329,7 @@ void BM_BreakerRecordSuccess(benchmark::State& state) {
   const Snapshot before = snapshot(nullptr);
   for (auto _ : state) {
     now += us(1);
-    benchmark::DoNotOptimize(breaker.record(now, false, false, true));
+    benchmark::DoNotOptimize(breaker.record(now, {.failure = false, .slow = false, .trip_allowed = true}));
     benchmark::DoNotOptimize(breaker.admits());
   }
   report(state, before, nullptr, "op");
@@ -345,7 +345,7 @@ void BM_BreakerRecordMixed(benchmark::State& state) {
   const Snapshot before = snapshot(nullptr);
   for (auto _ : state) {
     now += us(1);
-    benchmark::DoNotOptimize(breaker.record(now, (++n & 3U) == 0, false, true));
+    benchmark::DoNotOptimize(breaker.record(now, {.failure = (++n & 3U) == 0, .slow = false, .trip_allowed = true}));
     benchmark::DoNotOptimize(breaker.admits());
   }
   report(state, before, nullptr, "op");

@@ -106,7 +106,8 @@ void Breaker::reset_window() noexcept {
   buckets_.fill(Bucket{});
 }
 
-Breaker::Change Breaker::record(Time now, bool failure, bool slow, bool trip_allowed, Ticket ticket) noexcept {
+Breaker::Change Breaker::record(Time now, Sample sample, Ticket ticket) noexcept {
+  const auto [failure, slow, trip_allowed] = sample;
   if (state_ == BreakerState::open) return Change::none;  // a straggler from before the trip
   if (state_ == BreakerState::half_open) {
     if (ticket != period_) return Change::none;  // not a probe of this half-open period

@@ -55,11 +55,17 @@ class Breaker {
   // a probe of the current half-open period, its probe is handed back.
   void on_abandon(Ticket ticket) noexcept;
 
-  // A started attempt ended with a health verdict. `failure`: it counts against the
-  // target; `slow`: its time to first byte passed the slow-call threshold.
-  // `trip_allowed`: false when opening would leave a route below its floor. In
-  // half-open only a current probe's result counts; any other returns Change::none.
-  Change record(Time now, bool failure, bool slow, bool trip_allowed, Ticket ticket = kNoProbe) noexcept;
+  // What one ended attempt says about the target's health, named at the call site
+  // (`{.failure = true, .slow = false, .trip_allowed = true}`) so that no bare bool is
+  // read by position.
+  struct Sample {
+    bool failure = false;      // it counts against the target
+    bool slow = false;         // its time to first byte passed the slow-call threshold
+    bool trip_allowed = true;  // false when opening would leave a route below its floor
+  };
+  // A started attempt ended with a health verdict. In half-open only a current probe's
+  // result counts; any other returns Change::none.
+  Change record(Time now, Sample sample, Ticket ticket = kNoProbe) noexcept;
 
  private:
   struct Bucket {

@@ -88,10 +88,11 @@ void EngineImpl::record_health(Time now, const AttemptSlot& a, OutcomeClass cls,
     ts.has_ewma = true;
     FAILOVER_ASSERT(ts.ewma_us >= 0);
     // A success that was not slow can trip nothing: skip the route-floor scan then.
-    change = ts.breaker.record(now, false, slow, slow && trip_allowed(a.target), a.probe);
+    change = ts.breaker.record(now, {.failure = false, .slow = slow, .trip_allowed = slow && trip_allowed(a.target)},
+                               a.probe);
   } else if (effect.health) {
     ++ts.failures;
-    change = ts.breaker.record(now, true, slow, trip_allowed(a.target), a.probe);
+    change = ts.breaker.record(now, {.failure = true, .slow = slow, .trip_allowed = trip_allowed(a.target)}, a.probe);
   } else {
     ts.breaker.on_abandon(a.probe);
   }
@@ -371,7 +372,10 @@ void EngineImpl::cancel_attempt(Time now, std::uint32_t aslot, CancelReason why,
   const bool hung = why == CancelReason::hedge_lost && silent && !a.hedge;
   if (slow || hung) {
     const BreakerState before = ts.breaker.state();
-    note_breaker(now, a.target, ts.breaker.record(now, hung, slow, trip_allowed(a.target), a.probe), before, out);
+    note_breaker(
+        now, a.target,
+        ts.breaker.record(now, {.failure = hung, .slow = slow, .trip_allowed = trip_allowed(a.target)}, a.probe),
+        before, out);
     arm_target(now, a.target);
   } else {
     ts.breaker.on_abandon(a.probe);

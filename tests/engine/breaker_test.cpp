@@ -36,10 +36,10 @@ Time T(Duration d) {
 }
 
 Change fail(Breaker& b, Time now) {
-  return b.record(now, true, false, true);
+  return b.record(now, {.failure = true, .slow = false, .trip_allowed = true});
 }
 Change succeed(Breaker& b, Time now) {
-  return b.record(now, false, false, true);
+  return b.record(now, {.failure = false, .slow = false, .trip_allowed = true});
 }
 
 // Opens `b` (consecutive rule of 1) at `now` and half-opens it at its open_until.
@@ -103,7 +103,7 @@ TEST(Breaker, TheFailureRateRuleDoesNotFireBelowItsRate) {
   p.window_calls_min = 10;
   Breaker b(p);
   for (int i = 0; i < 40; ++i) {  // one failure in three: 33%
-    const Change c = b.record(T(ms(100 * i)), i % 3 == 0, false, true);
+    const Change c = b.record(T(ms(100 * i)), {.failure = i % 3 == 0, .slow = false, .trip_allowed = true});
     ASSERT_EQ(c, Change::none) << "call " << i;
   }
 }
@@ -131,11 +131,13 @@ TEST(Breaker, TheSlowCallRuleOpensWhenSlowSuccessesReachTheRate) {
   p.slow_call_rate = Ratio{80, 100};
   p.window_calls_min = 5;
   Breaker b(p);
-  EXPECT_EQ(b.record(T(ms(0)), false, false, true), Change::none);  // two fast calls
-  EXPECT_EQ(b.record(T(ms(1)), false, false, true), Change::none);
+  EXPECT_EQ(b.record(T(ms(0)), {.failure = false, .slow = false, .trip_allowed = true}),
+            Change::none);  // two fast calls
+  EXPECT_EQ(b.record(T(ms(1)), {.failure = false, .slow = false, .trip_allowed = true}), Change::none);
   // k slow calls after two fast ones: k / (k + 2) first reaches 80% at k = 8.
-  for (int k = 1; k <= 7; ++k) ASSERT_EQ(b.record(T(ms(10 * k)), false, true, true), Change::none) << k;
-  EXPECT_EQ(b.record(T(ms(80)), false, true, true), Change::opened);
+  for (int k = 1; k <= 7; ++k)
+    ASSERT_EQ(b.record(T(ms(10 * k)), {.failure = false, .slow = true, .trip_allowed = true}), Change::none) << k;
+  EXPECT_EQ(b.record(T(ms(80)), {.failure = false, .slow = true, .trip_allowed = true}), Change::opened);
 }
 
 TEST(Breaker, SlowCallsDoNotCountWhenTheRuleIsOff) {
@@ -143,7 +145,8 @@ TEST(Breaker, SlowCallsDoNotCountWhenTheRuleIsOff) {
   p.slow_call_rate = Ratio{10, 100};
   p.window_calls_min = 1;
   Breaker b(p);  // slow_call_threshold = 0: off
-  for (int i = 0; i < 50; ++i) ASSERT_EQ(b.record(T(ms(i)), false, true, true), Change::none);
+  for (int i = 0; i < 50; ++i)
+    ASSERT_EQ(b.record(T(ms(i)), {.failure = false, .slow = true, .trip_allowed = true}), Change::none);
 }
 
 TEST(Breaker, OpenTimeDoublesWithEachTripInARowCappedAtOpenMax) {
@@ -157,7 +160,7 @@ TEST(Breaker, OpenTimeDoublesWithEachTripInARowCappedAtOpenMax) {
     now = b.open_until();
     ASSERT_EQ(b.advance(now), Change::half_opened);
     const Breaker::Ticket probe = b.on_start();
-    ASSERT_EQ(b.record(now, true, false, true, probe), Change::reopened);
+    ASSERT_EQ(b.record(now, {.failure = true, .slow = false, .trip_allowed = true}, probe), Change::reopened);
     EXPECT_EQ(b.open_until(), now + open) << "trip " << b.trip_streak();
   }
   EXPECT_EQ(b.trips(), 5);
@@ -179,11 +182,12 @@ Time trip_twice_then_close(Breaker& b) {
   EXPECT_EQ(fail(b, T(Duration{0})), Change::opened);  // open 10 s
   b.advance(b.open_until());
   Breaker::Ticket probe = b.on_start();
-  EXPECT_EQ(b.record(T(sec(10)), true, false, true, probe), Change::reopened);  // open 20 s
+  EXPECT_EQ(b.record(T(sec(10)), {.failure = true, .slow = false, .trip_allowed = true}, probe),
+            Change::reopened);  // open 20 s
   const Time closed_at = b.open_until();
   b.advance(closed_at);
   probe = b.on_start();
-  EXPECT_EQ(b.record(closed_at, false, false, true, probe), Change::closed);
+  EXPECT_EQ(b.record(closed_at, {.failure = false, .slow = false, .trip_allowed = true}, probe), Change::closed);
   EXPECT_EQ(b.trip_streak(), 2);
   return closed_at;
 }
@@ -233,10 +237,10 @@ TEST(Breaker, HalfOpenClosesAfterAllProbesSucceed) {
   const Breaker::Ticket t1 = b.on_start();
   const Breaker::Ticket t2 = b.on_start();
   const Breaker::Ticket t3 = b.on_start();
-  EXPECT_EQ(b.record(now, false, false, true, t1), Change::none);
-  EXPECT_EQ(b.record(now, false, false, true, t2), Change::none);
+  EXPECT_EQ(b.record(now, {.failure = false, .slow = false, .trip_allowed = true}, t1), Change::none);
+  EXPECT_EQ(b.record(now, {.failure = false, .slow = false, .trip_allowed = true}, t2), Change::none);
   EXPECT_EQ(b.state(), BreakerState::half_open);
-  EXPECT_EQ(b.record(now, false, false, true, t3), Change::closed);
+  EXPECT_EQ(b.record(now, {.failure = false, .slow = false, .trip_allowed = true}, t3), Change::closed);
   EXPECT_EQ(b.state(), BreakerState::closed);
   EXPECT_TRUE(b.admits());
 }
@@ -249,8 +253,8 @@ TEST(Breaker, HalfOpenReopensOnAProbeFailure) {
   const Time now = b.open_until();
   const Breaker::Ticket t1 = b.on_start();
   const Breaker::Ticket t2 = b.on_start();
-  EXPECT_EQ(b.record(now, false, false, true, t1), Change::none);
-  EXPECT_EQ(b.record(now, true, false, true, t2), Change::reopened);
+  EXPECT_EQ(b.record(now, {.failure = false, .slow = false, .trip_allowed = true}, t1), Change::none);
+  EXPECT_EQ(b.record(now, {.failure = true, .slow = false, .trip_allowed = true}, t2), Change::reopened);
   EXPECT_EQ(b.state(), BreakerState::open);
   EXPECT_EQ(b.open_until(), now + sec(20));
   EXPECT_FALSE(b.admits());
@@ -262,7 +266,7 @@ TEST(Breaker, HalfOpenReopensOnASlowProbe) {
   Breaker b(p);
   trip_and_half_open(b, T(Duration{0}));
   const Breaker::Ticket probe = b.on_start();
-  EXPECT_EQ(b.record(b.open_until(), false, true, true, probe), Change::reopened);
+  EXPECT_EQ(b.record(b.open_until(), {.failure = false, .slow = true, .trip_allowed = true}, probe), Change::reopened);
 }
 
 TEST(Breaker, AbandoningAProbeHandsItBack) {
@@ -295,11 +299,11 @@ TEST(Breaker, AResultFromBeforeTheTripDoesNotCountAsAProbe) {
   const Time now = b.open_until();
   b.advance(now);
   const Breaker::Ticket probe = b.on_start();
-  EXPECT_EQ(b.record(now, false, false, true, straggler), Change::none);
+  EXPECT_EQ(b.record(now, {.failure = false, .slow = false, .trip_allowed = true}, straggler), Change::none);
   EXPECT_EQ(b.state(), BreakerState::half_open);
-  EXPECT_EQ(b.record(now, true, false, true, straggler), Change::none);
+  EXPECT_EQ(b.record(now, {.failure = true, .slow = false, .trip_allowed = true}, straggler), Change::none);
   EXPECT_EQ(b.state(), BreakerState::half_open);
-  EXPECT_EQ(b.record(now, false, false, true, probe), Change::closed);
+  EXPECT_EQ(b.record(now, {.failure = false, .slow = false, .trip_allowed = true}, probe), Change::closed);
 }
 
 TEST(Breaker, AProbeOfAnEarlierHalfOpenPeriodDoesNotCountInALaterOne) {
@@ -310,10 +314,10 @@ TEST(Breaker, AProbeOfAnEarlierHalfOpenPeriodDoesNotCountInALaterOne) {
   Time now = b.open_until();
   const Breaker::Ticket failing = b.on_start();
   const Breaker::Ticket late = b.on_start();
-  ASSERT_EQ(b.record(now, true, false, true, failing), Change::reopened);
+  ASSERT_EQ(b.record(now, {.failure = true, .slow = false, .trip_allowed = true}, failing), Change::reopened);
   now = b.open_until();
   ASSERT_EQ(b.advance(now), Change::half_opened);
-  EXPECT_EQ(b.record(now, false, false, true, late), Change::none);
+  EXPECT_EQ(b.record(now, {.failure = false, .slow = false, .trip_allowed = true}, late), Change::none);
   b.on_abandon(late);
   EXPECT_TRUE(b.admits());
   EXPECT_NE(b.on_start(), late);
@@ -331,13 +335,13 @@ TEST(Breaker, AResultWhileOpenChangesNothing) {
 
 TEST(Breaker, ATripThatIsNotAllowedIsSuppressedAndLeavesItClosed) {
   Breaker b(consecutive_policy(2));
-  EXPECT_EQ(b.record(T(sec(1)), true, false, false), Change::none);
-  EXPECT_EQ(b.record(T(sec(2)), true, false, false), Change::suppressed);
+  EXPECT_EQ(b.record(T(sec(1)), {.failure = true, .slow = false, .trip_allowed = false}), Change::none);
+  EXPECT_EQ(b.record(T(sec(2)), {.failure = true, .slow = false, .trip_allowed = false}), Change::suppressed);
   EXPECT_EQ(b.state(), BreakerState::closed);
   EXPECT_TRUE(b.admits());
   EXPECT_EQ(b.trips(), 0);
   // The failures still count: once a trip is allowed again, the next failure opens it.
-  EXPECT_EQ(b.record(T(sec(3)), true, false, true), Change::opened);
+  EXPECT_EQ(b.record(T(sec(3)), {.failure = true, .slow = false, .trip_allowed = true}), Change::opened);
 }
 
 }  // namespace
