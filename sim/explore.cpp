@@ -109,7 +109,7 @@ void draw_faults(Prng& p, const Scenario& s, Draw& d) {
     f.provider = failing[p.below(failing.size())];
     const ProviderSpec& spec = s.providers[f.provider];
     std::vector<FaultKind> fit = kinds;
-    if (spec.rpm_limit == 0 && spec.tpm_limit == 0) std::erase(fit, FaultKind::rate_limit);
+    if (spec.rpm_max == 0 && spec.tpm_max == 0) std::erase(fit, FaultKind::rate_limit);
     if (fit.empty()) continue;
     f.kind = fit[p.below(fit.size())];
     const std::int64_t start_lo = std::min(seconds_of(e.start_lo), seconds_of(end) - 2);

@@ -41,7 +41,7 @@ void check_fault(const Fault& f, const ProviderSpec& spec) {
   // A latency fault either multiplies or replaces, not both.
   FAILOVER_ASSERT(!f.latency_first_token || f.latency_factor_permille == kPermille);
   // Cutting limits needs limits to cut (the scenario loader reports it with a line).
-  FAILOVER_ASSERT(f.kind != FaultKind::rate_limit || spec.rpm_limit > 0 || spec.tpm_limit > 0);
+  FAILOVER_ASSERT(f.kind != FaultKind::rate_limit || spec.rpm_max > 0 || spec.tpm_max > 0);
 }
 
 void check_spec(const ProviderSpec& spec) {
@@ -49,8 +49,8 @@ void check_spec(const ProviderSpec& spec) {
   FAILOVER_ASSERT(spec.models.size() <= kModelsPerProviderMax);
   FAILOVER_ASSERT(spec.faults.size() <= kFaultsPerProviderMax);
   FAILOVER_ASSERT(spec.concurrency_max >= 0);
-  FAILOVER_ASSERT(spec.rpm_limit >= 0 && spec.rpm_limit <= kLimitPerMinuteMax);
-  FAILOVER_ASSERT(spec.tpm_limit >= 0 && spec.tpm_limit <= kLimitPerMinuteMax);
+  FAILOVER_ASSERT(spec.rpm_max >= 0 && spec.rpm_max <= kLimitPerMinuteMax);
+  FAILOVER_ASSERT(spec.tpm_max >= 0 && spec.tpm_max <= kLimitPerMinuteMax);
   FAILOVER_ASSERT(spec.reject_delay >= Duration{0});
   FAILOVER_ASSERT(spec.latency.per_output_token >= Duration{0});
   FAILOVER_ASSERT(spec.latency.per_output_token <= kLatencyMax);
@@ -229,8 +229,8 @@ struct FakeProvider::Effects {
 FakeProvider::FakeProvider(ProviderSpec spec, const Prng& stream)
     : spec_(std::move(spec)),
       latency_prng_(stream.fork("latency")),
-      rpm_bucket_(spec_.rpm_limit),
-      tpm_bucket_(spec_.tpm_limit) {
+      rpm_bucket_(spec_.rpm_max),
+      tpm_bucket_(spec_.tpm_max) {
   check_spec(spec_);
   fault_prngs_.reserve(spec_.faults.size());
   for (std::size_t i = 0; i < spec_.faults.size(); ++i) {
@@ -285,11 +285,11 @@ std::optional<Duration> FakeProvider::limit_wait(Time now, const AttemptSpec& at
   FAILOVER_ASSERT(keep_ppm >= 0 && keep_ppm <= kPpm);
   const std::int64_t tokens = attempt.prompt_tokens + attempt.output_tokens;
   FAILOVER_ASSERT(tokens >= 2);
-  const bool rpm = spec_.rpm_limit > 0;
-  const bool tpm = spec_.tpm_limit > 0;
+  const bool rpm = spec_.rpm_max > 0;
+  const bool tpm = spec_.tpm_max > 0;
   Duration wait{0};
-  if (rpm) wait = std::max(wait, rpm_bucket_.wait(now, 1, spec_.rpm_limit * keep_ppm / kPpm));
-  if (tpm) wait = std::max(wait, tpm_bucket_.wait(now, tokens, spec_.tpm_limit * keep_ppm / kPpm));
+  if (rpm) wait = std::max(wait, rpm_bucket_.wait(now, 1, spec_.rpm_max * keep_ppm / kPpm));
+  if (tpm) wait = std::max(wait, tpm_bucket_.wait(now, tokens, spec_.tpm_max * keep_ppm / kPpm));
   if (wait > Duration{0}) return round_up_to_seconds(wait);
   // Both buckets admit: only now take from either, so a TPM refusal costs no RPM.
   if (rpm) rpm_bucket_.take(1);

@@ -142,8 +142,8 @@ Config case_study_baseline(const Config& policy, const BufferSpec& buffer) {
   }
   for (ProviderConfig& provider : c.providers) {
     provider.concurrency_max = kCaseStudySemaphore;  // only the global semaphore limits it
-    provider.rpm_limit = 0;
-    provider.tpm_limit = 0;
+    provider.rpm_max = 0;
+    provider.tpm_max = 0;
   }
   Policy& p = c.policy;
   p.breaker = BreakerPolicy{};
@@ -159,7 +159,7 @@ Config case_study_baseline(const Config& policy, const BufferSpec& buffer) {
   p.retry.backoff_base = Duration{0};
   p.retry.backoff_max = Duration{0};
   p.retry.budget_ratio = kRatioOne;
-  p.retry.budget_cap = 1'000'000'000;
+  p.retry.budget_max = 1'000'000'000;
   p.retry.budget_min_per_second = 1'000'000'000;
   p.retry.retry_after_max = Duration{0};  // Retry-After is never read: fail over at once
   p.timeouts.request = kNoDeadline;

@@ -469,7 +469,7 @@ void ScenarioLoader::read_provider_sims(const toml::table& root) {
 
 void ScenarioLoader::read_provider_sim(const toml::table& t, const std::string& path, ProviderSpec& spec) {
   if (!r_.only_keys(t, path,
-                    {"latency", "per_output_token", "concurrency_max", "rpm_limit", "tpm_limit", "over_capacity",
+                    {"latency", "per_output_token", "concurrency_max", "rpm_max", "tpm_max", "over_capacity",
                      "reject_delay"}))
     return;
   if (r_.require(t, "latency", path)) spec.latency.first_token = latency(t, "latency", path).value_or(LatencyDist{});
@@ -481,8 +481,8 @@ void ScenarioLoader::read_provider_sim(const toml::table& t, const std::string& 
   bounded("per_output_token", spec.latency.per_output_token);
   bounded("reject_delay", spec.reject_delay);
   spec.concurrency_max = static_cast<std::int32_t>(r_.integer(t, "concurrency_max", path, 0, kInflightMax).value_or(0));
-  spec.rpm_limit = r_.integer(t, "rpm_limit", path, 0, kLimitPerMinuteMax).value_or(0);
-  spec.tpm_limit = r_.integer(t, "tpm_limit", path, 0, kLimitPerMinuteMax).value_or(0);
+  spec.rpm_max = r_.integer(t, "rpm_max", path, 0, kLimitPerMinuteMax).value_or(0);
+  spec.tpm_max = r_.integer(t, "tpm_max", path, 0, kLimitPerMinuteMax).value_or(0);
   const toml::table* over = r_.table(t, "over_capacity", path);
   const std::string over_path = join(path, "over_capacity");
   if (over == nullptr || !r_.only_keys(*over, over_path, {"status", "retry_after"})) return;
@@ -688,10 +688,10 @@ bool ScenarioLoader::read_fault_kind_keys(const toml::table& t, const std::strin
     if (t.contains("latency")) f.latency_first_token = latency(t, "latency", path);
   }
   const ProviderSpec& spec = s_.providers[provider];
-  if (f.kind == FaultKind::rate_limit && spec.rpm_limit == 0 && spec.tpm_limit == 0) {
+  if (f.kind == FaultKind::rate_limit && spec.rpm_max == 0 && spec.tpm_max == 0) {
     return r_.fail(*t.get("kind"), path + ".kind",
                    "cuts the provider's limits, but provider " + quoted(spec.name) +
-                       " sets neither sim.rpm_limit nor sim.tpm_limit");
+                       " sets neither sim.rpm_max nor sim.tpm_max");
   }
   return !r_.failed();
 }

@@ -220,7 +220,7 @@ std::string definition_text(const Definition& d) {
 std::string record_text(const Record& r) {
   return std::to_string(r.scenario) + " " + std::to_string(r.point) + " " + std::to_string(r.seed) + " " +
          exact(r.availability_pct) + " " + exact(r.p99_ms) + " " + exact(r.cost_usd) + " " + exact(r.cost_ratio_pct) +
-         " " + std::to_string(r.dropped) + " " + exact(r.overflow_min) + " " + std::to_string(r.trips) + " " +
+         " " + std::to_string(r.dropped) + " " + exact(r.overflow_after_minutes) + " " + std::to_string(r.trips) + " " +
          (r.conserved ? "1" : "0") + " " + (r.checks.empty() ? "-" : r.checks);
 }
 
@@ -238,7 +238,7 @@ std::string record_range_error(const Record& r) {
     return "cost_usd " + exact(r.cost_usd) + " is not between 0 and " + exact(cost_usd_max);
   }
   if (!at_least_zero(r.cost_ratio_pct, true)) return "cost_ratio_pct " + exact(r.cost_ratio_pct) + " is negative";
-  if (!at_least_zero(r.overflow_min, true)) return "overflow_min " + exact(r.overflow_min) + " is negative";
+  if (!at_least_zero(r.overflow_after_minutes, true)) return "overflow_after_minutes " + exact(r.overflow_after_minutes) + " is negative";
   if (r.dropped < 0) return "dropped " + std::to_string(r.dropped) + " is negative";
   if (r.trips < 0) return "trips " + std::to_string(r.trips) + " is negative";
   return {};
@@ -273,7 +273,7 @@ std::optional<Record> read_record(std::string_view s) {
   r.cost_usd = *cost;
   r.cost_ratio_pct = *ratio;
   r.dropped = *dropped;
-  r.overflow_min = *over;
+  r.overflow_after_minutes = *over;
   r.trips = *trips;
   r.conserved = f[10] == "1";
   r.checks = f[11] == "-" ? std::string() : std::string(f[11]);
@@ -515,7 +515,7 @@ void ShardReader::read_record_at(const toml::node& n, const std::string& path, S
     r_.fail(
         n, path,
         "is not a run record: 12 fields, scenario point seed availability_pct p99_ms cost_usd cost_ratio_pct dropped "
-        "overflow_min trips conserved checks");
+        "overflow_after_minutes trips conserved checks");
   } else if (r->scenario >= scenarios) {
     r_.fail(n, path,
             "names scenario " + std::to_string(r->scenario) + ", but the shard has " + std::to_string(scenarios));
@@ -745,7 +745,7 @@ Record record_of(const Scenario& scenario, std::uint32_t scenario_index, std::ui
   r.cost_usd = m(Metric::cost_usd);
   r.cost_ratio_pct = m(Metric::cost_ratio);
   r.dropped = run.dropped;
-  r.overflow_min = m(Metric::overflow_at);
+  r.overflow_after_minutes = m(Metric::overflow_at);
   r.trips = static_cast<std::int64_t>(m(Metric::breaker_trips));
   r.conserved = run.conserved;
   PolicyResult one;
@@ -767,7 +767,7 @@ std::string write_shard(const Shard& shard) {
   std::string o = "# A shard of a policy sweep (failover sweep --shard); combine with failover merge. docs/sweep.md\n";
   o += "format = " + toml_string(kShardFormat) + "\nshard = " + std::to_string(shard.index) +
        "\nshards = " + std::to_string(shard.count) + "\npartial = " + (shard.partial ? "true" : "false") + "\n";
-  o += "# Per run: scenario point seed availability_pct p99_ms cost_usd cost_ratio_pct dropped overflow_min trips "
+  o += "# Per run: scenario point seed availability_pct p99_ms cost_usd cost_ratio_pct dropped overflow_after_minutes trips "
        "conserved checks\n";
   o += "records = [";
   for (std::size_t i = 0; i < shard.records.size(); ++i)

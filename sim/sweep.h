@@ -105,7 +105,7 @@ struct Record {
   double cost_usd = 0.0;        // upper bound, as the cost_usd metric
   double cost_ratio_pct = 0.0;  // against the all-primary plan
   std::int64_t dropped = 0;
-  double overflow_min = 0.0;  // +inf: the buffer never overflowed
+  double overflow_after_minutes = 0.0;  // +inf: the buffer never overflowed
   std::int64_t trips = 0;
   bool conserved = false;
   std::string checks;  // 'P' or 'F' per expectation of "policy", in file order

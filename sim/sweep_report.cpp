@@ -125,7 +125,7 @@ std::string points_csv(const Shard& m, const std::vector<ScenarioView>& views) {
   const Definition& d = m.definition;
   std::string o = "scenario,point";
   for (const Axis& a : d.axes) o += "," + csv_field(a.key);
-  o += ",seed,passed,availability_pct,latency_p99_ms,cost_usd,cost_ratio_pct,dropped,overflow_min,breaker_trips,"
+  o += ",seed,passed,availability_pct,latency_p99_ms,cost_usd,cost_ratio_pct,dropped,overflow_after_minutes,breaker_trips,"
        "conserved,expectations_failed\n";
   for (const Record& r : m.records) {
     const ScenarioView& v = views[r.scenario];
@@ -138,7 +138,7 @@ std::string points_csv(const Shard& m, const std::vector<ScenarioView>& views) {
     }
     o += "," + std::to_string(r.seed) + "," + (r.passed() ? "true" : "false") + "," + fixed(r.availability_pct, 4) +
          "," + fixed(r.p99_ms, 1) + "," + fixed(r.cost_usd, 4) + "," + fixed(r.cost_ratio_pct, 2) + "," +
-         std::to_string(r.dropped) + "," + fixed(r.overflow_min, 2) + "," + std::to_string(r.trips) + "," +
+         std::to_string(r.dropped) + "," + fixed(r.overflow_after_minutes, 2) + "," + std::to_string(r.trips) + "," +
          (r.conserved ? "true" : "false") + "," + csv_field(failed) + "\n";
   }
   return o;
@@ -153,7 +153,7 @@ void write_run(JsonWriter& j, const Record& r) {
   j.real("cost_usd", r.cost_usd, 4);
   j.real("cost_ratio_pct", r.cost_ratio_pct, 2);
   j.integer("dropped", r.dropped);
-  j.real("overflow_min", r.overflow_min, 2);
+  j.real("overflow_after_minutes", r.overflow_after_minutes, 2);
   j.integer("breaker_trips", r.trips);
   j.boolean("conserved", r.conserved);
   j.open_inline("checks", '[');

@@ -112,7 +112,7 @@ void Loader::read_providers(const toml::table& root) {
 void Loader::read_provider(const toml::table& t, const std::string& path) {
   const bool sim = options_.allow_sim_tables;
   r_.only_keys(t, path,
-               {"name", "base_url", "protocol", "api_key_env", "concurrency_max", "rpm_limit", "tpm_limit", "models"},
+               {"name", "base_url", "protocol", "api_key_env", "concurrency_max", "rpm_max", "tpm_max", "models"},
                sim ? std::vector<std::string>{"sim"} : std::vector<std::string>{});
   if (sim) (void)r_.table(t, "sim", path);  // its type is checked; its contents are not ours
   ProviderConfig& p = config_.providers.emplace_back();
@@ -122,8 +122,8 @@ void Loader::read_provider(const toml::table& t, const std::string& path) {
   r_.read(t, "api_key_env", path, p.api_key_env);
   check_wire_strings(t, path, p);
   r_.read(t, "concurrency_max", path, p.concurrency_max);
-  r_.read(t, "rpm_limit", path, p.rpm_limit);
-  r_.read(t, "tpm_limit", path, p.tpm_limit);
+  r_.read(t, "rpm_max", path, p.rpm_max);
+  r_.read(t, "tpm_max", path, p.tpm_max);
   const std::string models_path = join(path, "models");
   const toml::array* models = r_.tables(t, "models", path);
   if (models == nullptr) return;
@@ -289,7 +289,7 @@ void Loader::read_breaker(const toml::table& t, const std::string& path) {
 void Loader::read_retry(const toml::table& t, const std::string& path) {
   r_.only_keys(
       t, path,
-      {"attempts_max", "backoff", "backoff_base", "backoff_max", "budget_ratio", "budget_min_per_second", "budget_cap",
+      {"attempts_max", "backoff", "backoff_base", "backoff_max", "budget_ratio", "budget_min_per_second", "budget_max",
        "retry_after_max", "retry_after_jitter", "adaptive_throttle", "throttle_k", "throttle_window"});
   RetryPolicy& r = config_.policy.retry;
   r_.read(t, "attempts_max", path, r.attempts_max);
@@ -298,7 +298,7 @@ void Loader::read_retry(const toml::table& t, const std::string& path) {
   r_.read(t, "backoff_max", path, r.backoff_max);
   r_.read(t, "budget_ratio", path, r.budget_ratio, kPolicyRatio);
   r_.read(t, "budget_min_per_second", path, r.budget_min_per_second);
-  r_.read(t, "budget_cap", path, r.budget_cap);
+  r_.read(t, "budget_max", path, r.budget_max);
   r_.read(t, "retry_after_max", path, r.retry_after_max);
   r_.read(t, "retry_after_jitter", path, r.retry_after_jitter, kPolicyRatio);
   r_.read(t, "adaptive_throttle", path, r.adaptive_throttle);

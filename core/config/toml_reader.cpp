@@ -4,10 +4,23 @@
 #include "core/config/toml_reader.h"
 
 #include <cmath>
+#include <string_view>
+#include <utility>
 
 #include "core/engine/assert.h"
 
 namespace failover::config {
+namespace {
+
+// Keys renamed so that every bound reads `_max` (issue 14): a file written for the old
+// name is refused with the new one, rather than told only that the key is unknown.
+constexpr std::pair<std::string_view, std::string_view> kRenamedKeys[] = {
+    {"rpm_limit", "rpm_max"},
+    {"tpm_limit", "tpm_max"},
+    {"budget_cap", "budget_max"},
+};
+
+}  // namespace
 
 const Error& Reader::error() const {
   FAILOVER_ASSERT(failed());
@@ -53,6 +66,11 @@ bool Reader::only_keys(const toml::table& t, const std::string& path, std::initi
     for (const std::string& want : also_allowed) ok = ok || want == name;
     if (ok) continue;
     std::string note;
+    for (const auto& [before, after] : kRenamedKeys) {
+      bool known_after = false;
+      for (const std::string_view want : known) known_after = known_after || want == after;
+      if (before == name && known_after) note = " (renamed " + std::string(after) + ")";
+    }
     for (const auto& [key, text] : unknown_key_notes_) {
       if (key == name) note = " (" + text + ")";
     }

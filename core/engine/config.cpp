@@ -129,8 +129,8 @@ void check_provider(Checks& c, const ProviderConfig& p, const std::string& path)
           "must name an environment variable (A-Z, 0-9 and _, not starting with a digit), "
           "never hold a key");
   c.between(p.concurrency_max, 1, kInflightMax, key(path, "concurrency_max"));
-  c.at_least(p.rpm_limit, 0, key(path, "rpm_limit"));
-  c.at_least(p.tpm_limit, 0, key(path, "tpm_limit"));
+  c.at_least(p.rpm_max, 0, key(path, "rpm_max"));
+  c.at_least(p.tpm_max, 0, key(path, "tpm_max"));
   const std::string models = key(path, "models");
   c.check(!p.models.empty(), models, "must list at least one model");
   c.check(p.models.size() <= kModelsPerProviderMax, models,
@@ -283,7 +283,7 @@ void check_retry(Checks& c, const RetryPolicy& r) {
           "must not exceed backoff_max (" + duration_text(r.backoff_max) + ") but is " + duration_text(r.backoff_base));
   c.ratio(r.budget_ratio, key(p, "budget_ratio"));
   c.at_least(r.budget_min_per_second, 0, key(p, "budget_min_per_second"));
-  c.at_least(r.budget_cap, 0, key(p, "budget_cap"));
+  c.at_least(r.budget_max, 0, key(p, "budget_max"));
   c.duration(r.retry_after_max, true, key(p, "retry_after_max"));
   c.ratio(r.retry_after_jitter, key(p, "retry_after_jitter"));
   c.check(r.throttle_k_milli >= kThrottleKMilliMin && r.throttle_k_milli <= kThrottleKMilliMax, key(p, "throttle_k"),

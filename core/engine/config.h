@@ -50,8 +50,8 @@ struct ProviderConfig {
   Protocol protocol = Protocol::openai;
   std::string api_key_env;            // the *name* of an environment variable, never a key
   std::int32_t concurrency_max = 64;  // attempts in flight at once (bulkhead)
-  std::int64_t rpm_limit = 0;         // client-side requests/minute; 0: no limit
-  std::int64_t tpm_limit = 0;         // client-side tokens/minute; 0: no limit
+  std::int64_t rpm_max = 0;         // client-side requests/minute; 0: no limit
+  std::int64_t tpm_max = 0;         // client-side tokens/minute; 0: no limit
   std::vector<ModelConfig> models;
 
   [[nodiscard]] std::optional<Index> model_index(std::string_view id) const;
@@ -187,7 +187,7 @@ struct RetryPolicy {
   Duration backoff_max = sec(10);
   Ratio budget_ratio{20, 100};              // retries may add this share of requests...
   std::int32_t budget_min_per_second = 10;  // ...plus this floor per second
-  std::int32_t budget_cap = 100;            // tokens the bucket holds at most
+  std::int32_t budget_max = 100;            // tokens the bucket holds at most
   Duration retry_after_max = sec(60);       // longer than this: fail over, do not wait
   Ratio retry_after_jitter{10, 100};        // blocked-until spread so the herd does not return at once
   bool adaptive_throttle = false;           // Google SRE client-side throttling

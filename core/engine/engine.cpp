@@ -63,7 +63,7 @@ EngineImpl::EngineImpl(const Config& config, Prng prng)
   FAILOVER_ASSERT(requests_max_ > 0);
   FAILOVER_ASSERT(inflight_max_ > 0);
   const RetryPolicy& retry = config.policy.retry;
-  retry_budget_ = TokenBucket(retry.budget_cap, retry.budget_min_per_second, sec(1));
+  retry_budget_ = TokenBucket(retry.budget_max, retry.budget_min_per_second, sec(1));
   for (std::size_t t = 0; t < targets_.size(); ++t) targets_[t].breaker = Breaker(config.policy.breaker);
   for (std::size_t r = 0; r < config.routes.size(); ++r) {
     for (const RouteTarget& rt : config.routes[r].targets) targets_[rt.target].routes.push_back(static_cast<Index>(r));
@@ -72,8 +72,8 @@ EngineImpl::EngineImpl(const Config& config, Prng prng)
     const ProviderConfig& pc = config.providers[p];
     providers_[p].limit = pc.concurrency_max;
     providers_[p].ssthresh = pc.concurrency_max;
-    if (pc.rpm_limit > 0) providers_[p].rpm = TokenBucket(pc.rpm_limit, pc.rpm_limit, minutes(1));
-    if (pc.tpm_limit > 0) providers_[p].tpm = TokenBucket(pc.tpm_limit, pc.tpm_limit, minutes(1));
+    if (pc.rpm_max > 0) providers_[p].rpm = TokenBucket(pc.rpm_max, pc.rpm_max, minutes(1));
+    if (pc.tpm_max > 0) providers_[p].tpm = TokenBucket(pc.tpm_max, pc.tpm_max, minutes(1));
   }
   free_requests_.reserve(requests_max_);
   for (std::uint32_t i = requests_max_; i > 0; --i) free_requests_.push_back(i - 1);

@@ -75,7 +75,7 @@ TEST(LoadExample, LoadsTheFourProvidersWithTheirPricesAndIds) {
     EXPECT_EQ(p.models[0].output_micro_usd_per_mtok, expected[i].out) << p.name;
   }
   EXPECT_EQ(c.providers[0].api_key_env, "ANTHROPIC_API_KEY");
-  EXPECT_EQ(c.providers[0].rpm_limit, 4000);
+  EXPECT_EQ(c.providers[0].rpm_max, 4000);
   EXPECT_EQ(c.providers[0].models[0].context_window_tokens, 200'000);
 }
 
@@ -147,6 +147,14 @@ colour = "red"
   expect_error(r, "t.toml:3:1", "providers[0].colour: unknown key");
 }
 
+TEST(LoadErrors, ARenamedKeyIsRefusedWithItsNewName) {
+  const Result<Config> r = load(R"([[providers]]
+name = "a"
+rpm_limit = 4000
+)");
+  expect_error(r, "t.toml:3:1", "providers[0].rpm_limit: unknown key (renamed rpm_max)");
+}
+
 TEST(LoadErrors, UnknownTopLevelKeyIsReportedAtTheKey) {
   const Result<Config> r = load_minimal_plus("[scenario]\nname = \"x\"\n");
   expect_error(r, "t.toml:8:2", "scenario: unknown key; the top level takes: providers");
@@ -155,9 +163,9 @@ TEST(LoadErrors, UnknownTopLevelKeyIsReportedAtTheKey) {
 TEST(LoadErrors, WrongTypeIsReportedAtTheValue) {
   const Result<Config> r = load(R"([[providers]]
 name = "a"
-rpm_limit = "fast"
+rpm_max = "fast"
 )");
-  expect_error(r, "t.toml:3:13", "providers[0].rpm_limit: expected an integer but got a string");
+  expect_error(r, "t.toml:3:13", "providers[0].rpm_max: expected an integer but got a string");
 }
 
 TEST(LoadErrors, FloatForACountIsAWrongType) {
@@ -171,14 +179,14 @@ concurrency_max = 64.0
 TEST(LoadErrors, NegativeRateIsReportedAtTheValue) {
   const Result<Config> r = load(R"([[providers]]
 name = "a"
-rpm_limit = -5
+rpm_max = -5
 [[providers.models]]
 id = "m"
 [[routes]]
 name = "r"
 targets = [{ provider = "a", model = "m" }]
 )");
-  expect_error(r, "t.toml:3:13", "providers[0].rpm_limit: must be at least 0 but is -5");
+  expect_error(r, "t.toml:3:13", "providers[0].rpm_max: must be at least 0 but is -5");
 }
 
 TEST(LoadErrors, PercentageAboveOneHundredIsReportedAtTheValue) {

@@ -133,14 +133,14 @@ TEST(Validate, RejectsConcurrencyAboveTheInflightLimit) {
 
 TEST(Validate, RejectsANegativeRequestsPerMinuteLimit) {
   Config c = valid_config();
-  c.providers[1].rpm_limit = -5;
-  expect_error(c, "providers[1].rpm_limit", "at least 0 but is -5");
+  c.providers[1].rpm_max = -5;
+  expect_error(c, "providers[1].rpm_max", "at least 0 but is -5");
 }
 
 TEST(Validate, RejectsANegativeTokensPerMinuteLimit) {
   Config c = valid_config();
-  c.providers[1].tpm_limit = -1;
-  expect_error(c, "providers[1].tpm_limit", "at least 0");
+  c.providers[1].tpm_max = -1;
+  expect_error(c, "providers[1].tpm_max", "at least 0");
 }
 
 TEST(Validate, RejectsAnApiKeyEnvThatLooksLikeAKey) {
@@ -461,8 +461,8 @@ TEST(Validate, RejectsAnInvalidRetryBudgetRatio) {
 
 TEST(Validate, RejectsANegativeRetryBudgetCap) {
   Config c = valid_config();
-  c.policy.retry.budget_cap = -1;
-  expect_error(c, "policy.retry.budget_cap", "at least 0");
+  c.policy.retry.budget_max = -1;
+  expect_error(c, "policy.retry.budget_max", "at least 0");
 }
 
 TEST(Validate, RejectsANegativeRetryBudgetFloor) {

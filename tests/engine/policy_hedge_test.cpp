@@ -135,7 +135,7 @@ TEST(PolicyHedge, AFirstByteBeforeHedgeAfterPreventsTheHedge) {
 
 TEST(PolicyHedge, HedgesSpendTheRetryBudget) {
   Config c = hedge_config();
-  c.policy.retry.budget_cap = 1;
+  c.policy.retry.budget_max = 1;
   c.policy.retry.budget_ratio = Ratio{0, 1};
   c.policy.retry.budget_min_per_second = 0;
   EngineHarness h(c);

@@ -45,7 +45,7 @@ TEST(PolicyLimits, ProviderConcurrencyAndTheGlobalInflightLimitAreNeverExceeded)
 
 TEST(PolicyLimits, AnRpmLimitDelaysDispatchUntilTheBucketRefills) {
   Config c = make_config(1);
-  c.providers[0].rpm_limit = 2;  // a token every 30 s
+  c.providers[0].rpm_max = 2;  // a token every 30 s
   EngineHarness h(c);
   for (RequestId id = 1; id <= 3; ++id) h.submit(id);
   EXPECT_EQ(h.sends().size(), 2U);

@@ -35,7 +35,7 @@ TEST(PolicyRetry, TheRetryBudgetCapsAttemptsUnderATotalOutage) {
   const auto attempts = static_cast<std::int64_t>(h.sends().size());
   const std::int64_t seconds = (to_us(h.now()) + 999'999) / 1'000'000;
   const std::int64_t bound =
-      kRequests + rp.budget_ratio.scale(kRequests) + rp.budget_min_per_second * seconds + rp.budget_cap;
+      kRequests + rp.budget_ratio.scale(kRequests) + rp.budget_min_per_second * seconds + rp.budget_max;
   EXPECT_LE(attempts, bound);
   EXPECT_LT(attempts, kRequests * 3 / 2);  // far from the 3,000 that attempts_max allows
   EXPECT_GT(h.engine().totals().retry_budget_denied, 0);

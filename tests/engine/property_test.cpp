@@ -33,8 +33,8 @@ void random_providers(Prng& g, Config& c) {
     pc.name = "p" + std::to_string(p);
     pc.base_url = "https://p" + std::to_string(p) + ".example";
     pc.concurrency_max = static_cast<std::int32_t>(g.range(1, 4));
-    if (g.chance(Ratio{1, 4})) pc.rpm_limit = g.range(20, 600);
-    if (g.chance(Ratio{1, 6})) pc.tpm_limit = g.range(4'000, 100'000);
+    if (g.chance(Ratio{1, 4})) pc.rpm_max = g.range(20, 600);
+    if (g.chance(Ratio{1, 6})) pc.tpm_max = g.range(4'000, 100'000);
     const auto models = g.range(1, 2);
     for (std::int64_t m = 0; m < models; ++m) {
       ModelConfig mc;
@@ -92,7 +92,7 @@ void random_policy(Prng& g, Policy& p) {
   r.backoff_max = r.backoff_base * g.range(1, 20);
   r.budget_ratio = Ratio{g.range(0, 100), 100};
   r.budget_min_per_second = static_cast<std::int32_t>(g.range(0, 5));
-  r.budget_cap = static_cast<std::int32_t>(g.range(0, 20));
+  r.budget_max = static_cast<std::int32_t>(g.range(0, 20));
   r.retry_after_max = ms_between(g, 0, 10'000);
   r.retry_after_jitter = Ratio{g.range(0, 50), 100};
   r.adaptive_throttle = g.chance(Ratio{1, 5});

@@ -172,7 +172,7 @@ TEST(FaultKinds, A503StormTripsThePrimaryAndFallbacksSucceed) {
 
 TEST(FaultKinds, ARateLimitCutBlocksTheTargetWithoutTrippingIt) {
   RunSpec spec = fault_spec(2, Fault::rate_limit(kFaultStart, kFaultLength, Ratio{9, 10}));
-  spec.providers[0].rpm_limit = 2 * kRatePerMinute;  // cut to a fifth of the traffic
+  spec.providers[0].rpm_max = 2 * kRatePerMinute;  // cut to a fifth of the traffic
   const Traced t = run_traced(spec);
   const RunResult& r = t.result;
   EXPECT_TRUE(r.conserved);
@@ -272,7 +272,7 @@ TEST(FaultKinds, ACutStreamIsNeverASuccess) {
 RunSpec every_kind_spec(std::uint64_t seed) {
   RunSpec spec = fault_spec(3, std::nullopt, true);
   const Time start = kFaultStart;
-  spec.providers[0].rpm_limit = kRatePerMinute;
+  spec.providers[0].rpm_max = kRatePerMinute;
   spec.providers[0].faults = {Fault::http_error(start, kFaultLength, 503, Ratio{1, 5}),
                               Fault::rate_limit(start, kFaultLength, Ratio{1, 2}).ramped(sec(30), sec(30)),
                               Fault::latency_factor(start, kFaultLength, 3'000),

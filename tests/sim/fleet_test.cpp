@@ -126,7 +126,7 @@ TEST(FakeProvider, OverCapacityCanAnswer503WithoutRetryAfter) {
 
 TEST(FakeProvider, RpmLimitAnswers429WithTheWaitRoundedUpToASecond) {
   ProviderSpec s = constant_spec();
-  s.rpm_limit = 6;  // one request back every 10 s
+  s.rpm_max = 6;  // one request back every 10 s
   FakeProvider p(s, Prng(1));
   for (const Reply& r : run_calls(p, at_min(1), 6)) ASSERT_EQ(r.outcome.kind, OutcomeKind::success);
   const Reply first = p.start(at_min(1), kCall);
@@ -140,8 +140,8 @@ TEST(FakeProvider, RpmLimitAnswers429WithTheWaitRoundedUpToASecond) {
 
 TEST(FakeProvider, TpmLimitCountsPromptAndOutputTokens) {
   ProviderSpec s = constant_spec();
-  s.tpm_limit = 10'000;
-  s.rpm_limit = 6;
+  s.tpm_max = 10'000;
+  s.rpm_max = 6;
   FakeProvider p(s, Prng(1));
   const AttemptSpec call{0, 1'000, 1'000, false};  // 2'000 tokens: five fit in a minute
   for (const Reply& r : run_calls(p, at_min(1), 5, call)) ASSERT_EQ(r.outcome.kind, OutcomeKind::success);
@@ -155,7 +155,7 @@ TEST(FakeProvider, TpmLimitCountsPromptAndOutputTokens) {
 
 TEST(FakeProvider, ARequestBiggerThanAMinuteOfTpmIsToldToWaitAFullWindow) {
   ProviderSpec s = constant_spec();
-  s.tpm_limit = 1'000;
+  s.tpm_max = 1'000;
   FakeProvider p(s, Prng(1));
   const Reply r = p.start(at_min(1), AttemptSpec{0, 1'500, 10, false});
   EXPECT_EQ(r.outcome.retry_after, kRetryAfterNeverFits);
@@ -207,7 +207,7 @@ TEST(FakeProvider, AnHttpErrorFaultCanCarryARetryAfter) {
 
 TEST(FakeProvider, ARateLimitFaultCutsTheLimitsToAFraction) {
   ProviderSpec s = constant_spec();
-  s.rpm_limit = 600;
+  s.rpm_max = 600;
   s.faults = {Fault::rate_limit(at_min(10), minutes(10), Ratio{1, 2})};
   FakeProvider p(s, Prng(3));
   const std::vector<Reply> burst = run_calls(p, at_min(11), 400);
@@ -223,7 +223,7 @@ TEST(FakeProvider, ARateLimitFaultCutsTheLimitsToAFraction) {
 
 TEST(FakeProvider, ARateLimitFaultAtFullIntensityRefusesEverythingForAWindow) {
   ProviderSpec s = constant_spec();
-  s.tpm_limit = 100'000;
+  s.tpm_max = 100'000;
   s.faults = {Fault::rate_limit(at_min(10), minutes(10), kRatioOne)};
   FakeProvider p(s, Prng(3));
   const Reply r = p.start(at_min(12), kCall);
@@ -233,7 +233,7 @@ TEST(FakeProvider, ARateLimitFaultAtFullIntensityRefusesEverythingForAWindow) {
 
 TEST(FakeProvider, OverlappingRateLimitFaultsApplyTheDeepestCut) {
   ProviderSpec s = constant_spec();
-  s.rpm_limit = 1'000;
+  s.rpm_max = 1'000;
   s.faults = {Fault::rate_limit(at_min(0), minutes(60), Ratio{1, 2}),
               Fault::rate_limit(at_min(0), minutes(60), Ratio{9, 10}).named("deep")};
   FakeProvider p(s, Prng(3));

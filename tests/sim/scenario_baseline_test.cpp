@@ -13,7 +13,7 @@ Config two_route_config() {
   const char* text = R"(
 [[providers]]
 name = "primary"
-rpm_limit = 1000
+rpm_max = 1000
 [[providers.models]]
 id = "p1"
 [[providers]]
@@ -83,7 +83,7 @@ TEST(DirectBaseline, KeepsOnlyEachRoutesFirstTargetAndNoFailover) {
   EXPECT_EQ(d.policy.cost.budget_micro_usd, 0);
   EXPECT_EQ(d.policy.queue.requests_max, 43'200);
   EXPECT_EQ(d.policy.queue.depth_max, 43'200);
-  EXPECT_EQ(d.providers[0].rpm_limit, 1'000);  // client-side limits kept
+  EXPECT_EQ(d.providers[0].rpm_max, 1'000);  // client-side limits kept
 }
 
 TEST(DirectBaseline, KeepsThePolicysQueueWhenTheBufferIsUnboundedOrSmaller) {
@@ -114,13 +114,13 @@ TEST(CaseStudyBaseline, ReproducesTheArticlesClient) {
   EXPECT_EQ(r.attempts_max, 3);  // one per target of the longest route, all on its first model
   EXPECT_EQ(r.backoff, Backoff::none);
   EXPECT_EQ(r.budget_ratio, kRatioOne);
-  EXPECT_GE(r.budget_cap, 1'000'000);
+  EXPECT_GE(r.budget_max, 1'000'000);
   EXPECT_EQ(r.retry_after_max, Duration{0});
   EXPECT_EQ(c.policy.timeouts.attempt, sec(30));
   EXPECT_EQ(c.policy.timeouts.first_byte, Duration{0});
   EXPECT_EQ(c.policy.timeouts.request, minutes(60 * 24 * 31));
   EXPECT_EQ(c.policy.concurrency.inflight_max, 100);
-  EXPECT_EQ(c.providers[0].rpm_limit, 0);
+  EXPECT_EQ(c.providers[0].rpm_max, 0);
   EXPECT_EQ(c.policy.cost.budget_micro_usd, 0);
   EXPECT_TRUE(c.policy.classify.status_overrides.empty());
   const ClassEffect caller = c.policy.classify.effects[static_cast<std::size_t>(OutcomeClass::caller_error)];

@@ -251,7 +251,7 @@ Record record(std::uint32_t point, std::uint64_t seed, double availability, doub
   r.p99_ms = p99;
   r.cost_usd = cost;
   r.cost_ratio_pct = 71.25;
-  r.overflow_min = std::numeric_limits<double>::infinity();
+  r.overflow_after_minutes = std::numeric_limits<double>::infinity();
   r.conserved = true;
   r.trips = 3;
   r.dropped = 0;
@@ -282,7 +282,7 @@ TEST(SweepShardFile, ReadsBackExactly) {
   EXPECT_EQ(write_shard(*back), write_shard(s));
   ASSERT_EQ(back->records.size(), 2U);
   EXPECT_EQ(back->records[0].availability_pct, s.records[0].availability_pct);  // bit for bit
-  EXPECT_EQ(back->records[0].overflow_min, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(back->records[0].overflow_after_minutes, std::numeric_limits<double>::infinity());
   EXPECT_EQ(back->records[0].checks, "PF");
 }
 
@@ -506,7 +506,7 @@ TEST(SweepOutputs, PointsJsonHasALinePerPointAndPerRun) {
           "\n        {\"point\": 0, \"values\": {\"breaker.consecutive_failures\": 1}, \"rank\": 3, \"pareto\": false, "
           "\"seeds_passed\": 0, \"seeds\": 2, \"runs\": [\n          {\"seed\": 1, \"passed\": false, "
           "\"availability_pct\": 99.5333, \"latency_p99_ms\": 1234.5, \"cost_usd\": 2.2500, \"cost_ratio_pct\": 71.25, "
-          "\"dropped\": 0, \"overflow_min\": null, \"breaker_trips\": 3, \"conserved\": true, \"checks\": [true, "
+          "\"dropped\": 0, \"overflow_after_minutes\": null, \"breaker_trips\": 3, \"conserved\": true, \"checks\": [true, "
           "false]},\n"
           "          {\"seed\": 2, "),
       std::string::npos)
