@@ -94,8 +94,8 @@ struct ProviderSpec {
   LatencyModel latency;              // TTFT distribution + time per output token
   std::int32_t concurrency_max = 0;  // attempts admitted at once; 0: unlimited
   OverCapacity over_capacity;
-  std::int64_t rpm_max = 0;       // requests per minute; 0: none
-  std::int64_t tpm_max = 0;       // prompt + output tokens per minute; 0: none
+  std::int64_t rpm_max = 0;         // requests per minute; 0: none
+  std::int64_t tpm_max = 0;         // prompt + output tokens per minute; 0: none
   std::vector<ModelConfig> models;  // ids, prices and context windows (0: unchecked)
   std::vector<Fault> faults;        // any order; overlaps allowed (see FakeProvider)
   Duration reject_delay = ms(1);    // the round trip of an immediate 400 or 429

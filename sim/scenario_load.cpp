@@ -468,9 +468,9 @@ void ScenarioLoader::read_provider_sims(const toml::table& root) {
 }
 
 void ScenarioLoader::read_provider_sim(const toml::table& t, const std::string& path, ProviderSpec& spec) {
-  if (!r_.only_keys(t, path,
-                    {"latency", "per_output_token", "concurrency_max", "rpm_max", "tpm_max", "over_capacity",
-                     "reject_delay"}))
+  if (!r_.only_keys(
+          t, path,
+          {"latency", "per_output_token", "concurrency_max", "rpm_max", "tpm_max", "over_capacity", "reject_delay"}))
     return;
   if (r_.require(t, "latency", path)) spec.latency.first_token = latency(t, "latency", path).value_or(LatencyDist{});
   const auto bounded = [&](std::string_view key, Duration& out) {
@@ -689,9 +689,9 @@ bool ScenarioLoader::read_fault_kind_keys(const toml::table& t, const std::strin
   }
   const ProviderSpec& spec = s_.providers[provider];
   if (f.kind == FaultKind::rate_limit && spec.rpm_max == 0 && spec.tpm_max == 0) {
-    return r_.fail(*t.get("kind"), path + ".kind",
-                   "cuts the provider's limits, but provider " + quoted(spec.name) +
-                       " sets neither sim.rpm_max nor sim.tpm_max");
+    return r_.fail(
+        *t.get("kind"), path + ".kind",
+        "cuts the provider's limits, but provider " + quoted(spec.name) + " sets neither sim.rpm_max nor sim.tpm_max");
   }
   return !r_.failed();
 }

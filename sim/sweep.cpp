@@ -238,7 +238,8 @@ std::string record_range_error(const Record& r) {
     return "cost_usd " + exact(r.cost_usd) + " is not between 0 and " + exact(cost_usd_max);
   }
   if (!at_least_zero(r.cost_ratio_pct, true)) return "cost_ratio_pct " + exact(r.cost_ratio_pct) + " is negative";
-  if (!at_least_zero(r.overflow_after_minutes, true)) return "overflow_after_minutes " + exact(r.overflow_after_minutes) + " is negative";
+  if (!at_least_zero(r.overflow_after_minutes, true))
+    return "overflow_after_minutes " + exact(r.overflow_after_minutes) + " is negative";
   if (r.dropped < 0) return "dropped " + std::to_string(r.dropped) + " is negative";
   if (r.trips < 0) return "trips " + std::to_string(r.trips) + " is negative";
   return {};
@@ -767,7 +768,8 @@ std::string write_shard(const Shard& shard) {
   std::string o = "# A shard of a policy sweep (failover sweep --shard); combine with failover merge. docs/sweep.md\n";
   o += "format = " + toml_string(kShardFormat) + "\nshard = " + std::to_string(shard.index) +
        "\nshards = " + std::to_string(shard.count) + "\npartial = " + (shard.partial ? "true" : "false") + "\n";
-  o += "# Per run: scenario point seed availability_pct p99_ms cost_usd cost_ratio_pct dropped overflow_after_minutes trips "
+  o += "# Per run: scenario point seed availability_pct p99_ms cost_usd cost_ratio_pct dropped overflow_after_minutes "
+       "trips "
        "conserved checks\n";
   o += "records = [";
   for (std::size_t i = 0; i < shard.records.size(); ++i)

@@ -125,7 +125,8 @@ std::string points_csv(const Shard& m, const std::vector<ScenarioView>& views) {
   const Definition& d = m.definition;
   std::string o = "scenario,point";
   for (const Axis& a : d.axes) o += "," + csv_field(a.key);
-  o += ",seed,passed,availability_pct,latency_p99_ms,cost_usd,cost_ratio_pct,dropped,overflow_after_minutes,breaker_trips,"
+  o += ",seed,passed,availability_pct,latency_p99_ms,cost_usd,cost_ratio_pct,dropped,overflow_after_minutes,breaker_"
+       "trips,"
        "conserved,expectations_failed\n";
   for (const Record& r : m.records) {
     const ScenarioView& v = views[r.scenario];

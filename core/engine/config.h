@@ -50,8 +50,8 @@ struct ProviderConfig {
   Protocol protocol = Protocol::openai;
   std::string api_key_env;            // the *name* of an environment variable, never a key
   std::int32_t concurrency_max = 64;  // attempts in flight at once (bulkhead)
-  std::int64_t rpm_max = 0;         // client-side requests/minute; 0: no limit
-  std::int64_t tpm_max = 0;         // client-side tokens/minute; 0: no limit
+  std::int64_t rpm_max = 0;           // client-side requests/minute; 0: no limit
+  std::int64_t tpm_max = 0;           // client-side tokens/minute; 0: no limit
   std::vector<ModelConfig> models;
 
   [[nodiscard]] std::optional<Index> model_index(std::string_view id) const;

@@ -506,7 +506,8 @@ TEST(SweepOutputs, PointsJsonHasALinePerPointAndPerRun) {
           "\n        {\"point\": 0, \"values\": {\"breaker.consecutive_failures\": 1}, \"rank\": 3, \"pareto\": false, "
           "\"seeds_passed\": 0, \"seeds\": 2, \"runs\": [\n          {\"seed\": 1, \"passed\": false, "
           "\"availability_pct\": 99.5333, \"latency_p99_ms\": 1234.5, \"cost_usd\": 2.2500, \"cost_ratio_pct\": 71.25, "
-          "\"dropped\": 0, \"overflow_after_minutes\": null, \"breaker_trips\": 3, \"conserved\": true, \"checks\": [true, "
+          "\"dropped\": 0, \"overflow_after_minutes\": null, \"breaker_trips\": 3, \"conserved\": true, \"checks\": "
+          "[true, "
           "false]},\n"
           "          {\"seed\": 2, "),
       std::string::npos)
