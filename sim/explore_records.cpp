@@ -11,6 +11,7 @@
 #include <toml++/toml.h>
 
 #include "core/config/load.h"
+#include "core/config/toml_reader.h"
 #include "core/engine/assert.h"
 #include "sim/explore.h"
 #include "sim/json_writer.h"
@@ -142,68 +143,161 @@ std::string write_shard(const Run& run) {
 
 namespace {
 
-// Typed getters that record the first problem.
-struct Fields {
-  std::string name;
-  std::optional<Error> error;
-  std::int64_t integer(const toml::table& t, std::string_view key, std::int64_t lo, std::int64_t hi) {
-    const auto* v = t.get_as<std::int64_t>(key);
-    if (v == nullptr || v->get() < lo || v->get() > hi) {
-      if (!error) error = Error{name, std::string(key) + ": missing or out of range"};
-      return lo;
-    }
-    return v->get();
-  }
-  std::string text(const toml::table& t, std::string_view key) {
-    const auto* v = t.get_as<std::string>(key);
-    if (v == nullptr) {
-      if (!error) error = Error{name, std::string(key) + ": missing"};
-      return "";
-    }
-    return v->get();
-  }
-  bool boolean(const toml::table& t, std::string_view key) {
-    const auto* v = t.get_as<bool>(key);
-    if (v == nullptr && !error) error = Error{name, std::string(key) + ": missing"};
-    return v != nullptr && v->get();
-  }
-  const toml::array& array(const toml::table& t, std::string_view key) {
-    static const toml::array empty;
-    const auto* v = t.get_as<toml::array>(key);
-    if (v == nullptr && !error) error = Error{name, std::string(key) + ": missing"};
-    return v != nullptr ? *v : empty;
-  }
-};
-
 constexpr std::int64_t kMax = std::int64_t{1} << 62;
 
-void read_definition(Fields& f, const toml::table& e, Run& run) {
-  for (const toml::node& n : f.array(e, "bases")) {
-    const toml::table* b = n.as_table();
-    if (b == nullptr) continue;
-    BaseEntry entry{f.text(*b, "path"), f.text(*b, "hash"), {}};
-    for (const toml::node& p : f.array(*b, "providers")) {
-      if (const auto* s = p.as_string()) entry.providers.push_back(s->get());
+// Reads a shard with the one TOML reader (core/config/toml_reader.h): every key the
+// writer above writes is required, no other is accepted, and each error names the
+// file, line:col and key path -- a draw's or a finding's by its place in the file.
+class ExploreShardReader {
+ public:
+  explicit ExploreShardReader(std::string name) : r_(std::move(name)) {}
+  Result<Run> read(const toml::table& root);
+
+ private:
+  void read_definition(const toml::table& e, Run& run);
+  void read_base(const toml::table& b, const std::string& path, Run& run);
+  void read_draw(const toml::table& t, const std::string& path, Run& run);
+  void read_finding(const toml::table& t, const std::string& path, Run& run);
+  // Fails unless `t` holds exactly `keys`.
+  bool exactly(const toml::table& t, const std::string& path, std::initializer_list<std::string_view> keys);
+  std::int64_t integer(const toml::table& t, std::string_view key, const std::string& path, std::int64_t lo,
+                       std::int64_t hi) {
+    return r_.integer(t, key, path, lo, hi).value_or(lo);
+  }
+  std::vector<std::string> texts(const toml::table& t, std::string_view key, const std::string& path);
+
+  config::Reader r_;
+};
+
+bool ExploreShardReader::exactly(const toml::table& t, const std::string& path,
+                                 std::initializer_list<std::string_view> keys) {
+  if (!r_.only_keys(t, path, keys)) return false;
+  for (const std::string_view key : keys) r_.require(t, key, path);
+  return !r_.failed();
+}
+
+std::vector<std::string> ExploreShardReader::texts(const toml::table& t, std::string_view key,
+                                                   const std::string& path) {
+  std::vector<std::string> out;
+  const toml::array* a = r_.array(t, key, path);
+  const std::string at = config::join(path, key);
+  for (std::size_t i = 0; a != nullptr && i < a->size() && !r_.failed(); ++i) {
+    if (std::optional<std::string> v = r_.text_of(*a->get(i), at + "[" + std::to_string(i) + "]")) {
+      out.push_back(std::move(*v));
     }
-    run.bases.push_back(std::move(entry));
   }
-  run.policy = f.text(e, "policy");
-  run.seed = static_cast<std::uint64_t>(f.integer(e, "seed", 0, kMax));
-  run.budget = static_cast<std::uint64_t>(f.integer(e, "budget", 0, static_cast<std::int64_t>(kDrawsMax)));
+  return out;
+}
+
+Result<Run> ExploreShardReader::read(const toml::table& root) {
+  Run run;
+  const toml::table* e = root.get_as<toml::table>("explore");
+  if (e == nullptr) {
+    r_.fail(root, "explore", "is required but missing: this is not a shard file of failover explore");
+    return r_.error();
+  }
+  if (!exactly(root, "", {"explore", "draws", "findings"})) return r_.error();
+  read_definition(*e, run);
+  const toml::array* draws = r_.tables(root, "draws", "");
+  for (std::size_t i = 0; draws != nullptr && i < draws->size() && !r_.failed(); ++i) {
+    if (const toml::table* t = r_.table_at(*draws, i, "draws")) read_draw(*t, "draws[" + std::to_string(i) + "]", run);
+  }
+  const toml::array* findings = r_.tables(root, "findings", "");
+  for (std::size_t i = 0; findings != nullptr && i < findings->size() && !r_.failed(); ++i) {
+    if (const toml::table* t = r_.table_at(*findings, i, "findings")) {
+      read_finding(*t, "findings[" + std::to_string(i) + "]", run);
+    }
+  }
+  if (r_.failed()) return r_.error();
+  FAILOVER_ASSERT(run.index < run.count);
+  return run;
+}
+
+void ExploreShardReader::read_definition(const toml::table& e, Run& run) {
+  if (!exactly(e, "explore",
+               {"bases", "policy", "seed", "budget", "oracles", "keep_going", "shrink_steps", "index", "count",
+                "partial"})) {
+    return;
+  }
+  const toml::array* bases = r_.tables(e, "bases", "explore");
+  for (std::size_t i = 0; bases != nullptr && i < bases->size() && !r_.failed(); ++i) {
+    if (const toml::table* b = r_.table_at(*bases, i, "explore.bases")) {
+      read_base(*b, "explore.bases[" + std::to_string(i) + "]", run);
+    }
+  }
+  run.policy = r_.text(e, "policy", "explore").value_or("");
+  run.seed = static_cast<std::uint64_t>(integer(e, "seed", "explore", 0, kMax));
+  run.budget = static_cast<std::uint64_t>(integer(e, "budget", "explore", 0, static_cast<std::int64_t>(kDrawsMax)));
   run.oracles = {};
-  for (const toml::node& n : f.array(e, "oracles")) {
-    const std::optional<Oracle> o = n.as_string() != nullptr ? oracle_from(n.as_string()->get()) : std::nullopt;
-    if (o)
+  const std::vector<std::string> oracles = texts(e, "oracles", "explore");
+  for (std::size_t i = 0; i < oracles.size() && !r_.failed(); ++i) {
+    if (const std::optional<Oracle> o = oracle_from(oracles[i])) {
       run.oracles[static_cast<std::size_t>(*o)] = true;
-    else if (!f.error)
-      f.error = Error{f.name, "oracles: unknown oracle"};
+    } else {
+      r_.fail(*e.get_as<toml::array>("oracles")->get(i), "explore.oracles[" + std::to_string(i) + "]",
+              "unknown oracle \"" + oracles[i] + "\"");
+    }
   }
-  run.keep_going = f.boolean(e, "keep_going");
+  run.keep_going = r_.boolean(e, "keep_going", "explore").value_or(false);
   run.shrink_steps =
-      static_cast<std::uint64_t>(f.integer(e, "shrink_steps", 0, static_cast<std::int64_t>(kShrinkStepsMax)));
-  run.count = static_cast<std::size_t>(f.integer(e, "count", 1, static_cast<std::int64_t>(kShardsMax)));
-  run.index = static_cast<std::size_t>(f.integer(e, "index", 0, static_cast<std::int64_t>(run.count) - 1));
-  run.partial = f.boolean(e, "partial");
+      static_cast<std::uint64_t>(integer(e, "shrink_steps", "explore", 0, static_cast<std::int64_t>(kShrinkStepsMax)));
+  run.count = static_cast<std::size_t>(integer(e, "count", "explore", 1, static_cast<std::int64_t>(kShardsMax)));
+  run.index = static_cast<std::size_t>(integer(e, "index", "explore", 0, static_cast<std::int64_t>(run.count) - 1));
+  run.partial = r_.boolean(e, "partial", "explore").value_or(false);
+}
+
+void ExploreShardReader::read_base(const toml::table& b, const std::string& path, Run& run) {
+  if (!exactly(b, path, {"path", "hash", "providers"})) return;
+  BaseEntry entry{r_.text(b, "path", path).value_or(""), r_.text(b, "hash", path).value_or(""), {}};
+  entry.providers = texts(b, "providers", path);
+  run.bases.push_back(std::move(entry));
+}
+
+void ExploreShardReader::read_draw(const toml::table& t, const std::string& path, Run& run) {
+  if (!exactly(t, path,
+               {"base", "index", "faults", "coverage", "judged", "failed", "availability_ppm", "direct_ppm",
+                "cost_permille", "detail"})) {
+    return;
+  }
+  const auto bases = static_cast<std::int64_t>(std::max<std::size_t>(1, run.bases.size()));
+  DrawRecord d;
+  d.base = static_cast<std::uint32_t>(integer(t, "base", path, 0, bases - 1));
+  d.index = static_cast<std::uint64_t>(integer(t, "index", path, 0, kMax));
+  d.faults = static_cast<std::uint32_t>(integer(t, "faults", path, 0, 1'000));
+  const toml::array* coverage = r_.array(t, "coverage", path);
+  for (std::size_t i = 0; coverage != nullptr && i < coverage->size() && !r_.failed(); ++i) {
+    const std::string at = path + ".coverage[" + std::to_string(i) + "]";
+    if (const std::optional<std::int64_t> c = r_.integer_of(*coverage->get(i), at, 0, 1 << 20)) {
+      d.coverage.push_back(static_cast<std::uint32_t>(*c));
+    }
+  }
+  d.judged = static_cast<std::uint32_t>(integer(t, "judged", path, 0, 63));
+  d.failed = static_cast<std::uint32_t>(integer(t, "failed", path, 0, 63));
+  d.availability_ppm = integer(t, "availability_ppm", path, 0, 1'000'000);
+  d.direct_ppm = integer(t, "direct_ppm", path, -1, 1'000'000);
+  d.cost_permille = integer(t, "cost_permille", path, 0, kMax);
+  d.detail = r_.text(t, "detail", path).value_or("");
+  run.draws.push_back(std::move(d));
+}
+
+void ExploreShardReader::read_finding(const toml::table& t, const std::string& path, Run& run) {
+  if (!exactly(t, path, {"base", "index", "oracle", "detail", "original_size", "shrunk_size", "steps", "text"})) {
+    return;
+  }
+  const auto bases = static_cast<std::int64_t>(std::max<std::size_t>(1, run.bases.size()));
+  FindingRecord f;
+  f.base = static_cast<std::uint32_t>(integer(t, "base", path, 0, bases - 1));
+  f.index = static_cast<std::uint64_t>(integer(t, "index", path, 0, kMax));
+  const std::string oracle = r_.text(t, "oracle", path).value_or("");
+  if (!r_.failed() && !oracle_from(oracle))
+    r_.fail(*t.get("oracle"), path + ".oracle", "unknown oracle \"" + oracle + "\"");
+  f.oracle = oracle_from(oracle).value_or(Oracle::invariants);
+  f.detail = r_.text(t, "detail", path).value_or("");
+  f.original_size = r_.text(t, "original_size", path).value_or("");
+  f.shrunk_size = r_.text(t, "shrunk_size", path).value_or("");
+  f.steps = static_cast<std::uint64_t>(integer(t, "steps", path, 0, kMax));
+  f.text = r_.text(t, "text", path).value_or("");
+  run.findings.push_back(std::move(f));
 }
 
 }  // namespace
@@ -212,47 +306,7 @@ Result<Run> read_shard(std::string_view text, std::string_view name) {
   try {
     Result<toml::table> root = parse_toml(text, name);
     if (!root) return root.error();
-    Fields f{std::string(name), std::nullopt};
-    Run run;
-    const toml::table* e = root->get_as<toml::table>("explore");
-    if (e == nullptr) return Error{std::string(name), "not an explore shard (no [explore] table)"};
-    read_definition(f, *e, run);
-    const auto bases = static_cast<std::int64_t>(std::max<std::size_t>(1, run.bases.size()));
-    for (const toml::node& n : f.array(*root, "draws")) {
-      const toml::table* t = n.as_table();
-      if (t == nullptr) continue;
-      DrawRecord d;
-      d.base = static_cast<std::uint32_t>(f.integer(*t, "base", 0, bases - 1));
-      d.index = static_cast<std::uint64_t>(f.integer(*t, "index", 0, kMax));
-      d.faults = static_cast<std::uint32_t>(f.integer(*t, "faults", 0, 1'000));
-      for (const toml::node& c : f.array(*t, "coverage")) {
-        if (const auto* i = c.as_integer())
-          d.coverage.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(i->get(), 0, 1 << 20)));
-      }
-      d.judged = static_cast<std::uint32_t>(f.integer(*t, "judged", 0, 63));
-      d.failed = static_cast<std::uint32_t>(f.integer(*t, "failed", 0, 63));
-      d.availability_ppm = f.integer(*t, "availability_ppm", 0, 1'000'000);
-      d.direct_ppm = f.integer(*t, "direct_ppm", -1, 1'000'000);
-      d.cost_permille = f.integer(*t, "cost_permille", 0, kMax);
-      d.detail = f.text(*t, "detail");
-      run.draws.push_back(std::move(d));
-    }
-    for (const toml::node& n : f.array(*root, "findings")) {
-      const toml::table* t = n.as_table();
-      if (t == nullptr) continue;
-      FindingRecord r;
-      r.base = static_cast<std::uint32_t>(f.integer(*t, "base", 0, bases - 1));
-      r.index = static_cast<std::uint64_t>(f.integer(*t, "index", 0, kMax));
-      r.oracle = oracle_from(f.text(*t, "oracle")).value_or(Oracle::invariants);
-      r.detail = f.text(*t, "detail");
-      r.original_size = f.text(*t, "original_size");
-      r.shrunk_size = f.text(*t, "shrunk_size");
-      r.steps = static_cast<std::uint64_t>(f.integer(*t, "steps", 0, kMax));
-      r.text = f.text(*t, "text");
-      run.findings.push_back(std::move(r));
-    }
-    if (f.error) return *f.error;
-    return run;
+    return ExploreShardReader(std::string(name)).read(*root);
   } catch (const std::exception& e) {
     return Error{std::string(name), std::string("could not read: ") + e.what()};
   }

@@ -113,6 +113,36 @@ TEST(Explore, ShardRecordsMergeIntoTheWholeRun) {
   EXPECT_EQ(render_outputs(*merged), render_outputs(*one));
 }
 
+// A shard is read with the one TOML reader: each error names the file, line:col and
+// the key's path, and a key the writer never writes is refused rather than ignored.
+TEST(Explore, AMalformedShardIsRefusedAtItsLineAndKey) {
+  explore::Run run;
+  run.bases = {BaseEntry{"a.toml", "0", {"p"}}};
+  run.draws.push_back(DrawRecord{0, 0, 1, {1}, 1, 0, 999'000, -1, 900, ""});
+  run.draws.push_back(DrawRecord{0, 1, 1, {1}, 1, 0, 999'000, -1, 900, ""});
+  const std::string text = write_shard(run);
+  ASSERT_TRUE(read_shard(text, "s.toml").has_value());
+
+  const auto error_of = [](const std::string& shard) {
+    const Result<explore::Run> r = read_shard(shard, "s.toml");
+    return r.has_value() ? std::string("(read)") : r.error().message();
+  };
+  std::string out_of_range = text;
+  const std::size_t judged = out_of_range.rfind("judged = 1");
+  ASSERT_NE(judged, std::string::npos);
+  out_of_range.replace(judged, 10, "judged = 99");
+  const std::string e1 = error_of(out_of_range);
+  EXPECT_NE(e1.find("s.toml:"), std::string::npos) << e1;
+  EXPECT_NE(e1.find("draws[1].judged"), std::string::npos) << e1;
+
+  std::string unknown = text;
+  unknown.replace(unknown.find("partial ="), 9, "partia1 =");
+  const std::string e2 = error_of(unknown);
+  EXPECT_NE(e2.find("explore.partia1: unknown key"), std::string::npos) << e2;
+
+  EXPECT_NE(error_of("format = \"sweep\"\n").find("not a shard file of failover explore"), std::string::npos);
+}
+
 TEST(Explore, FindingFilesAreWhereTheOutputsPutThemAndFailingDrawsAreCounted) {
   explore::Run run;
   run.bases = {BaseEntry{"a.toml", "0", {"p"}}};
