@@ -26,6 +26,7 @@
 
 #include "cli/commands.h"
 #include "cli/files.h"
+#include "cli/options.h"
 #include "cli/parallel.h"
 #include "core/config/load.h"
 #include "core/config/toml_values.h"
@@ -334,7 +335,7 @@ void add_explore_command(CLI::App& app) {
   cmd->add_option(
       "--time", o->time,
       "stop starting draws after this long (e.g. 60s, 8h); the draws run do not depend on it, only how many");
-  cmd->add_option("--seed", o->seed, "exploration seed (default 1)");
+  cmd->add_option("--seed", o->seed, "exploration seed (default 1)")->check(seed_text());
   cmd->add_option("--from", o->from, "first draw index (default 0): --from I --budget 1 replays draw I")
       ->check(CLI::Range(std::uint64_t{0}, ex::kDrawsMax));
   cmd->add_option("--jobs", o->jobs, "draws at once (default: every hardware thread; results do not depend on it)")

@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/config/toml_values.h"
 #include "serve/fleet_server.h"
 #include "serve/fleet_wire.h"
@@ -158,7 +159,8 @@ void add_fleet_command(CLI::App& app) {
   cmd->add_option("--idle-timeout", o->idle_timeout,
                   "real time a connection may sit with no answer under way before it is closed; 0: never "
                   "(default 60s)");
-  cmd->add_option("--seed", o->seed, "the fleet's seed, as a simulation seed (default: the scenario's first)");
+  cmd->add_option("--seed", o->seed, "the fleet's seed, as a simulation seed (default: the scenario's first)")
+      ->check(seed_text());
   cmd->callback([o] { set_exit_code(serve_fleet(*o)); });
 }
 

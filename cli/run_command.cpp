@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/parallel.h"
 #include "sim/determinism.h"
 #include "sim/expect.h"
@@ -217,6 +218,7 @@ void add_run_command(CLI::App& app) {
                   "scenario file, or folder of *.toml scenarios run in name order (schema: docs/scenarios.md)")
       ->required();
   CLI::Option* seed = cmd->add_option("--seed", o->seeds, "run this seed instead of the scenario's (repeatable)")
+                          ->check(seed_text())
                           ->allow_extra_args(false);
   cmd->add_option("--seeds", o->seed_count, "run seeds 1..N instead of the scenario's")
       ->check(CLI::Range(std::size_t{1}, sim::kSeedsMax))

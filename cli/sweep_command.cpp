@@ -33,6 +33,7 @@
 
 #include "cli/commands.h"
 #include "cli/files.h"
+#include "cli/options.h"
 #include "cli/parallel.h"
 #include "core/config/load.h"
 #include "sim/expect.h"
@@ -421,7 +422,7 @@ void add_sweep_command(CLI::App& app) {
       ->allow_extra_args(false);
   cmd->add_option("--random", o->random, "run N distinct random points of the grid instead of all of it")
       ->check(CLI::Range(std::size_t{1}, sweep::kPointsMax));
-  cmd->add_option("--sweep-seed", o->sweep_seed, "seed of the random points (default 1)");
+  cmd->add_option("--sweep-seed", o->sweep_seed, "seed of the random points (default 1)")->check(seed_text());
   cmd->add_option("--seeds", o->seed_count, "run seeds 1..N instead of each scenario's")
       ->check(CLI::Range(std::size_t{1}, sim::kSeedsMax));
   cmd->add_option("--jobs", o->jobs, "runs at once (default: every hardware thread; results do not depend on it)")

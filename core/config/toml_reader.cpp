@@ -20,6 +20,18 @@ constexpr std::pair<std::string_view, std::string_view> kRenamedKeys[] = {
     {"budget_cap", "budget_max"},
 };
 
+// A decimal as written: {999, 1} is "99.9".
+std::string decimal_text(const Decimal& d) {
+  std::string digits = std::to_string(d.num < 0 ? -d.num : d.num);
+  if (d.places > 0) {
+    if (digits.size() <= static_cast<std::size_t>(d.places)) {
+      digits.insert(0, static_cast<std::size_t>(d.places) + 1 - digits.size(), '0');
+    }
+    digits.insert(digits.size() - static_cast<std::size_t>(d.places), ".");
+  }
+  return (d.num < 0 ? "-" : "") + digits;
+}
+
 }  // namespace
 
 const Error& Reader::error() const {
@@ -231,26 +243,42 @@ std::optional<Ratio> Reader::ratio_of(const toml::node& n, const std::string& pa
     if (!(rule.non_negative && below_zero) && !(rule.at_most_one && above_one)) return false;
     return fail(n, path, rule.at_most_one ? "must be between 0% and 100%" : "must not be negative"), true;
   };
+  // One rule for every ratio (issue 17): a percentage string, or a bare number that is
+  // a share in [0, 1]. A bare 110 could mean 110% or 11,000%: it is refused, not guessed.
+  const auto bare_above_one = [&](const Decimal& d) {
+    const Decimal hundredfold =
+        d.places >= 2 ? Decimal{d.num, d.places - 2, false} : Decimal{d.num * (d.places == 1 ? 10 : 100), 0, false};
+    const std::string spelled = "\"" + decimal_text(d) + "%\" or \"" + decimal_text(hundredfold) + "%\"";
+    return fail(n, path,
+                "is above 1: a bare number is a share in [0, 1] (0.5 is 50%); write a percentage as a string, " +
+                    spelled),
+           std::nullopt;
+  };
   Ratio r;
   if (const auto* s = n.as_string()) {
     const Result<Ratio> p = parse_percent(s->get());
     if (!p) return fail(n, path, "\"" + s->get() + "\" " + p.error().what), std::nullopt;
     r = *p;
   } else if (const auto* i = n.as_integer()) {
+    if (i->get() >= detail::kDecimalAbsMax) return fail(n, path, "is out of range (at most 1e9)"), std::nullopt;
+    if (i->get() > 1) return bare_above_one(Decimal{i->get(), 0, false});
     r = Ratio{i->get(), 1};
   } else if (const auto* f = n.as_floating_point()) {
     const double x = f->get();
     if (!std::isfinite(x)) return fail(n, path, "must be a finite number"), std::nullopt;
-    if (out_of_range(x<0.0, x> 1.0)) return std::nullopt;
     const std::optional<Decimal> d = to_decimal(x);
     if (!d) return fail(n, path, "is out of range (at most 1e9)"), std::nullopt;
+    if (x > 1.0) return bare_above_one(*d);
+    if (out_of_range((x < 0.0), false)) return std::nullopt;
     if (d->rounded && rule.exact) return fail(n, path, "has more than 6 decimals"), std::nullopt;
+    // A share too small for a millionth would silently read as 0 and turn its rule off.
+    if (x != 0.0 && d->num == 0) return fail(n, path, "rounds to 0 at a millionth; write 0 to mean none"), std::nullopt;
     r = to_ratio(*d);
   } else {
     expected(n, path, "a percentage string such as \"94%\" or a number in [0, 1]");
     return std::nullopt;
   }
-  if (out_of_range(r.num<0, r.num> r.den)) return std::nullopt;
+  if (out_of_range((r.num < 0), (r.num > r.den))) return std::nullopt;
   return r;
 }
 

@@ -106,6 +106,13 @@ run 2 missing "$work/no-such.toml"
 run 2 jobs0 "$scenario" --jobs 0
 run 2 both-seeds "$scenario" --seed 1 --seeds 2
 run 2 no-policy "$scenario" --policy nonesuch
+# A seed outside [0, 2^64 - 1] is refused, not wrapped or saturated into another seed.
+run 2 seed-negative "$scenario" --seed -1
+grep -q 'not a whole number from 0 to 18446744073709551615' "$work/seed-negative.err" || fail "--seed -1: not refused"
+run 2 seed-overflow "$scenario" --seed 18446744073709551616
+grep -q 'not a whole number' "$work/seed-overflow.err" || fail "--seed 2^64: not refused"
+run 0 seed-max "$scenario" --seed 18446744073709551615 --policy policy
+grep -q '^seeds: 18446744073709551615$' "$work/seed-max.out" || fail "--seed 2^64-1: not run"
 
 # 6. --seeds N runs seeds 1..N; --seed and --policy select; --check-determinism holds.
 run 0 seeds "$scenario" --seeds 3 --policy policy --check-determinism --jobs 2

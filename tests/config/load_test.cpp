@@ -165,7 +165,7 @@ TEST(LoadErrors, WrongTypeIsReportedAtTheValue) {
 name = "a"
 rpm_max = "fast"
 )");
-  expect_error(r, "t.toml:3:13", "providers[0].rpm_max: expected an integer but got a string");
+  expect_error(r, "t.toml:3:11", "providers[0].rpm_max: expected an integer but got a string");
 }
 
 TEST(LoadErrors, FloatForACountIsAWrongType) {
@@ -186,7 +186,7 @@ id = "m"
 name = "r"
 targets = [{ provider = "a", model = "m" }]
 )");
-  expect_error(r, "t.toml:3:13", "providers[0].rpm_max: must be at least 0 but is -5");
+  expect_error(r, "t.toml:3:11", "providers[0].rpm_max: must be at least 0 but is -5");
 }
 
 TEST(LoadErrors, PercentageAboveOneHundredIsReportedAtTheValue) {
@@ -197,8 +197,8 @@ TEST(LoadErrors, PercentageAboveOneHundredIsReportedAtTheValue) {
 TEST(LoadErrors, RatioNumberAboveOneIsReportedAtTheValue) {
   const Result<Config> r = load_minimal_plus("[policy.retry]\nbudget_ratio = 1.5\n");
   expect_error(r, "t.toml:9:16",
-               "policy.retry.budget_ratio: must be a ratio between 0 and 1 (0% "
-               "to 100%) but is 15/10");
+               "policy.retry.budget_ratio: is above 1: a bare number is a share in [0, 1] (0.5 is 50%); write a "
+               "percentage as a string, \"1.5%\" or \"150%\"");
 }
 
 TEST(LoadErrors, UnknownProviderInARouteIsReportedAtTheName) {

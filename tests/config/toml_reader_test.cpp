@@ -133,6 +133,32 @@ TEST(TomlReader, RatioRangeIsCheckedOrLeftToValidate) {
   expect_error(negative, "r.toml:3:9", "float: must not be negative");
 }
 
+// One rule for every ratio (issue 17): a bare number is a share in [0, 1]. A bare 110
+// for a bound that may exceed 100% was read as 11,000% and could never fail.
+TEST(TomlReader, ABareNumberAboveOneIsRefusedWithBothReadings) {
+  const toml::table root = parse("cost = 110\navailability = 99.9\none = 1\n");
+  Reader r("r.toml");
+  EXPECT_EQ(r.ratio(root, "one", "", RatioRule{.at_most_one = false}), (Ratio{1, 1}));
+  EXPECT_EQ(r.ratio(root, "cost", "", RatioRule{.at_most_one = false}), std::nullopt);
+  expect_error(r, "r.toml:1:8",
+               "cost: is above 1: a bare number is a share in [0, 1] (0.5 is 50%); write a "
+               "percentage as a string, \"110%\" or \"11000%\"");
+  Reader capped("r.toml");
+  EXPECT_EQ(capped.ratio(root, "availability", "", kExact), std::nullopt);
+  expect_error(capped, "r.toml:2:16",
+               "availability: is above 1: a bare number is a share in [0, 1] (0.5 is 50%); "
+               "write a percentage as a string, \"99.9%\" or \"9990%\"");
+}
+
+// A share below a millionth would round to 0 and silently turn its rule off.
+TEST(TomlReader, AShareThatRoundsToNothingIsRefused) {
+  const toml::table root = parse("tiny = 1e-300\nzero = 0.0\n");
+  Reader r("r.toml");
+  EXPECT_EQ(r.ratio(root, "zero", "", kForValidate), (Ratio{0, 1}));
+  EXPECT_EQ(r.ratio(root, "tiny", "", kForValidate), std::nullopt);
+  expect_error(r, "r.toml:1:8", "tiny: rounds to 0 at a millionth; write 0 to mean none");
+}
+
 TEST(TomlReader, RatioSpellingErrorsQuoteTheText) {
   const toml::table root = parse("a = \"94\"\nb = true\n");
   Reader r("r.toml");

@@ -148,7 +148,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"NegativeDuration", 3, "duration = \"-10m\"", false, 3, "\"-10m\"",
                 "scenario.duration: \"-10m\" must not be negative"},
         BadCase{"ShareAboveAHundredPercent", 12, "route = \"main\"\nshare = 1.5", false, 13, "1.5",
-                "traffic.classes[0].share: must be between 0% and 100%"},
+                "traffic.classes[0].share: is above 1: a bare number is a share in [0, 1]"},
         BadCase{"KeyOfAnotherSchedule", 7, "peak_rpm = 5000", true, 8, "5000", "applies only to schedule = \"spike\""},
         BadCase{"SharesThatDoNotAddUp", 12, "route = \"main\"\nshare = \"90%\"", false, 10, "",
                 "shares add up to 90% instead of 100%"},
