@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "core/engine/assert.h"
+#include "sim/report_format.h"
 
 namespace failover::sim {
 namespace {
@@ -204,7 +205,8 @@ std::string format_metric(Metric metric, double value) {
     case Metric::latency_p90:
     case Metric::latency_p99:
     case Metric::latency_p999:
-      return printf_text("%.0f ms", value);
+      // In the unit that reads best, as the report prints it: "29.4 min", not "1761608 ms".
+      return report::latency_text(std::llround(value * 1'000.0));
     case Metric::attempts_per_request:
       return printf_text("%.3f", value);
     case Metric::cost_usd:

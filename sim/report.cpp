@@ -3,6 +3,7 @@
 #include "sim/report.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <filesystem>
@@ -84,7 +85,10 @@ std::string md_header(const ScenarioResult& result) {
 
 using CellFormat = std::string (*)(double value);
 
+// Minutes from the storm's start (scenario.overflow_from): a buffer that was already
+// overflowing reads "6.9 min before", never "after -6.9 min".
 std::string overflow_text(double minutes) {
+  if (minutes < 0.0) return svg::fixed(-minutes, 1) + " min before";
   return "after " + svg::fixed(minutes, 1) + " min";
 }
 std::string seconds_text(double seconds) {
@@ -166,6 +170,44 @@ std::string policy_row(const Scenario& s, const PolicyResult& p) {
   return row + "\n";
 }
 
+// A policy that is already failing before the first fault is measured against a
+// storm it did not cause (issue 17: the case-study baseline held 26,804 of 43,200
+// messages before the storm). Unhealthy: it dropped a request, or held more than a tenth
+// of the buffer, before the first fault. Each such policy is named with its worst seed.
+std::string md_unhealthy_before_faults(const ScenarioResult& result) {
+  const Scenario& s = *result.scenario;
+  const std::optional<Time> first = s.first_fault_start();
+  if (!first) return "";
+  std::string out;
+  for (const PolicyResult& p : result.policies) {
+    std::int64_t held = 0;
+    std::int64_t dropped = 0;
+    for (const RunResult& run : p.runs) {
+      const std::size_t before =
+          std::min(run.series.size(), static_cast<std::size_t>(to_us(*first) / to_us(run.bucket)));
+      std::int64_t run_held = 0;
+      std::int64_t run_dropped = 0;
+      for (std::size_t i = 0; i < before; ++i) {
+        run_held = std::max(run_held, run.series[i].held_max);
+        run_dropped += run.series[i].dropped;
+      }
+      held = std::max(held, run_held);
+      dropped = std::max(dropped, run_dropped);
+    }
+    const std::int64_t capacity = s.buffer.capacity;
+    const bool backlog = capacity > 0 && held > capacity / 10;
+    if (!backlog && dropped == 0) continue;
+    out += "- ⚠️ **" + md_cell(p.name) + "** was unhealthy before the first fault (" +
+           report::duration_text(*first - kTimeZero) + " after the start): it ";
+    if (backlog)
+      out += "already held " + report::group_digits(held) + " of " + report::group_digits(capacity) + " messages";
+    if (backlog && dropped > 0) out += " and ";
+    if (dropped > 0) out += "dropped " + report::group_digits(dropped) + " requests";
+    out += ". Its figures measure a backlog it built on a healthy day, not only the outage.\n";
+  }
+  return out;
+}
+
 std::string md_policies(const ScenarioResult& result) {
   const Scenario& s = *result.scenario;
   std::string out = "## Policies side by side\n\n";
@@ -181,6 +223,8 @@ std::string md_policies(const ScenarioResult& result) {
   for (const PolicyResult& p : result.policies) {
     if (!p.description.empty()) out += "- **" + md_cell(p.name) + "**: " + report::md_prose(p.description) + "\n";
   }
+  const std::string unhealthy = md_unhealthy_before_faults(result);
+  if (!unhealthy.empty()) out += "\n" + unhealthy;
   out += "\nBuffer overflow is counted from " + report::duration_text(s.overflow_from - kTimeZero) +
          " after the start. Time to fail over: from then until the first " + report::duration_text(kFailoverHold) +
          " in which at least " +
@@ -227,6 +271,100 @@ std::string md_disagreements(const ScenarioResult& result) {
   return out + "\n";
 }
 
+// What one policy's failed and dropped requests ended with, summed over its seeds.
+struct Endings {
+  std::array<std::int64_t, kEndReasonCount> failed{};
+  std::array<std::int64_t, kEndReasonCount> dropped{};
+  std::int64_t buffer_full = 0;
+  std::vector<std::int64_t> while_open;  // [reason * targets + target]
+  std::vector<std::int64_t> while_half_open;
+  std::int64_t total = 0;
+};
+
+Endings endings_of(const PolicyResult& p, std::size_t targets) {
+  Endings e;
+  e.while_open.assign(kEndReasonCount * targets, 0);
+  e.while_half_open.assign(kEndReasonCount * targets, 0);
+  for (const RunResult& run : p.runs) {
+    for (std::size_t r = 0; r < kEndReasonCount; ++r) {
+      e.failed[r] += run.failed_by[r];
+      e.dropped[r] += run.dropped_by[r];
+    }
+    e.buffer_full += run.dropped_buffer_full;
+    for (std::size_t k = 0; k < e.while_open.size() && k < run.ended_while_open.size(); ++k) {
+      e.while_open[k] += run.ended_while_open[k];
+      e.while_half_open[k] += run.ended_while_half_open[k];
+    }
+  }
+  for (std::size_t r = 0; r < kEndReasonCount; ++r) e.total += e.failed[r] + e.dropped[r];
+  e.total += e.buffer_full;
+  return e;
+}
+
+// The sentence a reader needs first: the commonest ending, its share, and the targets
+// whose breakers were open or half-open for at least half of those endings.
+std::string top_sentence(const Endings& e, const Config* config, std::size_t targets) {
+  std::size_t top = 0;
+  for (std::size_t r = 1; r < kEndReasonCount; ++r) {
+    if (e.failed[r] + e.dropped[r] > e.failed[top] + e.dropped[top]) top = r;
+  }
+  const std::int64_t top_count = e.failed[top] + e.dropped[top];
+  if (e.buffer_full >= top_count) {
+    return report::percent(static_cast<double>(e.buffer_full) / static_cast<double>(e.total), 0) +
+           " of them were turned away by a full buffer.";
+  }
+  const auto names = [&](const std::vector<std::int64_t>& v) {
+    std::vector<std::string> out;
+    for (std::size_t t = 0; t < targets; ++t) {
+      if (2 * v[top * targets + t] >= top_count) out.push_back(report::target_name(config, t));
+    }
+    std::string text;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      text += (i == 0 ? "" : i + 1 == out.size() ? " and " : ", ") + md_cell(out[i]);
+    }
+    return std::pair{text, out.size()};
+  };
+  std::string out = report::percent(static_cast<double>(top_count) / static_cast<double>(e.total), 0) +
+                    " of them ended `" + std::string(to_string(static_cast<EndReason>(top))) + "`";
+  const auto [open, open_n] = names(e.while_open);
+  const auto [half, half_n] = names(e.while_half_open);
+  if (open_n > 0) out += std::string(" while ") + open + (open_n == 1 ? " was" : " were") + " open";
+  if (half_n > 0)
+    out += std::string(open_n > 0 ? " and " : " while ") + half + (half_n == 1 ? " was" : " were") + " half-open";
+  return out + ".";
+}
+
+// Issue 17: a report must say why a policy failed, not only that it did.
+std::string md_why_failed(const ScenarioResult& result) {
+  std::string out;
+  for (std::size_t i = 0; i < result.policies.size(); ++i) {
+    const PolicyResult& p = result.policies[i];
+    const std::size_t targets = report::target_count(result, i);
+    const Endings e = endings_of(p, targets);
+    if (e.total == 0) continue;
+    std::int64_t arrived = 0;
+    for (const RunResult& run : p.runs) arrived += run.arrived;
+    out += "**" + md_cell(p.name) + "**: " + report::group_digits(e.total) + " of " + report::group_digits(arrived) +
+           " requests failed or were dropped" +
+           (p.runs.size() > 1 ? " over its " + std::to_string(p.runs.size()) + " seeds" : "") + ". " +
+           top_sentence(e, report::policy_config(result, i), targets) +
+           "\n\n| ended | failed | dropped |\n|---|--:|--:|\n";
+    for (std::size_t r = 0; r < kEndReasonCount; ++r) {
+      if (e.failed[r] + e.dropped[r] == 0) continue;
+      out += "| `" + std::string(to_string(static_cast<EndReason>(r))) + "` | " + report::group_digits(e.failed[r]) +
+             " | " + report::group_digits(e.dropped[r]) + " |\n";
+    }
+    if (e.buffer_full > 0) out += "| buffer full | 0 | " + report::group_digits(e.buffer_full) + " |\n";
+    out += "\n";
+  }
+  if (out.empty()) return "";
+  return "## Why requests failed\n\nEvery request that failed or was dropped, by how it ended (reasons: "
+         "docs/scenarios.md), summed over the seeds; a target is named when its breaker was open or half-open "
+         "for at least half of the commonest ending. Attempts, successes and breaker time per target are under "
+         "[Attempts and cost by target](#attempts-and-cost-by-target).\n\n" +
+         out;
+}
+
 std::string md_charts(const ScenarioResult& result, const std::vector<ChartFile>& charts) {
   const RunResult& first = result.policies.front().runs.front();
   std::string out = "## Over time\n\nEach chart shows the run on seed " + std::to_string(first.seed) +
@@ -241,8 +379,8 @@ std::string md_charts(const ScenarioResult& result, const std::vector<ChartFile>
 std::string md_targets(const ScenarioResult& result) {
   std::string out = "## Attempts and cost by target\n\nSeed " +
                     std::to_string(result.policies.front().runs.front().seed) +
-                    ".\n\n| policy | target | attempts | share of attempts | cost | breaker trips | breaker at the end "
-                    "|\n|---|---|--:|--:|--:|--:|---|\n";
+                    ".\n\n| policy | target | attempts | share of attempts | successes | cost | breaker trips | "
+                    "open | half-open | breaker at the end |\n|---|---|--:|--:|--:|--:|--:|--:|--:|---|\n";
   for (std::size_t i = 0; i < result.policies.size(); ++i) {
     const RunResult& run = result.policies[i].runs.front();
     const Config* config = report::policy_config(result, i);
@@ -250,10 +388,15 @@ std::string md_targets(const ScenarioResult& result) {
       const auto at = [t](const std::vector<std::int64_t>& v) { return t < v.size() ? v[t] : std::int64_t{0}; };
       const double share =
           run.attempts == 0 ? 0.0 : static_cast<double>(at(run.attempts_by_target)) / static_cast<double>(run.attempts);
+      const auto spent = [t](const std::vector<Duration>& v) {
+        return t < v.size() && v[t] > Duration{0} ? report::duration_text(v[t]) : std::string("–");
+      };
       out += "| " + md_cell(result.policies[i].name) + " | " + md_cell(report::target_name(config, t)) + " | " +
              report::group_digits(at(run.attempts_by_target)) + " | " + report::percent(share, 1) + " | " +
-             report::usd(at(run.cost_by_target_micro_usd)) + " | " + report::group_digits(at(run.trips_by_target)) +
-             " | " + (t < run.breaker_end.size() ? md_cell(to_string(run.breaker_end[t])) : "–") + " |\n";
+             report::group_digits(at(run.successes_by_target)) + " | " + report::usd(at(run.cost_by_target_micro_usd)) +
+             " | " + report::group_digits(at(run.trips_by_target)) + " | " + spent(run.open_time_by_target) + " | " +
+             spent(run.half_open_time_by_target) + " | " +
+             (t < run.breaker_end.size() ? md_cell(to_string(run.breaker_end[t])) : "–") + " |\n";
     }
   }
   return out + "\n";
@@ -281,7 +424,7 @@ std::string md_runs(const ScenarioResult& result) {
 
 std::string markdown_with(const ScenarioResult& result, const std::vector<ChartFile>& charts) {
   std::string out = md_header(result) + md_policies(result) + md_expectations(result) + md_disagreements(result) +
-                    md_charts(result, charts) + md_targets(result) + md_runs(result);
+                    md_why_failed(result) + md_charts(result, charts) + md_targets(result) + md_runs(result);
   out += "---\n\nEvery figure, for machines: [" + md_cell(result.scenario->name) + ".json](" +
          link_target(result.scenario->name + ".json") +
          "). The simulator is deterministic: the same scenario file, seeds and commit give this report byte for "

@@ -52,9 +52,13 @@ std::string report_markdown(const ScenarioResult& result);
 //     overflow_after_minutes, peak_queue, time_to_failover_seconds, recovery_seconds,
 //     buffer_capacity, latency_ms {count, clamped, min, mean, p50, p90, p99, p999, max},
 //     attempts, attempts_per_request, hedges, retry_budget_denied, attempts_by_target,
+//     successes_by_target,
 //     cost_usd (billed for sure), possibly_billed_usd, cost_upper_usd, plan_cost_usd,
 //     cost_upper_vs_plan, cost_by_target_micro_usd, breaker_trips, trips_by_target,
 //     transitions_total, transitions [{at_seconds, target, from, to}], breaker_end,
+//     open_seconds_by_target, half_open_seconds_by_target, ended_while_open and
+//     ended_while_half_open {reason: [per target: requests failed or dropped with that
+//     reason while the target's breaker was open / half-open]},
 //     series {bucket_seconds, arrived, succeeded, failed, dropped, attempts, held_max,
 //     cost_micro_usd, latency_p50_us, latency_p99_us, open_targets}]}].
 // Money and seconds are exact decimals of their integers; what never happened is null.

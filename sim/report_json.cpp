@@ -1,6 +1,7 @@
 // The report's JSON: every figure of every run, for machines. Keys come in a fixed
 // order, money and time are written exactly from their integers (micro-dollars,
 // microseconds), ratios with fixed precision; "never" and "none" are null.
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
@@ -13,6 +14,8 @@
 #include "core/engine/assert.h"
 #include "sim/json_writer.h"
 #include "sim/report.h"
+
+#include <algorithm>
 #include "sim/report_format.h"
 #include "sim/svg.h"
 
@@ -105,6 +108,29 @@ void write_breakers(JsonWriter& j, const RunResult& run) {
   j.open("breaker_end", '[');
   for (const BreakerState s : run.breaker_end) j.text("", to_string(s));
   j.close(']');
+  const auto seconds = [&](std::string_view name, const std::vector<Duration>& by_target) {
+    j.open(name, '[');
+    for (const Duration d : by_target) j.raw("", report::decimal(to_us(d), 6));
+    j.close(']');
+  };
+  seconds("open_seconds_by_target", run.open_time_by_target);
+  seconds("half_open_seconds_by_target", run.half_open_time_by_target);
+  // Per end reason, how many requests failed or were dropped while each target's
+  // breaker was open or half-open.
+  const std::size_t targets = run.breaker_end.size();
+  const auto ended = [&](std::string_view name, const std::vector<std::int64_t>& counts) {
+    j.open(name, '{');
+    for (std::size_t r = 0; r < kEndReasonCount && targets > 0; ++r) {
+      const auto from = counts.begin() + static_cast<std::ptrdiff_t>(r * targets);
+      if (std::all_of(from, from + static_cast<std::ptrdiff_t>(targets), [](std::int64_t n) { return n == 0; }))
+        continue;
+      j.integers(to_string(static_cast<EndReason>(r)),
+                 std::vector<std::int64_t>(from, from + static_cast<std::ptrdiff_t>(targets)));
+    }
+    j.close('}');
+  };
+  ended("ended_while_open", run.ended_while_open);
+  ended("ended_while_half_open", run.ended_while_half_open);
 }
 
 void write_cost(JsonWriter& j, const RunResult& run, std::optional<double> cost_ratio) {
@@ -183,6 +209,7 @@ void write_run(JsonWriter& j, const ScenarioResult& result, const PolicyResult& 
   j.integer("hedges", run.hedges);
   j.integer("retry_budget_denied", run.retry_budget_denied);
   j.integers("attempts_by_target", run.attempts_by_target);
+  j.integers("successes_by_target", run.successes_by_target);
   write_cost(j, run, f.cost_ratio);
   write_breakers(j, run);
   write_series(j, run);

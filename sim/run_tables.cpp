@@ -77,7 +77,10 @@ void policy_table(std::string& out, const ScenarioResult& r) {
   for (const PolicyResult& p : r.policies) {
     for (const RunResult& run : p.runs) {
       const auto m = [&](Metric metric) { return metric_value(metric, s, run, nullptr); };
-      const std::string overflow = run.overflow_at ? fmt("+%.1f min", m(Metric::overflow_at)) : "never";
+      const double over = run.overflow_at ? m(Metric::overflow_at) : 0.0;
+      const std::string overflow = !run.overflow_at ? "never"
+                                   : over < 0.0     ? fmt("%.1f min before", -over)
+                                                    : fmt("+%.1f min", over);
       const std::string cost =
           dollars(run.cost_micro_usd) + ".." + dollars(run.cost_micro_usd + run.possibly_billed_micro_usd);
       appendf(out, "%-*s %8llu %12s %8lld %11s %9s %9s %9.3f %6.0f %21s %9s\n", w, p.name.c_str(),

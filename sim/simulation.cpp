@@ -182,6 +182,8 @@ class Loop {
   void on_cancel(Time now, const CancelAttempt& c);
   void on_complete(Time now, const Complete& c);
   void on_breaker(const BreakerChanged& b);
+  void note_breakers_at_end(std::size_t reason);
+  void add_breaker_time(Index target, Time until);
   void on_attempt_event(Time now, EventKind kind, AttemptId id);
   Bucket& bucket(Time t);
   void close_buckets(Time upto);
@@ -211,7 +213,9 @@ class Loop {
   Histogram bucket_latency_;
   std::size_t bucket_latency_index_ = 0;
   Time bucket_closes_at_ = kTimeZero;  // when time leaves the open bucket
+  std::int64_t held_at_open_ = 0;      // buffer occupancy when the open bucket opened
   std::vector<BreakerState> breaker_;
+  std::vector<Time> breaker_since_;  // when each target's breaker entered its state
   // Liveness invariants, checked as the run goes (see violate()): per target, its
   // current half-open period and the probes of that period in flight.
   std::vector<std::uint32_t> half_open_period_;
@@ -231,6 +235,7 @@ Loop::Loop(const RunSpec& spec, TraceRecorder* recorder)
       messages_(1'024),
       attempts_(static_cast<std::size_t>(spec.config.policy.concurrency.inflight_max)),
       breaker_(spec.config.targets.size(), BreakerState::closed),
+      breaker_since_(spec.config.targets.size(), kTimeZero),
       half_open_period_(spec.config.targets.size(), 0),
       probes_in_flight_(spec.config.targets.size(), 0) {
   FAILOVER_ASSERT(spec.providers.size() == spec.config.providers.size());
@@ -242,6 +247,11 @@ Loop::Loop(const RunSpec& spec, TraceRecorder* recorder)
   result_.attempts_by_target.assign(targets, 0);
   result_.cost_by_target_micro_usd.assign(targets, 0);
   result_.trips_by_target.assign(targets, 0);
+  result_.successes_by_target.assign(targets, 0);
+  result_.open_time_by_target.assign(targets, Duration{0});
+  result_.half_open_time_by_target.assign(targets, Duration{0});
+  result_.ended_while_open.assign(kEndReasonCount * targets, 0);
+  result_.ended_while_half_open.assign(kEndReasonCount * targets, 0);
   const std::int64_t buckets = (to_us(spec.end) + to_us(spec.bucket) - 1) / to_us(spec.bucket);
   result_.series.assign(static_cast<std::size_t>(std::max<std::int64_t>(buckets, 1)), Bucket{});
 }
@@ -256,17 +266,23 @@ Bucket& Loop::bucket(Time t) {
 void Loop::close_buckets(Time upto) {
   if (upto < bucket_closes_at_) return;  // still in the open bucket: every step but one per bucket
   const auto i = std::min(static_cast<std::size_t>(to_us(upto) / to_us(spec_.bucket)), result_.series.size());
+  const std::size_t first = bucket_latency_index_;
   for (; bucket_latency_index_ < i; ++bucket_latency_index_) {
     Bucket& b = result_.series[bucket_latency_index_];
     b.latency_p50_us = to_us(bucket_latency_.percentile(Ratio{50, 100}));
     b.latency_p99_us = to_us(bucket_latency_.percentile(Ratio{99, 100}));
     bucket_latency_ = Histogram{};
+    // Admissions raise held_max as they happen; what a bucket held from its start and at
+    // its end is added here, so a bucket with no admission still shows what it held.
+    // (A bucket closed after the first in one call saw no event: it held held_ throughout.)
+    b.held_max = std::max({b.held_max, held_, bucket_latency_index_ == first ? held_at_open_ : held_});
     for (std::size_t t = 0; t < breaker_.size() && t < 32; ++t) {
       if (breaker_[t] == BreakerState::open) b.open_targets |= 1U << t;
     }
   }
   const std::size_t open = bucket_latency_index_;
   FAILOVER_ASSERT(open <= result_.series.size());
+  held_at_open_ = held_;  // the events at `upto` come after this
   bucket_closes_at_ =
       open < result_.series.size() ? kTimeZero + spec_.bucket * static_cast<std::int64_t>(open + 1) : kTimeNever;
 }
@@ -445,6 +461,7 @@ void Loop::on_complete(Time now, const Complete& c) {
     bucket_latency_.record(latency);
     ++result_.succeeded;
     ++b.succeeded;
+    if (c.target != kNoIndex) ++result_.successes_by_target[c.target];
     if (c.downgraded) ++result_.downgraded;
     finish_message(c.request);
     return;
@@ -471,6 +488,7 @@ void Loop::on_complete(Time now, const Complete& c) {
     return;
   }
   const auto reason = static_cast<std::size_t>(c.reason);
+  note_breakers_at_end(reason);
   if (dead_letter) ++result_.dead_lettered;
   if (c.status == RequestStatus::failed || dead_letter) {
     ++result_.failed;
@@ -484,7 +502,27 @@ void Loop::on_complete(Time now, const Complete& c) {
   finish_message(c.request);
 }
 
+// Counts a request that ended badly against every target whose breaker is not closed:
+// O(targets) per failure, and failures are the rare end.
+void Loop::note_breakers_at_end(std::size_t reason) {
+  FAILOVER_ASSERT(reason < kEndReasonCount);
+  const std::size_t targets = breaker_.size();
+  for (std::size_t t = 0; t < targets; ++t) {
+    if (breaker_[t] == BreakerState::open) ++result_.ended_while_open[reason * targets + t];
+    if (breaker_[t] == BreakerState::half_open) ++result_.ended_while_half_open[reason * targets + t];
+  }
+}
+
+void Loop::add_breaker_time(Index target, Time until) {
+  FAILOVER_ASSERT(until >= breaker_since_[target]);
+  const Duration spent = until - breaker_since_[target];
+  if (breaker_[target] == BreakerState::open) result_.open_time_by_target[target] += spent;
+  if (breaker_[target] == BreakerState::half_open) result_.half_open_time_by_target[target] += spent;
+  breaker_since_[target] = until;
+}
+
 void Loop::on_breaker(const BreakerChanged& b) {
+  add_breaker_time(b.target, b.at);
   breaker_[b.target] = b.to;
   if (b.to == BreakerState::half_open) {
     ++half_open_period_[b.target];  // probes of earlier periods no longer count
@@ -556,6 +594,7 @@ RunResult Loop::run() {
   result_.cost_micro_usd = totals.cost_micro_usd;
   result_.possibly_billed_micro_usd = totals.possibly_billed_micro_usd;
   result_.retry_budget_denied = totals.retry_budget_denied;
+  for (std::size_t t = 0; t < breaker_.size(); ++t) add_breaker_time(static_cast<Index>(t), spec_.end);
   result_.breaker_end = breaker_;
   result_.digest = digest_.hex();
   result_.events = digest_.events();

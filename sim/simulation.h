@@ -108,6 +108,15 @@ struct RunResult {
   // priority).
   std::int64_t plan_cost_micro_usd = 0;
   std::vector<std::int64_t> trips_by_target;
+  // Why requests ended badly (the report's "why it failed"): successes per target; the
+  // time each target's breaker spent open and half-open; and, per end reason and
+  // target, how many requests failed or were dropped while that target's breaker was
+  // open or half-open ([reason * targets + target]).
+  std::vector<std::int64_t> successes_by_target;
+  std::vector<Duration> open_time_by_target;
+  std::vector<Duration> half_open_time_by_target;
+  std::vector<std::int64_t> ended_while_open;
+  std::vector<std::int64_t> ended_while_half_open;
   std::vector<Transition> transitions;  // the first kTransitionsKept, in order
   std::int64_t transitions_total = 0;
   std::vector<BreakerState> breaker_end;  // per target, at the end

@@ -77,6 +77,13 @@ TEST(MetricValue, MeasuresOverflowInMinutesFromOverflowFromAndNeverAsInfinity) {
       "never");
 }
 
+// A latency prints in the unit that reads best (issue 17: a p99 of "1761608 ms").
+TEST(MetricValue, PrintsALatencyInTheUnitThatReadsBest) {
+  EXPECT_EQ(format_metric(Metric::latency_p99, 850.0), "850 ms");
+  EXPECT_EQ(format_metric(Metric::latency_p99, 2'500.0), "2.50 s");
+  EXPECT_EQ(format_metric(Metric::latency_p99, 1'761'608.0), "29.4 min");
+}
+
 TEST(MetricValue, HasNoLatencyWhenNothingSucceeded) {
   RunResult r = healthy_run(1);
   EXPECT_TRUE(std::isinf(metric_value(Metric::latency_p99, storm_scenario(), r, nullptr)));
@@ -223,7 +230,7 @@ TEST(ScenarioResult, FailsWhenARunLostRequestsEvenIfEveryCheckPasses) {
 TEST(ExpectedText, WritesEachBoundInTheMetricsUnit) {
   EXPECT_EQ(expected_text(expect(Metric::availability, Bound::at_least, 99.97, 0)), ">= 99.970%");
   EXPECT_EQ(expected_text(expect(Metric::failover_time, Bound::at_most, 0, 60)), "<= 60 s");
-  EXPECT_EQ(expected_text(expect(Metric::latency_p99, Bound::at_most, 0, 8000)), "<= 8000 ms");
+  EXPECT_EQ(expected_text(expect(Metric::latency_p99, Bound::at_most, 0, 8000)), "<= 8.00 s");
   EXPECT_EQ(expected_text(expect(Metric::cost_usd, Bound::at_most, 0, 120.5)), "<= $120.50");
   EXPECT_EQ(expected_text(expect(Metric::overflow_at, Bound::none_, 0, 0)), "never");
 }

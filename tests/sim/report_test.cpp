@@ -227,6 +227,37 @@ TEST(Report, MarkdownShowsVerdictsPoliciesChartsAndDigests) {
   EXPECT_NE(md.find("A five-minute 503 storm on **alpha**."), std::string::npos);
 }
 
+// Issue 17: the report says why a policy failed -- endings by reason, and the targets
+// whose breakers were open or half-open for most of the commonest one.
+TEST(Report, MarkdownSaysWhyRequestsFailed) {
+  const Fixture f;
+  ScenarioResult result = f.result;
+  PolicyResult& p = result.policies[0];
+  const std::size_t targets = report::target_count(result, 0);
+  ASSERT_GE(targets, 2U);
+  for (RunResult& run : p.runs) {
+    run.failed_by = {};
+    run.dropped_by = {};
+    run.dropped_buffer_full = 0;
+    run.ended_while_open.assign(kEndReasonCount * targets, 0);
+    run.ended_while_half_open.assign(kEndReasonCount * targets, 0);
+  }
+  RunResult& run = p.runs[0];
+  const auto deadline = static_cast<std::size_t>(EndReason::deadline_exceeded);
+  run.failed_by[deadline] = 93;
+  run.dropped_by[static_cast<std::size_t>(EndReason::queue_full)] = 7;
+  run.ended_while_half_open[deadline * targets + 1] = 90;  // the second target: half-open for most
+  run.ended_while_open[deadline * targets + 0] = 10;       // the first: open for few
+  const std::string md = report_markdown(result);
+  const std::string second = report::target_name(report::policy_config(result, 0), 1);
+  EXPECT_NE(md.find("## Why requests failed"), std::string::npos);
+  EXPECT_NE(md.find("93% of them ended `deadline_exceeded` while " + report::md_cell(second) + " was half-open."),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| `deadline_exceeded` | 93 | 0 |"), std::string::npos);
+  EXPECT_NE(md.find("| `queue_full` | 0 | 7 |"), std::string::npos);
+}
+
 TEST(Report, AnErrorNamesThePathThatCouldNotBeWritten) {
   const Fixture f;
   const fs::path dir = fresh_dir("blocked");

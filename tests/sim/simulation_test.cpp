@@ -94,6 +94,24 @@ TEST(Simulation, WithoutFailoverTheBufferOverflowsDuringA503Storm) {
   EXPECT_LT(minutes_after, 20.0);
 }
 
+// A bucket reads what the buffer held in it, admissions or not (issue 17: a full buffer
+// read 0 for the 30 minutes after arrivals stopped, because held_max was only raised
+// when an arrival was admitted).
+TEST(Simulation, ABucketWithNoAdmissionStillShowsWhatTheBufferHeld) {
+  RunSpec spec = storm_spec(false, minutes(44), minutes(45));  // the storm lasts to the end
+  spec.traffic.end = at_us(0) + minutes(20);                   // arrivals stop; the storm goes on
+  const RunResult r = run_simulation(spec);
+  ASSERT_TRUE(r.conserved);
+  ASSERT_GT(r.in_flight_end, 0);
+  const auto minute = [&](int m) { return r.series.at(static_cast<std::size_t>(to_us(minutes(m)) / to_us(r.bucket))); };
+  EXPECT_EQ(minute(30).arrived, 0);
+  EXPECT_GT(minute(30).held_max, 40'000);  // the storm drains 6% of 2,400 a minute: still nearly full
+  EXPECT_GE(r.series.back().held_max, r.in_flight_end);
+  // Held never rises without an admission: from one bucket to the next after arrivals
+  // stopped, the peak can only fall or stay.
+  for (int m = 22; m < 44; ++m) EXPECT_LE(minute(m + 1).held_max, minute(m).held_max) << "minute " << m;
+}
+
 // The engine issue: in requeue mode a message that keeps failing must not come back
 // forever. Without failover 94% of deliveries fail; with max_deliveries = 2 a message
 // ends in the dead-letter queue after its second failure, counted as failed.
