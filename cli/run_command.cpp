@@ -24,6 +24,7 @@
 #include "cli/parallel.h"
 #include "sim/determinism.h"
 #include "sim/expect.h"
+#include "sim/preflight.h"
 #include "sim/report.h"
 #include "sim/run_report.h"
 #include "sim/scenario_load.h"
@@ -40,6 +41,7 @@ struct RunOptions {
   std::string json_file;   // "-": stdout
   std::string junit_file;  // "-": stdout
   bool check_determinism = false;
+  bool preflight = true;
   int jobs = 1;
 };
 
@@ -155,7 +157,9 @@ sim::ScenarioRun run_one(std::FILE* out, const sim::Scenario& s, const RunOption
   std::fflush(out);
   sim::ScenarioRun run;
   run.result = sim::run_scenario(s, timed_parallel_for(o.jobs, run.wall_seconds));
+  if (o.preflight) run.result.warnings = sim::preflight_warnings(s, run.result, sim::preflight_run(s));
   std::fputs(sim::scenario_tables(run).c_str(), out);
+  for (const std::string& w : run.result.warnings) std::fprintf(out, "preflight: %s\n", w.c_str());
   std::fflush(out);
   if (o.check_determinism) {
     std::vector<double> unused;
@@ -233,6 +237,8 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--jobs", o->jobs, "runs at once on this many threads (results do not depend on it)")
       ->check(CLI::Range(1, 256));
   cmd->add_flag("--check-determinism", o->check_determinism, "run everything twice more with a trace and compare");
+  cmd->add_flag("!--no-preflight", o->preflight,
+                "skip the preflight: the healthy-day replay of the policy and the check that every fault saw a call");
   cmd->callback([o] { set_exit_code(run(*o)); });
 }
 

@@ -43,6 +43,9 @@ struct ScenarioResult {
   std::vector<CheckResult> checks;
   bool conserved = true;  // every run conserved its requests
   std::string violation;  // the first run's broken liveness invariant ("policy seed 3: at ..."); empty: none
+  // What the reader should know before trusting the verdicts (sim/preflight.h); set by
+  // `failover run`, not judged by passed().
+  std::vector<std::string> warnings;
   [[nodiscard]] bool passed() const;  // conserved, no invariant broken, and every check passed
 };
 

@@ -208,6 +208,14 @@ std::string md_unhealthy_before_faults(const ScenarioResult& result) {
   return out;
 }
 
+// The preflight's warnings (sim/preflight.h), before the figures they qualify.
+std::string md_preflight(const ScenarioResult& result) {
+  if (result.warnings.empty()) return "";
+  std::string out = "## Preflight\n\n";
+  for (const std::string& w : result.warnings) out += "- ⚠️ " + report::md_prose(w) + "\n";
+  return out + "\n";
+}
+
 std::string md_policies(const ScenarioResult& result) {
   const Scenario& s = *result.scenario;
   std::string out = "## Policies side by side\n\n";
@@ -230,8 +238,10 @@ std::string md_policies(const ScenarioResult& result) {
          " in which at least " +
          report::percent(static_cast<double>(kHealthyBucket.num) / static_cast<double>(kHealthyBucket.den), 0) +
          " of arrivals succeed. Latency is end to end for requests that succeeded, queue wait and requeues "
-         "included. Cost is billed for sure – including attempts that timed out or were cancelled (a provider may "
-         "bill them); the plan is what every arrival would cost at its route's primary target.\n\n";
+         "included; each percentile is the upper bound of its histogram bucket, at most 1.6% above the exact "
+         "value. Cost is billed for sure – including attempts that timed out or were cancelled (a provider may "
+         "bill them); each attempt's input and output are priced separately and each rounded up to a whole "
+         "micro-dollar; the plan is what every arrival would cost at its route's primary target.\n\n";
   return out;
 }
 
@@ -293,6 +303,8 @@ Endings endings_of(const PolicyResult& p, std::size_t targets) {
     e.buffer_full += run.dropped_buffer_full;
     for (std::size_t k = 0; k < e.while_open.size() && k < run.ended_while_open.size(); ++k) {
       e.while_open[k] += run.ended_while_open[k];
+    }
+    for (std::size_t k = 0; k < e.while_half_open.size() && k < run.ended_while_half_open.size(); ++k) {
       e.while_half_open[k] += run.ended_while_half_open[k];
     }
   }
@@ -423,8 +435,9 @@ std::string md_runs(const ScenarioResult& result) {
 }
 
 std::string markdown_with(const ScenarioResult& result, const std::vector<ChartFile>& charts) {
-  std::string out = md_header(result) + md_policies(result) + md_expectations(result) + md_disagreements(result) +
-                    md_why_failed(result) + md_charts(result, charts) + md_targets(result) + md_runs(result);
+  std::string out = md_header(result) + md_preflight(result) + md_policies(result) + md_expectations(result) +
+                    md_disagreements(result) + md_why_failed(result) + md_charts(result, charts) + md_targets(result) +
+                    md_runs(result);
   out += "---\n\nEvery figure, for machines: [" + md_cell(result.scenario->name) + ".json](" +
          link_target(result.scenario->name + ".json") +
          "). The simulator is deterministic: the same scenario file, seeds and commit give this report byte for "

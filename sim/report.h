@@ -45,6 +45,7 @@ std::string report_markdown(const ScenarioResult& result);
 //     cost_budget_usd (null: none), faults [{provider, kind, name, start_seconds,
 //     duration_seconds, intensity}]},
 //   passed, conserved, checks [{name, policy, metric, expected, measured, worst_seed, pass}],
+//   warnings [the preflight's sentences, sim/preflight.h],
 //   policies [{name, description, targets [{index, name}], runs [per seed: scenario,
 //     policy, seed, digest, sim {requests, events, end_seconds}, conserved, availability,
 //     arrived, succeeded, failed, dropped, in_flight_end, requeued, dropped_buffer_full,

@@ -120,7 +120,9 @@ void write_breakers(JsonWriter& j, const RunResult& run) {
   const std::size_t targets = run.breaker_end.size();
   const auto ended = [&](std::string_view name, const std::vector<std::int64_t>& counts) {
     j.open(name, '{');
-    for (std::size_t r = 0; r < kEndReasonCount && targets > 0; ++r) {
+    // A result built by hand may leave the counts empty: then there is nothing to write.
+    const bool sized = targets > 0 && counts.size() == kEndReasonCount * targets;
+    for (std::size_t r = 0; r < kEndReasonCount && sized; ++r) {
       const auto from = counts.begin() + static_cast<std::ptrdiff_t>(r * targets);
       if (std::all_of(from, from + static_cast<std::ptrdiff_t>(targets), [](std::int64_t n) { return n == 0; }))
         continue;
@@ -247,6 +249,9 @@ std::string report_json(const ScenarioResult& result) {
   j.boolean("passed", report::overall_pass(result));
   j.boolean("conserved", report::all_conserved(result));
   write_checks(j, result);
+  j.open("warnings", '[');
+  for (const std::string& w : result.warnings) j.text("", w);
+  j.close(']');
   j.open("policies", '[');
   for (std::size_t i = 0; i < result.policies.size(); ++i) write_policy(j, result, i);
   j.close(']');

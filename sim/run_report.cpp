@@ -121,6 +121,9 @@ std::string scenario_entry(const ScenarioRun& run) {
     j.boolean("deterministic", *run.deterministic);
   else
     j.null("deterministic");
+  j.open("warnings", '[');
+  for (const std::string& w : r.warnings) j.text("", w);
+  j.close(']');
   j.open("runs", '[');
   std::size_t k = 0;
   for (const PolicyResult& p : r.policies) {

@@ -47,8 +47,8 @@ class RunDocuments {
   // After two scenarios or more: "\nN scenarios: P passed, F failed (a, b)\n"; else empty.
   [[nodiscard]] std::string tally() const;
   // JSON, format "failover-run/1": format, passed, scenarios [{scenario, title, path,
-  // seeds, passed, conserved, deterministic (null: not checked), runs [one line per
-  // run: scenario, policy, seed, digest, sim {requests, events, wall_seconds},
+  // seeds, passed, conserved, deterministic (null: not checked), warnings [preflight
+  // sentences], runs [one line per run: scenario, policy, seed, digest, sim {requests, events, wall_seconds},
   // conserved, availability, arrived, succeeded, failed, dropped, in_flight_end,
   // overflow_at_seconds, peak_queue, time_to_failover_seconds, recovery_seconds,
   // latency_ms {p50, p90, p99, p999}, attempts_per_request, breaker_trips, cost_usd,

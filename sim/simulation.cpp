@@ -184,6 +184,8 @@ class Loop {
   void on_breaker(const BreakerChanged& b);
   void note_breakers_at_end(std::size_t reason);
   void add_breaker_time(Index target, Time until);
+  void attempt_started(Time now, Index provider);
+  void attempt_ended(Time now, Index provider);
   void on_attempt_event(Time now, EventKind kind, AttemptId id);
   Bucket& bucket(Time t);
   void close_buckets(Time upto);
@@ -216,6 +218,10 @@ class Loop {
   std::int64_t held_at_open_ = 0;      // buffer occupancy when the open bucket opened
   std::vector<BreakerState> breaker_;
   std::vector<Time> breaker_since_;  // when each target's breaker entered its state
+  // Per provider: attempts in flight, and since when they stand at concurrency_max.
+  std::vector<std::int32_t> provider_inflight_;
+  std::vector<Time> saturated_since_;
+  std::vector<std::size_t> first_fault_;  // per provider: its first fault's index in calls_in_fault
   // Liveness invariants, checked as the run goes (see violate()): per target, its
   // current half-open period and the probes of that period in flight.
   std::vector<std::uint32_t> half_open_period_;
@@ -236,6 +242,8 @@ Loop::Loop(const RunSpec& spec, TraceRecorder* recorder)
       attempts_(static_cast<std::size_t>(spec.config.policy.concurrency.inflight_max)),
       breaker_(spec.config.targets.size(), BreakerState::closed),
       breaker_since_(spec.config.targets.size(), kTimeZero),
+      provider_inflight_(spec.providers.size(), 0),
+      saturated_since_(spec.providers.size(), kTimeZero),
       half_open_period_(spec.config.targets.size(), 0),
       probes_in_flight_(spec.config.targets.size(), 0) {
   FAILOVER_ASSERT(spec.providers.size() == spec.config.providers.size());
@@ -252,6 +260,13 @@ Loop::Loop(const RunSpec& spec, TraceRecorder* recorder)
   result_.half_open_time_by_target.assign(targets, Duration{0});
   result_.ended_while_open.assign(kEndReasonCount * targets, 0);
   result_.ended_while_half_open.assign(kEndReasonCount * targets, 0);
+  result_.saturated_time_by_provider.assign(spec.providers.size(), Duration{0});
+  std::size_t faults = 0;
+  for (const ProviderSpec& p : spec.providers) {
+    first_fault_.push_back(faults);
+    faults += p.faults.size();
+  }
+  result_.calls_in_fault.assign(faults, 0);
   const std::int64_t buckets = (to_us(spec.end) + to_us(spec.bucket) - 1) / to_us(spec.bucket);
   result_.series.assign(static_cast<std::size_t>(std::max<std::int64_t>(buckets, 1)), Bucket{});
 }
@@ -427,6 +442,27 @@ void Loop::on_send(Time now, const SendAttempt& s) {
     events_.push(reply.done_at, SimEvent{static_cast<std::uint32_t>(EventKind::done), s.attempt, 0});
   }
   attempts_.insert(s.attempt, InFlight{s.provider, s.target, probe_period, reply});
+  attempt_started(now, s.provider);
+}
+
+// Saturation and fault coverage, for the preflight: O(the provider's faults) per send.
+void Loop::attempt_started(Time now, Index provider) {
+  const std::vector<Fault>& faults = spec_.providers[provider].faults;
+  for (std::size_t k = 0; k < faults.size(); ++k) {
+    if (now >= faults[k].start && now < faults[k].start + faults[k].duration) {
+      ++result_.calls_in_fault[first_fault_[provider] + k];
+    }
+  }
+  const std::int64_t limit = spec_.config.providers[provider].concurrency_max;
+  if (++provider_inflight_[provider] == limit) saturated_since_[provider] = now;
+}
+
+void Loop::attempt_ended(Time now, Index provider) {
+  FAILOVER_ASSERT(provider_inflight_[provider] > 0);
+  const std::int64_t limit = spec_.config.providers[provider].concurrency_max;
+  if (provider_inflight_[provider]-- == limit) {
+    result_.saturated_time_by_provider[provider] += now - saturated_since_[provider];
+  }
 }
 
 void Loop::on_cancel(Time now, const CancelAttempt& c) {
@@ -434,6 +470,7 @@ void Loop::on_cancel(Time now, const CancelAttempt& c) {
   FAILOVER_ASSERT(f != nullptr);  // the engine cancels only attempts in flight
   if (f->reply.holds_slot) fleet_.provider(f->provider).finish(now);
   end_probe(*f);
+  attempt_ended(now, f->provider);
   attempts_.erase(c.attempt);
   trace(now, TraceKind::cancel, c.attempt, static_cast<std::uint64_t>(c.reason));
 }
@@ -549,6 +586,7 @@ void Loop::on_attempt_event(Time now, EventKind kind, AttemptId id) {
   attempts_.erase(id);
   if (f.reply.holds_slot) fleet_.provider(f.provider).finish(now);
   end_probe(f);
+  attempt_ended(now, f.provider);
   trace(
       now, TraceKind::response, id,
       static_cast<std::uint64_t>(f.reply.outcome.kind) << 16 | static_cast<std::uint64_t>(f.reply.outcome.http_status));
@@ -595,6 +633,12 @@ RunResult Loop::run() {
   result_.possibly_billed_micro_usd = totals.possibly_billed_micro_usd;
   result_.retry_budget_denied = totals.retry_budget_denied;
   for (std::size_t t = 0; t < breaker_.size(); ++t) add_breaker_time(static_cast<Index>(t), spec_.end);
+  for (std::size_t p = 0; p < provider_inflight_.size(); ++p) {
+    const std::int64_t limit = spec_.config.providers[p].concurrency_max;
+    if (limit > 0 && provider_inflight_[p] == limit) {
+      result_.saturated_time_by_provider[p] += spec_.end - saturated_since_[p];
+    }
+  }
   result_.breaker_end = breaker_;
   result_.digest = digest_.hex();
   result_.events = digest_.events();

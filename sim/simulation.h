@@ -117,6 +117,11 @@ struct RunResult {
   std::vector<Duration> half_open_time_by_target;
   std::vector<std::int64_t> ended_while_open;
   std::vector<std::int64_t> ended_while_half_open;
+  // What the preflight needs (sim/preflight.h): per provider, the time its attempts in
+  // flight stood at the policy's concurrency_max for it; per fault (providers in order,
+  // each provider's faults in order), the attempts sent to its provider while it was on.
+  std::vector<Duration> saturated_time_by_provider;
+  std::vector<std::int64_t> calls_in_fault;
   std::vector<Transition> transitions;  // the first kTransitionsKept, in order
   std::int64_t transitions_total = 0;
   std::vector<BreakerState> breaker_end;  // per target, at the end
