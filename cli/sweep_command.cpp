@@ -283,6 +283,10 @@ int write_outputs(const sweep::Shard& merged, const std::string& dir) {
   }
   if (!write_files(dir, *files)) return 2;
   std::fputs(sweep::best_points_text(merged).c_str(), stdout);
+  for (const auto& [name, text] : *files) {
+    if (name.starts_with("best-"))
+      std::printf("best point as a live config: %s\n", (fs::path(dir) / name).string().c_str());
+  }
   std::printf("report written to %s\n", (fs::path(dir) / "report.md").string().c_str());
   return sweep::some_point_passes_everywhere(merged) ? 0 : 1;
 }

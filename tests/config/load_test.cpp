@@ -165,7 +165,7 @@ TEST(LoadErrors, WrongTypeIsReportedAtTheValue) {
 name = "a"
 rpm_max = "fast"
 )");
-  expect_error(r, "t.toml:3:13", "providers[0].rpm_max: expected an integer but got a string");
+  expect_error(r, "t.toml:3:11", "providers[0].rpm_max: expected an integer but got a string");
 }
 
 TEST(LoadErrors, FloatForACountIsAWrongType) {
@@ -186,7 +186,7 @@ id = "m"
 name = "r"
 targets = [{ provider = "a", model = "m" }]
 )");
-  expect_error(r, "t.toml:3:13", "providers[0].rpm_max: must be at least 0 but is -5");
+  expect_error(r, "t.toml:3:11", "providers[0].rpm_max: must be at least 0 but is -5");
 }
 
 TEST(LoadErrors, PercentageAboveOneHundredIsReportedAtTheValue) {
