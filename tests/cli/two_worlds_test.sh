@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# CTest check (label cli) of one policy file for both worlds:
+# CTest check (label cli) of one policy file for both worlds and of the run-size gate:
 # `failover check-config` on a scenario and --print-live; a scenario over a live config
 # prints exactly the live config; the sweep's best-<scenario>.toml is a live config that
-# loads. A few seconds in a Debug build.
+# loads; a run of a million requests per second for 720 hours is refused by `run`,
+# `sweep` and `explore` at once, with the estimate. A few seconds in a Debug build.
 # Usage: two_worlds_test.sh FAILOVER_BINARY SOURCE_DIR
 set -uo pipefail
 
@@ -63,6 +64,40 @@ expect 0 sweep sweep "$storm" --set breaker.open_base=10s,20s --seeds 1 --jobs 1
 grep -q 'best point as a live config' "$work/sweep.out" || fail "sweep does not name the best live config"
 expect 0 best check-config "$work/sweep/best-live-storm.toml" --print-live
 grep -qE '^open_base = "(10|20)s"' "$work/best.out" || fail "the best live config lacks the point's value"
+
+# 4. A million requests per second for 720 hours is refused at once, with the estimate.
+cat >"$work/huge.toml" <<'TOML'
+[scenario]
+title = "a million requests per second for 720 hours"
+duration = "720h"
+seeds = [1]
+[traffic]
+rate_rpm = 60000000
+[[traffic.classes]]
+name = "c"
+share = "100%"
+route = "r"
+prompt_tokens = 100
+output_tokens = 10
+[[providers]]
+name = "a"
+[[providers.models]]
+id = "m"
+[providers.sim]
+latency = { constant = "100ms" }
+[[routes]]
+name = "r"
+targets = [{ provider = "a", model = "m" }]
+TOML
+expect 2 huge-run run "$work/huge.toml"
+expect 2 huge-sweep sweep "$work/huge.toml" --set breaker.open_base=10s,20s --out "$work/huge-sweep"
+expect 2 huge-explore explore "$work/huge.toml" --budget 2 --out "$work/huge-explore"
+for name in huge-run huge-sweep huge-explore; do
+  grep -q 'would simulate about .* requests and up to .* events' "$work/$name.err" || fail "$name: no estimate"
+  grep -q -- '--allow-long' "$work/$name.err" || fail "$name: does not name --allow-long"
+done
+grep -q 'about 2.59e+12 requests' "$work/huge-run.err" || fail "huge-run: the estimate is not 2.59e+12 requests"
+[ ! -e "$work/huge-sweep/points.csv" ] || fail "the refused sweep wrote outputs"
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures check(s) failed" >&2
