@@ -28,6 +28,7 @@
 #include "cli/files.h"
 #include "cli/options.h"
 #include "cli/parallel.h"
+#include "cli/run_limits.h"
 #include "core/config/load.h"
 #include "core/config/toml_values.h"
 #include "sim/explore.h"
@@ -54,6 +55,7 @@ struct ExploreOptions {
   std::string policy = "policy";
   std::uint64_t shrink_steps = 100;
   std::vector<std::string> merge;
+  bool allow_long = false;  // --allow-long: run above sim::kEventsMax
 };
 
 std::atomic<bool> g_stop{false};
@@ -108,6 +110,22 @@ class Progress {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_{};
 };
+
+// Whether the draws this shard may make fit sim::kEventsMax, each draw counted at the
+// largest its base allows (sim::estimate_draw_max); with --time and no --budget, one
+// draw of each base must fit. Says why on stderr when not.
+bool within_limits(const std::vector<ex::Base>& bases, std::uint64_t budget, std::size_t shards, bool allow_long) {
+  sim::RunEstimate total;
+  const double draws = budget > 0 ? static_cast<double>(budget) / static_cast<double>(shards) : 1.0;
+  for (const ex::Base& b : bases) {
+    const sim::RunEstimate one = sim::estimate_draw_max(b.scenario);
+    total.arrivals += one.arrivals * draws;
+    total.events += one.events * draws;
+  }
+  const auto runs = static_cast<std::size_t>(draws * static_cast<double>(bases.size()));
+  return within_run_limits(budget > 0 ? "this exploration" : "one draw of each base", total,
+                           std::max<std::size_t>(runs, 1), allow_long);
+}
 
 // Runs this shard's draws in task order; the records of the finished prefix.
 std::vector<ex::DrawRecord> run_draws(const std::vector<ex::Base>& bases, const ExploreOptions& o,
@@ -284,6 +302,7 @@ int run_explore(const ExploreOptions& o) {
   }
   ExploreOptions opts = o;
   if (opts.budget == 0 && !seconds) opts.budget = 100;
+  if (!within_limits(bases, opts.budget, shard->second, o.allow_long)) return 2;
   const int jobs = o.jobs > 0 ? o.jobs : hardware_jobs();
   std::fprintf(stderr, "explore: seed %llu, %zu base(s), policy %s, %s, %d thread(s)\n",
                static_cast<unsigned long long>(o.seed), bases.size(), o.policy.c_str(),
@@ -353,6 +372,7 @@ void add_explore_command(CLI::App& app) {
   cmd->add_option("--shrink-steps", o->shrink_steps, "evaluations per shrink (default 100)")
       ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{ex::kShrinkStepsMax}));
   cmd->add_option("--merge", o->merge, "merge explore-shard-*.toml files (or folders of them) into --out");
+  add_allow_long_flag(*cmd, o->allow_long);
   cmd->callback([o] { set_exit_code(run_explore(*o)); });
 }
 

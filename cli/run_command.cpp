@@ -22,6 +22,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/parallel.h"
+#include "cli/run_limits.h"
 #include "sim/determinism.h"
 #include "sim/expect.h"
 #include "sim/preflight.h"
@@ -42,6 +43,7 @@ struct RunOptions {
   std::string junit_file;  // "-": stdout
   bool check_determinism = false;
   bool preflight = true;
+  bool allow_long = false;  // --allow-long: run above sim::kEventsMax
   int jobs = 1;
 };
 
@@ -121,6 +123,25 @@ std::optional<std::vector<sim::Scenario>> load_scenarios(const RunOptions& o) {
   return scenarios;
 }
 
+// Whether every run this command would make (each policy on each seed, three times over
+// with --check-determinism) fits sim::kEventsMax; says why on stderr when not.
+bool within_limits(const std::vector<sim::Scenario>& scenarios, const RunOptions& o) {
+  const double repeats = o.check_determinism ? 3.0 : 1.0;  // determinism_problems runs everything twice more
+  for (const sim::Scenario& s : scenarios) {
+    sim::RunEstimate total;
+    std::size_t runs = 0;
+    for (const sim::NamedPolicy& p : s.policies) {
+      const sim::RunEstimate one = sim::estimate_run(s, p);
+      const double n = static_cast<double>(s.seeds.size()) * repeats;
+      total.arrivals += one.arrivals * n;
+      total.events += one.events * n;
+      runs += s.seeds.size() * static_cast<std::size_t>(repeats);
+    }
+    if (!within_run_limits(s.path + ":", total, runs, o.allow_long)) return false;
+  }
+  return true;
+}
+
 // ---- the command -----------------------------------------------------------------
 
 // An output file opened before anything runs (so that a bad path fails at once), or
@@ -192,7 +213,7 @@ int run(const RunOptions& o) {
     return 2;
   }
   std::optional<std::vector<sim::Scenario>> scenarios = load_scenarios(o);
-  if (!scenarios) return 2;
+  if (!scenarios || !within_limits(*scenarios, o)) return 2;
   OutputFile json;
   OutputFile junit;
   if (!json.open(o.json_file, "--json") || !junit.open(o.junit_file, "--junit")) return 2;
@@ -239,6 +260,7 @@ void add_run_command(CLI::App& app) {
   cmd->add_flag("--check-determinism", o->check_determinism, "run everything twice more with a trace and compare");
   cmd->add_flag("!--no-preflight", o->preflight,
                 "skip the preflight: the healthy-day replay of the policy and the check that every fault saw a call");
+  add_allow_long_flag(*cmd, o->allow_long);
   cmd->callback([o] { set_exit_code(run(*o)); });
 }
 

@@ -35,6 +35,7 @@
 #include "cli/files.h"
 #include "cli/options.h"
 #include "cli/parallel.h"
+#include "cli/run_limits.h"
 #include "core/config/load.h"
 #include "sim/expect.h"
 #include "sim/scenario_load.h"
@@ -56,7 +57,8 @@ struct SweepOptions {
   std::size_t seed_count = 0;    // --seeds N: seeds 1..N; 0: the scenario's
   int jobs = 0;                  // 0: every hardware thread
   std::string out;
-  std::string shard;  // "I/N", empty: unsharded
+  std::string shard;        // "I/N", empty: unsharded
+  bool allow_long = false;  // --allow-long: run above sim::kEventsMax
 };
 
 struct MergeOptions {
@@ -232,6 +234,22 @@ bool plan_points(const sweep::Definition& d, std::size_t shard, std::size_t shar
   return bad == errors.end();
 }
 
+// Whether every run of the plan (each point's policy on each scenario's seeds) fits
+// sim::kEventsMax; says why on stderr when not.
+bool within_limits(const std::vector<sim::Scenario>& scenarios, const sweep::Definition& d, const Plan& plan,
+                   bool allow_long) {
+  sim::RunEstimate total;
+  for (std::size_t j = 0; j < plan.points.size(); ++j) {
+    for (std::size_t s = 0; s < scenarios.size(); ++s) {
+      const sim::RunEstimate one = sim::estimate_run(scenarios[s], sim::NamedPolicy{"policy", plan.configs[j][s], ""});
+      const auto seeds = static_cast<double>(d.scenarios[s].seeds.size());
+      total.arrivals += one.arrivals * seeds;
+      total.events += one.events * seeds;
+    }
+  }
+  return within_run_limits("this sweep", total, plan.points.size() * plan.tasks_per_point, allow_long);
+}
+
 // Runs the plan; the records of every (point, scenario) whose seeds all finished.
 sweep::Shard run_plan(const std::vector<sim::Scenario>& scenarios, const sweep::Definition& d, const Plan& plan,
                       int jobs) {
@@ -284,6 +302,10 @@ int write_outputs(const sweep::Shard& merged, const std::string& dir) {
   }
   if (!write_files(dir, *files)) return 2;
   std::fputs(sweep::best_points_text(merged).c_str(), stdout);
+  for (const auto& [name, text] : *files) {
+    if (name.starts_with("best-"))
+      std::printf("best point as a live config: %s\n", (fs::path(dir) / name).string().c_str());
+  }
   std::printf("report written to %s\n", (fs::path(dir) / "report.md").string().c_str());
   return sweep::some_point_passes_everywhere(merged) ? 0 : 1;
 }
@@ -324,6 +346,7 @@ int run_sweep(const SweepOptions& o) {
   const int jobs = o.jobs > 0 ? o.jobs : hardware_jobs();
   Plan plan;
   if (!plan_points(d, shard->first, shard->second, jobs, plan)) return 2;
+  if (!within_limits(scenarios, d, plan, o.allow_long)) return 2;
   if (!check_out_dir(o.out)) return 2;  // after the cheap checks, before any run
   std::fprintf(stderr, "sweep: %zu points (%s), this run %zu, x %zu runs each = %zu runs on %d threads\n",
                d.points.size(), d.mode.c_str(), plan.points.size(), plan.tasks_per_point,
@@ -431,6 +454,7 @@ void add_sweep_command(CLI::App& app) {
       ->required();
   cmd->add_option("--shard", o->shard,
                   "run shard I of N (0 <= I < N): the points p with p mod N == I; write shard-I-of-N.toml");
+  add_allow_long_flag(*cmd, o->allow_long);
   cmd->callback([o] { set_exit_code(run_sweep(*o)); });
 }
 

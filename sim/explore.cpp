@@ -331,7 +331,7 @@ void apply_policies(const Base& base, const RenderOptions& o, bool faults, toml:
 
 Result<std::string> render(const Base& base, const Draw& d, const RenderOptions& o) {
   try {
-    Result<toml::table> parsed = parse_toml(base.text, base.path);
+    Result<toml::table> parsed = parse_scenario_toml(base.text, base.path);
     if (!parsed) return parsed.error();
     toml::table& root = *parsed;
     toml::table* scenario = root["scenario"].as_table();

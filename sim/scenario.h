@@ -104,6 +104,7 @@ struct Scenario {
   std::string description;  // what it replays
   std::string source;       // where its numbers come from
   std::string path;         // the file it was loaded from
+  std::string config_path;  // [scenario] config: the live config its providers and policy come from; empty: none
   Duration duration{0};
   std::vector<std::uint64_t> seeds;
   Time overflow_from = kTimeZero;  // overflow_at is measured from here (the storm's start)

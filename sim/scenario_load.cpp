@@ -26,6 +26,7 @@
 #include "core/config/toml_values.h"
 #include "core/engine/assert.h"
 #include "sim/expect.h"
+#include "sim/scenario_config.h"
 
 namespace failover::sim {
 namespace {
@@ -151,12 +152,15 @@ void ScenarioLoader::read_scenario(const toml::table& root) {
   const toml::table* t = r_.table(root, "scenario", "");
   const std::string path = "scenario";
   if (t == nullptr || !r_.only_keys(*t, path,
-                                    {"title", "description", "source", "duration", "seeds", "overflow_from",
+                                    {"title", "description", "source", "config", "duration", "seeds", "overflow_from",
                                      "clock_start", "bucket", "budget_usd"}))
     return;
   if (r_.require(*t, "title", path)) s_.title = r_.text(*t, "title", path).value_or("");
   s_.description = r_.text(*t, "description", path).value_or("");
   s_.source = r_.text(*t, "source", path).value_or("");
+  if (const std::optional<std::string> config = r_.text(*t, "config", path)) {
+    s_.config_path = live_config_path(r_.source(), *config);  // merged in by with_live_config
+  }
   if (const toml::node* c = r_.get(*t, "clock_start")) {
     if (c->as_time() == nullptr)
       r_.expected(*c, "scenario.clock_start", "a time of day such as 11:00:00");
@@ -719,28 +723,6 @@ void ScenarioLoader::resolve_overflow_from() {
   s_.overflow_from = at.value_or(kTimeZero);
 }
 
-// Moves every key of `src` into `dst`, merging tables key by key (an array or value
-// replaces what was there). Moving keeps toml++'s source positions, so errors in the
-// merged config still point at the override's line. Iterative and bounded.
-bool merge_into(toml::table& dst, toml::table& src) {
-  constexpr std::size_t kTablesMax = 4'096;
-  std::vector<std::pair<toml::table*, toml::table*>> work{{&dst, &src}};
-  for (std::size_t step = 0; !work.empty(); ++step) {
-    if (step >= kTablesMax) return false;
-    const auto [d, s] = work.back();
-    work.pop_back();
-    for (auto&& [k, v] : *s) {
-      toml::node* existing = d->get(k.str());
-      if (existing != nullptr && existing->is_table() && v.is_table()) {
-        work.emplace_back(existing->as_table(), v.as_table());
-      } else {
-        d->insert_or_assign(toml::key(k.str(), k.source()), std::move(v));  // the key keeps its place too
-      }
-    }
-  }
-  return true;
-}
-
 void ScenarioLoader::read_baselines(const toml::table& root) {
   if (r_.failed()) return;
   s_.policies.push_back(NamedPolicy{"policy", policy_, "the policy under test"});
@@ -1109,9 +1091,19 @@ Result<Scenario> load(std::string source, const std::function<Result<toml::table
 
 // ---- overrides (sweep points) ----------------------------------------------------
 
-// What reparse yields with the overrides applied.
-std::function<Result<toml::table>()> with_overrides(std::function<Result<toml::table>()> parse,
+// What parse yields with the live config it names merged in (scenario_config.h).
+std::function<Result<toml::table>()> with_config(std::function<Result<toml::table>()> parse, std::string source) {
+  return [parse = std::move(parse), source = std::move(source)]() -> Result<toml::table> {
+    Result<toml::table> root = parse();
+    if (!root) return root;
+    return with_live_config(std::move(*root), source);
+  };
+}
+
+// What reparse yields with the live config merged in and the overrides applied on top.
+std::function<Result<toml::table>()> with_overrides(std::function<Result<toml::table>()> parse, std::string source,
                                                     std::vector<PolicyOverride> overrides) {
+  parse = with_config(std::move(parse), std::move(source));
   if (overrides.empty()) return parse;
   return [parse = std::move(parse), overrides = std::move(overrides)]() -> Result<toml::table> {
     Result<toml::table> root = parse();
@@ -1125,24 +1117,36 @@ std::function<Result<toml::table>()> with_overrides(std::function<Result<toml::t
 }  // namespace
 
 Result<Scenario> load_scenario_file(const std::string& path, const std::vector<PolicyOverride>& overrides) {
-  return load(path, with_overrides([path] { return parse_toml_file(path); }, overrides));
+  return load(path, with_overrides([path] { return parse_toml_file(path); }, path, overrides));
 }
 
 Result<Scenario> load_scenario_string(std::string_view text, std::string_view name,
                                       const std::vector<PolicyOverride>& overrides) {
   std::string copy(text);
   std::string source(name);
-  return load(source, with_overrides([copy, source] { return parse_toml(copy, source); }, overrides));
+  return load(source, with_overrides([copy, source] { return parse_toml(copy, source); }, source, overrides));
 }
 
 Result<Scenario> load_scenario_file(const std::string& path) {
-  return load(path, [path] { return parse_toml_file(path); });
+  return load_scenario_file(path, {});
 }
 
 Result<Scenario> load_scenario_string(std::string_view text, std::string_view name) {
-  std::string copy(text);
-  std::string source(name);
-  return load(source, [copy, source] { return parse_toml(copy, source); });
+  return load_scenario_string(text, name, {});
+}
+
+Result<toml::table> parse_scenario_toml(std::string_view text, std::string_view name) {
+  try {
+    const std::string source(name);
+    Result<toml::table> root = with_config([&] { return parse_toml(text, source); }, source)();
+    if (!root) return root;
+    if (toml::table* scenario = (*root)["scenario"].as_table()) scenario->erase("config");
+    return root;
+  } catch (const std::exception& e) {
+    return Error{std::string(name), std::string("could not load: ") + e.what()};
+  } catch (...) {
+    return Error{std::string(name), "could not load: unknown exception"};
+  }
 }
 
 }  // namespace failover::sim

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include <toml++/toml.h>
+
 #include "core/config/policy_override.h"
 #include "core/engine/result.h"
 #include "sim/scenario.h"
@@ -38,5 +40,12 @@ using config::PolicyOverride;
 Result<Scenario> load_scenario_file(const std::string& path, const std::vector<PolicyOverride>& overrides);
 Result<Scenario> load_scenario_string(std::string_view text, std::string_view name,
                                       const std::vector<PolicyOverride>& overrides);
+
+// The scenario `text` as one TOML tree that stands alone: with [scenario] config, the
+// live config's providers, routes, tiers and policy merged in (scenario_config.h) and
+// the config key dropped. For a tool that writes scenarios derived from this one (a
+// draw of `failover explore`), so that the derived file does not depend on where the
+// live config sits relative to it. Never throws.
+Result<toml::table> parse_scenario_toml(std::string_view text, std::string_view name);
 
 }  // namespace failover::sim

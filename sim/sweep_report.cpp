@@ -9,10 +9,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/config/write.h"
 #include "core/engine/assert.h"
 #include "sim/expect.h"
 #include "sim/json_writer.h"
@@ -440,6 +442,29 @@ Result<std::string> best_policy(const Definition& d, const ScenarioView& v, std:
   return o;
 }
 
+std::string best_live_name(const ScenarioView& v) {
+  return "best-" + v.scenario.name + ".toml";
+}
+
+// The whole live config of the best point -- the scenario's providers, routes and policy
+// (or the live config it names) with the point's values -- in the live config's format,
+// to deploy as is; empty when no point finished.
+Result<std::optional<std::string>> best_live_config(const Definition& d, const ScenarioView& v, std::uint32_t s) {
+  if (v.order.empty()) return std::optional<std::string>{};
+  const auto point = v.points[v.order.front()].point;
+  const ScenarioEntry& e = d.scenarios[s];
+  Result<Scenario> loaded = load_scenario_string(e.text, e.path, overrides_of(d.axes, d.points[point]));
+  if (!loaded) return loaded.error();
+  FAILOVER_ASSERT(!loaded->policies.empty());
+  Result<std::string> toml = config::config_toml(loaded->policies.front().config);
+  if (!toml) return toml.error();
+  return std::optional<std::string>{"# failover sweep: the live config of point " + std::to_string(point) + " (" +
+                                    point_values(d, point, ", ") + "), the best of " + e.path +
+                                    ". Every key is spelt out (docs/config.md); a provider needs base_url and "
+                                    "api_key_env before it serves live traffic.\n" +
+                                    *toml};
+}
+
 Result<std::string> scenario_section(const Shard& m, const ScenarioView& v, std::uint32_t s) {
   const Definition& d = m.definition;
   const ScenarioEntry& e = d.scenarios[s];
@@ -565,6 +590,11 @@ Result<std::vector<std::pair<std::string, std::string>>> render(const Shard& mer
   if (!md) return md.error();
   files.emplace_back("report.md", std::move(*md));
   for (const ScenarioView& v : *views) files.emplace_back(svg_name(v), scatter(merged.definition, v));
+  for (std::uint32_t s = 0; s < views->size(); ++s) {
+    Result<std::optional<std::string>> live = best_live_config(merged.definition, (*views)[s], s);
+    if (!live) return live.error();
+    if (*live) files.emplace_back(best_live_name((*views)[s]), std::move(**live));
+  }
   return files;
 }
 

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/engine/assert.h"
+#include "core/engine/wide.h"
 #include "sim/det_math.h"
 
 namespace failover::sim {
@@ -93,10 +94,12 @@ std::int64_t RateSchedule::rate_mrpm(Time t) const noexcept {
     case ScheduleKind::ramp: {
       if (t < start) return base_rpm * kMilli;
       if (t >= start + duration) return peak_rpm * kMilli;
-      // In whole ms: (1e9 mrpm) x (2.6e9 ms) stays below 2^63.
+      // In whole ms: (6e10 mrpm) x (2.6e9 ms) passes 2^63, so the product is 128-bit;
+      // the quotient lies between base and peak.
       const std::int64_t elapsed_ms = to_us(t - start) / 1'000;
       const std::int64_t over_ms = std::max<std::int64_t>(1, to_us(duration) / 1'000);
-      return base_rpm * kMilli + (peak_rpm - base_rpm) * kMilli * elapsed_ms / over_ms;
+      const Int128 climb = static_cast<Int128>((peak_rpm - base_rpm) * kMilli) * elapsed_ms / over_ms;
+      return base_rpm * kMilli + static_cast<std::int64_t>(climb);
     }
     case ScheduleKind::spike:
       return (t >= start && t < start + duration) ? peak_rpm * kMilli : base_rpm * kMilli;

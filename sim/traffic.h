@@ -17,7 +17,9 @@
 namespace failover::sim {
 
 inline constexpr std::size_t kTrafficClassesMax = 64;
-inline constexpr std::int64_t kRateRpmMax = 1'000'000;                   // requests per minute
+// Requests per minute: a million per second, so that any real workload can be written
+// down; whether its run finishes in reasonable time is sim/estimate.h's to say.
+inline constexpr std::int64_t kRateRpmMax = 60'000'000;
 inline constexpr Duration kScheduleDurationMax = minutes(60 * 24 * 30);  // ramps, spikes, periods
 // Rates are computed in milli-requests per minute so that a slow ramp moves smoothly.
 inline constexpr std::int64_t kMilli = 1'000;

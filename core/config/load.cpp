@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/config/schema_names.h"
 #include "core/config/toml_reader.h"
 #include "core/config/toml_values.h"
 #include "core/config/url.h"
@@ -25,6 +26,12 @@ namespace {
 
 using config::element;
 using config::join;
+using config::kBackoffs;
+using config::kDiscipline;
+using config::kOnExhausted;
+using config::kProtocols;
+using config::kSelections;
+using config::kWhenUnavailable;
 using config::Names;
 using config::Position;
 using config::position;
@@ -35,20 +42,6 @@ using config::where;
 // Every ratio of a policy: its range is validate()'s to judge, and a number with more
 // than 6 decimals is rounded to a millionth (docs/config.md).
 constexpr RatioRule kPolicyRatio{.non_negative = false, .at_most_one = false, .exact = false};
-
-constexpr Names<Protocol, 2> kProtocols{{{"openai", Protocol::openai}, {"anthropic", Protocol::anthropic}}};
-constexpr Names<Selection, 3> kSelections{{{"priority", Selection::priority},
-                                           {"least_latency", Selection::least_latency},
-                                           {"cheapest", Selection::cheapest}}};
-constexpr Names<Backoff, 3> kBackoffs{{{"none", Backoff::none},
-                                       {"full_jitter", Backoff::full_jitter},
-                                       {"decorrelated_jitter", Backoff::decorrelated_jitter}}};
-constexpr Names<WhenUnavailable, 2> kWhenUnavailable{
-    {{"wait", WhenUnavailable::wait}, {"fail", WhenUnavailable::fail}}};
-constexpr Names<Discipline, 2> kDiscipline{{{"fifo", Discipline::fifo}, {"adaptive_lifo", Discipline::adaptive_lifo}}};
-constexpr Names<BudgetExhausted, 3> kOnExhausted{{{"downgrade", BudgetExhausted::downgrade},
-                                                  {"reject", BudgetExhausted::reject},
-                                                  {"report", BudgetExhausted::report}}};
 
 constexpr std::size_t kEnvNameBytesMax = 255;
 

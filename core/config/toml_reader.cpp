@@ -39,10 +39,18 @@ const Error& Reader::error() const {
   return *error_;
 }
 
+// A node parsed from another file than source_ -- a scenario's providers and policy taken
+// from a live config (docs/scenarios.md) -- names that file; a node set in memory (a
+// --set override) has no position and names source_.
+std::string Reader::place(const toml::source_region& at) const {
+  const bool other_file = at.path != nullptr && !at.path->empty() && at.begin.line != 0;
+  return where(other_file ? std::string_view(*at.path) : std::string_view(source_), at);
+}
+
 bool Reader::fail(const toml::source_region& at, const std::string& path, const std::string& problem) {
   FAILOVER_ASSERT(!problem.empty());
   if (failed()) return false;
-  error_ = Error{where(source_, at), path.empty() ? problem : path + ": " + problem};
+  error_ = Error{place(at), path.empty() ? problem : path + ": " + problem};
   return false;
 }
 
@@ -61,7 +69,7 @@ Error Reader::locate(const Error& e) const {
   std::string path = e.where;
   for (std::size_t step = 0; step < 64 && !path.empty(); ++step) {
     const auto found = positions_.find(path);
-    if (found != positions_.end()) return Error{where(source_, found->second), e.where + ": " + e.what};
+    if (found != positions_.end()) return Error{place(found->second), e.where + ": " + e.what};
     const std::size_t cut = path.find_last_of(".[");
     path.resize(cut == std::string::npos ? 0 : cut);
   }
@@ -102,7 +110,7 @@ bool Reader::require(const toml::table& t, std::string_view key, const std::stri
 
 const toml::node* Reader::field(const toml::table& t, std::string_view key, const std::string& path) {
   const toml::node* n = get(t, key);
-  if (n != nullptr) positions_.insert_or_assign(join(path, key), position(n->source()));
+  if (n != nullptr) positions_.insert_or_assign(join(path, key), n->source());
   return n;
 }
 
@@ -137,7 +145,7 @@ const toml::table* Reader::table_at(const toml::array& a, std::size_t i, const s
   if (failed()) return nullptr;
   const std::string full = element(path, i);
   const toml::node& n = *a.get(i);
-  positions_.insert_or_assign(full, position(n.source()));
+  positions_.insert_or_assign(full, n.source());
   if (!n.is_table()) return expected(n, full, "a table"), nullptr;
   return n.as_table();
 }

@@ -171,7 +171,10 @@ class Reader {
 
   std::string source_;
   std::optional<Error> error_;
-  std::map<std::string, Position> positions_;  // where each key path read sits, for locate()
+  // "file:line:col" of a node: the file it was parsed from, source_ when it has none.
+  [[nodiscard]] std::string place(const toml::source_region& at) const;
+
+  std::map<std::string, toml::source_region> positions_;  // where each key path read sits, for locate()
   std::vector<std::pair<std::string, std::string>> unknown_key_notes_;
 };
 

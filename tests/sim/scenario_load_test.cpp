@@ -144,7 +144,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"UnknownTopLevelKey", 0, "wobble = 1", true, 1, "wobble", "wobble: unknown key"},
         BadCase{"UnknownTrafficKey", 7, "burst = 3", true, 8, "burst", "traffic.burst: unknown key"},
         BadCase{"WrongType", 7, "rate_rpm = \"fast\"", false, 7, "\"fast\"", "traffic.rate_rpm: expected an integer"},
-        BadCase{"NegativeRate", 7, "rate_rpm = -5", false, 7, "-5", "must be between 0 and 1000000 but is -5"},
+        BadCase{"NegativeRate", 7, "rate_rpm = -5", false, 7, "-5", "must be between 0 and 60000000 but is -5"},
         BadCase{"NegativeDuration", 3, "duration = \"-10m\"", false, 3, "\"-10m\"",
                 "scenario.duration: \"-10m\" must not be negative"},
         BadCase{"ShareAboveAHundredPercent", 12, "route = \"main\"\nshare = 1.5", false, 13, "1.5",
