@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "core/config/load.h"
+#include "serve/gateway_config.h"
 
 namespace failover::cli {
 namespace {
@@ -44,13 +45,21 @@ void add_config_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("check-config", "Load and validate a config file, then print its routes");
   cmd->add_option("FILE", *path, "TOML config (the schema of docs/config.md)")->required();
   cmd->callback([path] {
-    Result<Config> config = load_config_file(*path);
+    // A live config may carry the gateway's [serve] table (docs/serve.md), checked too.
+    Result<serve::GatewayConfig> config = serve::load_gateway_config(*path);
     if (!config) {
       std::fprintf(stderr, "error: %s\n", config.error().message().c_str());
       set_exit_code(2);
       return;
     }
-    print_config(*config);
+    print_config(config->config);
+    const serve::ServeConfig& s = config->serve;
+    if (s.present) {
+      std::printf("serve: listen %s, %zu key digests%s, %d connections (%d per client)\n",
+                  s.listen.empty() ? std::string(serve::kDefaultListen).c_str() : s.listen.c_str(), s.key_sha256.size(),
+                  s.allow_unauthenticated ? ", unauthenticated allowed on loopback" : "", s.connections_max,
+                  s.connections_per_client_max);
+    }
   });
 }
 
