@@ -413,7 +413,27 @@ class GatewayCore::Impl {
     it->second.pending.append(bytes);
     if (!it->second.committed) return;
     const auto req = requests_.find(it->second.request);
-    if (req != requests_.end()) relay(it->second, req->second);
+    if (req == requests_.end()) return;
+    relay(it->second, req->second);
+    if (req->second.sink->gone()) abandon(id);
+  }
+
+  // The caller of a committed stream went away: stop reading it (the provider stops
+  // generating, and billing, when its connection closes) and tell the engine the
+  // attempt ended cancelled -- it was the driver's doing, so it is reported.
+  void abandon(AttemptId id) {
+    const auto it = attempts_.find(id);
+    FAILOVER_ASSERT(it != attempts_.end());
+    AttemptEntry entry = std::move(it->second);
+    attempts_.erase(it);
+    clients_[entry.provider]->cancel(entry.handle);
+    const auto req = requests_.find(entry.request);
+    if (req != requests_.end()) {
+      req->second.tries.push_back({entry.target, "cancelled", 0, entry.first_byte_us, micros_since(entry.started)});
+      req->second.last_error = "the caller closed its connection mid-stream";
+    }
+    engine_.on_response(clock_.now(), id, Outcome::of(OutcomeKind::cancelled), buffer_);
+    drain();
   }
 
   // Sends the attempt's complete events; a partial one waits for its end.

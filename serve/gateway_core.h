@@ -42,6 +42,9 @@ class ReplySink {
   virtual void begin(std::string headers) = 0;
   virtual void bytes(std::string events) = 0;
   virtual void end() = 0;
+  // Whether the caller has gone (its connection failed or closed): safe from any thread.
+  // A stream whose caller is gone is stopped upstream rather than read to its end.
+  [[nodiscard]] virtual bool gone() const noexcept { return false; }
 };
 
 struct CallerRequest {

@@ -271,6 +271,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void close_now() {
     if (closed_) return;
     closed_ = true;
+    caller_gone_.store(true, std::memory_order_release);
     ErrorCode ec;
     lowest().socket().close(ec);  // wakes every pending operation
     wake_.cancel();
@@ -469,6 +470,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     void begin(std::string headers) override { session_->deliver({Piece::Kind::head, 200, std::move(headers), {}}); }
     void bytes(std::string events) override { session_->deliver({Piece::Kind::bytes, 200, {}, std::move(events)}); }
     void end() override { session_->deliver({Piece::Kind::end, 200, {}, {}}); }
+    [[nodiscard]] bool gone() const noexcept override { return session_->caller_gone_.load(std::memory_order_acquire); }
 
    private:
     std::shared_ptr<Session> session_;
@@ -512,6 +514,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         case Piece::Kind::end:
           co_return co_await write("0\r\n\r\n");
       }
+      // A failed write means the caller is gone: the engine's thread stops the upstream.
+      if (!ok) caller_gone_.store(true, std::memory_order_release);
     }
   }
 
@@ -539,6 +543,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   beast::flat_buffer buffer_;
   std::deque<Piece> pieces_;
   bool closed_ = false;
+  std::atomic<bool> caller_gone_{false};  // read by the engine's thread (Sink::gone)
 };
 
 class Server final : public Gateway {

@@ -6,10 +6,17 @@
 // protocol's error shape.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/protocol/codec.h"
@@ -221,6 +228,103 @@ TEST(GatewayRelay, AStreamThatBreaksAfterContentEndsWithAnErrorEvent) {
   EXPECT_EQ(rest.rfind("data: {\"error\":", 0), 0U) << rest;
   EXPECT_EQ(rest.substr(rest.size() - 2), "\n\n");
   EXPECT_EQ(upstream.requests().size(), 1U) << "a committed stream does not fail over";
+}
+
+// One streamed answer that never ends by itself: a content event every 10 ms, up to
+// kEvents, until a write fails. Records how many it wrote.
+class DripUpstream {
+ public:
+  static constexpr int kEvents = 1'000;
+  DripUpstream() : acceptor_(io_, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)) {
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~DripUpstream() { thread_.join(); }
+  DripUpstream(const DripUpstream&) = delete;
+  DripUpstream& operator=(const DripUpstream&) = delete;
+  [[nodiscard]] std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // Waits, for at most `limit`, until the drip has stopped; the events it wrote.
+  int written_when_stopped(std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!stopped_ && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return stopped_ ? written_.load() : -1;
+  }
+
+ private:
+  void serve() {
+    namespace asio = boost::asio;
+    boost::system::error_code ec;
+    asio::ip::tcp::socket socket(io_);
+    acceptor_.accept(socket, ec);
+    asio::streambuf in(1 << 20);
+    if (!ec) asio::read_until(socket, in, "\r\n\r\n", ec);
+    if (!ec)
+      asio::write(socket,
+                  asio::buffer(std::string("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                           "Connection: close\r\n\r\n")),
+                  ec);
+    const std::string event =
+        R"(data: {"id":"c","object":"chat.completion.chunk","created":0,"model":"upstream-model","choices":[{"index":0,"delta":{"content":"w "},"finish_reason":null}]})"
+        "\n\n";
+    for (int i = 0; i < kEvents && !ec; ++i) {
+      asio::write(socket, asio::buffer(event), ec);
+      if (!ec) ++written_;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // the provider generating
+    }
+    stopped_ = true;
+  }
+
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  unsigned short port_ = 0;
+  std::thread thread_;
+  std::atomic<int> written_{0};
+  std::atomic<bool> stopped_{false};
+};
+
+TEST(GatewayRelay, AStreamWhoseCallerLeavesIsStoppedUpstream) {
+  DripUpstream upstream;
+  Config config;
+  ProviderConfig p;
+  p.name = "drip";
+  p.base_url = upstream.base_url();
+  p.api_key_env = kProviderKeyEnv;
+  p.models.push_back(ModelConfig{"upstream-model", 0, 0, 0});
+  config.providers.push_back(p);
+  RouteConfig route;
+  route.name = "r";
+  route.targets.push_back(RouteTarget{config.intern_target(0, 0), 0, 1});
+  config.routes.push_back(route);
+  std::FILE* log = std::tmpfile();
+  ASSERT_NE(log, nullptr);
+  TestGateway gateway(config, test_serve_config(), log);
+  ASSERT_TRUE(gateway.ok());
+  {
+    // The caller reads the head and its first events, then hangs up.
+    namespace asio = boost::asio;
+    asio::io_context io;
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    ctx.load_verify_file(test_ca().ca_file);
+    asio::ssl::stream<asio::ip::tcp::socket> stream(io, ctx);
+    stream.set_verify_mode(asio::ssl::verify_peer);
+    stream.next_layer().connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), gateway.port()));
+    stream.handshake(asio::ssl::stream_base::client);
+    asio::write(stream, asio::buffer(test::post("/v1/chat/completions", openai_body("r", true),
+                                                std::string("authorization: Bearer ") + kGatewayKey + "\r\n")));
+    asio::streambuf in;
+    asio::read_until(stream, in, "w ");  // the first content arrived
+    stream.next_layer().close();
+  }
+  const int written = upstream.written_when_stopped(std::chrono::milliseconds(8'000));
+  ASSERT_GE(written, 1) << "the drip did not stop in time";
+  EXPECT_LT(written, DripUpstream::kEvents) << "the upstream stream was read to its end for nobody";
+  gateway.gateway().stop();
+  const std::string text = read_all(log);
+  std::fclose(log);
+  EXPECT_NE(text.find("the caller closed its connection mid-stream"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"outcome\": \"cancelled\""), std::string::npos) << text;
 }
 
 TEST(GatewayRelay, RefusesCallersWithoutAValidKey) {
