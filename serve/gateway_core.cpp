@@ -17,6 +17,7 @@
 #include "core/transport/http_client.h"
 #include "core/transport/live_driver.h"
 #include "core/transport/url.h"
+#include "serve/gateway_translate.h"
 #include "sim/json_writer.h"
 
 namespace failover::serve {
@@ -192,11 +193,17 @@ class GatewayCore::Impl {
     rearm();
   }
 
-  const std::string& body_for(RequestEntry& e, const std::string& model) {
-    if (e.body_model != model || e.body_text.empty()) {
-      e.caller.body["model"] = model;
-      e.body_text = boost::json::serialize(e.caller.body);
-      e.body_model = model;
+  // The body for a target: the caller's, or its translation for the other protocol,
+  // with the target's model id. Serialized once per (protocol, model) in a row.
+  const std::string& body_for(RequestEntry& e, Protocol target, const std::string& model) {
+    const std::string key = std::string(protocol_name(target)) + "/" + model;
+    if (e.body_model != key || e.body_text.empty()) {
+      const bool cross = target != e.caller.protocol;
+      FAILOVER_ASSERT(!cross || e.caller.translated.has_value());
+      boost::json::object& body = cross ? *e.caller.translated : e.caller.body;
+      body["model"] = model;
+      e.body_text = boost::json::serialize(body);
+      e.body_model = key;
     }
     return e.body_text;
   }
@@ -206,13 +213,15 @@ class GatewayCore::Impl {
     FAILOVER_ASSERT(req != requests_.end());
     RequestEntry& e = req->second;
     const ProviderConfig& provider = config_.providers.at(a.provider);
-    FAILOVER_ASSERT(provider.protocol == e.caller.protocol);  // RouteTable keeps routes single-protocol
+    const bool cross = provider.protocol != e.caller.protocol;
+    FAILOVER_ASSERT(!cross || (e.caller.translated.has_value() && !e.caller.stream));  // streams never cross
     transport::HttpAttempt http;
     http.path = urls_[a.provider].path + std::string(protocol::request_path(provider.protocol));
     http.headers.push_back({"content-type", "application/json"});
     if (e.caller.stream) http.headers.push_back({"accept", "text/event-stream"});
     bool versioned = false;
     for (const protocol::Header& h : e.caller.forward) {
+      if (cross) break;  // anthropic-* headers mean nothing to an OpenAI target, and are defaulted for an Anthropic one
       versioned = versioned || h.name == "anthropic-version";
       http.headers.push_back(h);
     }
@@ -222,7 +231,7 @@ class GatewayCore::Impl {
     if (!keys_[a.provider].empty()) {
       http.headers.push_back(protocol::credential_header(provider.protocol, keys_[a.provider]));
     }
-    http.body = body_for(e, provider.models.at(a.model).id);
+    http.body = body_for(e, provider.protocol, provider.models.at(a.model).id);
     http.stream = e.caller.stream;
     http.keep_body = true;
     const AttemptId id = a.attempt;
@@ -456,6 +465,8 @@ class GatewayCore::Impl {
   }
 
   void record(RequestEntry& e, AttemptEntry& a, AttemptResult& result) {
+    const Protocol target = config_.provider_of(a.target).protocol;
+    if (target != e.caller.protocol) translate_back(target, result);
     const OutcomeClass cls = classify(result.outcome, config_.policy.classify);
     e.tries.push_back(
         {a.target, std::string(to_string(cls)), result.outcome.http_status, a.first_byte_us, micros_since(a.started)});
@@ -467,6 +478,25 @@ class GatewayCore::Impl {
     if (result.outcome.kind == OutcomeKind::http_status && !result.body.empty()) {
       e.refused_status = static_cast<unsigned>(result.outcome.http_status);
       e.refused_body = std::move(result.body);
+    }
+  }
+
+  // A translated request's answer in the caller's protocol. A success whose body does
+  // not translate is malformed for the engine: it fails over.
+  static void translate_back(Protocol target, AttemptResult& result) {
+    if (result.outcome.kind == OutcomeKind::success) {
+      Result<std::string> body = translate_response(target, result.body);
+      if (body) {
+        result.body = std::move(*body);
+        return;
+      }
+      result.outcome = Outcome::of(OutcomeKind::malformed);
+      result.detail = "the answer does not translate: " + body.error().what;
+      result.body.clear();
+      return;
+    }
+    if (result.outcome.kind == OutcomeKind::http_status && !result.body.empty()) {
+      result.body = translate_error(target, static_cast<unsigned>(result.outcome.http_status), result.body);
     }
   }
 
@@ -491,7 +521,8 @@ class GatewayCore::Impl {
     j.integer("status", status);
     j.integer("latency_us", micros_since(e.caller.arrived));
     if (!e.last_error.empty() && outcome != "ok") j.text("error", e.last_error);
-    if (!e.caller.route.skipped.empty()) j.text("skipped", e.caller.route.skipped);
+    if (!e.caller.skipped.empty()) j.text("skipped", e.caller.skipped);
+    if (e.caller.translated) j.boolean("translated", true);
     j.open_inline("tries", '[');
     for (const TryRecord& t : e.tries) {
       j.open_inline("", '{');

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,11 @@ struct CallerRequest {
   Protocol protocol = Protocol::openai;  // the caller's, and so every target's
   RouteChoice route;
   boost::json::object body;  // as the caller sent it; `model` is rewritten per attempt
+  // The body in the other protocol, when the request goes to a route with targets of
+  // both (gateway_translate.h); it then goes to those targets, and their answers are
+  // translated back.
+  std::optional<boost::json::object> translated;
+  std::string skipped;  // the other protocol's targets left out, and why (for the log)
   bool stream = false;
   std::int64_t prompt_tokens = 1;
   std::int64_t output_tokens_max = 1'024;

@@ -18,14 +18,13 @@ std::vector<RouteTarget> targets_of(const Config& c, const RouteConfig& route, P
   return out;
 }
 
-std::string skipped_of(const Config& c, const RouteConfig& route, Protocol caller) {
+std::string cross_of(const Config& c, const RouteConfig& route, Protocol caller) {
   std::string out;
   for (const RouteTarget& t : route.targets) {
     const ProviderConfig& p = c.provider_of(t.target);
     if (p.protocol == caller) continue;
-    if (!out.empty()) out += "; ";
-    out += p.name + "/" + c.model(t.target).id + ": an " + protocol_name(p.protocol) + " target, the caller speaks " +
-           protocol_name(caller) + " (cross-protocol translation is not supported)";
+    if (!out.empty()) out += ", ";
+    out += p.name + "/" + c.model(t.target).id + " (" + protocol_name(p.protocol) + ")";
   }
   return out;
 }
@@ -49,7 +48,8 @@ Result<RouteTable> RouteTable::build(const Config& user) {
     for (const Protocol p : {Protocol::openai, Protocol::anthropic}) {
       RouteChoice& choice = table.choices_[r][slot(p)];
       choice.name = route.name;
-      choice.skipped = skipped_of(user, route, p);
+      choice.cross = cross_of(user, route, p);
+      choice.any = static_cast<Index>(r);
       std::vector<RouteTarget> mine = targets_of(user, route, p);
       if (mine.empty()) continue;  // no target for this caller: route stays kNoIndex
       if (mine.size() == route.targets.size()) {

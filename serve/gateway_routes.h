@@ -2,11 +2,13 @@
 // x-failover-route header) names a route, a tier (its route), or a target's model id
 // (the first route, in file order, that lists it). The gateway passes bodies through
 // unchanged but for the model id, so a request may only go to targets that speak the
-// caller's protocol: a route that mixes protocols becomes, in the engine's config, one
-// route per protocol ("name@openai", "name@anthropic") over the same targets -- breaker,
-// health and budget state stay per target, shared by both -- and each cross-protocol
-// target is named, with the reason, in the request's log line. It decides nothing else:
-// the engine picks targets within the route.
+// caller's protocol unless the request is translated (gateway_translate.h: non-streamed
+// calls whose every field has a counterpart): a route that mixes protocols gets, in the
+// engine's config, one more route per protocol ("name@openai", "name@anthropic") over its
+// targets of that protocol -- breaker, health and budget state stay per target, shared
+// by all -- and a request that is not translated takes that one, its log line naming
+// the targets skipped and why. It decides nothing else: the engine picks targets within
+// the route.
 #pragma once
 
 #include <array>
@@ -22,11 +24,12 @@
 namespace failover::serve {
 
 struct RouteChoice {
-  Index route = kNoIndex;  // the engine route; kNoIndex: no target speaks the caller's protocol
+  Index route = kNoIndex;  // the engine route of the targets of the caller's protocol; kNoIndex: none
+  Index any = kNoIndex;    // the engine route of all its targets, for a request that translates
   std::string name;        // the configured route's name
-  // The route's targets that speak the other protocol, skipped for this caller, and why
-  // ("anthropic/claude-x: an anthropic target; cross-protocol translation is not supported").
-  std::string skipped;
+  // The route's targets that speak the other protocol ("an/claude-x (anthropic)"), empty
+  // when there are none: a request that is not translated skips them, with its reason.
+  std::string cross;
 };
 
 class RouteTable {

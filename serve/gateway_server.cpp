@@ -36,6 +36,7 @@
 #include <utility>
 
 #include "core/engine/assert.h"
+#include "serve/gateway_translate.h"
 
 namespace failover::serve {
 namespace {
@@ -437,10 +438,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       return "model '" + name + "' is not a route, tier or model id of this gateway";
     }
     caller.route = *choice;
-    if (choice->route == kNoIndex) {
+    if (!choice->cross.empty()) route_across(object, caller);
+    if (caller.route.route == kNoIndex) {
       caller.route.name.clear();
       return "route '" + choice->name + "' has no target speaking the " + protocol_name(caller.protocol) +
-             " protocol: " + choice->skipped;
+             " protocol, and " + caller.skipped;
     }
     for (const char* h : {"anthropic-version", "anthropic-beta"}) {
       const auto f = request.find(h);
@@ -450,6 +452,22 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
     caller.body = std::move(object);
     return std::nullopt;
+  }
+
+  // A route with targets of the other protocol: a request that translates may go to all
+  // of them; one that does not keeps to its own protocol's, the others named in the log.
+  static void route_across(const boost::json::object& body, CallerRequest& caller) {
+    std::string why = "streams are not translated";
+    if (!caller.stream) {
+      Result<boost::json::object> translated = translate_request(caller.protocol, body);
+      if (translated) {
+        caller.translated = std::move(*translated);
+        caller.route.route = caller.route.any;
+        return;
+      }
+      why = translated.error().what;
+    }
+    caller.skipped = caller.route.cross + " skipped: not translated (" + why + ")";
   }
 
   asio::awaitable<bool> refuse(const CallerRequest& caller, unsigned status, const std::string& message,

@@ -150,10 +150,61 @@ TEST(GatewayRelay, ServesBothProtocolsFromTheFleetAndMapsModelIdsToRoutes) {
   const HttpExchange unknown = gateway.post("/v1/chat/completions", openai_body("gpt-nowhere"));
   EXPECT_EQ(unknown.status, 404U);
   EXPECT_NE(unknown.body.find("\"error\""), std::string::npos);
-  // An OpenAI caller naming an Anthropic-only route: skipped with the reason, not mangled.
-  const HttpExchange cross = gateway.post("/v1/chat/completions", openai_body("okant"));
+  // An OpenAI caller streaming from an Anthropic-only route: streams are not translated,
+  // so there is no target for it -- said so, not mangled.
+  const HttpExchange cross = gateway.post("/v1/chat/completions", openai_body("okant", true));
   EXPECT_EQ(cross.status, 400U);
-  EXPECT_NE(cross.body.find("cross-protocol"), std::string::npos) << cross.body;
+  EXPECT_NE(cross.body.find("streams are not translated"), std::string::npos) << cross.body;
+}
+
+TEST(GatewayRelay, TranslatesAnOpenAiCallForAnAnthropicTargetAndBack) {
+  Fleet fleet;
+  ASSERT_TRUE(fleet.ok());
+  Config config = fleet_config(fleet);
+  RouteConfig mixed;  // the OpenAI storm first, the Anthropic target behind it
+  mixed.name = "mixed";
+  mixed.targets = {RouteTarget{target_of(config, "storm"), 0, 1}, RouteTarget{target_of(config, "okant"), 1, 1}};
+  config.routes.push_back(mixed);
+  TestGateway gateway(config, test_serve_config());
+  ASSERT_TRUE(gateway.ok());
+  const HttpExchange r = gateway.post(
+      "/v1/chat/completions",
+      R"({"model":"mixed","max_tokens":8,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"hello"}]})");
+  ASSERT_EQ(r.status, 200U) << r.body;
+  EXPECT_EQ(r.field("x-failover-target"), "okant/claude-ok");
+  EXPECT_EQ(r.field("x-failover-attempts"), "2");
+  const boost::json::object answer = boost::json::parse(r.body).as_object();
+  EXPECT_EQ(answer.at("object"), "chat.completion") << r.body;
+  const boost::json::object& choice = answer.at("choices").as_array().at(0).as_object();
+  EXPECT_FALSE(choice.at("message").as_object().at("content").as_string().empty()) << r.body;
+  EXPECT_EQ(choice.at("finish_reason"), "stop") << "end_turn is stop: " << r.body;
+  EXPECT_GT(answer.at("usage").as_object().at("prompt_tokens").as_int64(), 0) << r.body;
+  // A field with no Anthropic counterpart keeps the request on the OpenAI storm: 503.
+  const HttpExchange kept = gateway.post("/v1/chat/completions", openai_body("mixed", false, R"(,"n":2)"));
+  EXPECT_EQ(kept.status, 503U) << kept.body;
+}
+
+TEST(GatewayRelay, TranslatesAnAnthropicCallForAnOpenAiTargetAndBack) {
+  Fleet fleet;
+  ASSERT_TRUE(fleet.ok());
+  Config config = fleet_config(fleet);
+  config.policy.retry.retry_after_max = sec(1);  // the limited target's 30 s: fail over at once
+  RouteConfig mixed;
+  mixed.name = "mixed";
+  mixed.targets = {RouteTarget{target_of(config, "limited"), 0, 1}, RouteTarget{target_of(config, "ok"), 1, 1}};
+  config.routes.push_back(mixed);
+  TestGateway gateway(config, test_serve_config());
+  ASSERT_TRUE(gateway.ok());
+  const HttpExchange r = gateway.post(
+      "/v1/messages",
+      R"({"model":"mixed","max_tokens":8,"system":"Be brief.","messages":[{"role":"user","content":[{"type":"text","text":"hello"}]}]})");
+  ASSERT_EQ(r.status, 200U) << r.body;
+  EXPECT_EQ(r.field("x-failover-target"), "ok/gpt-ok");
+  const boost::json::object answer = boost::json::parse(r.body).as_object();
+  EXPECT_EQ(answer.at("type"), "message") << r.body;
+  EXPECT_FALSE(answer.at("content").as_array().at(0).as_object().at("text").as_string().empty()) << r.body;
+  EXPECT_EQ(answer.at("stop_reason"), "end_turn") << "stop is end_turn: " << r.body;
+  EXPECT_GT(answer.at("usage").as_object().at("input_tokens").as_int64(), 0) << r.body;
 }
 
 TEST(GatewayRelay, FailsOverA503StormAndTheBreakerStopsTryingThePrimary) {
