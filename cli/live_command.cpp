@@ -32,6 +32,7 @@
 #include "core/config/toml_values.h"
 #include "core/transport/live_driver.h"
 #include "core/transport/live_input.h"
+#include "serve/gateway_config.h"
 #include "sim/json_writer.h"
 
 namespace failover::cli {
@@ -379,7 +380,9 @@ void submit_more(Run& run, LiveDriver& driver, asio::io_context& io) {
 
 int live(const LiveOptions& o) {
   (void)keep_secrets_out_of_core_dumps(o.allow_core_dump);
-  Result<Config> config = load_config_file(o.config_file);
+  // The file may carry the gateway's [serve] table (docs/serve.md): checked, then left to `failover serve`.
+  Result<serve::GatewayConfig> file = serve::load_gateway_config(o.config_file);
+  Result<Config> config = file ? Result<Config>(std::move(file->config)) : Result<Config>(file.error());
   if (!config) {
     std::fprintf(stderr, "error: %s\n", config.error().message().c_str());
     return 2;
