@@ -165,7 +165,9 @@ TEST(GatewayRelay, TranslatesAnOpenAiCallForAnAnthropicTargetAndBack) {
   mixed.name = "mixed";
   mixed.targets = {RouteTarget{target_of(config, "storm"), 0, 1}, RouteTarget{target_of(config, "okant"), 1, 1}};
   config.routes.push_back(mixed);
-  TestGateway gateway(config, test_serve_config());
+  std::FILE* log = std::tmpfile();
+  ASSERT_NE(log, nullptr);
+  TestGateway gateway(config, test_serve_config(), log);
   ASSERT_TRUE(gateway.ok());
   const HttpExchange r = gateway.post(
       "/v1/chat/completions",
@@ -180,8 +182,19 @@ TEST(GatewayRelay, TranslatesAnOpenAiCallForAnAnthropicTargetAndBack) {
   EXPECT_EQ(choice.at("finish_reason"), "stop") << "end_turn is stop: " << r.body;
   EXPECT_GT(answer.at("usage").as_object().at("prompt_tokens").as_int64(), 0) << r.body;
   // A field with no Anthropic counterpart keeps the request on the OpenAI storm: 503.
-  const HttpExchange kept = gateway.post("/v1/chat/completions", openai_body("mixed", false, R"(,"n":2)"));
+  // The x-failover-route header picks the route whatever the model says.
+  const HttpExchange kept =
+      gateway.post("/v1/chat/completions", openai_body("gpt-ok", false, R"(,"n":2)"),
+                   std::string("authorization: Bearer ") + kGatewayKey + "\r\nx-failover-route: mixed\r\n");
   EXPECT_EQ(kept.status, 503U) << kept.body;
+  gateway.gateway().stop();
+  const std::string text = read_all(log);
+  std::fclose(log);
+  EXPECT_NE(text.find("\"translated\": true"), std::string::npos) << text;
+  EXPECT_NE(text.find("okant/claude-ok (anthropic) skipped: not translated (the field \\\"n\\\" has no Anthropic "
+                      "counterpart)"),
+            std::string::npos)
+      << text;
 }
 
 TEST(GatewayRelay, TranslatesAnAnthropicCallForAnOpenAiTargetAndBack) {
