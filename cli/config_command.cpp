@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "core/config/load.h"
 #include "core/config/write.h"
+#include "serve/gateway_config.h"
 #include "sim/scenario_load.h"
 
 namespace failover::cli {
@@ -54,13 +55,19 @@ struct CheckOptions {
   bool print_live = false;
 };
 
-// The config FILE amounts to: the file itself, or a scenario's policy under test. A
-// scenario is told apart by its [scenario] table, which a live config never has.
-Result<Config> load_any(const std::string& path, bool& is_scenario) {
+// The config FILE amounts to: the file itself (with the gateway's [serve] table, checked
+// too: docs/serve.md), or a scenario's policy under test. A scenario is told apart by
+// its [scenario] table, which a live config never has.
+Result<Config> load_any(const std::string& path, bool& is_scenario, serve::ServeConfig& serve_table) {
   const Result<toml::table> root = parse_toml_file(path);
   if (!root) return root.error();
   is_scenario = root->contains("scenario");
-  if (!is_scenario) return config_from_table(*root, path, LoadOptions{});
+  if (!is_scenario) {
+    Result<serve::GatewayConfig> gateway = serve::load_gateway_config(path);
+    if (!gateway) return gateway.error();
+    serve_table = gateway->serve;
+    return std::move(gateway->config);
+  }
   Result<sim::Scenario> s = sim::load_scenario_file(path);
   if (!s) return s.error();
   if (!s->config_path.empty())
@@ -70,7 +77,8 @@ Result<Config> load_any(const std::string& path, bool& is_scenario) {
 
 int check(const CheckOptions& o) {
   bool is_scenario = false;
-  const Result<Config> config = load_any(o.path, is_scenario);
+  serve::ServeConfig table;
+  const Result<Config> config = load_any(o.path, is_scenario, table);
   if (!config) {
     std::fprintf(stderr, "error: %s\n", config.error().message().c_str());
     return 2;
@@ -78,6 +86,12 @@ int check(const CheckOptions& o) {
   if (!o.print_live) {
     if (is_scenario) std::printf("scenario %s: the policy under test\n", o.path.c_str());
     print_config(*config);
+    if (table.present) {
+      std::printf("serve: listen %s, %zu key digests%s, %d connections (%d per client)\n",
+                  table.listen.empty() ? std::string(serve::kDefaultListen).c_str() : table.listen.c_str(),
+                  table.key_sha256.size(), table.allow_unauthenticated ? ", unauthenticated allowed on loopback" : "",
+                  table.connections_max, table.connections_per_client_max);
+    }
     return 0;
   }
   const Result<std::string> text = config::config_toml(*config);

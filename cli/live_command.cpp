@@ -32,6 +32,7 @@
 #include "core/config/toml_values.h"
 #include "core/transport/live_driver.h"
 #include "core/transport/live_input.h"
+#include "serve/gateway_config.h"
 #include "sim/json_writer.h"
 
 namespace failover::cli {
@@ -377,22 +378,11 @@ void submit_more(Run& run, LiveDriver& driver, asio::io_context& io) {
   if (run.inflight == 0 && (run.stopping || run.next == run.jobs.size())) io.stop();
 }
 
-// API keys (and prompts) sit in this process's memory: a core dump would write them to
-// disk where anyone who can read cores finds them. Unless --allow-core-dump, no core is
-// written and the process is not dumpable (no ptrace attach by other users, no
-// /proc/PID/mem). Done first, before a key is read from the environment.
-bool keep_secrets_out_of_core_dumps(bool allow_core_dump) {
-  if (allow_core_dump) return true;
-  const rlimit none{0, 0};
-  const bool no_core = setrlimit(RLIMIT_CORE, &none) == 0;
-  const bool undumpable = prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0;
-  if (!no_core || !undumpable) std::fprintf(stderr, "warning: could not disable core dumps; API keys may reach one\n");
-  return no_core && undumpable;
-}
-
 int live(const LiveOptions& o) {
   (void)keep_secrets_out_of_core_dumps(o.allow_core_dump);
-  Result<Config> config = load_config_file(o.config_file);
+  // The file may carry the gateway's [serve] table (docs/serve.md): checked, then left to `failover serve`.
+  Result<serve::GatewayConfig> file = serve::load_gateway_config(o.config_file);
+  Result<Config> config = file ? Result<Config>(std::move(file->config)) : Result<Config>(file.error());
   if (!config) {
     std::fprintf(stderr, "error: %s\n", config.error().message().c_str());
     return 2;
@@ -463,6 +453,19 @@ int live(const LiveOptions& o) {
 }
 
 }  // namespace
+
+// API keys (and prompts) sit in this process's memory: a core dump would write them to
+// disk where anyone who can read cores finds them. Unless --allow-core-dump, no core is
+// written and the process is not dumpable (no ptrace attach by other users, no
+// /proc/PID/mem). Done first, before a key is read from the environment.
+bool keep_secrets_out_of_core_dumps(bool allow_core_dump) {
+  if (allow_core_dump) return true;
+  const rlimit none{0, 0};
+  const bool no_core = setrlimit(RLIMIT_CORE, &none) == 0;
+  const bool undumpable = prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0;
+  if (!no_core || !undumpable) std::fprintf(stderr, "warning: could not disable core dumps; API keys may reach one\n");
+  return no_core && undumpable;
+}
 
 void add_live_command(CLI::App& app) {
   auto o = std::make_shared<LiveOptions>();

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   failover::cli::add_explore_command(app);
   failover::cli::add_fleet_command(app);
   failover::cli::add_live_command(app);
+  failover::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -481,6 +481,7 @@ class ProviderClient::Impl : public std::enable_shared_from_this<Impl> {
     }
     ex.keep_alive = parser.get().keep_alive();
     ex.result = ok_status ? body_result(protocol_, parser.get().body()) : status_result(protocol_, parser.get());
+    if (st->request.keep_body) ex.result.body = std::move(parser.get().body());
     co_return ex;
   }
 
@@ -505,7 +506,6 @@ class ProviderClient::Impl : public std::enable_shared_from_this<Impl> {
       std::string& chunk = parser.get().body();
       if (!chunk.empty()) {
         const std::string delta = decoder.feed(chunk);
-        chunk.clear();
         // The first *content* is the stream's first byte for the engine, the point where
         // it commits the request to this attempt: a stream whose first event is an error
         // (OpenAI-compatible servers, Anthropic's overloaded_error after message_start),
@@ -514,11 +514,16 @@ class ProviderClient::Impl : public std::enable_shared_from_this<Impl> {
           started = true;
           if (!first_byte(*st)) co_return ex;
         }
+        if (st->callbacks.on_bytes) {
+          st->callbacks.on_bytes(chunk);
+          if (st->cancelled) co_return ex;
+        }
         if (!delta.empty() && st->callbacks.on_text) {
           st->callbacks.on_text(delta);
           if (st->cancelled) co_return ex;
         }
         text += delta;
+        chunk.clear();
       }
       if (ec == http::error::body_limit || ec == beast::error::timeout) {
         ex.result = read_failure(ec, "reading the stream");

@@ -47,19 +47,27 @@ struct HttpAttempt {
   std::vector<protocol::Header> headers;  // besides host, user-agent, content-length; may hold the credential
   std::string body;
   bool stream = false;  // read the 2xx body as server-sent events
+  // Keep the response body as it came (AttemptResult::body): a non-streamed body, 2xx or
+  // not, and a stream's non-2xx body. For a gateway that relays the provider's bytes.
+  bool keep_body = false;
 };
 
 struct AttemptResult {
   Outcome outcome;
   std::string text;    // the answer, on success
   std::string detail;  // why it failed, for a log line; never holds a header value or a key
+  std::string body;    // with HttpAttempt::keep_body: the body as it came (see there)
   bool reused_connection = false;
 };
 
 struct AttemptCallbacks {
   std::function<void()> on_first_byte;            // optional: headers (non-stream) or the first event bytes
   std::function<void(std::string_view)> on_text;  // optional, streams only: each text delta as it decodes
-  std::function<void(AttemptResult&&)> on_done;   // exactly once, unless cancelled first
+  // Optional, streams only: each raw piece of a 2xx stream's body as it is read, events
+  // before the first content included; the piece holding the first content comes after
+  // on_first_byte, and before that content's on_text.
+  std::function<void(std::string_view)> on_bytes;
+  std::function<void(AttemptResult&&)> on_done;  // exactly once, unless cancelled first
 };
 
 using AttemptHandle = std::uint64_t;

@@ -1,0 +1,630 @@
+#include "serve/gateway_core.h"
+
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/serialize.hpp>
+#include <exception>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+
+#include "core/engine/assert.h"
+#include "core/engine/engine.h"
+#include "core/transport/clock.h"
+#include "core/transport/http_client.h"
+#include "core/transport/live_driver.h"
+#include "core/transport/url.h"
+#include "serve/gateway_translate.h"
+#include "sim/json_writer.h"
+
+namespace failover::serve {
+
+namespace asio = boost::asio;
+using transport::AttemptHandle;
+using transport::AttemptResult;
+using SteadyClock = std::chrono::steady_clock;
+
+std::string error_body(Protocol protocol, unsigned status, const std::string& message) {
+  protocol::ErrorInfo error = protocol::error_for_status(protocol, static_cast<std::int32_t>(status));
+  error.message = message;
+  return protocol::encode_error(protocol, static_cast<std::int32_t>(status), error);
+}
+
+std::string error_event(Protocol protocol, const std::string& message) {
+  // The shape each provider uses for an error inside a 200 stream: OpenAI-compatible
+  // servers send a data line holding an `error` object, Anthropic an `error` event.
+  const std::string body = error_body(protocol, 500, message);
+  if (protocol == Protocol::anthropic) return "event: error\ndata: " + body + "\n\n";
+  return "data: " + body + "\n\n";
+}
+
+std::size_t complete_events_end(std::string_view s) noexcept {
+  // An event ends at a blank line: "\n\n", or "\r\n\r\n" from a server that uses CRLF.
+  for (std::size_t i = s.size(); i >= 2; --i) {
+    if (s[i - 1] != '\n') continue;
+    if (s[i - 2] == '\n') return i;
+    if (i >= 4 && s[i - 2] == '\r' && s[i - 3] == '\n' && s[i - 4] == '\r') return i;
+  }
+  return 0;
+}
+
+namespace {
+
+// One attempt as it went, for the request's log line.
+struct TryRecord {
+  Index target = kNoIndex;
+  std::string outcome;  // the engine's class of the attempt's end, or "cancelled" by the engine
+  std::int32_t status = 0;
+  std::int64_t first_byte_us = -1;
+  std::int64_t duration_us = 0;
+};
+
+struct AttemptEntry {
+  RequestId request = 0;
+  Index provider = kNoIndex;
+  Index target = kNoIndex;
+  AttemptHandle handle = 0;
+  std::string pending;     // stream bytes not yet relayed: all of them until committed
+  bool committed = false;  // the engine committed the stream to this attempt
+  SteadyClock::time_point started;
+  std::int64_t first_byte_us = -1;
+};
+
+struct RequestEntry {
+  CallerRequest caller;
+  std::shared_ptr<ReplySink> sink;
+  bool stream_started = false;
+  std::string answer;  // a success: the body, or a stream's bytes not relayed yet
+  unsigned refused_status = 0;
+  std::string refused_body;  // the last provider error body, relayed for a caller error
+  std::string last_error;
+  std::string body_model;  // the model id `body_text` was serialized with
+  std::string body_text;
+  std::vector<TryRecord> tries;
+};
+
+std::int64_t micros_since(SteadyClock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - t).count();
+}
+
+}  // namespace
+
+class GatewayCore::Impl {
+ public:
+  Impl(asio::io_context& io, RouteTable routes, const CoreOptions& options, std::shared_ptr<asio::ssl::context> tls,
+       std::vector<transport::Url> urls, std::vector<std::string> keys)
+      : routes_(std::move(routes)),
+        config_(routes_.engine_config()),
+        options_(options),
+        tls_(std::move(tls)),
+        urls_(std::move(urls)),
+        keys_(std::move(keys)),
+        engine_(config_, Prng(options.seed)),
+        timer_(io) {
+    for (std::size_t p = 0; p < config_.providers.size(); ++p) {
+      transport::ClientOptions co;
+      co.connections_max = config_.providers[p].concurrency_max;
+      co.connect_timeout = config_.policy.timeouts.connect;
+      co.response_bytes_max = options_.response_bytes_max;
+      clients_.push_back(
+          std::make_unique<transport::ProviderClient>(io, tls_, urls_[p], config_.providers[p].protocol, co));
+    }
+  }
+
+  ~Impl() {
+    for (auto& c : clients_) c->shutdown();
+    timer_.cancel();
+  }
+
+  void submit(CallerRequest caller, std::shared_ptr<ReplySink> sink) {
+    FAILOVER_ASSERT(sink != nullptr);
+    FAILOVER_ASSERT(caller.route.route < config_.routes.size());
+    ++stats_.requests;
+    if (stopped_) {
+      sink->respond(503, common_headers(caller.request_id, kNoIndex, 0, std::nullopt),
+                    error_body(caller.protocol, 503, "the gateway is shutting down"));
+      return;
+    }
+    const RequestId id = next_request_++;
+    Request r;
+    r.id = id;
+    r.route = caller.route.route;
+    r.prompt_tokens = caller.prompt_tokens;
+    r.output_tokens_max = caller.output_tokens_max;
+    r.stream = caller.stream;
+    RequestEntry entry;
+    entry.caller = std::move(caller);
+    entry.sink = std::move(sink);
+    requests_.emplace(id, std::move(entry));
+    engine_.submit(clock_.now(), r, buffer_);
+    drain();
+  }
+
+  void shutdown() {
+    stopped_ = true;
+    for (auto& c : clients_) c->shutdown();
+    attempts_.clear();
+    timer_.cancel();
+    std::vector<RequestId> ids;
+    ids.reserve(requests_.size());
+    for (const auto& [id, entry] : requests_) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    for (const RequestId id : ids) {
+      auto node = requests_.extract(id);
+      RequestEntry& e = node.mapped();
+      e.last_error = "the gateway shut down";
+      if (e.stream_started) {
+        e.sink->bytes(error_event(e.caller.protocol, "the gateway is shutting down"));
+        e.sink->end();
+      } else {
+        e.sink->respond(
+            503, common_headers(e.caller.request_id, kNoIndex, static_cast<std::int64_t>(e.tries.size()), std::nullopt),
+            error_body(e.caller.protocol, 503, "the gateway is shutting down"));
+      }
+      log_line(e, kNoIndex, "shutdown", 503);
+    }
+  }
+
+  void log_refused(const CallerRequest& caller, unsigned status, const std::string& reason) {
+    ++stats_.requests;
+    RequestEntry e;
+    e.caller = caller;
+    e.last_error = reason;
+    log_line(e, kNoIndex, "refused", status);
+  }
+
+  [[nodiscard]] CoreStats stats() const noexcept {
+    CoreStats s = stats_;
+    s.unfinished = static_cast<std::int64_t>(requests_.size());
+    return s;
+  }
+  [[nodiscard]] const RouteTable& routes() const noexcept { return routes_; }
+
+ private:
+  // Carries out what the engine said. The batch is copied out first: a sink may run
+  // code that submits again, which refills the buffer.
+  void drain() {
+    std::vector<Action> batch(buffer_.begin(), buffer_.end());
+    buffer_.clear();
+    for (const Action& action : batch) std::visit([this](const auto& a) { handle(a); }, action);
+    rearm();
+  }
+
+  // The body for a target: the caller's, or its translation for the other protocol,
+  // with the target's model id. Serialized once per (protocol, model) in a row.
+  const std::string& body_for(RequestEntry& e, Protocol target, const std::string& model) {
+    const std::string key = std::string(protocol_name(target)) + "/" + model;
+    if (e.body_model != key || e.body_text.empty()) {
+      const bool cross = target != e.caller.protocol;
+      FAILOVER_ASSERT(!cross || e.caller.translated.has_value());
+      boost::json::object& body = cross ? *e.caller.translated : e.caller.body;
+      body["model"] = model;
+      e.body_text = boost::json::serialize(body);
+      e.body_model = key;
+    }
+    return e.body_text;
+  }
+
+  void handle(const SendAttempt& a) {
+    const auto req = requests_.find(a.request);
+    FAILOVER_ASSERT(req != requests_.end());
+    RequestEntry& e = req->second;
+    const ProviderConfig& provider = config_.providers.at(a.provider);
+    const bool cross = provider.protocol != e.caller.protocol;
+    FAILOVER_ASSERT(!cross || (e.caller.translated.has_value() && !e.caller.stream));  // streams never cross
+    transport::HttpAttempt http;
+    http.path = urls_[a.provider].path + std::string(protocol::request_path(provider.protocol));
+    http.headers.push_back({"content-type", "application/json"});
+    if (e.caller.stream) http.headers.push_back({"accept", "text/event-stream"});
+    bool versioned = false;
+    for (const protocol::Header& h : e.caller.forward) {
+      if (cross) break;  // anthropic-* headers mean nothing to an OpenAI target, and are defaulted for an Anthropic one
+      versioned = versioned || h.name == "anthropic-version";
+      http.headers.push_back(h);
+    }
+    if (provider.protocol == Protocol::anthropic && !versioned) {
+      http.headers.push_back({"anthropic-version", std::string(protocol::kAnthropicVersion)});
+    }
+    if (!keys_[a.provider].empty()) {
+      http.headers.push_back(protocol::credential_header(provider.protocol, keys_[a.provider]));
+    }
+    http.body = body_for(e, provider.protocol, provider.models.at(a.model).id);
+    http.stream = e.caller.stream;
+    http.keep_body = true;
+    const AttemptId id = a.attempt;
+    transport::AttemptCallbacks callbacks;
+    callbacks.on_first_byte = [this, id] { on_first_byte(id); };
+    callbacks.on_done = [this, id](AttemptResult&& result) { on_done(id, std::move(result)); };
+    if (e.caller.stream) callbacks.on_bytes = [this, id](std::string_view bytes) { on_bytes(id, bytes); };
+    AttemptEntry entry;
+    entry.request = a.request;
+    entry.provider = a.provider;
+    entry.target = a.target;
+    entry.started = SteadyClock::now();
+    entry.handle = clients_[a.provider]->start(std::move(http), std::move(callbacks));
+    attempts_.emplace(id, std::move(entry));
+    ++stats_.attempts;
+  }
+
+  void handle(const CancelAttempt& c) {
+    const auto it = attempts_.find(c.attempt);
+    if (it == attempts_.end()) return;
+    clients_[it->second.provider]->cancel(it->second.handle);
+    const auto req = requests_.find(it->second.request);
+    if (req != requests_.end()) {
+      const char* why = c.reason == CancelReason::hedge_lost ? "hedge_lost"
+                        : c.reason == CancelReason::deadline ? "deadline"
+                                                             : "timeout";
+      req->second.tries.push_back(
+          {it->second.target, why, 0, it->second.first_byte_us, micros_since(it->second.started)});
+      if (c.reason != CancelReason::hedge_lost) req->second.last_error = target_name(it->second.target) + ": " + why;
+    }
+    attempts_.erase(it);
+  }
+
+  void handle(const Complete& c) {
+    auto node = requests_.extract(c.request);
+    FAILOVER_ASSERT(!node.empty());
+    RequestEntry& e = node.mapped();
+    if (c.status == RequestStatus::succeeded) {
+      answer_success(e, c);
+      return;
+    }
+    if (e.stream_started) {
+      // The caller holds bytes of this stream: it cannot fail over any more. End it the
+      // way the provider would, with an error event, never silently.
+      const std::string why = e.last_error.empty() ? to_string(c.reason) : e.last_error;
+      e.sink->bytes(error_event(e.caller.protocol, "upstream failed mid-stream (" + why + ")"));
+      e.sink->end();
+      log_line(e, c.target, to_string(c.reason), 200);
+      return;
+    }
+    answer_failure(e, c);
+  }
+
+  void handle(const Charge&) {}
+  void handle(const BreakerChanged&) {}
+
+  void answer_success(RequestEntry& e, const Complete& c) {
+    const std::string headers = common_headers(e.caller.request_id, c.target, c.attempts, std::nullopt);
+    if (!e.caller.stream) {
+      e.sink->respond(200, headers, std::move(e.answer));
+    } else {
+      if (!e.stream_started) e.sink->begin(headers);  // a stream with no content at all
+      if (!e.answer.empty()) e.sink->bytes(std::move(e.answer));
+      e.sink->end();
+    }
+    log_line(e, c.target, "ok", 200);
+  }
+
+  void answer_failure(RequestEntry& e, const Complete& c) {
+    const Protocol protocol = e.caller.protocol;
+    const std::string why = e.last_error.empty() ? "" : " (last: " + e.last_error + ")";
+    unsigned status = 503;
+    std::optional<std::int64_t> retry_after;
+    std::string body;
+    switch (c.reason) {
+      case EndReason::deadline:
+      case EndReason::deadline_exceeded:
+        status = 504;
+        body = error_body(protocol, status, "the request's deadline passed before a target answered" + why);
+        break;
+      case EndReason::caller_error:
+      case EndReason::capability:
+        if (e.refused_status != 0) {  // the provider's own words about the request
+          status = e.refused_status;
+          body = std::move(e.refused_body);
+        } else {
+          status = 400;
+          body = error_body(protocol, status, std::string("the request was refused: ") + to_string(c.reason) + why);
+        }
+        break;
+      case EndReason::invalid_request:
+        status = 400;
+        body = error_body(protocol, status, "the request fits no target of its route (too large?)" + why);
+        break;
+      case EndReason::misconfigured:
+        status = 502;
+        body = error_body(protocol, status, "every target refused the gateway (credentials, model or URL)" + why);
+        break;
+      case EndReason::cost_budget:
+        status = 429;
+        body = error_body(protocol, status, "the gateway's cost budget is spent" + why);
+        break;
+      default: {  // no_target, attempts_exhausted, retry_budget, rate_limited, queue_full, stream_interrupted
+        const Unavailable u = unavailable(e.caller.route.route);
+        status = c.reason == EndReason::rate_limited || u.rate_limited ? 429 : 503;
+        retry_after = u.seconds;
+        body = error_body(protocol, status,
+                          std::string("no target of route '") + e.caller.route.name + "' is available (" +
+                              to_string(c.reason) + ")" + why);
+        break;
+      }
+    }
+    e.sink->respond(status, common_headers(e.caller.request_id, c.target, c.attempts, retry_after), std::move(body));
+    log_line(e, c.target, to_string(c.reason), status);
+  }
+
+  struct Unavailable {
+    std::int64_t seconds = 1;   // Retry-After: until the earliest target frees up, at least 1
+    bool rate_limited = false;  // every target is held back by a provider's Retry-After
+  };
+
+  // When the route's earliest target is free again: an open breaker's open_until, a
+  // rate limit's blocked_until, whichever is later for that target.
+  [[nodiscard]] Unavailable unavailable(Index route) const {
+    const Time now = clock_.now();
+    const HealthReport health = engine_.health(now);
+    std::optional<Time> earliest;
+    bool all_blocked = true;
+    for (const RouteTarget& rt : config_.routes[route].targets) {
+      const TargetHealth& h = health.targets.at(rt.target);
+      Time free = now;
+      if (h.breaker == BreakerState::open) free = std::max(free, h.open_until);
+      if (h.blocked_until > now) {
+        free = std::max(free, h.blocked_until);
+      } else {
+        all_blocked = false;
+      }
+      earliest = earliest ? std::min(*earliest, free) : free;
+    }
+    Unavailable u;
+    u.rate_limited = all_blocked;
+    if (earliest && *earliest > now) {
+      const std::int64_t wait_us = to_us(*earliest - now);
+      u.seconds = std::max<std::int64_t>(1, (wait_us + 999'999) / 1'000'000);
+    }
+    return u;
+  }
+
+  [[nodiscard]] std::string target_name(Index target) const {
+    if (target == kNoIndex) return "";
+    return config_.provider_of(target).name + "/" + config_.model(target).id;
+  }
+
+  [[nodiscard]] std::string common_headers(const std::string& request_id, Index target, std::int64_t attempts,
+                                           std::optional<std::int64_t> retry_after) const {
+    std::string h = "x-request-id: " + request_id + "\r\n";
+    if (target != kNoIndex) h += "x-failover-target: " + target_name(target) + "\r\n";
+    h += "x-failover-attempts: " + std::to_string(attempts) + "\r\n";
+    if (retry_after) h += "retry-after: " + std::to_string(*retry_after) + "\r\n";
+    return h;
+  }
+
+  void on_first_byte(AttemptId id) {
+    if (attempts_.find(id) == attempts_.end()) return;
+    engine_.on_first_byte(clock_.now(), id, buffer_);
+    drain();
+    const auto it = attempts_.find(id);
+    if (it == attempts_.end()) return;  // the engine cancelled it (a deadline)
+    AttemptEntry& a = it->second;
+    a.first_byte_us = micros_since(a.started);
+    const auto req = requests_.find(a.request);
+    if (req == requests_.end() || !req->second.caller.stream) return;
+    // A stream's first content: the engine committed the request to this attempt (and
+    // cancelled any hedge twin). From here on its events go to the caller as they come.
+    a.committed = true;
+    RequestEntry& e = req->second;
+    if (!e.stream_started) {
+      e.stream_started = true;
+      e.sink->begin(
+          common_headers(e.caller.request_id, a.target, static_cast<std::int64_t>(e.tries.size()) + 1, std::nullopt));
+    }
+    relay(a, e);
+  }
+
+  void on_bytes(AttemptId id, std::string_view bytes) {
+    const auto it = attempts_.find(id);
+    if (it == attempts_.end()) return;
+    it->second.pending.append(bytes);
+    if (!it->second.committed) return;
+    const auto req = requests_.find(it->second.request);
+    if (req == requests_.end()) return;
+    relay(it->second, req->second);
+    if (req->second.sink->gone()) abandon(id);
+  }
+
+  // The caller of a committed stream went away: stop reading it (the provider stops
+  // generating, and billing, when its connection closes) and tell the engine the
+  // attempt ended cancelled -- it was the driver's doing, so it is reported.
+  void abandon(AttemptId id) {
+    const auto it = attempts_.find(id);
+    FAILOVER_ASSERT(it != attempts_.end());
+    AttemptEntry entry = std::move(it->second);
+    attempts_.erase(it);
+    clients_[entry.provider]->cancel(entry.handle);
+    const auto req = requests_.find(entry.request);
+    if (req != requests_.end()) {
+      req->second.tries.push_back({entry.target, "cancelled", 0, entry.first_byte_us, micros_since(entry.started)});
+      req->second.last_error = "the caller closed its connection mid-stream";
+    }
+    engine_.on_response(clock_.now(), id, Outcome::of(OutcomeKind::cancelled), buffer_);
+    drain();
+  }
+
+  // Sends the attempt's complete events; a partial one waits for its end.
+  static void relay(AttemptEntry& a, RequestEntry& e) {
+    const std::size_t end = complete_events_end(a.pending);
+    if (end == 0) return;
+    e.sink->bytes(a.pending.substr(0, end));
+    a.pending.erase(0, end);
+  }
+
+  void on_done(AttemptId id, AttemptResult&& result) {
+    const auto it = attempts_.find(id);
+    if (it == attempts_.end()) return;  // cancelled meanwhile: never reported
+    AttemptEntry entry = std::move(it->second);
+    attempts_.erase(it);
+    const auto req = requests_.find(entry.request);
+    if (req != requests_.end()) record(req->second, entry, result);
+    engine_.on_response(clock_.now(), id, result.outcome, buffer_);
+    drain();
+  }
+
+  void record(RequestEntry& e, AttemptEntry& a, AttemptResult& result) {
+    const Protocol target = config_.provider_of(a.target).protocol;
+    if (target != e.caller.protocol) translate_back(target, result);
+    const OutcomeClass cls = classify(result.outcome, config_.policy.classify);
+    e.tries.push_back(
+        {a.target, std::string(to_string(cls)), result.outcome.http_status, a.first_byte_us, micros_since(a.started)});
+    if (result.outcome.kind == OutcomeKind::success) {
+      e.answer = e.caller.stream ? std::move(a.pending) : std::move(result.body);
+      return;
+    }
+    e.last_error = target_name(a.target) + ": " + result.detail;
+    if (result.outcome.kind == OutcomeKind::http_status && !result.body.empty()) {
+      e.refused_status = static_cast<unsigned>(result.outcome.http_status);
+      e.refused_body = std::move(result.body);
+    }
+  }
+
+  // A translated request's answer in the caller's protocol. A success whose body does
+  // not translate is malformed for the engine: it fails over.
+  static void translate_back(Protocol target, AttemptResult& result) {
+    if (result.outcome.kind == OutcomeKind::success) {
+      Result<std::string> body = translate_response(target, result.body);
+      if (body) {
+        result.body = std::move(*body);
+        return;
+      }
+      result.outcome = Outcome::of(OutcomeKind::malformed);
+      result.detail = "the answer does not translate: " + body.error().what;
+      result.body.clear();
+      return;
+    }
+    if (result.outcome.kind == OutcomeKind::http_status && !result.body.empty()) {
+      result.body = translate_error(target, static_cast<unsigned>(result.outcome.http_status), result.body);
+    }
+  }
+
+  // One JSON line per request (docs/serve.md): never a prompt, never a key.
+  void log_line(const RequestEntry& e, Index target, std::string_view outcome, unsigned status) {
+    if (options_.log == nullptr) return;
+    sim::JsonWriter j;
+    j.open_inline("", '{');
+    j.integer("ts_ms", transport::wall_now_unix_ms());
+    j.text("id", e.caller.request_id);
+    j.text("protocol", protocol_name(e.caller.protocol));
+    j.text("route", e.caller.route.name);
+    j.boolean("stream", e.caller.stream);
+    j.integer("prompt_tokens_est", e.caller.prompt_tokens);
+    if (target == kNoIndex) {
+      j.null("target");
+    } else {
+      j.text("target", target_name(target));
+    }
+    j.integer("attempts", static_cast<std::int64_t>(e.tries.size()));
+    j.text("outcome", outcome);
+    j.integer("status", status);
+    j.integer("latency_us", micros_since(e.caller.arrived));
+    if (!e.last_error.empty() && outcome != "ok") j.text("error", e.last_error);
+    if (!e.caller.skipped.empty()) j.text("skipped", e.caller.skipped);
+    if (e.caller.translated) j.boolean("translated", true);
+    j.open_inline("tries", '[');
+    for (const TryRecord& t : e.tries) {
+      j.open_inline("", '{');
+      j.text("target", target_name(t.target));
+      j.text("outcome", t.outcome);
+      j.integer("status", t.status);
+      if (t.first_byte_us >= 0) j.integer("first_byte_us", t.first_byte_us);
+      j.integer("duration_us", t.duration_us);
+      j.close('}');
+    }
+    j.close(']');
+    j.close('}');
+    const std::string line = j.finish();
+    std::fwrite(line.data(), 1, line.size(), options_.log);
+    std::fflush(options_.log);
+  }
+
+  // One timer follows next_deadline(), as in the live driver.
+  void rearm() {
+    const std::optional<Time> deadline = engine_.next_deadline();
+    if (!deadline || stopped_) {
+      if (armed_) timer_.cancel();
+      armed_ = false;
+      return;
+    }
+    if (armed_ && *deadline == armed_at_) return;
+    armed_ = true;
+    armed_at_ = *deadline;
+    timer_.expires_at(clock_.to_steady(*deadline));
+    timer_.async_wait([this, generation = ++timer_generation_](const boost::system::error_code& ec) {
+      if (ec || generation != timer_generation_) return;
+      armed_ = false;
+      engine_.on_timeout(clock_.now(), buffer_);
+      drain();
+    });
+  }
+
+  RouteTable routes_;
+  const Config& config_;  // the engine's: routes_ owns it
+  CoreOptions options_;
+  std::shared_ptr<asio::ssl::context> tls_;
+  std::vector<transport::Url> urls_;
+  std::vector<std::string> keys_;  // secrets: only ever put into a credential header
+  transport::MonotonicClock clock_;
+  Engine engine_;
+  ActionBuffer buffer_{1'024};
+  asio::steady_timer timer_;
+  std::vector<std::unique_ptr<transport::ProviderClient>> clients_;
+  std::unordered_map<AttemptId, AttemptEntry> attempts_;  // lookup only
+  std::unordered_map<RequestId, RequestEntry> requests_;  // lookup only
+  CoreStats stats_;
+  RequestId next_request_ = 1;
+  Time armed_at_;
+  std::uint64_t timer_generation_ = 0;
+  bool armed_ = false;
+  bool stopped_ = false;
+};
+
+Result<std::unique_ptr<GatewayCore>> GatewayCore::create(asio::io_context& io, RouteTable routes,
+                                                         const CoreOptions& options) {
+  const Config& config = routes.engine_config();
+  std::vector<transport::Url> urls;
+  for (std::size_t p = 0; p < config.providers.size(); ++p) {
+    const ProviderConfig& provider = config.providers[p];
+    const std::string where = "providers[" + std::to_string(p) + "].base_url";
+    if (provider.base_url.empty()) {
+      return Error{where, "provider \"" + provider.name + "\" has no base_url: the gateway needs one"};
+    }
+    Result<transport::Url> url = transport::parse_url(provider.base_url);
+    if (!url) return Error{where, "provider \"" + provider.name + "\": " + url.error().what};
+    urls.push_back(std::move(*url));
+  }
+  Result<std::shared_ptr<asio::ssl::context>> tls = transport::make_tls_context(options.tls);
+  if (!tls) return tls.error();
+  Result<std::vector<std::string>> keys = transport::read_api_keys(config);
+  if (!keys) return keys.error();
+  try {
+    auto impl =
+        std::make_unique<Impl>(io, std::move(routes), options, std::move(*tls), std::move(urls), std::move(*keys));
+    return std::unique_ptr<GatewayCore>(new GatewayCore(std::move(impl)));
+  } catch (const std::exception& e) {
+    return Error{"serve", std::string("cannot start the gateway's engine: ") + e.what()};
+  }
+}
+
+GatewayCore::GatewayCore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+GatewayCore::~GatewayCore() = default;
+
+void GatewayCore::submit(CallerRequest request, std::shared_ptr<ReplySink> sink) {
+  impl_->submit(std::move(request), std::move(sink));
+}
+void GatewayCore::log_refused(const CallerRequest& request, unsigned status, const std::string& reason) {
+  impl_->log_refused(request, status, reason);
+}
+void GatewayCore::shutdown() {
+  impl_->shutdown();
+}
+CoreStats GatewayCore::stats() const noexcept {
+  return impl_->stats();
+}
+const RouteTable& GatewayCore::routes() const noexcept {
+  return impl_->routes();
+}
+
+}  // namespace failover::serve
