@@ -70,12 +70,14 @@ void print_counts(const serve::FleetServer& server) {
     const sim::ProviderStats& c = p.stats;
     std::printf(
         "provider %s: calls %lld, succeeded %lld, http_errors %lld, rate_limited %lld, over_capacity %lld, "
-        "context_refusals %lld, hangs %lld, connect_errors %lld, malformed %lld, truncated %lld\n",
+        "context_refusals %lld, hangs %lld, connect_errors %lld, malformed %lld, truncated %lld, stream_errors %lld, "
+        "unterminated %lld, stalls %lld\n",
         p.name.c_str(), static_cast<long long>(c.calls), static_cast<long long>(c.succeeded),
         static_cast<long long>(c.http_errors), static_cast<long long>(c.rate_limited),
         static_cast<long long>(c.over_capacity), static_cast<long long>(c.context_refusals),
         static_cast<long long>(c.hangs), static_cast<long long>(c.connect_errors), static_cast<long long>(c.malformed),
-        static_cast<long long>(c.truncated));
+        static_cast<long long>(c.truncated), static_cast<long long>(c.stream_errors),
+        static_cast<long long>(c.unterminated), static_cast<long long>(c.stalls));
   }
   std::fflush(stdout);
 }

@@ -1,8 +1,41 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages failover builds and tests with. Idempotent: a
-# package already installed is not installed again, and nothing runs apt when
-# everything is present. Needs root only when something is missing.
+# Installs the Debian 12 packages failover builds and tests with, then the npm packages
+# of the SDK conformance suite (tests/sdk: `npm ci` from its package-lock.json, which
+# needs Node 20 or newer and npm on the PATH). Idempotent: a package already installed
+# is not installed again, nothing runs apt when everything is present, and npm ci runs
+# only when tests/sdk/node_modules does not match the lockfile. Needs root only when a
+# Debian package is missing.
 set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+sdk=$here/../tests/sdk
+
+# The SDK suite's packages, pinned by tests/sdk/package-lock.json.
+install_sdk() {
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "install-deps: node and npm not found: install Node 20 or newer for the SDK suite (tests/sdk)" >&2
+    exit 1
+  fi
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  if [ "$major" -lt 20 ]; then
+    echo "install-deps: node $(node --version) is too old for the SDK suite (tests/sdk): Node 20 or newer" >&2
+    exit 1
+  fi
+  # npm ci writes node_modules/.package-lock.json; equal to the lockfile's packages: done.
+  if [ -f "$sdk/node_modules/.package-lock.json" ] &&
+    node -e '
+      const fs = require("fs");
+      const [lock, installed] = process.argv.slice(1).map((f) => JSON.parse(fs.readFileSync(f, "utf8")).packages);
+      const versions = (p) => JSON.stringify(Object.keys(p).filter((k) => k).sort().map((k) => [k, p[k].version]));
+      process.exit(versions(lock) === versions(installed) ? 0 : 1);
+    ' "$sdk/package-lock.json" "$sdk/node_modules/.package-lock.json"; then
+    echo "install-deps: tests/sdk packages present"
+    return
+  fi
+  (cd "$sdk" && npm ci --no-audit --no-fund)
+  echo "install-deps: installed tests/sdk packages (npm ci)"
+}
 
 packages=(
   cmake ninja-build g++ clang             # build: CMake + Ninja; clang for libFuzzer targets
@@ -27,6 +60,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
+  install_sdk
   exit 0
 fi
 
@@ -46,3 +80,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 echo "install-deps: installed ${missing[*]}"
+install_sdk

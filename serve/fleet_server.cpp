@@ -64,6 +64,12 @@ constexpr auto kCloseTimeout = std::chrono::seconds(2);  // waiting for the clie
 constexpr auto kAcceptRetry = std::chrono::milliseconds(50);
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
+// Where a protocol lists its models, after the provider's prefix (the SDKs append it
+// to the base URL): GET /models (OpenAI), GET /v1/models (Anthropic), and /{id} under it.
+std::string_view models_path(Protocol protocol) {
+  return protocol == Protocol::anthropic ? "/v1/models" : "/models";
+}
+
 struct ServedProvider {
   std::string name;
   Protocol protocol = Protocol::openai;
@@ -92,12 +98,14 @@ class SessionBase {
 class ServerState : public std::enable_shared_from_this<ServerState> {
  public:
   ServerState(asio::io_context& io, sim::Fleet fleet, std::vector<ServedProvider> providers,
-              const FleetOptions& options)
+              AnswerLengths answer_lengths, const FleetOptions& options)
       : io_(io),
         acceptor_(io),
         retry_timer_(io),
         fleet_(std::move(fleet)),
         providers_(std::move(providers)),
+        answer_lengths_(std::move(answer_lengths)),
+        seed_(options.seed),
         time_scale_(options.time_scale),
         idle_timeout_(std::chrono::microseconds(to_us(options.idle_timeout))),
         start_at_(kTimeZero + options.start_at),
@@ -139,6 +147,9 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   Dispatch refuse(Protocol protocol, std::int32_t status, std::string message, bool keep_alive,
                   std::vector<protocol::Header> extra = {});
   Dispatch serve(Index provider, const protocol::ChatRequest& chat, Index model, bool keep_alive);
+  // GET models (rest empty) or models/{id} (rest "/id") of a provider.
+  Dispatch list_models(Index provider, std::string_view rest, bool keep_alive);
+  static std::int64_t wall_now_unix_ms();
 
   asio::io_context& io_;
   tcp::acceptor acceptor_;
@@ -146,6 +157,8 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   std::optional<ssl::context> tls_;
   sim::Fleet fleet_;
   std::vector<ServedProvider> providers_;
+  AnswerLengths answer_lengths_;
+  std::uint64_t seed_;
   std::int64_t time_scale_;
   std::chrono::microseconds idle_timeout_;
   Time start_at_;
@@ -384,8 +397,10 @@ Dispatch ServerState::refuse(Protocol protocol, std::int32_t status, std::string
   bad_requests_.fetch_add(1, std::memory_order_relaxed);
   protocol::ErrorInfo error = protocol::error_for_status(protocol, status);
   error.message = std::move(message);
+  const std::string id = request_id(seed_, ++next_request_);
+  extra.insert(extra.begin(), request_id_header(protocol, id));
   Dispatch d;
-  d.plan.steps.push_back({sim_now(), error_response(protocol, status, error, keep_alive, extra)});
+  d.plan.steps.push_back({sim_now(), error_response(protocol, status, error, keep_alive, extra, id)});
   d.plan.end = WireEnd::keep_alive;
   return d;
 }
@@ -399,7 +414,8 @@ std::string ServerState::bad_message(std::string_view target, bool too_large) {
   protocol::ErrorInfo error = protocol::error_for_status(protocol, status);
   error.message =
       too_large ? "request body larger than " + std::to_string(kBodyMax) + " bytes" : "malformed HTTP request";
-  return error_response(protocol, status, error, false);
+  const std::string id = request_id(seed_, ++next_request_);
+  return error_response(protocol, status, error, false, {request_id_header(protocol, id)}, id);
 }
 
 Dispatch ServerState::dispatch(const HttpRequest& request, bool keep_alive) {
@@ -407,14 +423,26 @@ Dispatch ServerState::dispatch(const HttpRequest& request, bool keep_alive) {
   const std::string_view target = request.target();
   const std::string_view path = target.substr(0, target.find('?'));
   const std::optional<Index> p = provider_of(path);
-  if (!p || path != providers_[*p].path) {
-    const Protocol protocol = p ? providers_[*p].protocol : Protocol::openai;
-    return refuse(protocol, 404, "no route for " + std::string(path), keep_alive);
-  }
+  if (!p) return refuse(Protocol::openai, 404, "no route for " + std::string(path), keep_alive);
   const ServedProvider& provider = providers_[*p];
-  if (request.method() != http::verb::post) {
-    return refuse(provider.protocol, 405, "method not allowed: use POST", keep_alive, {{"allow", "POST"}});
+  const std::string_view route = path.substr(provider.name.size() + 1);  // after "/P"
+  const std::string_view listing = models_path(provider.protocol);
+  const bool models =
+      route.substr(0, listing.size()) == listing && (route.size() == listing.size() || route[listing.size()] == '/');
+  if (path != provider.path && !models) {
+    return refuse(provider.protocol, 404, "no route for " + std::string(path), keep_alive);
   }
+  const http::verb method = models ? http::verb::get : http::verb::post;
+  if (request.method() != method) {
+    const char* name = models ? "GET" : "POST";
+    return refuse(provider.protocol, 405, std::string("method not allowed: use ") + name, keep_alive,
+                  {{"allow", name}});
+  }
+  // The real API refuses a request without a version before it reads the body.
+  if (provider.protocol == Protocol::anthropic && request.find("anthropic-version") == request.end()) {
+    return refuse(provider.protocol, 400, "anthropic-version: header is required", keep_alive);
+  }
+  if (models) return list_models(*p, route.substr(listing.size()), keep_alive);
   Result<protocol::ChatRequest> chat = protocol::decode_request(provider.protocol, request.body());
   if (!chat) return refuse(provider.protocol, 400, chat.error().message(), keep_alive);
   const auto model = std::find_if(provider.models.begin(), provider.models.end(),
@@ -430,22 +458,58 @@ Dispatch ServerState::dispatch(const HttpRequest& request, bool keep_alive) {
   return serve(*p, *chat, static_cast<Index>(model - provider.models.begin()), keep_alive);
 }
 
+Dispatch ServerState::list_models(Index provider, std::string_view rest, bool keep_alive) {
+  const ServedProvider& served = providers_[provider];
+  std::string body;
+  if (rest.empty()) {
+    body = models_body(served.protocol, served.models);
+  } else {
+    FAILOVER_ASSERT(rest.front() == '/');
+    const std::string_view id = rest.substr(1);
+    const auto model =
+        std::find_if(served.models.begin(), served.models.end(), [&](const ModelConfig& m) { return m.id == id; });
+    if (model == served.models.end()) {
+      return refuse(served.protocol, 404, "model '" + std::string(id) + "' not found on " + served.name, keep_alive);
+    }
+    body = model_body(served.protocol, *model);
+  }
+  const std::string id = request_id(seed_, ++next_request_);
+  Dispatch d;
+  d.plan.steps.push_back({sim_now(), json_response(body, keep_alive, {request_id_header(served.protocol, id)})});
+  return d;
+}
+
+std::int64_t ServerState::wall_now_unix_ms() {
+  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  return std::max<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count(), 0);
+}
+
 Dispatch ServerState::serve(Index provider, const protocol::ChatRequest& chat, Index model, bool keep_alive) {
   const ServedProvider& served = providers_[provider];
   FAILOVER_ASSERT(model < served.models.size());
+  const std::int64_t wall_ms = wall_now_unix_ms();
   WireRequest w;
   w.protocol = served.protocol;
   w.model = chat.model;
   w.prompt_tokens = estimate_prompt_tokens(chat);
   w.output_tokens = chat.max_tokens;
+  w.answer_tokens = answer_lengths_.next(chat.max_tokens);
   w.context_window_tokens = served.models[model].context_window_tokens;
   w.stream = chat.stream;
+  w.include_usage = chat.include_usage;
   w.keep_alive = keep_alive;
   w.sequence = ++next_request_;
   w.time_scale = time_scale_;
+  w.created = wall_ms / 1'000;
+  w.request_id = request_id(seed_, w.sequence);
   const Time now = sim_now();
+  sim::FakeProvider& fake = fleet_.provider(provider);
   const sim::Reply reply =
-      fleet_.provider(provider).start(now, sim::AttemptSpec{model, w.prompt_tokens, w.output_tokens, w.stream});
+      fake.start(now, sim::AttemptSpec{model, w.prompt_tokens, w.answer_tokens, w.stream, w.output_tokens});
+  w.headers.push_back(request_id_header(w.protocol, w.request_id));
+  for (protocol::Header& h : rate_limit_headers(w.protocol, fake.rate_limits(), time_scale_, wall_ms)) {
+    w.headers.push_back(std::move(h));
+  }
   Dispatch d;
   d.plan = plan_reply(w, reply, now);
   if (reply.holds_slot) d.slot = provider;
@@ -799,7 +863,8 @@ Result<std::unique_ptr<FleetServer>> FleetServer::start(asio::io_context& io, co
   if (!providers) return providers.error();
   // Seeded as a simulation run of the same seed seeds its fleet (sim/simulation.cpp).
   sim::Fleet fleet(scenario.providers, Prng(options.seed));
-  auto state = std::make_shared<ServerState>(io, std::move(fleet), std::move(*providers), options);
+  AnswerLengths lengths(scenario.traffic, options.seed);
+  auto state = std::make_shared<ServerState>(io, std::move(fleet), std::move(*providers), std::move(lengths), options);
   if (!options.tls_cert_file.empty()) {
     if (Status tls = state->use_tls(options.tls_cert_file, options.tls_key_file); !tls) return tls.error();
   }

@@ -4,10 +4,13 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <cstdio>
 #include <optional>
 #include <utility>
 
 #include "core/engine/assert.h"
+#include "sim/json_writer.h"
 
 namespace failover::serve {
 namespace {
@@ -79,7 +82,7 @@ Time event_time(Time first, Time done, std::size_t j, std::size_t count) {
 
 std::vector<std::string> stream_events(const WireRequest& request) {
   const auto pieces = static_cast<std::size_t>(
-      std::clamp<std::int64_t>(request.output_tokens, 1, static_cast<std::int64_t>(kStreamPiecesMax)));
+      std::clamp<std::int64_t>(request.answer_tokens, 1, static_cast<std::int64_t>(kStreamPiecesMax)));
   std::vector<std::string> events = protocol::encode_stream(request.protocol, answer(request), pieces);
   FAILOVER_ASSERT(!events.empty());
   return events;
@@ -92,7 +95,8 @@ WirePlan stream_prefix(const WireRequest& request, const std::vector<std::string
   FAILOVER_ASSERT(count >= 1);
   FAILOVER_ASSERT(count <= events.size());
   WirePlan plan;
-  plan.steps.push_back({first, head(200, kEventStream, std::nullopt, request.keep_alive) + chunk(events[0])});
+  plan.steps.push_back(
+      {first, head(200, kEventStream, std::nullopt, request.keep_alive, request.headers) + chunk(events[0])});
   for (std::size_t j = 1; j < count; ++j)
     plan.steps.push_back({event_time(first, last_at, j, count), chunk(events[j])});
   return plan;
@@ -101,7 +105,8 @@ WirePlan stream_prefix(const WireRequest& request, const std::vector<std::string
 WirePlan plan_success(const WireRequest& request, const sim::Reply& reply) {
   if (!request.stream) {
     const std::string body = protocol::encode_response(request.protocol, answer(request));
-    return {{{reply.done_at, head(200, kJson, body.size(), request.keep_alive) + body}}, WireEnd::keep_alive};
+    return {{{reply.done_at, head(200, kJson, body.size(), request.keep_alive, request.headers) + body}},
+            WireEnd::keep_alive};
   }
   const std::vector<std::string> events = stream_events(request);
   WirePlan plan = stream_prefix(request, events, events.size(), reply.first_byte_at, reply.done_at);
@@ -120,9 +125,12 @@ WirePlan plan_http_status(const WireRequest& request, const sim::Reply& reply) {
                                         ? context_length_error(request.protocol, request.prompt_tokens,
                                                                request.output_tokens, request.context_window_tokens)
                                         : protocol::error_for_status(request.protocol, o.http_status);
-  std::vector<Header> extra;
-  if (o.retry_after) extra = retry_after_headers(*o.retry_after, request.time_scale);
-  return {{{reply.done_at, error_response(request.protocol, o.http_status, error, request.keep_alive, extra)}},
+  std::vector<Header> extra = request.headers;
+  if (o.retry_after) {
+    for (Header& h : retry_after_headers(*o.retry_after, request.time_scale)) extra.push_back(std::move(h));
+  }
+  return {{{reply.done_at,
+            error_response(request.protocol, o.http_status, error, request.keep_alive, extra, request.request_id)}},
           WireEnd::keep_alive};
 }
 
@@ -133,7 +141,8 @@ WirePlan plan_malformed(const WireRequest& request, const sim::Reply& reply) {
   if (!request.stream) {
     const std::string whole = protocol::encode_response(request.protocol, answer(request));
     const std::string body = whole.substr(0, std::max<std::size_t>(whole.size() / 2, 1));
-    return {{{reply.done_at, head(200, kJson, body.size(), request.keep_alive) + body}}, WireEnd::keep_alive};
+    return {{{reply.done_at, head(200, kJson, body.size(), request.keep_alive, request.headers) + body}},
+            WireEnd::keep_alive};
   }
   const std::vector<std::string> events = stream_events(request);
   WirePlan plan = stream_prefix(request, events, 1, reply.first_byte_at, reply.first_byte_at);
@@ -153,7 +162,7 @@ WirePlan plan_truncated(const WireRequest& request, const sim::Reply& reply) {
   if (!request.stream) {
     const std::string body = protocol::encode_response(request.protocol, answer(request));
     const std::string half = body.substr(0, body.size() / 2);
-    return {{{reply.done_at, head(200, kJson, body.size(), request.keep_alive) + half}}, WireEnd::cut};
+    return {{{reply.done_at, head(200, kJson, body.size(), request.keep_alive, request.headers) + half}}, WireEnd::cut};
   }
   const std::vector<std::string> events = stream_events(request);
   const std::size_t n = events.size();
@@ -161,14 +170,123 @@ WirePlan plan_truncated(const WireRequest& request, const sim::Reply& reply) {
   // Whole events sent, in proportion to the tokens delivered (< output_tokens): at
   // least the first, at most n - 2, so never the end marker.
   const auto delivered =
-      static_cast<std::size_t>(std::clamp<std::int64_t>(reply.tokens_delivered, 0, request.output_tokens - 1));
-  const std::size_t whole = 1 + (n - 2) * delivered / static_cast<std::size_t>(request.output_tokens);
+      static_cast<std::size_t>(std::clamp<std::int64_t>(reply.tokens_delivered, 0, request.answer_tokens - 1));
+  const std::size_t whole = 1 + (n - 2) * delivered / static_cast<std::size_t>(request.answer_tokens);
   FAILOVER_ASSERT(whole < n);
   WirePlan plan = stream_prefix(request, events, whole, reply.first_byte_at, reply.done_at);
   // Half of the next event: the client's SSE parser is left mid-event.
   const std::string_view next = events[whole];
   plan.steps.push_back({reply.done_at, chunk(next.substr(0, std::max<std::size_t>(next.size() / 2, 1)))});
   plan.end = WireEnd::cut;
+  return plan;
+}
+
+// A stream broken after `tokens` words, in parts: the head events (before any text),
+// the deltas of the words before the break, those of the words after it, and the tail
+// (stop reason, usage, end marker). Concatenated, they are the whole stream (with its
+// text split at the break); each side carries at most kStreamPiecesMax / 2 deltas.
+struct SplitStream {
+  std::vector<std::string> head;
+  std::vector<std::string> before;
+  std::vector<std::string> after;
+  std::vector<std::string> tail;
+};
+
+SplitStream split_stream(const WireRequest& request, std::int64_t tokens) {
+  FAILOVER_ASSERT(tokens >= 0 && tokens <= request.answer_tokens);
+  const protocol::ChatResponse whole = answer(request);
+  // message_start, content_block_start and ping; OpenAI's role chunk.
+  const std::size_t head_count = request.protocol == Protocol::anthropic ? 3 : 1;
+  std::size_t cut = 0;  // the byte where word `tokens` starts (one space between words)
+  for (std::int64_t k = 0; k < tokens; ++k) {
+    const std::size_t space = whole.text.find(' ', cut);
+    cut = space == std::string::npos ? whole.text.size() : space + 1;
+  }
+  const auto deltas = [&](std::string_view text, std::int64_t words) {
+    std::vector<std::string> out;
+    if (text.empty()) return out;
+    protocol::ChatResponse part = whole;
+    part.text = std::string(text);
+    const auto n =
+        static_cast<std::size_t>(std::clamp<std::int64_t>(words, 1, static_cast<std::int64_t>(kStreamPiecesMax / 2)));
+    const std::vector<std::string> events = protocol::encode_stream(request.protocol, part, n);
+    FAILOVER_ASSERT(events.size() > head_count + n);
+    out.assign(events.begin() + static_cast<std::ptrdiff_t>(head_count),
+               events.begin() + static_cast<std::ptrdiff_t>(head_count + n));
+    return out;
+  };
+  const std::vector<std::string> all = protocol::encode_stream(request.protocol, whole, 1);
+  FAILOVER_ASSERT(all.size() > head_count + 1);
+  SplitStream s;
+  s.head.assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(head_count));
+  s.tail.assign(all.begin() + static_cast<std::ptrdiff_t>(head_count + 1), all.end());
+  s.before = deltas(std::string_view(whole.text).substr(0, cut), tokens);
+  s.after = deltas(std::string_view(whole.text).substr(cut), request.answer_tokens - tokens);
+  return s;
+}
+
+// `events` spread evenly over [from, to], appended to `plan` (the head already in it).
+void append_spread(WirePlan& plan, const std::vector<std::string>& events, Time from, Time to) {
+  for (std::size_t j = 0; j < events.size(); ++j) {
+    plan.steps.push_back({event_time(from, to, j, events.size()), chunk(events[j])});
+  }
+}
+
+// The stream's head and the deltas before the break, from `first` to `broken_at`.
+WirePlan stream_until_break(const WireRequest& request, const SplitStream& s, Time first, Time broken_at) {
+  std::vector<std::string> events = s.head;
+  events.insert(events.end(), s.before.begin(), s.before.end());
+  return stream_prefix(request, events, events.size(), first, broken_at);
+}
+
+// The error event a provider sends inside a 200 stream: Anthropic `event: error`, OpenAI
+// (and compatible servers) a data line holding {"error": ...}. Its type is Anthropic's for
+// the status in both protocols (overloaded_error, rate_limit_error, api_error): the one
+// a client maps back to the status (core/transport's status_of_error_type).
+std::string error_event(Protocol protocol, std::int32_t status, std::string_view request_id) {
+  const protocol::ErrorInfo error = protocol::error_for_status(Protocol::anthropic, status);
+  const std::string body = protocol::encode_error(protocol, status, error, request_id);
+  return (protocol == Protocol::anthropic ? "event: error\ndata: " : "data: ") + body + "\n\n";
+}
+
+WirePlan plan_broken_stream(const WireRequest& request, const sim::Reply& reply) {
+  FAILOVER_ASSERT(request.stream);
+  const std::int64_t tokens = std::min(reply.break_after_tokens, request.answer_tokens);
+  const SplitStream s = split_stream(request, tokens);
+  if (reply.stream_break != sim::StreamBreak::stall) {
+    const Time first = reply.first_byte_at != kTimeNever ? reply.first_byte_at : reply.done_at;
+    WirePlan plan = stream_until_break(request, s, first, reply.done_at);
+    if (reply.stream_break == sim::StreamBreak::error_event) {
+      FAILOVER_ASSERT(reply.outcome.kind == OutcomeKind::http_status);
+      plan.steps.push_back(
+          {reply.done_at, chunk(error_event(request.protocol, reply.outcome.http_status, request.request_id))});
+    }
+    plan.steps.back().bytes += kTerminator;  // a clean end of the body, without the end marker
+    plan.end = WireEnd::keep_alive;
+    return plan;
+  }
+  FAILOVER_ASSERT(reply.stall_from != kTimeNever && reply.stall_until > reply.stall_from);
+  const Time first = tokens > 0 ? reply.first_byte_at : reply.stall_from;
+  WirePlan plan = stream_until_break(request, s, first, reply.stall_from);
+  if (reply.outcome.kind != OutcomeKind::success) {
+    plan.steps.push_back({reply.stall_until, {}});  // silence, then an RST
+    plan.end = WireEnd::abort;
+    return plan;
+  }
+  std::vector<std::string> rest = s.after;
+  rest.insert(rest.end(), s.tail.begin(), s.tail.end());
+  append_spread(plan, rest, reply.stall_until, reply.done_at);
+  plan.steps.back().bytes += kTerminator;
+  plan.end = WireEnd::keep_alive;
+  return plan;
+}
+
+// A plan's steps are due no earlier than `now`, in order.
+WirePlan checked(WirePlan plan, Time now) {
+  for (std::size_t i = 0; i < plan.steps.size(); ++i) {
+    FAILOVER_ASSERT(plan.steps[i].at >= now);
+    FAILOVER_ASSERT(i == 0 || plan.steps[i].at >= plan.steps[i - 1].at);
+  }
   return plan;
 }
 
@@ -194,22 +312,30 @@ std::string answer_text(std::int64_t tokens) {
 }
 
 protocol::ChatResponse answer(const WireRequest& request) {
-  FAILOVER_ASSERT(request.output_tokens >= 1);
+  FAILOVER_ASSERT(request.answer_tokens >= 1);
+  FAILOVER_ASSERT(request.answer_tokens <= request.output_tokens);
   FAILOVER_ASSERT(request.prompt_tokens >= 1);
+  const bool anthropic = request.protocol == Protocol::anthropic;
+  const bool at_limit = request.answer_tokens == request.output_tokens;
   protocol::ChatResponse r;
   const std::string n = std::to_string(request.sequence);
-  r.id = request.protocol == Protocol::anthropic ? "msg_fleet_" + n : "chatcmpl-fleet-" + n;
+  r.id = anthropic ? "msg_fleet_" + n : "chatcmpl-fleet-" + n;
   r.model = request.model;
-  r.text = answer_text(request.output_tokens);
-  r.stop_reason = request.protocol == Protocol::anthropic ? "end_turn" : "stop";
-  r.usage = Usage{request.prompt_tokens, request.output_tokens, true};
+  r.text = answer_text(request.answer_tokens);
+  r.stop_reason = anthropic ? (at_limit ? "max_tokens" : "end_turn") : (at_limit ? "length" : "stop");
+  // An OpenAI stream carries usage only when the client asked for it.
+  const bool usage = anthropic || !request.stream || request.include_usage;
+  r.usage = Usage{request.prompt_tokens, request.answer_tokens, usage};
+  r.created = request.created;
   return r;
 }
 
 WirePlan plan_reply(const WireRequest& request, const sim::Reply& reply, Time now) {
   FAILOVER_ASSERT(request.output_tokens >= 1 && request.output_tokens <= kAnswerTokensMax);
+  FAILOVER_ASSERT(request.answer_tokens >= 1 && request.answer_tokens <= request.output_tokens);
   FAILOVER_ASSERT(request.time_scale >= 1 && request.time_scale <= kTimeScaleMax);
   WirePlan plan;
+  if (reply.stream_break != sim::StreamBreak::none) return checked(plan_broken_stream(request, reply), now);
   switch (reply.outcome.kind) {
     case OutcomeKind::success:
       plan = plan_success(request, reply);
@@ -236,17 +362,13 @@ WirePlan plan_reply(const WireRequest& request, const sim::Reply& reply, Time no
       FAILOVER_ASSERT(false && "a FakeProvider never answers cancelled or with a TLS verification failure");
       break;
   }
-  for (std::size_t i = 0; i < plan.steps.size(); ++i) {
-    FAILOVER_ASSERT(plan.steps[i].at >= now);
-    FAILOVER_ASSERT(i == 0 || plan.steps[i].at >= plan.steps[i - 1].at);
-  }
-  return plan;
+  return checked(std::move(plan), now);
 }
 
 std::string error_response(Protocol protocol, std::int32_t http_status, const protocol::ErrorInfo& error,
-                           bool keep_alive, const std::vector<Header>& extra) {
+                           bool keep_alive, const std::vector<Header>& extra, std::string_view request_id) {
   FAILOVER_ASSERT(http_status >= 400);
-  const std::string body = protocol::encode_error(protocol, http_status, error);
+  const std::string body = protocol::encode_error(protocol, http_status, error, request_id);
   return head(http_status, kJson, body.size(), keep_alive, extra) + body;
 }
 
@@ -254,9 +376,159 @@ std::vector<Header> retry_after_headers(Duration scenario_delay, std::int64_t ti
   FAILOVER_ASSERT(time_scale >= 1);
   const std::int64_t real_us = std::max<std::int64_t>(to_us(scenario_delay), 0);
   const std::int64_t real_ms = (real_us / time_scale + (real_us % time_scale != 0 ? 1 : 0) + 999) / 1'000;
-  const std::int64_t real_s = (real_ms + 999) / 1'000;
   FAILOVER_ASSERT(real_ms >= 0);
-  return {{"retry-after", std::to_string(real_s)}, {"retry-after-ms", std::to_string(real_ms)}};
+  std::vector<Header> out;
+  if (real_ms % 1'000 == 0) out.push_back({"retry-after", std::to_string(real_ms / 1'000)});
+  out.push_back({"retry-after-ms", std::to_string(real_ms)});
+  return out;
+}
+
+std::string request_id(std::uint64_t seed, std::uint64_t sequence) {
+  std::array<char, 40> buf{};
+  const int n = std::snprintf(buf.data(), buf.size(), "req_%016llx%016llx", static_cast<unsigned long long>(seed),
+                              static_cast<unsigned long long>(sequence));
+  FAILOVER_ASSERT(n == 36);
+  return {buf.data(), static_cast<std::size_t>(n)};
+}
+
+Header request_id_header(Protocol protocol, std::string id) {
+  return {protocol == Protocol::anthropic ? "request-id" : "x-request-id", std::move(id)};
+}
+
+std::string go_duration(Duration d) {
+  const std::int64_t ms = (std::max<std::int64_t>(to_us(d), 0) + 999) / 1'000;
+  if (ms == 0) return "0s";
+  if (ms < 1'000) return std::to_string(ms) + "ms";
+  std::string out;
+  const std::int64_t hours = ms / 3'600'000;
+  const std::int64_t minutes = ms / 60'000 % 60;
+  if (hours > 0) out += std::to_string(hours) + "h";
+  if (hours > 0 || minutes > 0) out += std::to_string(minutes) + "m";
+  out += std::to_string(ms / 1'000 % 60);
+  if (const std::int64_t frac = ms % 1'000; frac != 0) {
+    std::string digits = std::to_string(1'000 + frac).substr(1);  // three digits, leading zeros kept
+    while (digits.back() == '0') digits.pop_back();
+    out += "." + digits;
+  }
+  return out + "s";
+}
+
+std::string rfc3339_utc(std::int64_t unix_seconds) {
+  FAILOVER_ASSERT(unix_seconds >= 0);
+  using namespace std::chrono;
+  const sys_seconds t{seconds(unix_seconds)};
+  const sys_days day = floor<days>(t);
+  const year_month_day ymd{day};
+  const hh_mm_ss<seconds> hms{t - day};
+  std::array<char, 32> buf{};
+  const int n = std::snprintf(
+      buf.data(), buf.size(), "%04d-%02u-%02uT%02lld:%02lld:%02lldZ", static_cast<int>(ymd.year()),
+      static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), static_cast<long long>(hms.hours().count()),
+      static_cast<long long>(hms.minutes().count()), static_cast<long long>(hms.seconds().count()));
+  FAILOVER_ASSERT(n == 20);
+  return {buf.data(), static_cast<std::size_t>(n)};
+}
+
+std::vector<Header> rate_limit_headers(Protocol protocol, const sim::RateLimitState& limits, std::int64_t time_scale,
+                                       std::int64_t wall_now_unix_ms) {
+  FAILOVER_ASSERT(time_scale >= 1);
+  FAILOVER_ASSERT(wall_now_unix_ms >= 0);
+  std::vector<Header> out;
+  const auto add = [&](std::string_view name, const sim::LimitState& s) {
+    if (s.limit <= 0) return;
+    const Duration reset = us((to_us(s.until_full) + time_scale - 1) / time_scale);
+    if (protocol == Protocol::openai) {
+      const std::string suffix(name);
+      out.push_back({"x-ratelimit-limit-" + suffix, std::to_string(s.limit)});
+      out.push_back({"x-ratelimit-remaining-" + suffix, std::to_string(s.remaining)});
+      out.push_back({"x-ratelimit-reset-" + suffix, go_duration(reset)});
+      return;
+    }
+    const std::string prefix = "anthropic-ratelimit-" + std::string(name);
+    const std::int64_t reset_ms = wall_now_unix_ms + (to_us(reset) + 999) / 1'000;
+    out.push_back({prefix + "-limit", std::to_string(s.limit)});
+    out.push_back({prefix + "-remaining", std::to_string(s.remaining)});
+    out.push_back({prefix + "-reset", rfc3339_utc((reset_ms + 999) / 1'000)});
+  };
+  add("requests", limits.requests);
+  add("tokens", limits.tokens);
+  return out;
+}
+
+namespace {
+
+// When every model was "created", in both protocols' shapes: a fixed date, 2025-01-01.
+constexpr std::int64_t kModelCreatedUnix = 1'735'689'600;
+
+void write_model(sim::JsonWriter& w, Protocol protocol, const ModelConfig& model) {
+  if (protocol == Protocol::openai) {
+    w.text("id", model.id);
+    w.text("object", "model");
+    w.integer("created", kModelCreatedUnix);
+    w.text("owned_by", "failover-fleet");
+  } else {
+    w.text("type", "model");
+    w.text("id", model.id);
+    w.text("display_name", model.id);
+    w.text("created_at", rfc3339_utc(kModelCreatedUnix));
+  }
+}
+
+}  // namespace
+
+std::string models_body(Protocol protocol, const std::vector<ModelConfig>& models) {
+  FAILOVER_ASSERT(!models.empty());
+  sim::JsonWriter w;
+  w.open("", '{');
+  if (protocol == Protocol::openai) w.text("object", "list");
+  w.open("data", '[');
+  for (const ModelConfig& m : models) {
+    w.open_inline("", '{');
+    write_model(w, protocol, m);
+    w.close('}');
+  }
+  w.close(']');
+  if (protocol == Protocol::anthropic) {
+    w.boolean("has_more", false);
+    w.text("first_id", models.front().id);
+    w.text("last_id", models.back().id);
+  }
+  w.close('}');
+  return w.finish();
+}
+
+std::string model_body(Protocol protocol, const ModelConfig& model) {
+  sim::JsonWriter w;
+  w.open("", '{');
+  write_model(w, protocol, model);
+  w.close('}');
+  return w.finish();
+}
+
+std::string json_response(const std::string& body, bool keep_alive, const std::vector<Header>& extra) {
+  return head(200, kJson, body.size(), keep_alive, extra) + body;
+}
+
+AnswerLengths::AnswerLengths(const sim::TrafficSpec& traffic, std::uint64_t seed)
+    : classes_(traffic.classes), prng_(Prng(seed).fork("fleet/answers")) {
+  for (const sim::TrafficClass& c : classes_) {
+    FAILOVER_ASSERT(c.weight > 0);
+    total_weight_ += c.weight;
+  }
+}
+
+std::int64_t AnswerLengths::next(std::int64_t max_tokens) {
+  FAILOVER_ASSERT(max_tokens >= 1);
+  if (classes_.empty()) return max_tokens;
+  // The class by weight, then its length (a constant length draws nothing).
+  std::int64_t pick = static_cast<std::int64_t>(prng_.below(static_cast<std::uint64_t>(total_weight_)));
+  std::size_t i = 0;
+  while (pick >= classes_[i].weight) {
+    pick -= classes_[i].weight;
+    ++i;
+  }
+  FAILOVER_ASSERT(i < classes_.size());
+  return std::clamp<std::int64_t>(classes_[i].output_tokens.sample(prng_), 1, max_tokens);
 }
 
 protocol::ErrorInfo context_length_error(Protocol protocol, std::int64_t prompt_tokens, std::int64_t output_tokens,

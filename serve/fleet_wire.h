@@ -2,9 +2,11 @@
 // scenario times) into the bytes a real provider would send and the scenario times at
 // which to send them -- a 200 with a JSON body, an SSE stream paced between first
 // byte and done, an error status with the protocol's error body and Retry-After
-// headers, a cut or undecodable body -- and how the connection ends (kept alive,
-// closed, reset, or held open for a hang). Pure functions over values: the server
-// (fleet_server.cpp) owns the sockets, the clock and the timers.
+// headers, a cut or undecodable body, a stream broken by an error event, a missing end
+// marker or a stall -- and how the connection ends (kept alive, closed, reset, or held
+// open for a hang); and what the real APIs put around every answer: request ids,
+// rate-limit headers, the models listing. Pure functions over values: the server
+// (fleet_server.cpp) owns the sockets, the clocks and the timers.
 #pragma once
 
 #include <cstddef>
@@ -14,9 +16,11 @@
 #include <vector>
 
 #include "core/engine/config.h"
+#include "core/engine/prng.h"
 #include "core/engine/time.h"
 #include "core/protocol/codec.h"
 #include "sim/fleet.h"
+#include "sim/traffic.h"
 
 namespace failover::serve {
 
@@ -35,11 +39,19 @@ struct WireRequest {
   std::string model;               // the model id as the client sent it
   std::int64_t prompt_tokens = 1;  // estimate_prompt_tokens
   std::int64_t output_tokens = 1;  // the request's max_tokens
+  // The answer's length, at most output_tokens: all of it is a stop at the token limit
+  // (finish_reason `length`, stop_reason `max_tokens`).
+  std::int64_t answer_tokens = 1;
   std::int64_t context_window_tokens = 0;
   bool stream = false;
+  bool include_usage = true;    // OpenAI streams: the client asked for the usage chunk
   bool keep_alive = true;       // the client's HTTP keep-alive
   std::uint64_t sequence = 0;   // numbers the response ids ("chatcmpl-fleet-<n>")
   std::int64_t time_scale = 1;  // K: Retry-After values are divided by it
+  std::int64_t created = 0;     // Unix seconds when the request arrived (OpenAI `created`)
+  std::string request_id;       // also in an Anthropic error body's `request_id`
+  // Sent in the head of whatever answers the request: its request id, rate limits.
+  std::vector<protocol::Header> headers;
 };
 
 // How the connection ends once the steps are written.
@@ -79,13 +91,65 @@ protocol::ChatResponse answer(const WireRequest& request);
 WirePlan plan_reply(const WireRequest& request, const sim::Reply& reply, Time now);
 
 // A whole error response: status line, headers (content-type, content-length,
-// `connection: close` unless keep_alive, then `extra`) and the protocol's error body.
+// `connection: close` unless keep_alive, then `extra`) and the protocol's error body
+// (with `request_id` in an Anthropic body when given).
 std::string error_response(Protocol protocol, std::int32_t http_status, const protocol::ErrorInfo& error,
-                           bool keep_alive, const std::vector<protocol::Header>& extra = {});
+                           bool keep_alive, const std::vector<protocol::Header>& extra = {},
+                           std::string_view request_id = {});
 
-// The retry-after and retry-after-ms headers for a scenario delay seen in real time
-// scaled by K: whole seconds rounded up, and milliseconds rounded up (both at least 0).
+// The retry-after-ms header for a scenario delay seen in real time scaled by K
+// (milliseconds, rounded up), and retry-after (delay-seconds) only when that is a whole
+// number of seconds: retry-after cannot say less than a second, and a rounded-up one
+// would contradict retry-after-ms (clients take either, some the larger).
 std::vector<protocol::Header> retry_after_headers(Duration scenario_delay, std::int64_t time_scale);
+
+// A request id unique to this fleet (seed) and request: "req_" and 32 hex digits.
+std::string request_id(std::uint64_t seed, std::uint64_t sequence);
+
+// The header a provider sends its request id in: x-request-id (OpenAI), request-id (Anthropic).
+protocol::Header request_id_header(Protocol protocol, std::string id);
+
+// The rate-limit headers of a provider's RPM and TPM state (a limit of 0 sends none of
+// its headers). OpenAI: x-ratelimit-{limit,remaining,reset}-{requests,tokens}, the reset
+// a Go duration ("1s", "6m0s", "120ms"); Anthropic:
+// anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset}, the reset an RFC 3339
+// UTC time ("2026-12-06T18:45:12Z", rounded up to the second) after `wall_now_unix_ms`.
+// Limits and remaining are per scenario minute; the resets are divided by K.
+std::vector<protocol::Header> rate_limit_headers(Protocol protocol, const sim::RateLimitState& limits,
+                                                 std::int64_t time_scale, std::int64_t wall_now_unix_ms);
+
+// A Go time.Duration string of a delay rounded up to the millisecond, as OpenAI sends
+// its resets: "0s", "999ms", "1s", "1.5s", "6m0s", "1h0m0.25s".
+std::string go_duration(Duration d);
+
+// Unix seconds as RFC 3339 in UTC: "2026-12-06T18:45:12Z". Precondition: >= 0.
+std::string rfc3339_utc(std::int64_t unix_seconds);
+
+// A provider's models as its list-models endpoint answers (OpenAI GET /models:
+// {"object":"list","data":[{"id","object":"model","created","owned_by"}]}; Anthropic GET
+// /v1/models: {"data":[{"type":"model","id","display_name","created_at"}],"has_more",
+// "first_id","last_id"}), and one of them as the retrieve endpoint answers it.
+std::string models_body(Protocol protocol, const std::vector<ModelConfig>& models);
+std::string model_body(Protocol protocol, const ModelConfig& model);
+
+// A whole 200 JSON response (content-length, `connection: close` unless keep_alive).
+std::string json_response(const std::string& body, bool keep_alive, const std::vector<protocol::Header>& extra);
+
+// The lengths of the fleet's answers: each drawn from the output-token distribution of
+// a traffic class of the scenario picked by weight (the same mix the simulator's
+// arrivals come from), capped by the request's max_tokens. Deterministic: the n-th
+// answer of a fleet seeded S has the same length whatever the requests' times. A
+// scenario without traffic classes answers max_tokens.
+class AnswerLengths {
+ public:
+  AnswerLengths(const sim::TrafficSpec& traffic, std::uint64_t seed);
+  std::int64_t next(std::int64_t max_tokens);
+
+ private:
+  std::vector<sim::TrafficClass> classes_;  // the scenario's, in order
+  std::int64_t total_weight_ = 0;
+  Prng prng_;
+};
 
 // The error body a provider sends when prompt + max_tokens exceed the context window
 // (OpenAI: code context_length_exceeded; Anthropic: invalid_request_error).

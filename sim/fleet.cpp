@@ -42,6 +42,14 @@ void check_fault(const Fault& f, const ProviderSpec& spec) {
   FAILOVER_ASSERT(!f.latency_first_token || f.latency_factor_permille == kPermille);
   // Cutting limits needs limits to cut (the scenario loader reports it with a line).
   FAILOVER_ASSERT(f.kind != FaultKind::rate_limit || spec.rpm_max > 0 || spec.tpm_max > 0);
+  FAILOVER_ASSERT(f.after_tokens >= 0 && f.after_tokens <= kTokensMax);
+  FAILOVER_ASSERT(f.kind != FaultKind::stall || (f.stall > Duration{0} && f.stall <= kLatencyMax));
+  // A stream's error event names a type a client maps back to this very status.
+  FAILOVER_ASSERT(f.kind != FaultKind::stream_error || f.status == 429 || f.status == 500 || f.status == 529);
+}
+
+bool is_stream_fault(FaultKind kind) {
+  return kind == FaultKind::stream_error || kind == FaultKind::unterminated || kind == FaultKind::stall;
 }
 
 void check_spec(const ProviderSpec& spec) {
@@ -103,6 +111,12 @@ const char* to_string(FaultKind kind) noexcept {
       return "malformed";
     case FaultKind::truncated:
       return "truncated";
+    case FaultKind::stream_error:
+      return "stream_error";
+    case FaultKind::unterminated:
+      return "unterminated";
+    case FaultKind::stall:
+      return "stall";
   }
   return "unknown";
 }
@@ -143,6 +157,28 @@ Fault Fault::malformed(Time start, Duration duration, Ratio rate) {
 
 Fault Fault::truncated(Time start, Duration duration, Ratio rate) {
   return make_fault(FaultKind::truncated, start, duration, rate);
+}
+
+Fault Fault::stream_error(Time start, Duration duration, Ratio rate, std::int32_t status, std::int64_t after_tokens) {
+  Fault f = make_fault(FaultKind::stream_error, start, duration, rate);
+  f.status = status;
+  f.after_tokens = after_tokens;
+  return f;
+}
+
+Fault Fault::unterminated(Time start, Duration duration, Ratio rate, std::int64_t after_tokens) {
+  Fault f = make_fault(FaultKind::unterminated, start, duration, rate);
+  f.after_tokens = after_tokens;
+  return f;
+}
+
+Fault Fault::stall_for(Time start, Duration duration, Ratio rate, Duration stall, std::int64_t after_tokens,
+                       bool reset) {
+  Fault f = make_fault(FaultKind::stall, start, duration, rate);
+  f.stall = stall;
+  f.after_tokens = after_tokens;
+  f.reset = reset;
+  return f;
 }
 
 Fault Fault::ramped(Duration up, Duration down) const {
@@ -211,6 +247,13 @@ std::int64_t LimitBucket::available() const noexcept {
   return level_ / kMicrosPerMinute;
 }
 
+Duration LimitBucket::until_full(std::int64_t limit) const noexcept {
+  FAILOVER_ASSERT(limit >= 0 && limit <= kLimitPerMinuteMax);
+  const std::int64_t cap = limit * kMicrosPerMinute;
+  if (limit == 0 || level_ >= cap) return Duration{0};
+  return us((cap - level_ + limit - 1) / limit);
+}
+
 // What the faults do to one call: the first hit of each kind (kNoIndex: none), the
 // limits left by rate_limit faults, and the call's timing after latency faults.
 struct FakeProvider::Effects {
@@ -219,7 +262,8 @@ struct FakeProvider::Effects {
   Index http = kNoIndex;
   Index truncated = kNoIndex;
   Index malformed = kNoIndex;
-  Index limit = kNoIndex;  // the rate_limit fault with the deepest cut
+  Index stream = kNoIndex;  // the first stream fault hit (stream_error, unterminated, stall)
+  Index limit = kNoIndex;   // the rate_limit fault with the deepest cut
   std::uint64_t cut_draw = 0;
   std::int64_t keep_ppm = kPpm;
   std::int64_t ttft_us = 0;
@@ -230,7 +274,9 @@ FakeProvider::FakeProvider(ProviderSpec spec, const Prng& stream)
     : spec_(std::move(spec)),
       latency_prng_(stream.fork("latency")),
       rpm_bucket_(spec_.rpm_max),
-      tpm_bucket_(spec_.tpm_max) {
+      tpm_bucket_(spec_.tpm_max),
+      rpm_in_force_(spec_.rpm_max),
+      tpm_in_force_(spec_.tpm_max) {
   check_spec(spec_);
   fault_prngs_.reserve(spec_.faults.size());
   for (std::size_t i = 0; i < spec_.faults.size(); ++i) {
@@ -272,6 +318,7 @@ FakeProvider::Effects FakeProvider::draw_faults(Time now, const AttemptSpec& att
                    : f.kind == FaultKind::hang        ? &fx.hang
                    : f.kind == FaultKind::http_error  ? &fx.http
                    : f.kind == FaultKind::truncated   ? &fx.truncated
+                   : is_stream_fault(f.kind)          ? &fx.stream
                                                       : &fx.malformed;
     if (*first != kNoIndex) continue;
     *first = index;
@@ -287,9 +334,11 @@ std::optional<Duration> FakeProvider::limit_wait(Time now, const AttemptSpec& at
   FAILOVER_ASSERT(tokens >= 2);
   const bool rpm = spec_.rpm_max > 0;
   const bool tpm = spec_.tpm_max > 0;
+  rpm_in_force_ = spec_.rpm_max * keep_ppm / kPpm;
+  tpm_in_force_ = spec_.tpm_max * keep_ppm / kPpm;
   Duration wait{0};
-  if (rpm) wait = std::max(wait, rpm_bucket_.wait(now, 1, spec_.rpm_max * keep_ppm / kPpm));
-  if (tpm) wait = std::max(wait, tpm_bucket_.wait(now, tokens, spec_.tpm_max * keep_ppm / kPpm));
+  if (rpm) wait = std::max(wait, rpm_bucket_.wait(now, 1, rpm_in_force_));
+  if (tpm) wait = std::max(wait, tpm_bucket_.wait(now, tokens, tpm_in_force_));
   if (wait > Duration{0}) return round_up_to_seconds(wait);
   // Both buckets admit: only now take from either, so a TPM refusal costs no RPM.
   if (rpm) rpm_bucket_.take(1);
@@ -312,6 +361,7 @@ Reply FakeProvider::start(Time now, const AttemptSpec& attempt) {
   FAILOVER_ASSERT(attempt.model < spec_.models.size());
   FAILOVER_ASSERT(attempt.prompt_tokens >= kTokensMin && attempt.prompt_tokens <= kTokensMax);
   FAILOVER_ASSERT(attempt.output_tokens >= kTokensMin && attempt.output_tokens <= kTokensMax);
+  FAILOVER_ASSERT(attempt.max_tokens >= 0 && attempt.max_tokens <= kTokensMax);
   last_now_ = now;
   ++stats_.calls;
   const double u = open_unit(latency_prng_);  // exactly one latency draw per call
@@ -322,7 +372,8 @@ Reply FakeProvider::start(Time now, const AttemptSpec& attempt) {
     return immediate(now, f.delay, Outcome::of(f.reset ? OutcomeKind::reset : OutcomeKind::connect_error), fx.connect);
   }
   const ModelConfig& model = spec_.models[attempt.model];
-  if (model.context_window_tokens > 0 && attempt.prompt_tokens + attempt.output_tokens > model.context_window_tokens) {
+  const std::int64_t reserved = std::max(attempt.output_tokens, attempt.max_tokens);
+  if (model.context_window_tokens > 0 && attempt.prompt_tokens + reserved > model.context_window_tokens) {
     ++stats_.context_refusals;
     return immediate(now, spec_.reject_delay, Outcome::refused(400, Refusal::context_length), kNoIndex);
   }
@@ -374,6 +425,8 @@ Reply FakeProvider::answer(Time now, const AttemptSpec& attempt, const Effects& 
     r.fault = fx.truncated;
     return r;
   }
+  // A stream fault breaks only a stream; a non-streamed call it hit goes on as if missed.
+  if (fx.stream != kNoIndex && attempt.stream) return broken_stream(r, attempt, fx.stream, first, fx.per_token_us);
   const Usage usage{attempt.prompt_tokens, attempt.output_tokens, true};
   r.billed_micro_usd = price_micro_usd(attempt.model, usage);
   r.tokens_delivered = attempt.output_tokens;
@@ -385,6 +438,66 @@ Reply FakeProvider::answer(Time now, const AttemptSpec& attempt, const Effects& 
     return r;
   }
   ++stats_.succeeded;
+  r.outcome = Outcome::ok(usage);
+  return r;
+}
+
+RateLimitState FakeProvider::rate_limits() const noexcept {
+  RateLimitState s;
+  if (spec_.rpm_max > 0) s.requests = {rpm_in_force_, rpm_bucket_.available(), rpm_bucket_.until_full(rpm_in_force_)};
+  if (spec_.tpm_max > 0) s.tokens = {tpm_in_force_, tpm_bucket_.available(), tpm_bucket_.until_full(tpm_in_force_)};
+  return s;
+}
+
+Reply FakeProvider::broken_stream(Reply r, const AttemptSpec& attempt, Index fault, Time first,
+                                  std::int64_t per_token_us) {
+  FAILOVER_ASSERT(attempt.stream);
+  FAILOVER_ASSERT(fault < spec_.faults.size());
+  const Fault& f = spec_.faults[fault];
+  FAILOVER_ASSERT(is_stream_fault(f.kind));
+  const std::int64_t sent = std::min(f.after_tokens, attempt.output_tokens);
+  const Time broken_at = first + us(per_token_us) * sent;
+  r.fault = fault;
+  r.break_after_tokens = sent;
+  // Content reached the client -- the engine commits the stream -- only if a token did.
+  r.first_byte_at = sent > 0 ? first : kTimeNever;
+  r.tokens_delivered = sent;
+  r.billed_micro_usd = price_micro_usd(attempt.model, Usage{attempt.prompt_tokens, sent, true});
+  switch (f.kind) {
+    case FaultKind::stream_error:
+      ++stats_.stream_errors;
+      r.stream_break = StreamBreak::error_event;
+      r.done_at = broken_at;
+      r.outcome = Outcome::http(f.status);
+      return r;
+    case FaultKind::unterminated:
+      ++stats_.unterminated;
+      r.stream_break = StreamBreak::no_end_marker;
+      r.done_at = broken_at;
+      r.outcome = Outcome::of(OutcomeKind::truncated);
+      return r;
+    default:
+      break;
+  }
+  FAILOVER_ASSERT(f.kind == FaultKind::stall);
+  ++stats_.stalls;
+  r.stream_break = StreamBreak::stall;
+  r.stall_from = broken_at;
+  r.stall_until = broken_at + f.stall;
+  if (f.reset) {
+    // The live transport reads a connection that dies inside a 200 stream as a stream
+    // that ended before its end marker.
+    r.done_at = r.stall_until;
+    r.outcome = Outcome::of(OutcomeKind::truncated);
+    return r;
+  }
+  // Resumed: the whole answer, `stall` late from the stall on.
+  ++stats_.succeeded;
+  const Usage usage{attempt.prompt_tokens, attempt.output_tokens, true};
+  if (sent == 0) r.first_byte_at = r.stall_until;
+  r.done_at = first + us(per_token_us) * attempt.output_tokens + f.stall;
+  r.tokens_delivered = attempt.output_tokens;
+  r.billed_micro_usd = price_micro_usd(attempt.model, usage);
   r.outcome = Outcome::ok(usage);
   return r;
 }

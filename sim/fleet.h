@@ -38,6 +38,13 @@ enum class FaultKind : std::uint8_t {
   connect_error,  // a share of calls refused (or reset: `reset`) at once, after `delay`
   malformed,      // a share of 200 answers whose body does not decode
   truncated,      // a share of answers cut mid-way, at a token drawn once per call
+  // Stream faults: they change only streamed answers (a non-streamed call they hit is
+  // answered as if they had not), each after `after_tokens` output tokens (0: before
+  // any content).
+  stream_error,  // an error event in the 200 stream (status 529, 429 or 500): the engine sees that status
+  unterminated,  // the stream ends cleanly without its end marker: truncated
+  stall,         // the deltas stop for `stall`, then resume (a slow success) or, with `reset`, the connection resets:
+                 // truncated
 };
 const char* to_string(FaultKind kind) noexcept;
 
@@ -45,7 +52,7 @@ const char* to_string(FaultKind kind) noexcept;
 // ramp_up after start, holds, and falls linearly to 0 over ramp_down before the end;
 // outside [start, start + duration) the fault does nothing and draws nothing.
 // Intensity means: the share of calls hit (http_error, hang, connect_error, malformed,
-// truncated); the share of the limits removed (rate_limit); the share of the brownout
+// truncated, and the stream faults); the share of the limits removed (rate_limit); the share of the brownout
 // applied (latency: the multiplier becomes 1 + (factor - 1) x intensity, and a
 // replacement TTFT moves that far from the normal TTFT toward its own at the same
 // quantile).
@@ -60,7 +67,9 @@ struct Fault {
   std::int32_t status = 503;            // http_error
   std::optional<Duration> retry_after;  // http_error: sent with the status
   Duration delay = ms(1);               // http_error, connect_error: until it arrives
-  bool reset = false;                   // connect_error: the connection resets after sending (OutcomeKind::reset)
+  bool reset = false;  // connect_error: the connection resets after sending (OutcomeKind::reset); stall: after it
+  std::int64_t after_tokens = 0;                     // stream faults: output tokens sent before the fault strikes
+  Duration stall{0};                                 // stall: how long the deltas stop (> 0)
   std::int64_t latency_factor_permille = kPermille;  // latency
   std::optional<LatencyDist> latency_first_token;    // latency: replaces TTFT (instead of a factor)
 
@@ -72,6 +81,10 @@ struct Fault {
   static Fault connect_error(Time start, Duration duration, Ratio rate);
   static Fault malformed(Time start, Duration duration, Ratio rate);
   static Fault truncated(Time start, Duration duration, Ratio rate);
+  static Fault stream_error(Time start, Duration duration, Ratio rate, std::int32_t status, std::int64_t after_tokens);
+  static Fault unterminated(Time start, Duration duration, Ratio rate, std::int64_t after_tokens);
+  static Fault stall_for(Time start, Duration duration, Ratio rate, Duration stall, std::int64_t after_tokens,
+                         bool reset);
   [[nodiscard]] Fault ramped(Duration up, Duration down) const;
   [[nodiscard]] Fault named(std::string stream_name) const;
 
@@ -107,6 +120,18 @@ struct AttemptSpec {
   std::int64_t prompt_tokens = 0;
   std::int64_t output_tokens = 0;  // the length of the answer the model would give
   bool stream = false;
+  // The request's max_tokens when it is more than the answer (the fleet draws shorter
+  // answers): the context window is checked against prompt + max_tokens, as providers
+  // do. 0: output_tokens (the simulator's requests).
+  std::int64_t max_tokens = 0;
+};
+
+// How a stream fault breaks a streamed answer (what the fleet puts on the wire).
+enum class StreamBreak : std::uint8_t {
+  none,
+  error_event,    // the deltas so far, then the protocol's error event, then a clean end of the body
+  no_end_marker,  // the deltas so far, then a clean end of the body: no [DONE] / message_stop
+  stall,          // the deltas stop at stall_from; they resume at stall_until, or the connection resets then
 };
 
 // The provider's answer, decided when the attempt starts.
@@ -119,6 +144,25 @@ struct Reply {
   std::int64_t tokens_delivered = 0;  // output tokens that reached the client
   std::int64_t billed_micro_usd = 0;  // what the provider charges if the attempt runs to done_at
   Index fault = kNoIndex;             // the fault that decided the outcome, if one did
+  // A stream fault: how the stream breaks, after how many output tokens, and for a
+  // stall, when the deltas stop and when they resume (or the connection resets).
+  StreamBreak stream_break = StreamBreak::none;
+  std::int64_t break_after_tokens = 0;
+  Time stall_from = kTimeNever;
+  Time stall_until = kTimeNever;
+};
+
+// One provider-side limit as rate-limit headers report it.
+struct LimitState {
+  std::int64_t limit = 0;      // per minute, in force (a rate_limit fault cuts it); 0: no such limit
+  std::int64_t remaining = 0;  // whole units (requests or tokens) the bucket holds
+  Duration until_full{0};      // until the bucket refills to `limit` at that limit
+};
+
+// The RPM and TPM buckets as of the provider's last call (start()).
+struct RateLimitState {
+  LimitState requests;
+  LimitState tokens;
 };
 
 struct ProviderStats {
@@ -132,6 +176,9 @@ struct ProviderStats {
   std::int64_t http_errors = 0;
   std::int64_t malformed = 0;
   std::int64_t truncated = 0;
+  std::int64_t stream_errors = 0;  // stream faults that struck (streamed calls only)
+  std::int64_t unterminated = 0;
+  std::int64_t stalls = 0;  // a stall that resumed also counts as succeeded
   std::int64_t succeeded = 0;
 };
 
@@ -154,6 +201,8 @@ class LimitBucket {
   void take(std::int64_t amount);
   // Whole units available at the last refill.
   [[nodiscard]] std::int64_t available() const noexcept;
+  // From the last refill until the bucket holds one minute of `limit` (0 when it does).
+  [[nodiscard]] Duration until_full(std::int64_t limit) const noexcept;
 
  private:
   std::int64_t level_;
@@ -168,15 +217,16 @@ class LimitBucket {
 //
 // Overlapping faults: each active fault draws independently, so two 50% storms let
 // 25% of calls through; of the faults that hit, the first in list order decides, with
-// precedence connect_error > hang > http_error > truncated > malformed (a call that
-// never connected cannot hang; a hung call cannot be cut). Latency faults compose in
+// precedence connect_error > hang > http_error > truncated > the stream faults (of
+// which the first hit in list order) > malformed (a call that never connected cannot
+// hang; a hung call cannot be cut). Latency faults compose in
 // list order (multipliers multiply); of overlapping rate_limit faults the deepest cut
 // applies.
 //
 // Order of checks for a call: connect_error faults; the context window (400
 // context_length); concurrency (OverCapacity); RPM/TPM limits (429 with Retry-After:
 // the wait until capacity returns, rounded up to whole seconds); then, admitted,
-// hang, http_error, truncated, malformed, success.
+// hang, http_error, truncated, stream faults (streamed calls), malformed, success.
 class FakeProvider {
  public:
   FakeProvider(ProviderSpec spec, const Prng& stream);
@@ -193,6 +243,9 @@ class FakeProvider {
   [[nodiscard]] std::int64_t price_micro_usd(Index model, const Usage& usage) const;
   [[nodiscard]] std::int32_t inflight() const noexcept { return inflight_; }
   [[nodiscard]] const ProviderStats& stats() const noexcept { return stats_; }
+  // The limits after the last start() (limit 0 for one the provider does not have).
+  // Reads only: no draw, no refill.
+  [[nodiscard]] RateLimitState rate_limits() const noexcept;
   [[nodiscard]] const ProviderSpec& spec() const noexcept { return spec_; }
 
  private:
@@ -202,12 +255,16 @@ class FakeProvider {
   std::optional<Duration> limit_wait(Time now, const AttemptSpec& attempt, std::int64_t keep_ppm);
   Reply answer(Time now, const AttemptSpec& attempt, const Effects& fx);
   Reply immediate(Time now, Duration delay, const Outcome& outcome, Index fault) const;
+  // A streamed answer broken by the stream fault `fault`: first content due at `first`.
+  Reply broken_stream(Reply r, const AttemptSpec& attempt, Index fault, Time first, std::int64_t per_token_us);
 
   ProviderSpec spec_;
   Prng latency_prng_;
   std::vector<Prng> fault_prngs_;  // parallel to spec_.faults
   LimitBucket rpm_bucket_;
   LimitBucket tpm_bucket_;
+  std::int64_t rpm_in_force_ = 0;  // the limits of the last limit_wait (rate_limit faults applied)
+  std::int64_t tpm_in_force_ = 0;
   std::int32_t inflight_ = 0;
   Time last_now_ = kTimeZero;
   ProviderStats stats_;

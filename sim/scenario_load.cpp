@@ -534,14 +534,20 @@ std::optional<LatencyDist> ScenarioLoader::latency(const toml::table& t, std::st
   return LatencyDist::lognormal(*p50, *p99);
 }
 
-constexpr std::array<std::pair<std::string_view, FaultKind>, 7> kFaultKinds{
+constexpr std::array<std::pair<std::string_view, FaultKind>, 10> kFaultKinds{
     {{"http_error", FaultKind::http_error},
      {"rate_limit", FaultKind::rate_limit},
      {"latency", FaultKind::latency},
      {"hang", FaultKind::hang},
      {"connect_error", FaultKind::connect_error},
      {"malformed", FaultKind::malformed},
-     {"truncated", FaultKind::truncated}}};
+     {"truncated", FaultKind::truncated},
+     {"stream_error", FaultKind::stream_error},
+     {"unterminated", FaultKind::unterminated},
+     {"stall", FaultKind::stall}}};
+// The kinds `failover explore` draws: the stream faults take parameters it does not draw.
+constexpr std::array<std::pair<std::string_view, FaultKind>, 7> kExploreKinds{
+    {kFaultKinds[0], kFaultKinds[1], kFaultKinds[2], kFaultKinds[3], kFaultKinds[4], kFaultKinds[5], kFaultKinds[6]}};
 
 void ScenarioLoader::read_faults(const toml::table& root) {
   const toml::array* faults = r_.tables(root, "faults", "");
@@ -590,7 +596,7 @@ void ScenarioLoader::read_faults(const toml::table& root) {
 std::optional<Fault> ScenarioLoader::read_fault(const toml::table& t, const std::string& path, Index& provider) {
   if (!r_.only_keys(t, path,
                     {"provider", "kind", "name", "start", "duration", "intensity", "ramp_up", "ramp_down", "status",
-                     "retry_after", "delay", "reset", "factor", "latency"}))
+                     "retry_after", "delay", "reset", "factor", "latency", "after_tokens", "stall"}))
     return std::nullopt;
   for (const std::string_view key : {"provider", "kind", "start", "duration"}) {
     if (!r_.require(t, key, path)) return std::nullopt;
@@ -654,13 +660,17 @@ bool ScenarioLoader::read_fault_window(const toml::table& t, const std::string& 
 // The keys that belong to one kind of fault, and no other's.
 bool ScenarioLoader::read_fault_kind_keys(const toml::table& t, const std::string& path, Fault& f, Index provider) {
   const auto bit = [](FaultKind k) { return 1U << static_cast<std::uint32_t>(k); };
+  const std::uint32_t stream_faults =
+      bit(FaultKind::stream_error) | bit(FaultKind::unterminated) | bit(FaultKind::stall);
   const std::pair<std::string_view, std::uint32_t> owners[] = {
-      {"status", bit(FaultKind::http_error)},
+      {"status", bit(FaultKind::http_error) | bit(FaultKind::stream_error)},
       {"retry_after", bit(FaultKind::http_error)},
       {"delay", bit(FaultKind::http_error) | bit(FaultKind::connect_error)},
-      {"reset", bit(FaultKind::connect_error)},
+      {"reset", bit(FaultKind::connect_error) | bit(FaultKind::stall)},
       {"factor", bit(FaultKind::latency)},
-      {"latency", bit(FaultKind::latency)}};
+      {"latency", bit(FaultKind::latency)},
+      {"after_tokens", stream_faults},
+      {"stall", bit(FaultKind::stall)}};
   for (const auto& [key, mask] : owners) {
     if (!t.contains(key) || (mask & bit(f.kind)) != 0) continue;
     std::string kinds;
@@ -671,7 +681,19 @@ bool ScenarioLoader::read_fault_kind_keys(const toml::table& t, const std::strin
   }
   // An http_error fault answers with an error: a 1xx-3xx status is no failure, and the
   // fleet could not serve it as one.
-  f.status = static_cast<std::int32_t>(r_.integer(t, "status", path, 400, 599).value_or(503));
+  f.status = static_cast<std::int32_t>(
+      r_.integer(t, "status", path, 400, 599).value_or(f.kind == FaultKind::stream_error ? 529 : 503));
+  // The error event's type is one a client maps back to this very status (overloaded_error,
+  // rate_limit_error, api_error), so that the engine sees the same outcome live and simulated.
+  if (f.kind == FaultKind::stream_error && f.status != 429 && f.status != 500 && f.status != 529)
+    return r_.fail(*t.get("status"), path + ".status", "a stream_error is 529 (overloaded), 429 or 500");
+  f.after_tokens = r_.integer(t, "after_tokens", path, 0, kTokensMax).value_or(0);
+  if (f.kind == FaultKind::stall) {
+    if (!r_.require(t, "stall", path)) return false;
+    f.stall = r_.duration(t, "stall", path).value_or(Duration{0});
+    if (!r_.failed() && (f.stall <= Duration{0} || f.stall > kLatencyMax))
+      return r_.fail(*t.get("stall"), path + ".stall", "must be positive and at most 1h");
+  }
   f.retry_after = r_.duration(t, "retry_after", path);
   if (f.retry_after && *f.retry_after > kDay)
     return r_.fail(*t.get("retry_after"), path + ".retry_after", "must be at most 24h");
@@ -943,7 +965,7 @@ void ScenarioLoader::read_explore_faults(const toml::table& t) {
     if (kinds->empty()) r_.fail(*kinds, "explore.kinds", "must name at least one fault kind");
     for (std::size_t i = 0; i < kinds->size() && !r_.failed(); ++i) {
       const toml::node& n = *kinds->get(i);
-      const std::optional<FaultKind> kind = r_.choice_of(n, element("explore.kinds", i), kFaultKinds);
+      const std::optional<FaultKind> kind = r_.choice_of(n, element("explore.kinds", i), kExploreKinds);
       if (!kind) return;
       if (std::find(e.kinds.begin(), e.kinds.end(), *kind) != e.kinds.end())
         r_.fail(n, element("explore.kinds", i), "repeats " + quoted(n.as_string()->get()));

@@ -145,6 +145,18 @@ Status decode_request_common(const json::object& o, double temperature_max, Chat
   return Ok{};
 }
 
+// OpenAI's stream_options: {"include_usage": bool}, absent or null allowed.
+Status decode_stream_options(const json::object& o, ChatRequest& out) {
+  if (absent_or_null(o, "stream_options")) return Ok{};
+  const json::object* options = object_at(o, "stream_options");
+  if (options == nullptr) return bad("request.stream_options", "not an object");
+  if (const json::value* u = options->if_contains("include_usage"); u != nullptr && !u->is_null()) {
+    if (!u->is_bool()) return bad("request.stream_options.include_usage", "not a boolean");
+    out.include_usage = u->get_bool();
+  }
+  return Ok{};
+}
+
 Status decode_max_tokens(const json::object& o, std::string_view key, Presence presence, ChatRequest& out) {
   bool present = false;
   std::int64_t v = 0;
@@ -189,6 +201,7 @@ Status decode_messages(const json::object& o, bool null_content_ok, RoleOk role_
 Result<ChatRequest> decode_openai_request(const json::object& o) {
   ChatRequest out;
   if (Status s = decode_request_common(o, kOpenAiTemperatureMax, out); !s) return s.error();
+  if (Status s = decode_stream_options(o, out); !s) return s.error();
   // max_completion_tokens is the newer name; a body carries one or the other.
   const bool newer = !absent_or_null(o, "max_completion_tokens");
   if (Status s = decode_max_tokens(o, newer ? "max_completion_tokens" : "max_tokens", Presence::optional, out); !s) {
@@ -283,29 +296,26 @@ Result<ChatResponse> decode_anthropic_response(const json::object& o) {
 
 std::string encode_openai_response(const ChatResponse& r) {
   std::string body;
-  body.reserve(256 + r.text.size() + r.id.size() + r.model.size());
+  body.reserve(512 + r.text.size() + r.id.size() + r.model.size());
   body += R"({"id":)";
   put_string(body, r.id);
-  body += R"(,"object":"chat.completion","created":0,"model":)";
+  body += R"(,"object":"chat.completion","created":)";
+  put_int(body, r.created);
+  body += R"(,"model":)";
   put_string(body, r.model);
   body += R"(,"choices":[{"index":0,"message":{"role":"assistant","content":)";
   put_string(body, r.text);
-  body += R"(,"refusal":null},"logprobs":null,"finish_reason":)";
+  body += R"(,"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":)";
   put_string_or_null(body, r.stop_reason);
   body += "}]";
   if (r.usage.reported) {
-    FAILOVER_ASSERT(r.usage.input_tokens >= 0);
     FAILOVER_ASSERT(r.usage.input_tokens <= kTokensMax);
-    FAILOVER_ASSERT(r.usage.output_tokens >= 0);
     FAILOVER_ASSERT(r.usage.output_tokens <= kTokensMax);
-    body += R"(,"usage":{"prompt_tokens":)";
-    put_int(body, r.usage.input_tokens);
-    body += R"(,"completion_tokens":)";
-    put_int(body, r.usage.output_tokens);
-    body += R"(,"total_tokens":)";
-    put_int(body, r.usage.input_tokens + r.usage.output_tokens);
-    body += '}';
+    body += ',';
+    detail::put_openai_usage(body, r.usage);
   }
+  body += R"(,"service_tier":"default","system_fingerprint":)";
+  put_string(body, kSystemFingerprint);
   body += '}';
   return body;
 }
@@ -323,11 +333,8 @@ std::string encode_anthropic_response(const ChatResponse& r) {
   put_string_or_null(body, r.stop_reason);
   body += R"(,"stop_sequence":null)";
   if (r.usage.reported) {
-    body += R"(,"usage":{"input_tokens":)";
-    put_int(body, r.usage.input_tokens);
-    body += R"(,"output_tokens":)";
-    put_int(body, r.usage.output_tokens);
-    body += '}';
+    body += ',';
+    detail::put_anthropic_usage(body, r.usage.input_tokens, r.usage.output_tokens);
   }
   body += '}';
   return body;
@@ -507,17 +514,23 @@ std::string encode_response(Protocol protocol, const ChatResponse& response) {
   return protocol == Protocol::anthropic ? encode_anthropic_response(response) : encode_openai_response(response);
 }
 
-std::string encode_error(Protocol protocol, std::int32_t http_status, const ErrorInfo& error) {
+std::string encode_error(Protocol protocol, std::int32_t http_status, const ErrorInfo& error,
+                         std::string_view request_id) {
   FAILOVER_ASSERT(http_status >= 100);
   FAILOVER_ASSERT(http_status <= 999);
   std::string body;
-  body.reserve(96 + error.message.size() + error.type.size() + error.code.size());
+  body.reserve(96 + error.message.size() + error.type.size() + error.code.size() + request_id.size());
   if (protocol == Protocol::anthropic) {
     body += R"({"type":"error","error":{"type":)";
     put_string(body, error.type);
     body += R"(,"message":)";
     put_string(body, error.message);
-    body += "}}";
+    body += '}';
+    if (!request_id.empty()) {
+      body += R"(,"request_id":)";
+      put_string(body, request_id);
+    }
+    body += '}';
     return body;
   }
   body += R"({"error":{"message":)";

@@ -32,6 +32,8 @@ inline constexpr std::size_t kStreamPiecesMax = 65'536;
 
 // The Anthropic API version sent as `anthropic-version`.
 inline constexpr std::string_view kAnthropicVersion = "2023-06-01";
+// The system_fingerprint the server side (the fleet) sends: a fixed backend.
+inline constexpr std::string_view kSystemFingerprint = "fp_failover_fleet";
 
 struct Message {
   std::string role;     // "system", "user" or "assistant"
@@ -46,6 +48,9 @@ struct ChatRequest {
   std::int64_t max_tokens = 1'024;
   std::optional<double> temperature;
   bool stream = false;
+  // OpenAI's stream_options.include_usage as a server decodes it: whether the client
+  // asked for the final usage chunk. encode_request asks for it on every OpenAI stream.
+  bool include_usage = false;
 };
 
 struct Header {
@@ -75,9 +80,10 @@ Result<ChatRequest> decode_request(Protocol protocol, std::string_view body);
 struct ChatResponse {
   std::string id;
   std::string model;
-  std::string text;         // the assistant's answer (text blocks concatenated)
-  std::string stop_reason;  // OpenAI finish_reason / Anthropic stop_reason, as sent
-  Usage usage;              // usage.reported is false when the body carried none
+  std::string text;          // the assistant's answer (text blocks concatenated)
+  std::string stop_reason;   // OpenAI finish_reason / Anthropic stop_reason, as sent
+  Usage usage;               // usage.reported is false when the body carried none
+  std::int64_t created = 0;  // OpenAI `created`, Unix seconds (encoded; the decoders leave it 0)
 };
 
 // A provider's error body: OpenAI {"error":{"message","type","code"}}, Anthropic
@@ -104,17 +110,24 @@ Refusal refusal_of(Protocol protocol, std::int32_t http_status, const std::optio
 // driver reserves cost and checks context windows with it; the fleet reports it as usage.
 std::int64_t estimate_prompt_tokens(const std::vector<Message>& messages) noexcept;
 
-// Server side. Bodies exactly as the providers send them.
+// Server side. Bodies exactly as the providers send them, the members their SDKs type
+// as present-but-nullable included (OpenAI system_fingerprint, service_tier, the usage
+// token details; Anthropic stop_sequence, the cache token counts).
 std::string encode_response(Protocol protocol, const ChatResponse& response);
-std::string encode_error(Protocol protocol, std::int32_t http_status, const ErrorInfo& error);
+// Anthropic's body also carries a top-level `request_id` when one is given (as the real
+// API does since 2025); OpenAI's carries it only in the x-request-id header.
+std::string encode_error(Protocol protocol, std::int32_t http_status, const ErrorInfo& error,
+                         std::string_view request_id = {});
 // The error `type` a provider uses for a status (429 rate_limit_error, 529
 // overloaded_error, 503 "api_error"/"server_error", 400 invalid_request_error, ...).
 ErrorInfo error_for_status(Protocol protocol, std::int32_t http_status);
 
 // A streamed answer as the provider sends it: the full SSE bytes of each event, in
 // order, the text split into `pieces` deltas (at least 1), usage at the end (OpenAI:
-// a final chunk with `usage` then `data: [DONE]`; Anthropic: message_start ...
-// message_delta with usage, message_stop). Concatenated, they are the whole body.
+// when usage is reported -- the client asked with include_usage -- `"usage":null` on
+// every chunk and a final chunk with `usage` and no choices, then `data: [DONE]`;
+// Anthropic: message_start ... message_delta with usage, message_stop). Concatenated,
+// they are the whole body.
 std::vector<std::string> encode_stream(Protocol protocol, const ChatResponse& response, std::size_t pieces);
 
 }  // namespace failover::protocol

@@ -164,16 +164,25 @@ std::vector<std::string_view> split_text(std::string_view text, std::size_t piec
   return parts;
 }
 
-// `data: {"id":..,"object":"chat.completion.chunk",...,"choices":[CHOICES]}` + blank line.
-std::string openai_chunk_event(const ChatResponse& r, std::string_view choices, std::string_view tail) {
+// `data: {"id":..,"object":"chat.completion.chunk",...,"choices":[CHOICES]...}` + blank
+// line; `usage` is appended after the choices (`"usage":null` on every chunk but the
+// last when the client asked for usage, nothing otherwise).
+std::string openai_chunk_event(const ChatResponse& r, std::string_view choices, std::string_view usage) {
   std::string e = R"(data: {"id":)";
   put_string(e, r.id);
-  e += R"(,"object":"chat.completion.chunk","created":0,"model":)";
+  e += R"(,"object":"chat.completion.chunk","created":)";
+  put_int(e, r.created);
+  e += R"(,"model":)";
   put_string(e, r.model);
+  e += R"(,"service_tier":"default","system_fingerprint":)";
+  put_string(e, kSystemFingerprint);
   e += R"(,"choices":[)";
   e += choices;
   e += ']';
-  e += tail;
+  if (!usage.empty()) {
+    e += ',';
+    e += usage;
+  }
   e += "}\n\n";
   return e;
 }
@@ -188,23 +197,22 @@ std::string openai_delta_choice(std::string_view delta, std::string_view finish_
 }
 
 std::vector<std::string> encode_openai_stream(const ChatResponse& r, std::size_t pieces) {
+  const std::string_view no_usage = r.usage.reported ? R"("usage":null)" : "";
   std::vector<std::string> events;
-  events.push_back(openai_chunk_event(r, openai_delta_choice(R"({"role":"assistant","content":""})", ""), ""));
+  events.push_back(
+      openai_chunk_event(r, openai_delta_choice(R"({"role":"assistant","content":"","refusal":null})", ""), no_usage));
   for (std::string_view part : split_text(r.text, pieces)) {
     std::string delta = R"({"content":)";
     put_string(delta, part);
     delta += '}';
-    events.push_back(openai_chunk_event(r, openai_delta_choice(delta, ""), ""));
+    events.push_back(openai_chunk_event(r, openai_delta_choice(delta, ""), no_usage));
   }
-  if (!r.stop_reason.empty()) events.push_back(openai_chunk_event(r, openai_delta_choice("{}", r.stop_reason), ""));
+  if (!r.stop_reason.empty()) {
+    events.push_back(openai_chunk_event(r, openai_delta_choice("{}", r.stop_reason), no_usage));
+  }
   if (r.usage.reported) {
-    std::string usage = R"(,"usage":{"prompt_tokens":)";
-    put_int(usage, r.usage.input_tokens);
-    usage += R"(,"completion_tokens":)";
-    put_int(usage, r.usage.output_tokens);
-    usage += R"(,"total_tokens":)";
-    put_int(usage, r.usage.input_tokens + r.usage.output_tokens);
-    usage += '}';
+    std::string usage;
+    detail::put_openai_usage(usage, r.usage);
     events.push_back(openai_chunk_event(r, "", usage));
   }
   events.emplace_back("data: [DONE]\n\n");
@@ -227,9 +235,8 @@ std::string anthropic_message_start_data(const ChatResponse& r) {
   put_string(d, r.model);
   d += R"(,"content":[],"stop_reason":null,"stop_sequence":null)";
   if (r.usage.reported) {
-    d += R"(,"usage":{"input_tokens":)";
-    put_int(d, r.usage.input_tokens);
-    d += R"(,"output_tokens":1})";
+    d += ',';
+    detail::put_anthropic_usage(d, r.usage.input_tokens, 1);
   }
   d += "}}";
   return d;

@@ -56,11 +56,12 @@ stop() {
   [ "$code" -eq 0 ] || fail "$name: exited $code after SIGTERM, expected 0"
 }
 
-# chat PATH BODY: one request over /dev/tcp; the whole response on stdout.
+# chat PATH BODY: one request over /dev/tcp (with the anthropic-version header Anthropic
+# routes require; OpenAI routes ignore it); the whole response on stdout.
 chat() {
   local path=$1 body=$2
   exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
-  printf 'POST %s HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s' \
+  printf 'POST %s HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nanthropic-version: 2023-06-01\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s' \
     "$path" "${#body}" "$body" >&3
   timeout 5 cat <&3
   exec 3<&-

@@ -416,6 +416,42 @@ TEST(ErrorBody, WireShapes) {
       R"({"error":{"message":"Too long.","type":"invalid_request_error","param":null,"code":"context_length_exceeded"}})");
   EXPECT_EQ(encode_error(Protocol::openai, 500, {"server_error", "", "Oops"}),
             R"({"error":{"message":"Oops","type":"server_error","param":null,"code":null}})");
+  // Anthropic's request_id sits next to `error`; OpenAI carries its id in a header only.
+  EXPECT_EQ(encode_error(Protocol::anthropic, 529, {"overloaded_error", "", "Overloaded"}, "req_1"),
+            R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_1"})");
+  EXPECT_EQ(encode_error(Protocol::openai, 500, {"server_error", "", "Oops"}, "req_1"),
+            R"({"error":{"message":"Oops","type":"server_error","param":null,"code":null}})");
+}
+
+TEST(Request, DecodesWhetherAnOpenAiStreamAsksForUsage) {
+  const auto asked = decode_request(Protocol::openai, encode_request(Protocol::openai,
+                                                                     [] {
+                                                                       ChatRequest r;
+                                                                       r.model = "m";
+                                                                       r.messages.push_back({"user", "hi"});
+                                                                       r.stream = true;
+                                                                       return r;
+                                                                     }())
+                                                          .body);
+  ASSERT_TRUE(asked.has_value());
+  EXPECT_TRUE(asked->include_usage);
+  const auto plain =
+      decode_request(Protocol::openai, R"({"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_FALSE(plain->include_usage);
+  const auto off = decode_request(
+      Protocol::openai,
+      R"({"model":"m","stream_options":{"include_usage":false},"messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_TRUE(off.has_value());
+  EXPECT_FALSE(off->include_usage);
+  EXPECT_FALSE(decode_request(Protocol::openai,
+                              R"({"model":"m","stream_options":3,"messages":[{"role":"user","content":"hi"}]})")
+                   .has_value());
+  EXPECT_FALSE(
+      decode_request(
+          Protocol::openai,
+          R"({"model":"m","stream_options":{"include_usage":"yes"},"messages":[{"role":"user","content":"hi"}]})")
+          .has_value());
 }
 
 TEST(ErrorBody, DecodesTheDocumentedBodies) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/protocol/codec.h"
+#include "core/protocol/retry_after.h"
 #include "core/protocol/sse.h"
 #include "serve/fleet_server.h"
 #include "serve/fleet_wire.h"
@@ -58,6 +59,12 @@ std::string chat_body(Protocol protocol, const std::string& model, std::int64_t 
 
 const char* kOpenAi = "/oa/chat/completions";
 const char* kAnthropic = "/an/v1/messages";
+const std::string kVersion = "anthropic-version: 2023-06-01\r\n";
+
+// A POST with the headers an SDK sends: anthropic-version on Anthropic routes.
+std::string post_chat(const std::string& target, const std::string& body) {
+  return post(target, body, target.find("/v1/messages") != std::string::npos ? kVersion : "");
+}
 
 class FleetServerTest : public ::testing::Test {
  protected:
@@ -86,7 +93,7 @@ class FleetServerTest : public ::testing::Test {
   }
   HttpExchange chat(const char* target, Protocol protocol, const std::string& model, std::int64_t max_tokens,
                     bool stream) {
-    return call(post(target, chat_body(protocol, model, max_tokens, stream)));
+    return call(post_chat(target, chat_body(protocol, model, max_tokens, stream)));
   }
   // The per-provider counters, read on the server's thread.
   std::vector<ProviderServeStats> provider_stats() {
@@ -133,8 +140,8 @@ TEST_F(FleetServerTest, AnswersAChatCompletionWithUsageOfTheRequest) {
 
 TEST_F(FleetServerTest, AnswersAnthropicMessagesOneAfterAnotherOnAKeptAliveConnection) {
   start(Duration{0});
-  const std::string one = post(kAnthropic, chat_body(Protocol::anthropic, "claude-test", 5, false));
-  const std::string two = post(kAnthropic, chat_body(Protocol::anthropic, "claude-test", 7, true));
+  const std::string one = post_chat(kAnthropic, chat_body(Protocol::anthropic, "claude-test", 5, false));
+  const std::string two = post_chat(kAnthropic, chat_body(Protocol::anthropic, "claude-test", 7, true));
   const HttpExchange r = http_exchange(server_->port(), one + two, {true, std::chrono::milliseconds(3'000), 2});
   ASSERT_TRUE(r.complete) << r.error.message();
   ASSERT_EQ(r.statuses.size(), 2u);
@@ -155,6 +162,7 @@ TEST_F(FleetServerTest, StreamsBothProtocolsToACompleteEnd) {
   start(Duration{0});
   for (const auto& [target, protocol, model] : {std::tuple{kOpenAi, Protocol::openai, "gpt-test"},
                                                 std::tuple{kAnthropic, Protocol::anthropic, "claude-test"}}) {
+    // The fixture's answers are 50 tokens long: under max_tokens 100, a natural stop.
     const HttpExchange r = chat(target, protocol, model, 100, true);
     ASSERT_TRUE(r.complete) << target << ": " << r.error.message();
     EXPECT_EQ(r.status, 200u);
@@ -163,9 +171,10 @@ TEST_F(FleetServerTest, StreamsBothProtocolsToACompleteEnd) {
     protocol::StreamDecoder decoder(protocol);
     const std::string text = decoder.feed(r.body);
     EXPECT_EQ(decoder.finish(), protocol::StreamEnd::complete) << target;
-    EXPECT_EQ(text, answer_text(100)) << target;
-    EXPECT_EQ(decoder.response().usage.output_tokens, 100) << target;
+    EXPECT_EQ(text, answer_text(50)) << target;
+    EXPECT_EQ(decoder.response().usage.output_tokens, 50) << target;
     EXPECT_EQ(decoder.response().usage.input_tokens, 4) << target;
+    EXPECT_EQ(decoder.response().stop_reason, protocol == Protocol::openai ? "stop" : "end_turn") << target;
   }
 }
 
@@ -219,7 +228,8 @@ TEST_F(FleetServerTest, DividesRetryAfterAndLatencyByTheTimeScale) {
   const HttpExchange r = chat(kOpenAi, Protocol::openai, "gpt-test", 3, false);
   ASSERT_TRUE(r.complete) << r.error.message();
   EXPECT_EQ(r.status, 429u);
-  EXPECT_EQ(r.field("retry-after"), "2");  // 30 s / 20 = 1.5 s, rounded up
+  // 30 s / 20 = 1.5 s: no whole-second retry-after could agree with it.
+  EXPECT_EQ(r.fields.count("retry-after"), 0u);
   EXPECT_EQ(r.field("retry-after-ms"), "1500");
   // The slow provider's 2 s time to first token takes 100 ms at K = 20.
   const HttpExchange slow = chat("/slow/chat/completions", Protocol::openai, "slow-model", 3, false);
@@ -247,7 +257,7 @@ TEST_F(FleetServerTest, FollowsTheTimelineAsScenarioTimePasses) {
 TEST_F(FleetServerTest, HangsUntilTheClientGivesUpAndThenFreesTheSlot) {
   start(minutes(51));
   const HttpExchange r =
-      call(post(kOpenAi, chat_body(Protocol::openai, "gpt-test", 3, false)), std::chrono::milliseconds(300));
+      call(post_chat(kOpenAi, chat_body(Protocol::openai, "gpt-test", 3, false)), std::chrono::milliseconds(300));
   EXPECT_TRUE(r.timed_out);
   EXPECT_FALSE(r.headers);
   // The client closed its socket on leaving http_exchange; the server notices soon.
@@ -325,7 +335,11 @@ TEST_F(FleetServerTest, AnswersUnknownPathsMethodsBodiesAndModelsInTheProtocolsE
       {post("/nobody/chat/completions", "{}"), 404, Protocol::openai},
       {post("/an/chat/completions", "{}"), 404, Protocol::anthropic},
       {"GET /oa/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n", 405, Protocol::openai},
-      {post(kAnthropic, "not json"), 400, Protocol::anthropic},
+      {post_chat(kAnthropic, "not json"), 400, Protocol::anthropic},
+      {post(kAnthropic, chat_body(Protocol::anthropic, "claude-test", 3, false)), 400, Protocol::anthropic},
+      {"GET /an/v1/models HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n", 400, Protocol::anthropic},
+      {"GET /oa/models/gpt-nope HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n", 404, Protocol::openai},
+      {post("/oa/models", "{}"), 405, Protocol::openai},
       {post(kOpenAi, chat_body(Protocol::openai, "gpt-nope", 3, false)), 404, Protocol::openai},
       {post(kOpenAi, chat_body(Protocol::openai, "gpt-test", kAnswerTokensMax + 1, false)), 400, Protocol::openai},
   };
@@ -425,6 +439,108 @@ TEST_F(FleetServerTest, IdleConnectionsPastTheCapsDoNotShutOutANormalRequest) {
   ASSERT_EQ(::poll(&first, 1, 2'000), 1) << "the oldest idle connection is still open";
   char byte = 0;
   EXPECT_LE(::recv(idle.front().native_handle(), &byte, 1, 0), 0);
+}
+
+TEST_F(FleetServerTest, NamesEveryAnswerWithARequestIdHeaderAndAnthropicErrorBodiesToo) {
+  start(minutes(15));  // an: every call 529
+  const HttpExchange oa = chat(kOpenAi, Protocol::openai, "gpt-test", 3, false);
+  ASSERT_TRUE(oa.complete) << oa.error.message();
+  EXPECT_EQ(oa.field("x-request-id").rfind("req_", 0), 0u) << oa.field("x-request-id");
+  const HttpExchange an = chat(kAnthropic, Protocol::anthropic, "claude-test", 3, false);
+  ASSERT_TRUE(an.complete) << an.error.message();
+  EXPECT_EQ(an.status, 529u);
+  const std::string id = an.field("request-id");
+  EXPECT_EQ(id.rfind("req_", 0), 0u) << id;
+  EXPECT_NE(id, oa.field("x-request-id"));
+  EXPECT_NE(an.body.find(R"("request_id":")" + id + "\""), std::string::npos) << an.body;
+  // A refusal before any provider decides has one too.
+  const HttpExchange bad = call(post(kAnthropic, chat_body(Protocol::anthropic, "claude-test", 3, false)));
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_NE(bad.body.find("anthropic-version: header is required"), std::string::npos) << bad.body;
+  EXPECT_NE(bad.body.find(R"("request_id":")" + bad.field("request-id") + "\""), std::string::npos) << bad.body;
+}
+
+TEST_F(FleetServerTest, SendsRateLimitHeadersFromTheProvidersBuckets) {
+  start(Duration{0});
+  // "user" + "hello world!": 4 prompt tokens, and an answer of 3: 7 tokens each.
+  const HttpExchange first = chat(kOpenAi, Protocol::openai, "gpt-test", 3, false);
+  const HttpExchange second = chat(kOpenAi, Protocol::openai, "gpt-test", 3, false);
+  ASSERT_TRUE(first.complete && second.complete);
+  EXPECT_EQ(first.field("x-ratelimit-limit-requests"), "6000");
+  EXPECT_EQ(first.field("x-ratelimit-remaining-requests"), "5999");
+  // 100 requests a second come back: the 10 ms answer in between may have returned one.
+  EXPECT_TRUE(second.field("x-ratelimit-remaining-requests") == "5998" ||
+              second.field("x-ratelimit-remaining-requests") == "5999")
+      << second.field("x-ratelimit-remaining-requests");
+  EXPECT_EQ(first.field("x-ratelimit-limit-tokens"), "1000000");
+  EXPECT_EQ(first.field("x-ratelimit-remaining-tokens"), "999993");
+  // One request refills in 10 ms of scenario time; "1ms".."10ms" after the first.
+  const std::vector<protocol::Header> h{{"x-ratelimit-reset-requests", first.field("x-ratelimit-reset-requests")}};
+  const std::optional<Duration> reset = protocol::retry_after_from_headers(h, 0);
+  ASSERT_TRUE(reset.has_value()) << h[0].value;
+  EXPECT_GT(*reset, Duration{0});
+  EXPECT_LE(*reset, ms(10));
+  const HttpExchange an = chat(kAnthropic, Protocol::anthropic, "claude-test", 3, false);
+  ASSERT_TRUE(an.complete);
+  EXPECT_EQ(an.field("anthropic-ratelimit-requests-limit"), "6000");
+  EXPECT_EQ(an.field("anthropic-ratelimit-requests-remaining"), "5999");
+  EXPECT_EQ(an.field("anthropic-ratelimit-tokens-remaining"), "999993");
+  const std::string at = an.field("anthropic-ratelimit-tokens-reset");
+  ASSERT_EQ(at.size(), 20u) << at;  // 2026-12-06T18:45:12Z
+  EXPECT_EQ(at.back(), 'Z');
+  EXPECT_EQ(at[10], 'T');
+}
+
+TEST_F(FleetServerTest, StopsAtMaxTokensAndStampsCreatedInUnixSeconds) {
+  start(Duration{0});
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const HttpExchange oa = chat(kOpenAi, Protocol::openai, "gpt-test", 3, false);
+  const Result<protocol::ChatResponse> body = protocol::decode_response(Protocol::openai, oa.body);
+  ASSERT_TRUE(body.has_value()) << oa.body;
+  EXPECT_EQ(body->stop_reason, "length");  // 3 of the fixture's 50 tokens
+  const std::size_t created = oa.body.find(R"("created":)");
+  ASSERT_NE(created, std::string::npos);
+  const long long stamp = std::stoll(oa.body.substr(created + 10));
+  EXPECT_GE(stamp, now_s - 1);
+  EXPECT_LE(stamp, now_s + 60);
+  const HttpExchange an = chat(kAnthropic, Protocol::anthropic, "claude-test", 3, true);
+  protocol::StreamDecoder decoder(Protocol::anthropic);
+  EXPECT_EQ(decoder.feed(an.body), answer_text(3));
+  EXPECT_EQ(decoder.finish(), protocol::StreamEnd::complete);
+  EXPECT_EQ(decoder.response().stop_reason, "max_tokens");
+}
+
+TEST_F(FleetServerTest, SendsTheUsageChunkOnlyToAClientThatAskedForIt) {
+  start(Duration{0});
+  const std::string asked = chat_body(Protocol::openai, "gpt-test", 5, true);  // encode_request asks
+  ASSERT_NE(asked.find(R"("include_usage":true)"), std::string::npos);
+  const std::string not_asked =
+      R"({"model":"gpt-test","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"hi"}]})";
+  for (const bool ask : {true, false}) {
+    const HttpExchange r = call(post(kOpenAi, ask ? asked : not_asked));
+    ASSERT_TRUE(r.complete) << r.error.message();
+    protocol::StreamDecoder decoder(Protocol::openai);
+    EXPECT_EQ(decoder.feed(r.body), answer_text(5));
+    EXPECT_EQ(decoder.finish(), protocol::StreamEnd::complete);
+    EXPECT_EQ(decoder.response().usage.reported, ask) << r.body;
+  }
+}
+
+TEST_F(FleetServerTest, ListsAndRetrievesTheScenariosModelsInBothShapes) {
+  start(Duration{0});
+  const HttpExchange oa = call("GET /oa/models HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n");
+  ASSERT_TRUE(oa.complete) << oa.error.message();
+  EXPECT_EQ(oa.status, 200u);
+  EXPECT_EQ(oa.body, models_body(Protocol::openai, fixture().providers[0].models));
+  EXPECT_NE(oa.field("x-request-id"), "");
+  const HttpExchange an = call("GET /an/v1/models HTTP/1.1\r\nhost: 127.0.0.1\r\n" + kVersion + "\r\n");
+  EXPECT_EQ(an.status, 200u);
+  EXPECT_NE(an.body.find(R"("id": "claude-test")"), std::string::npos) << an.body;
+  const HttpExchange one = call("GET /an/v1/models/claude-test HTTP/1.1\r\nhost: 127.0.0.1\r\n" + kVersion + "\r\n");
+  EXPECT_EQ(one.status, 200u);
+  EXPECT_EQ(one.body, model_body(Protocol::anthropic, fixture().providers[1].models[0]));
+  EXPECT_EQ(server_->stats().bad_requests, 0);
 }
 
 TEST_F(FleetServerTest, NamesTheBaseUrlOfEachProvider) {

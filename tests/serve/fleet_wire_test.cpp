@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/protocol/codec.h"
+#include "core/protocol/retry_after.h"
 #include "core/protocol/sse.h"
 
 namespace failover::serve {
@@ -20,8 +21,10 @@ WireRequest request(Protocol protocol, std::int64_t output_tokens, bool stream) 
   w.model = "m";
   w.prompt_tokens = 10;
   w.output_tokens = output_tokens;
+  w.answer_tokens = output_tokens;
   w.stream = stream;
   w.sequence = 1;
+  w.request_id = request_id(1, 1);
   return w;
 }
 
@@ -71,19 +74,172 @@ TEST(FleetWire, WritesOneWordPerOutputToken) {
   EXPECT_EQ(static_cast<std::int64_t>(std::count(long_text.begin(), long_text.end(), ' ')), 999);
 }
 
-TEST(FleetWire, DividesRetryAfterByTheTimeScaleRoundingUp) {
+TEST(FleetWire, DividesRetryAfterByTheTimeScaleRoundingUpAndNeverContradictsItself) {
+  // 30 s at K = 20 is 1.5 s: retry-after cannot say it, so only retry-after-ms does.
   const auto h = retry_after_headers(sec(30), 20);
-  ASSERT_EQ(h.size(), 2u);
-  EXPECT_EQ(h[0].name, "retry-after");
-  EXPECT_EQ(h[0].value, "2");
-  EXPECT_EQ(h[1].name, "retry-after-ms");
-  EXPECT_EQ(h[1].value, "1500");
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0].name, "retry-after-ms");
+  EXPECT_EQ(h[0].value, "1500");
+  const auto whole = retry_after_headers(sec(30), 10);
+  ASSERT_EQ(whole.size(), 2u);
+  EXPECT_EQ(whole[0].name, "retry-after");
+  EXPECT_EQ(whole[0].value, "3");
+  EXPECT_EQ(whole[1].value, "3000");
   EXPECT_EQ(retry_after_headers(sec(1), 1)[0].value, "1");
   EXPECT_EQ(retry_after_headers(sec(1), 1)[1].value, "1000");
-  EXPECT_EQ(retry_after_headers(us(1'001), 1)[1].value, "2");
-  EXPECT_EQ(retry_after_headers(ms(1), 1'000)[1].value, "1");  // 1 µs is still a wait
-  EXPECT_EQ(retry_after_headers(ms(1), 1'000)[0].value, "1");
+  EXPECT_EQ(retry_after_headers(sec(1), 10).size(), 1u);  // the issue's 1 s vs 300 ms case cannot arise
+  EXPECT_EQ(retry_after_headers(us(1'001), 1)[0].value, "2");
+  EXPECT_EQ(retry_after_headers(ms(1), 1'000)[0].value, "1");  // 1 µs is still a wait
   EXPECT_EQ(retry_after_headers(Duration{0}, 7)[0].value, "0");
+  EXPECT_EQ(retry_after_headers(Duration{0}, 7)[1].value, "0");
+}
+
+TEST(FleetWire, NamesRequestsWithIdsUniqueToTheFleetAndTheRequest) {
+  EXPECT_EQ(request_id(7, 1), "req_00000000000000070000000000000001");
+  EXPECT_NE(request_id(7, 2), request_id(7, 1));
+  EXPECT_NE(request_id(8, 1), request_id(7, 1));
+  EXPECT_EQ(request_id_header(Protocol::openai, "req_x").name, "x-request-id");
+  EXPECT_EQ(request_id_header(Protocol::anthropic, "req_x").name, "request-id");
+}
+
+TEST(FleetWire, WritesResetsAsGoDurationsAndRfc3339Times) {
+  EXPECT_EQ(go_duration(Duration{0}), "0s");
+  EXPECT_EQ(go_duration(us(1)), "1ms");
+  EXPECT_EQ(go_duration(ms(999)), "999ms");
+  EXPECT_EQ(go_duration(sec(1)), "1s");
+  EXPECT_EQ(go_duration(ms(1'500)), "1.5s");
+  EXPECT_EQ(go_duration(ms(1'050)), "1.05s");
+  EXPECT_EQ(go_duration(sec(360)), "6m0s");
+  EXPECT_EQ(go_duration(sec(3'600) + ms(250)), "1h0m0.25s");
+  EXPECT_EQ(rfc3339_utc(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(rfc3339_utc(1'735'689'600), "2025-01-01T00:00:00Z");
+  EXPECT_EQ(rfc3339_utc(1'709'251'199), "2024-02-29T23:59:59Z");
+  // What we send is what the engine reads back.
+  for (const Duration d : {ms(1), ms(999), sec(1), ms(1'500), sec(360), sec(3'600) + ms(250)}) {
+    const std::vector<protocol::Header> h{{"x-ratelimit-reset-requests", go_duration(d)}};
+    EXPECT_EQ(protocol::retry_after_from_headers(h, 0), d) << go_duration(d);
+  }
+}
+
+TEST(FleetWire, ReportsEachLimitInTheProtocolsHeadersWithResetsScaledByK) {
+  sim::RateLimitState s;
+  s.requests = {600, 599, ms(100)};
+  s.tokens = {10'000, 9'000, sec(6)};
+  const auto find = [](const std::vector<protocol::Header>& hs, const std::string& name) {
+    for (const protocol::Header& h : hs) {
+      if (h.name == name) return h.value;
+    }
+    return std::string("(absent)");
+  };
+  const std::vector<protocol::Header> oa = rate_limit_headers(Protocol::openai, s, 2, 0);
+  EXPECT_EQ(oa.size(), 6u);
+  EXPECT_EQ(find(oa, "x-ratelimit-limit-requests"), "600");
+  EXPECT_EQ(find(oa, "x-ratelimit-remaining-requests"), "599");
+  EXPECT_EQ(find(oa, "x-ratelimit-reset-requests"), "50ms");
+  EXPECT_EQ(find(oa, "x-ratelimit-limit-tokens"), "10000");
+  EXPECT_EQ(find(oa, "x-ratelimit-remaining-tokens"), "9000");
+  EXPECT_EQ(find(oa, "x-ratelimit-reset-tokens"), "3s");
+  // 2026-12-06T18:00:00Z plus the resets at K = 2: 50 ms (rounded up to the second) and 3 s.
+  const std::int64_t now_ms = 1'796'580'000'000;
+  const std::vector<protocol::Header> an = rate_limit_headers(Protocol::anthropic, s, 2, now_ms);
+  EXPECT_EQ(an.size(), 6u);
+  EXPECT_EQ(find(an, "anthropic-ratelimit-requests-limit"), "600");
+  EXPECT_EQ(find(an, "anthropic-ratelimit-requests-remaining"), "599");
+  EXPECT_EQ(find(an, "anthropic-ratelimit-requests-reset"), "2026-12-06T18:00:01Z");
+  EXPECT_EQ(find(an, "anthropic-ratelimit-tokens-limit"), "10000");
+  EXPECT_EQ(find(an, "anthropic-ratelimit-tokens-remaining"), "9000");
+  EXPECT_EQ(find(an, "anthropic-ratelimit-tokens-reset"), "2026-12-06T18:00:03Z");
+  // A provider without a TPM limit sends only its RPM headers; without either, none.
+  s.tokens = {};
+  EXPECT_EQ(rate_limit_headers(Protocol::openai, s, 1, 0).size(), 3u);
+  EXPECT_TRUE(rate_limit_headers(Protocol::anthropic, sim::RateLimitState{}, 1, now_ms).empty());
+}
+
+TEST(FleetWire, StopsAtTheTokenLimitWithTheProtocolsReason) {
+  for (const Protocol p : {Protocol::openai, Protocol::anthropic}) {
+    WireRequest w = request(p, 10, false);
+    w.created = 1'796'580'000;
+    EXPECT_EQ(answer(w).stop_reason, p == Protocol::openai ? "length" : "max_tokens");
+    w.answer_tokens = 9;
+    const protocol::ChatResponse r = answer(w);
+    EXPECT_EQ(r.stop_reason, p == Protocol::openai ? "stop" : "end_turn");
+    EXPECT_EQ(r.text, answer_text(9));
+    EXPECT_EQ(r.usage.output_tokens, 9);
+    const std::string body = protocol::encode_response(p, r);
+    if (p == Protocol::openai) {
+      EXPECT_NE(body.find(R"("created":1796580000)"), std::string::npos) << body;
+      EXPECT_NE(body.find(R"("system_fingerprint":"fp_)"), std::string::npos) << body;
+      EXPECT_NE(body.find(R"("completion_tokens_details":{"reasoning_tokens":0)"), std::string::npos) << body;
+    } else {
+      EXPECT_NE(body.find(R"("stop_sequence":null)"), std::string::npos) << body;
+      EXPECT_NE(body.find(R"("cache_read_input_tokens":0)"), std::string::npos) << body;
+    }
+  }
+}
+
+TEST(FleetWire, SendsTheOpenAiUsageChunkOnlyWhenTheClientAskedForIt) {
+  for (const bool asked : {false, true}) {
+    WireRequest w = request(Protocol::openai, 5, true);
+    w.include_usage = asked;
+    const std::string body = dechunk(plan_reply(w, success(at_us(1), at_us(2), 5), at_us(0)));
+    protocol::StreamDecoder d(Protocol::openai);
+    EXPECT_EQ(d.feed(body), answer_text(5));
+    EXPECT_EQ(d.finish(), protocol::StreamEnd::complete);
+    EXPECT_EQ(d.response().usage.reported, asked);
+    // Every chunk but [DONE] has choices[0] unless it is the usage chunk.
+    EXPECT_EQ(body.find(R"("choices":[])") != std::string::npos, asked) << body;
+    EXPECT_EQ(body.find(R"("usage":null)") != std::string::npos, asked) << body;
+  }
+}
+
+TEST(FleetWire, DrawsAnswerLengthsFromTheTrafficMixCappedByMaxTokens) {
+  sim::TrafficSpec traffic;
+  sim::TrafficClass short_answers;
+  short_answers.weight = 3;
+  short_answers.output_tokens = sim::TokenDist::uniform(5, 15);
+  sim::TrafficClass long_answers;
+  long_answers.weight = 1;
+  long_answers.output_tokens = sim::TokenDist::constant(400);
+  traffic.classes = {short_answers, long_answers};
+  AnswerLengths a(traffic, 7);
+  AnswerLengths same(traffic, 7);
+  AnswerLengths other(traffic, 8);
+  int capped = 0;
+  int shorts = 0;
+  bool differs = false;
+  for (int i = 0; i < 400; ++i) {
+    const std::int64_t n = a.next(100);
+    EXPECT_EQ(n, same.next(100));
+    differs = differs || n != other.next(100);
+    if (n == 100) {
+      ++capped;
+    } else {
+      ASSERT_GE(n, 5);
+      ASSERT_LE(n, 15);
+      ++shorts;
+    }
+  }
+  EXPECT_TRUE(differs);
+  // Weights 3:1 over 400 draws: about 100 long answers (capped at 100), 300 short.
+  EXPECT_GT(capped, 60);
+  EXPECT_LT(capped, 140);
+  EXPECT_EQ(capped + shorts, 400);
+  EXPECT_EQ(AnswerLengths(sim::TrafficSpec{}, 1).next(33), 33);  // no classes: max_tokens
+}
+
+TEST(FleetWire, ListsModelsInEachProtocolsShape) {
+  std::vector<ModelConfig> models(2);
+  models[0].id = "m-one";
+  models[1].id = "m-two";
+  const std::string oa = models_body(Protocol::openai, models);
+  EXPECT_NE(oa.find(R"("object": "list")"), std::string::npos) << oa;
+  EXPECT_NE(oa.find(R"("id": "m-two", "object": "model")"), std::string::npos) << oa;
+  const std::string an = models_body(Protocol::anthropic, models);
+  EXPECT_NE(an.find(R"("type": "model", "id": "m-one")"), std::string::npos) << an;
+  EXPECT_NE(an.find(R"("has_more": false)"), std::string::npos) << an;
+  EXPECT_NE(an.find(R"("last_id": "m-two")"), std::string::npos) << an;
+  EXPECT_NE(model_body(Protocol::anthropic, models[1]).find(R"("created_at": "2025-01-01T00:00:00Z")"),
+            std::string::npos);
 }
 
 TEST(FleetWire, SendsANonStreamedAnswerWholeAtDone) {
@@ -137,6 +293,85 @@ TEST(FleetWire, CutsAStreamBeforeItsEndAtEveryCutPoint) {
   }
 }
 
+// A reply broken by a stream fault after `tokens` of a 40-token answer.
+sim::Reply broken(sim::StreamBreak how, std::int64_t tokens, Outcome outcome) {
+  sim::Reply r = success(at_us(1'000), at_us(1'000 + 100 * tokens), 40);
+  r.first_byte_at = tokens > 0 ? at_us(1'000) : kTimeNever;
+  r.outcome = outcome;
+  r.stream_break = how;
+  r.break_after_tokens = tokens;
+  r.tokens_delivered = tokens;
+  return r;
+}
+
+// The first `n` words of the answer text (what a client has when the stream breaks).
+std::string first_words(std::int64_t n) {
+  return n == 0 ? std::string() : answer_text(n) + " ";
+}
+
+TEST(FleetWire, SendsAnErrorEventInsideTheStreamWhereTheFaultStrikes) {
+  for (const Protocol p : {Protocol::openai, Protocol::anthropic}) {
+    for (const std::int64_t tokens : {0, 1, 7, 40}) {
+      const WireRequest w = request(p, 40, true);
+      const WirePlan plan = plan_reply(w, broken(sim::StreamBreak::error_event, tokens, Outcome::http(529)), at_us(0));
+      EXPECT_EQ(plan.end, WireEnd::keep_alive);
+      EXPECT_EQ(plan.steps.back().at, at_us(1'000 + 100 * tokens));
+      EXPECT_EQ(plan.steps.back().bytes.substr(plan.steps.back().bytes.size() - 5), "0\r\n\r\n");
+      const std::string body = dechunk(plan);
+      protocol::StreamDecoder d(p);
+      const std::string text = d.feed(body);
+      EXPECT_EQ(text, tokens == 40 ? answer_text(40) : first_words(tokens)) << "tokens " << tokens;
+      ASSERT_EQ(d.finish(), protocol::StreamEnd::error) << body;
+      EXPECT_EQ(d.error()->type, "overloaded_error");  // read back as 529
+      EXPECT_EQ(body.find(p == Protocol::openai ? "[DONE]" : "message_stop"), std::string::npos);
+      EXPECT_EQ(body.find(p == Protocol::openai ? R"(data: {"error":)" : "event: error\n") != std::string::npos, true);
+    }
+  }
+}
+
+TEST(FleetWire, EndsAStreamCleanlyWithoutItsEndMarker) {
+  for (const Protocol p : {Protocol::openai, Protocol::anthropic}) {
+    for (const std::int64_t tokens : {0, 5, 40}) {
+      const WireRequest w = request(p, 40, true);
+      const WirePlan plan =
+          plan_reply(w, broken(sim::StreamBreak::no_end_marker, tokens, Outcome::of(OutcomeKind::truncated)), at_us(0));
+      EXPECT_EQ(plan.end, WireEnd::keep_alive);  // the body ends properly: only the marker is missing
+      protocol::StreamDecoder d(p);
+      EXPECT_EQ(d.feed(dechunk(plan)), tokens == 40 ? answer_text(40) : first_words(tokens));
+      EXPECT_EQ(d.finish(), protocol::StreamEnd::truncated) << "tokens " << tokens;
+    }
+  }
+}
+
+TEST(FleetWire, StallsTheDeltasThenResumesOrResets) {
+  for (const Protocol p : {Protocol::openai, Protocol::anthropic}) {
+    const WireRequest w = request(p, 40, true);
+    sim::Reply r = broken(sim::StreamBreak::stall, 10, Outcome::ok(Usage{10, 40, true}));
+    r.stall_from = at_us(2'000);
+    r.stall_until = at_us(900'000);
+    r.done_at = at_us(903'000);
+    const WirePlan resumed = plan_reply(w, r, at_us(0));
+    EXPECT_EQ(resumed.end, WireEnd::keep_alive);
+    for (const WireStep& step : resumed.steps) {
+      EXPECT_TRUE(step.at <= at_us(2'000) || step.at >= at_us(900'000)) << to_us(step.at - kTimeZero);
+    }
+    EXPECT_EQ(resumed.steps.back().at, at_us(903'000));
+    protocol::StreamDecoder d(p);
+    EXPECT_EQ(d.feed(dechunk(resumed)), answer_text(40));
+    EXPECT_EQ(d.finish(), protocol::StreamEnd::complete);
+
+    r.outcome = Outcome::of(OutcomeKind::truncated);
+    r.done_at = r.stall_until;
+    const WirePlan died = plan_reply(w, r, at_us(0));
+    EXPECT_EQ(died.end, WireEnd::abort);
+    EXPECT_EQ(died.steps.back().at, at_us(900'000));
+    EXPECT_TRUE(died.steps.back().bytes.empty());
+    protocol::StreamDecoder cut(p);
+    EXPECT_EQ(cut.feed(dechunk(died)), first_words(10));
+    EXPECT_EQ(cut.finish(), protocol::StreamEnd::truncated);
+  }
+}
+
 TEST(FleetWire, AbortsResetsAndConnectErrorsAfterTheirDelayAndHoldsHangs) {
   const WireRequest w = request(Protocol::openai, 5, false);
   for (const OutcomeKind kind : {OutcomeKind::reset, OutcomeKind::connect_error}) {
@@ -183,6 +418,7 @@ TEST(FleetWire, NamesStatus529Overloaded) {
   ASSERT_EQ(plan.steps.size(), 1u);
   EXPECT_EQ(plan.steps[0].bytes.rfind("HTTP/1.1 529 Overloaded\r\n", 0), 0u);
   EXPECT_NE(plan.steps[0].bytes.find("retry-after: 3\r\n"), std::string::npos);
+  EXPECT_NE(plan.steps[0].bytes.find(R"("request_id":"req_)"), std::string::npos) << plan.steps[0].bytes;
   EXPECT_NE(plan.steps[0].bytes.find("retry-after-ms: 3000\r\n"), std::string::npos);
 }
 

@@ -268,6 +268,82 @@ TEST(FaultKinds, ACutStreamIsNeverASuccess) {
   EXPECT_GE(r.trips_by_target[0], 1);
 }
 
+// The stream faults, each as the live transport classifies what it puts on the wire: an
+// error event is the status it names, a stream without its end marker is truncated, a
+// stall that resumes is a late success and one whose connection dies is truncated too. Content before the
+// fault commits the stream to its attempt: it then fails as interrupted.
+TEST(FaultKinds, AnErrorEventBeforeAnyContentFailsOverAsItsStatus) {
+  const Traced t = run_traced(fault_spec(2, Fault::stream_error(kFaultStart, kFaultLength, kRatioOne, 529, 0), true));
+  const RunResult& r = t.result;
+  EXPECT_TRUE(r.conserved);
+  std::int64_t overloaded = 0;
+  for (const auto& [id, a] : t.view.attempts) overloaded += a.target == 0 && a.status == 529 ? 1 : 0;
+  EXPECT_GT(overloaded, 0);
+  EXPECT_EQ(t.view.successes_in_fault(0), 0);
+  EXPECT_EQ(r.failed_by[static_cast<std::size_t>(EndReason::stream_interrupted)], 0);
+  EXPECT_GT(t.view.successes_in_fault(1), t.view.arrivals_in_fault * 9 / 10);
+  EXPECT_GE(r.trips_by_target[0], 1);
+}
+
+TEST(FaultKinds, AnErrorEventAfterContentInterruptsTheStream) {
+  const Traced t = run_traced(fault_spec(2, Fault::stream_error(kFaultStart, kFaultLength, kRatioOne, 529, 10), true));
+  EXPECT_TRUE(t.result.conserved);
+  EXPECT_EQ(t.view.successes_in_fault(0), 0);
+  EXPECT_GT(t.result.failed_by[static_cast<std::size_t>(EndReason::stream_interrupted)], 0);
+}
+
+TEST(FaultKinds, AStreamEndingWithoutItsEndMarkerIsTruncated) {
+  const Traced t = run_traced(fault_spec(2, Fault::unterminated(kFaultStart, kFaultLength, kRatioOne, 10), true));
+  EXPECT_TRUE(t.result.conserved);
+  EXPECT_GT(t.view.responses(0, OutcomeKind::truncated), 0);
+  EXPECT_EQ(t.view.successes_in_fault(0), 0);
+  EXPECT_GT(t.result.failed_by[static_cast<std::size_t>(EndReason::stream_interrupted)], 0);
+}
+
+TEST(FaultKinds, AStallThatResumesIsALateSuccess) {
+  const RunResult calm = run_simulation(fault_spec(1, std::nullopt, true));
+  const Traced t =
+      run_traced(fault_spec(1, Fault::stall_for(kFaultStart, kFaultLength, kRatioOne, sec(5), 10, false), true));
+  EXPECT_TRUE(t.result.conserved);
+  EXPECT_EQ(t.view.successes_in_fault(0), t.view.arrivals_in_fault);
+  EXPECT_EQ(t.result.failed, 0);
+  EXPECT_GT(t.result.latency.percentile(Ratio{9, 10}), calm.latency.percentile(Ratio{9, 10}) + sec(4));
+}
+
+TEST(FaultKinds, AStallThatDiesIsATruncatedCommittedStream) {
+  const Traced t =
+      run_traced(fault_spec(2, Fault::stall_for(kFaultStart, kFaultLength, kRatioOne, sec(2), 10, true), true));
+  EXPECT_TRUE(t.result.conserved);
+  EXPECT_GT(t.view.responses(0, OutcomeKind::truncated), 0);
+  EXPECT_EQ(t.view.successes_in_fault(0), 0);
+  EXPECT_GT(t.result.failed_by[static_cast<std::size_t>(EndReason::stream_interrupted)], 0);
+}
+
+TEST(FaultKinds, StreamFaultsLeaveNonStreamedCallsAlone) {
+  for (const Fault& f : {Fault::stream_error(kFaultStart, kFaultLength, kRatioOne, 529, 0),
+                         Fault::unterminated(kFaultStart, kFaultLength, kRatioOne, 0),
+                         Fault::stall_for(kFaultStart, kFaultLength, kRatioOne, sec(2), 0, true)}) {
+    const Traced t = run_traced(fault_spec(1, f, false));
+    EXPECT_EQ(t.view.successes_in_fault(0), t.view.arrivals_in_fault) << to_string(f.kind);
+    EXPECT_EQ(t.result.failed, 0) << to_string(f.kind);
+  }
+}
+
+TEST(FaultKinds, StreamFaultsConserveRequestsWhenRequeued) {
+  for (const Fault& f : {Fault::stream_error(kFaultStart, kFaultLength, Ratio{1, 5}, 429, 5),
+                         Fault::unterminated(kFaultStart, kFaultLength, Ratio{1, 5}, 0),
+                         Fault::stall_for(kFaultStart, kFaultLength, Ratio{1, 5}, sec(3), 50, true)}) {
+    RunSpec spec = fault_spec(2, f, true);
+    spec.buffer.mode = BufferMode::requeue;
+    spec.buffer.capacity = 2'000;
+    spec.buffer.redelivery_delay = sec(5);
+    const RunResult r = run_simulation(spec);
+    EXPECT_TRUE(r.conserved) << to_string(f.kind);
+    EXPECT_EQ(r.arrived, r.succeeded + r.failed + r.dropped + r.in_flight_end) << to_string(f.kind);
+    EXPECT_GT(r.succeeded, r.arrived * 9 / 10) << to_string(f.kind);
+  }
+}
+
 // Every kind at once on the primary, overlapping, and a second outage on the fallback.
 RunSpec every_kind_spec(std::uint64_t seed) {
   RunSpec spec = fault_spec(3, std::nullopt, true);

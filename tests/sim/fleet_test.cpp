@@ -174,6 +174,51 @@ TEST(LimitBucket, StartsFullRefillsContinuouslyAndCapsAtAMinute) {
   EXPECT_EQ(b.available(), 30);
 }
 
+TEST(LimitBucket, SaysHowLongUntilItIsFullAgain) {
+  LimitBucket b(60);
+  EXPECT_EQ(b.until_full(60), Duration{0});
+  ASSERT_EQ(b.wait(kTimeZero, 3, 60), Duration{0});
+  b.take(3);
+  EXPECT_EQ(b.until_full(60), sec(3));  // one a second
+  EXPECT_EQ(b.until_full(0), Duration{0});
+}
+
+TEST(FakeProvider, ReportsItsLimitsInForceAndWhatIsLeftOfThem) {
+  ProviderSpec s = constant_spec();
+  s.rpm_max = 600;
+  s.tpm_max = 60'000;
+  s.faults = {Fault::rate_limit(at_min(10), minutes(10), Ratio{1, 2})};
+  FakeProvider p(s, Prng(3));
+  EXPECT_EQ(p.rate_limits().requests.limit, 600);
+  EXPECT_EQ(p.rate_limits().requests.remaining, 600);
+  run_calls(p, at_min(1), 2);  // 1,100 tokens each
+  RateLimitState r = p.rate_limits();
+  EXPECT_EQ(r.requests.limit, 600);
+  EXPECT_EQ(r.requests.remaining, 598);
+  EXPECT_EQ(r.requests.until_full, ms(200));  // 10 a second
+  EXPECT_EQ(r.tokens.limit, 60'000);
+  EXPECT_EQ(r.tokens.remaining, 57'800);
+  EXPECT_EQ(r.tokens.until_full, ms(2'200));  // 1,000 a second
+  run_calls(p, at_min(11), 1);                // the fault halves both limits
+  r = p.rate_limits();
+  EXPECT_EQ(r.requests.limit, 300);
+  EXPECT_EQ(r.requests.remaining, 299);
+  EXPECT_EQ(r.tokens.limit, 30'000);
+  ProviderSpec unlimited = constant_spec();
+  FakeProvider q(unlimited, Prng(3));
+  run_calls(q, at_min(1), 1);
+  EXPECT_EQ(q.rate_limits().requests.limit, 0);
+  EXPECT_EQ(q.rate_limits().tokens.limit, 0);
+}
+
+TEST(FakeProvider, ChecksTheContextWindowAgainstMaxTokensWhenTheAnswerIsShorter) {
+  FakeProvider p(constant_spec(), Prng(1));  // an 8,000-token window
+  EXPECT_EQ(p.start(at_min(1), AttemptSpec{0, 1'000, 100, false, 7'001}).outcome.refusal, Refusal::context_length);
+  const Reply ok = p.start(at_min(1), AttemptSpec{0, 1'000, 100, false, 7'000});
+  EXPECT_EQ(ok.outcome.kind, OutcomeKind::success);
+  EXPECT_EQ(ok.outcome.usage.output_tokens, 100);
+}
+
 TEST(FakeProvider, AnHttpErrorStormFailsItsShareOfCallsOnlyInsideItsWindow) {
   ProviderSpec s = constant_spec();
   s.faults = {Fault::http_error(at_min(60), minutes(120), 503, Ratio{94, 100})};

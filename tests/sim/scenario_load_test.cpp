@@ -91,6 +91,45 @@ TEST(ScenarioLoad, FaultsAreOrderedByStartWhateverTheirOrderInTheFile) {
   EXPECT_EQ(s->overflow_from, kTimeZero + sec(30));  // the first fault's start
 }
 
+TEST(ScenarioLoad, ReadsTheStreamFaultKindsAndWhereTheyStrike) {
+  std::vector<std::string> lines = small_scenario_lines();
+  lines.insert(lines.begin() + 56, {"[[faults]]",
+                                    "provider = \"backup\"",
+                                    "kind = \"stream_error\"",
+                                    "start = \"1m\"",
+                                    "duration = \"1m\"",
+                                    "after_tokens = 7",
+                                    "",
+                                    "[[faults]]",
+                                    "provider = \"backup\"",
+                                    "kind = \"unterminated\"",
+                                    "start = \"2m\"",
+                                    "duration = \"1m\"",
+                                    "",
+                                    "[[faults]]",
+                                    "provider = \"backup\"",
+                                    "kind = \"stall\"",
+                                    "start = \"3m\"",
+                                    "duration = \"1m\"",
+                                    "stall = \"20s\"",
+                                    "reset = true",
+                                    "after_tokens = 2",
+                                    ""});
+  const Result<Scenario> s = load_scenario_string(testing::join_lines(lines), "stream.toml");
+  ASSERT_TRUE(s.has_value()) << s.error().message();
+  const std::vector<Fault>& f = s->providers[1].faults;
+  ASSERT_EQ(f.size(), 3U);
+  EXPECT_EQ(f[0].kind, FaultKind::stream_error);
+  EXPECT_EQ(f[0].status, 529);  // overloaded unless said otherwise
+  EXPECT_EQ(f[0].after_tokens, 7);
+  EXPECT_EQ(f[1].kind, FaultKind::unterminated);
+  EXPECT_EQ(f[1].after_tokens, 0);
+  EXPECT_EQ(f[2].kind, FaultKind::stall);
+  EXPECT_EQ(f[2].stall, sec(20));
+  EXPECT_TRUE(f[2].reset);
+  EXPECT_EQ(f[2].after_tokens, 2);
+}
+
 TEST(ScenarioLoad, RejectsAnUnreadableFileWithItsPath) {
   const Result<Scenario> s = load_scenario_file("/nonexistent/storm.toml");
   ASSERT_FALSE(s.has_value());
@@ -171,6 +210,19 @@ INSTANTIATE_TEST_SUITE_P(
                 "faults[0].delay: applies only to kind = \"http_error\" or \"connect_error\""},
         BadCase{"FaultStatusThatIsNoError", 55, "status = 200", true, 56, "200",
                 "faults[0].status: must be between 400 and 599 but is 200"},
+        BadCase{"StreamErrorWithAStatusClientsCannotReadBack", 55,
+                "[[faults]]\nprovider = \"backup\"\nkind = \"stream_error\"\nstart = \"2m\"\nduration = \"1m\"\nstatus "
+                "= 503",
+                true, 61, "503", "status: a stream_error is 529 (overloaded), 429 or 500"},
+        BadCase{"StallWithoutItsDuration", 55,
+                "[[faults]]\nprovider = \"backup\"\nkind = \"stall\"\nstart = \"2m\"\nduration = \"1m\"", true, 56, "",
+                "stall: is required"},
+        BadCase{
+            "StallOfNothing", 55,
+            "[[faults]]\nprovider = \"backup\"\nkind = \"stall\"\nstart = \"2m\"\nduration = \"1m\"\nstall = \"0s\"",
+            true, 61, "\"0s\"", "stall: must be positive and at most 1h"},
+        BadCase{"AfterTokensOnAnotherKind", 55, "after_tokens = 3", true, 56, "3",
+                "faults[0].after_tokens: applies only to kind = \"stream_error\" or \"unterminated\" or \"stall\""},
         BadCase{"TimeOfDayWithoutClockStart", 52, "start = 11:23:00", false, 52, "11:23", "needs scenario.clock_start"},
         BadCase{"DuplicateFaultStream", 55,
                 "[[faults]]\nprovider = \"primary\"\nkind = \"http_error\"\nstart = \"2m\"\nduration = \"1m\"\nname = "

@@ -15,6 +15,7 @@
 
 #include "core/transport/tls.h"
 #include "serve/fleet_wire.h"
+#include "sim/fleet.h"
 #include "tests/transport/fleet_fixture.h"
 
 namespace failover::transport {
@@ -224,6 +225,50 @@ TEST(Client, StreamCutBeforeItsEndMarkerIsTruncated) {
   const AttemptResult r = h.one(40, true);
   EXPECT_EQ(r.outcome.kind, OutcomeKind::truncated) << r.detail;
   EXPECT_EQ(h.first_bytes, 1);  // part of the stream arrived
+}
+
+// The outcome the simulator gives the engine for the first call to `provider` of the
+// fixture: what the live client must read off the fleet's wire for the same fault.
+Outcome simulated(const Fleet& fleet, const std::string& provider, std::int64_t max_tokens) {
+  const sim::Scenario& s = fleet.scenario();
+  for (const sim::ProviderSpec& p : s.providers) {
+    if (p.name != provider) continue;
+    sim::FakeProvider fake(p, Prng(1));
+    return fake.start(kTimeZero, sim::AttemptSpec{0, 20, max_tokens, true}).outcome;
+  }
+  ADD_FAILURE() << "no provider " << provider;
+  return {};
+}
+
+TEST(Client, StreamFaultsReadAsTheSimulatorClassifiesThem) {
+  Fleet fleet;
+  ASSERT_TRUE(fleet.ok());
+  struct Case {
+    const char* provider;
+    OutcomeKind kind;
+    std::int32_t status;
+    int first_bytes;  // content arrived before the fault: the engine commits the stream
+  };
+  for (const Case& c :
+       {Case{"erroring", OutcomeKind::http_status, 529, 1}, Case{"erroring-oa", OutcomeKind::http_status, 429, 0},
+        Case{"endless", OutcomeKind::truncated, 0, 1}, Case{"stalling", OutcomeKind::success, 200, 1},
+        Case{"dying", OutcomeKind::truncated, 0, 1}}) {
+    Harness h(fleet, c.provider);
+    const AttemptResult r = h.one(40, true);
+    EXPECT_EQ(r.outcome.kind, c.kind) << c.provider << ": " << r.detail;
+    if (c.kind == OutcomeKind::http_status) {
+      EXPECT_EQ(r.outcome.http_status, c.status) << c.provider;
+    }
+    EXPECT_EQ(h.first_bytes, c.first_bytes) << c.provider;
+    const Outcome sim = simulated(fleet, c.provider, 40);
+    EXPECT_EQ(sim.kind, r.outcome.kind) << c.provider;
+    if (c.kind == OutcomeKind::http_status) {
+      EXPECT_EQ(sim.http_status, r.outcome.http_status) << c.provider;
+    }
+    if (c.kind == OutcomeKind::success) {
+      EXPECT_EQ(r.text, serve::answer_text(40)) << c.provider;
+    }
+  }
 }
 
 TEST(Client, BodyCutShortOfItsLengthIsReset) {

@@ -14,6 +14,7 @@
 #include <boost/json.hpp>
 
 #include "core/engine/assert.h"
+#include "core/engine/outcome.h"
 
 namespace failover::protocol::detail {
 
@@ -46,6 +47,33 @@ inline void put_double(std::string& out, double v) {
   const auto r = std::to_chars(buf, buf + sizeof buf, v);
   FAILOVER_ASSERT(r.ec == std::errc());
   out.append(buf, r.ptr);
+}
+
+// `"usage":{...}` as OpenAI sends it (prompt, completion and total tokens, and the token
+// details its SDK types declare: nothing cached, no audio, no reasoning, no prediction).
+inline void put_openai_usage(std::string& out, const Usage& usage) {
+  FAILOVER_ASSERT(usage.input_tokens >= 0 && usage.output_tokens >= 0);
+  out += R"("usage":{"prompt_tokens":)";
+  put_int(out, usage.input_tokens);
+  out += R"(,"completion_tokens":)";
+  put_int(out, usage.output_tokens);
+  out += R"(,"total_tokens":)";
+  put_int(out, usage.input_tokens + usage.output_tokens);
+  out += R"(,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0})";
+  out += R"(,"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,)";
+  out += R"("accepted_prediction_tokens":0,"rejected_prediction_tokens":0}})";
+}
+
+// `"usage":{...}` of an Anthropic message (and message_start) with its cache counts
+// (no prompt caching: zeros) and service tier, as the API sends them.
+inline void put_anthropic_usage(std::string& out, std::int64_t input_tokens, std::int64_t output_tokens) {
+  FAILOVER_ASSERT(input_tokens >= 0 && output_tokens >= 0);
+  out += R"("usage":{"input_tokens":)";
+  put_int(out, input_tokens);
+  out += R"(,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,)";
+  out += R"("cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0},"output_tokens":)";
+  put_int(out, output_tokens);
+  out += R"(,"service_tier":"standard"})";
 }
 
 }  // namespace failover::protocol::detail
