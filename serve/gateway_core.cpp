@@ -27,6 +27,10 @@ using transport::AttemptHandle;
 using transport::AttemptResult;
 using SteadyClock = std::chrono::steady_clock;
 
+std::string request_id_headers(const std::string& request_id) {
+  return "x-request-id: " + request_id + "\r\nrequest-id: " + request_id + "\r\n";
+}
+
 std::string error_body(Protocol protocol, unsigned status, const std::string& message) {
   protocol::ErrorInfo error = protocol::error_for_status(protocol, static_cast<std::int32_t>(status));
   error.message = message;
@@ -387,7 +391,7 @@ class GatewayCore::Impl {
 
   [[nodiscard]] std::string common_headers(const std::string& request_id, Index target, std::int64_t attempts,
                                            std::optional<std::int64_t> retry_after) const {
-    std::string h = "x-request-id: " + request_id + "\r\n";
+    std::string h = request_id_headers(request_id);
     if (target != kNoIndex) h += "x-failover-target: " + target_name(target) + "\r\n";
     h += "x-failover-attempts: " + std::to_string(attempts) + "\r\n";
     if (retry_after) h += "retry-after: " + std::to_string(*retry_after) + "\r\n";

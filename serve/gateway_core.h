@@ -105,6 +105,9 @@ class GatewayCore {
   std::unique_ptr<Impl> impl_;
 };
 
+// The request id as response header lines: `x-request-id` (what the OpenAI SDK reports)
+// and `request-id` (what the Anthropic SDK reports), so either SDK sees the id the log keeps.
+std::string request_id_headers(const std::string& request_id);
 // The caller-protocol error body the gateway answers with itself.
 std::string error_body(Protocol protocol, unsigned status, const std::string& message);
 // The same as one server-sent event, ending a relayed stream that broke.

@@ -372,7 +372,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     caller.arrived = SteadyClock::now();
     const auto rid = request.find("x-request-id");
     caller.request_id = rid != request.end() && is_token(rid->value()) ? std::string(rid->value()) : new_request_id();
-    const std::string id_header = "x-request-id: " + caller.request_id + "\r\n";
+    const std::string id_header = request_id_headers(caller.request_id);
     if (path == "/healthz" || path == "/readyz") {
       co_return co_await write(whole_response(200, id_header, "{\"status\":\"ok\"}", !keep_alive));
     }
@@ -474,7 +474,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                                bool keep_alive) {
     asio::post(shared_->engine_io,
                [shared = shared_, caller, status, message] { shared->core.log_refused(caller, status, message); });
-    const std::string headers = "x-request-id: " + caller.request_id + "\r\n";
+    const std::string headers = request_id_headers(caller.request_id);
     co_return co_await write(
         whole_response(status, headers, error_body(caller.protocol, status, message), !keep_alive));
   }

@@ -268,7 +268,7 @@ std::optional<Ratio> Reader::ratio_of(const toml::node& n, const std::string& pa
     if (!p) return fail(n, path, "\"" + s->get() + "\" " + p.error().what), std::nullopt;
     r = *p;
   } else if (const auto* i = n.as_integer()) {
-    if (i->get() >= detail::kDecimalAbsMax) return fail(n, path, "is out of range (at most 1e9)"), std::nullopt;
+    if (i->get() >= std::int64_t{1'000'000'000}) return fail(n, path, "is out of range (at most 1e9)"), std::nullopt;
     if (i->get() > 1) return bare_above_one(Decimal{i->get(), 0, false});
     r = Ratio{i->get(), 1};
   } else if (const auto* f = n.as_floating_point()) {
