@@ -21,7 +21,8 @@
 //     stop_reason, words (of the text received, before the error too), usage_output,
 //     elapsed_ms }
 // An expectation names the members it checks; `request_id: true` means "a req_ id",
-// `ratelimit: true` means the protocol's request and token rate-limit headers are present.
+// `ratelimit: true` means the protocol's request and token rate-limit headers are present,
+// `headers` gives exact values and `headers_present` names headers whose value varies.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,6 +37,9 @@ if (!casesFile || !baseUrl) {
 const reportAt = rest[0] === '--report' ? rest[1] : undefined;
 const suite = JSON.parse(readFileSync(casesFile, 'utf8'));
 const observations = [];
+// The key the SDKs send: SDK_API_KEY when the server checks keys (the gateway), else a
+// placeholder the fleet ignores.
+const apiKey = (placeholder) => process.env.SDK_API_KEY || placeholder;
 
 const RATE_LIMIT_HEADERS = {
   openai: [
@@ -49,7 +53,7 @@ const RATE_LIMIT_HEADERS = {
   ],
 };
 const KEPT_HEADERS = new Set([...RATE_LIMIT_HEADERS.openai, ...RATE_LIMIT_HEADERS.anthropic, 'retry-after',
-  'retry-after-ms', 'x-request-id', 'request-id']);
+  'retry-after-ms', 'x-request-id', 'request-id', 'x-failover-target', 'x-failover-attempts']);
 
 function keptHeaders(headers) {
   const out = {};
@@ -80,7 +84,7 @@ function errorObservation(err, partial) {
 }
 
 async function callOpenAi(c, mode, partial) {
-  const client = new OpenAI({ apiKey: 'sk-unused', baseURL: baseUrl + c.path, maxRetries: 0,
+  const client = new OpenAI({ apiKey: apiKey('sk-unused'), baseURL: baseUrl + c.path, maxRetries: 0,
     timeout: c.timeout_ms ?? 5000 });
   const params = { model: c.model, max_tokens: c.max_tokens, messages: [{ role: 'user', content: 'hello' }] };
   const obs = { outcome: 'ok', stop_reason: null, usage_output: null, request_id: null, headers: {} };
@@ -111,7 +115,7 @@ async function callOpenAi(c, mode, partial) {
 }
 
 async function callAnthropic(c, mode, partial) {
-  const client = new Anthropic({ apiKey: 'sk-ant-unused', baseURL: baseUrl + c.path, maxRetries: 0,
+  const client = new Anthropic({ apiKey: apiKey('sk-ant-unused'), baseURL: baseUrl + c.path, maxRetries: 0,
     timeout: c.timeout_ms ?? 5000 });
   const params = { model: c.model, max_tokens: c.max_tokens, messages: [{ role: 'user', content: 'hello' }] };
   const obs = { outcome: 'ok', stop_reason: null, usage_output: null, request_id: null, headers: {} };
@@ -169,6 +173,8 @@ function check(c, obs, expect) {
       for (const [name, value] of Object.entries(want)) {
         assert.equal(obs.headers[name] ?? null, value, `header ${name}: ${where}`);
       }
+    } else if (key === 'headers_present') {
+      for (const name of want) assert.ok(name in obs.headers, `header ${name} missing: ${where}`);
     } else if (key === 'message_includes') {
       assert.ok((obs.message ?? '').includes(want), `message: ${where}`);
     } else if (key === 'elapsed_ms_below') {
