@@ -103,7 +103,8 @@ TEST(RunReport, TheJsonHoldsOneLinePerRunAndPolicyAndCheck) {
   EXPECT_NE(
       json.find(
           "\"seeds\": [7, 8],\n      \"passed\": true,\n      \"conserved\": true,\n      \"deterministic\": null,\n   "
-          "   \"runs\": [\n        {\"scenario\": \"tiny-storm\", \"policy\": \"policy\", \"seed\": 7, \"digest\": "
+          "   \"warnings\": [],\n      \"runs\": [\n        {\"scenario\": \"tiny-storm\", \"policy\": \"policy\", "
+          "\"seed\": 7, \"digest\": "
           "\"0123456789abcdef\", \"sim\": {\"requests\": 3000, \"events\": 12345, \"wall_seconds\": 0.500000}"),
       std::string::npos);
   EXPECT_EQ(count_of(json, "\n        {\"scenario\": "), 4U);
