@@ -113,7 +113,7 @@ inline serve::ServeConfig test_serve_config() {
 class TestGateway {
  public:
   TestGateway(const Config& config, const serve::ServeConfig& settings, std::FILE* log = nullptr) {
-    setenv(kProviderKeyEnv, "sk-provider-secret-for-tests", 1);
+    setenv(kProviderKeyEnv, "provider-credential-placeholder", 1);
     serve::GatewayOptions options;
     options.listen = {"127.0.0.1", 0};
     options.tls_cert_file = test_ca().server_cert_file;

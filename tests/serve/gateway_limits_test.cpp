@@ -78,7 +78,7 @@ TEST(GatewayLimits, ASlowPlainHttpHeaderIsCutOffAtTheHeaderReadTimeout) {
   ASSERT_TRUE(fleet.ok());
   serve::ServeConfig settings = test_serve_config();
   settings.header_read_timeout = ms(300);
-  setenv(kProviderKeyEnv, "sk-provider-secret-for-tests", 1);
+  setenv(kProviderKeyEnv, "provider-credential-placeholder", 1);
   serve::GatewayOptions options;
   options.listen = {"127.0.0.1", 0};
   options.core.tls.ca_file = test_ca().ca_file;

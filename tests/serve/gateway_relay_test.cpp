@@ -110,7 +110,7 @@ TEST(GatewayRelay, PassesTheWholeBodyThroughWithOnlyTheModelRewritten) {
   ASSERT_EQ(seen.size(), 1U);
   const std::string& head = seen[0].substr(0, seen[0].find("\r\n\r\n"));
   EXPECT_NE(head.find("POST /chat/completions HTTP/1.1"), std::string::npos) << head;
-  EXPECT_NE(head.find("Bearer sk-provider-secret-for-tests"), std::string::npos) << "the provider key is sent";
+  EXPECT_NE(head.find("Bearer provider-credential-placeholder"), std::string::npos) << "the provider key is sent";
   EXPECT_EQ(seen[0].find(kGatewayKey), std::string::npos) << "the caller's gateway key must not reach the provider";
   boost::json::value sent = boost::json::parse(seen[0].substr(seen[0].find("\r\n\r\n") + 4));
   boost::json::value expected = boost::json::parse(body);
