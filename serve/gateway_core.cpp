@@ -19,6 +19,7 @@
 #include "core/transport/url.h"
 #include "serve/gateway_translate.h"
 #include "sim/json_writer.h"
+#include "sim/traffic_log.h"
 
 namespace failover::serve {
 
@@ -62,6 +63,7 @@ struct TryRecord {
   Index target = kNoIndex;
   std::string outcome;  // the engine's class of the attempt's end, or "cancelled" by the engine
   std::int32_t status = 0;
+  std::int64_t start_us = 0;  // after the request arrived
   std::int64_t first_byte_us = -1;
   std::int64_t duration_us = 0;
 };
@@ -88,10 +90,22 @@ struct RequestEntry {
   std::string body_model;  // the model id `body_text` was serialized with
   std::string body_text;
   std::vector<TryRecord> tries;
+  std::optional<Usage> usage;  // the successful attempt's, when the provider reported it
 };
 
 std::int64_t micros_since(SteadyClock::time_point t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - t).count();
+}
+
+std::int64_t micros_between(SteadyClock::time_point from, SteadyClock::time_point to) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(to - from).count();
+}
+
+// Microseconds since the Unix epoch at which the steady instant `t` was: the log's
+// arrival time, on the wall clock so that logs of several gateways line up.
+std::int64_t unix_us_at(SteadyClock::time_point t) {
+  const auto wall = std::chrono::system_clock::now().time_since_epoch();
+  return std::chrono::duration_cast<std::chrono::microseconds>(wall).count() - micros_since(t);
 }
 
 }  // namespace
@@ -262,8 +276,9 @@ class GatewayCore::Impl {
       const char* why = c.reason == CancelReason::hedge_lost ? "hedge_lost"
                         : c.reason == CancelReason::deadline ? "deadline"
                                                              : "timeout";
-      req->second.tries.push_back(
-          {it->second.target, why, 0, it->second.first_byte_us, micros_since(it->second.started)});
+      req->second.tries.push_back({it->second.target, why, 0,
+                                   micros_between(req->second.caller.arrived, it->second.started),
+                                   it->second.first_byte_us, micros_since(it->second.started)});
       if (c.reason != CancelReason::hedge_lost) req->second.last_error = target_name(it->second.target) + ": " + why;
     }
     attempts_.erase(it);
@@ -442,7 +457,9 @@ class GatewayCore::Impl {
     clients_[entry.provider]->cancel(entry.handle);
     const auto req = requests_.find(entry.request);
     if (req != requests_.end()) {
-      req->second.tries.push_back({entry.target, "cancelled", 0, entry.first_byte_us, micros_since(entry.started)});
+      req->second.tries.push_back({entry.target, "cancelled", 0,
+                                   micros_between(req->second.caller.arrived, entry.started), entry.first_byte_us,
+                                   micros_since(entry.started)});
       req->second.last_error = "the caller closed its connection mid-stream";
     }
     engine_.on_response(clock_.now(), id, Outcome::of(OutcomeKind::cancelled), buffer_);
@@ -472,9 +489,10 @@ class GatewayCore::Impl {
     const Protocol target = config_.provider_of(a.target).protocol;
     if (target != e.caller.protocol) translate_back(target, result);
     const OutcomeClass cls = classify(result.outcome, config_.policy.classify);
-    e.tries.push_back(
-        {a.target, std::string(to_string(cls)), result.outcome.http_status, a.first_byte_us, micros_since(a.started)});
+    e.tries.push_back({a.target, std::string(to_string(cls)), result.outcome.http_status,
+                       micros_between(e.caller.arrived, a.started), a.first_byte_us, micros_since(a.started)});
     if (result.outcome.kind == OutcomeKind::success) {
+      if (result.outcome.usage.reported) e.usage = result.outcome.usage;
       e.answer = e.caller.stream ? std::move(a.pending) : std::move(result.body);
       return;
     }
@@ -504,17 +522,24 @@ class GatewayCore::Impl {
     }
   }
 
-  // One JSON line per request (docs/serve.md): never a prompt, never a key.
+  // One JSON line per request, version 1 of the traffic log (docs/traffic-log.md, which
+  // `[traffic] replay` and `failover derive` read): never a prompt, never a key.
   void log_line(const RequestEntry& e, Index target, std::string_view outcome, unsigned status) {
     if (options_.log == nullptr) return;
     sim::JsonWriter j;
     j.open_inline("", '{');
+    j.integer("v", sim::kTrafficLogVersion);
     j.integer("ts_ms", transport::wall_now_unix_ms());
+    j.integer("arrived_us", unix_us_at(e.caller.arrived));
     j.text("id", e.caller.request_id);
     j.text("protocol", protocol_name(e.caller.protocol));
     j.text("route", e.caller.route.name);
     j.boolean("stream", e.caller.stream);
     j.integer("prompt_tokens_est", e.caller.prompt_tokens);
+    if (e.usage) {
+      j.integer("prompt_tokens", e.usage->input_tokens);
+      j.integer("output_tokens", e.usage->output_tokens);
+    }
     if (target == kNoIndex) {
       j.null("target");
     } else {
@@ -533,6 +558,7 @@ class GatewayCore::Impl {
       j.text("target", target_name(t.target));
       j.text("outcome", t.outcome);
       j.integer("status", t.status);
+      j.integer("start_us", t.start_us);
       if (t.first_byte_us >= 0) j.integer("first_byte_us", t.first_byte_us);
       j.integer("duration_us", t.duration_us);
       j.close('}');

@@ -132,6 +132,11 @@ void draw_faults(Prng& p, const Scenario& s, Draw& d) {
 Result<Base> load_base(std::string path, std::string text, std::string policy) {
   Result<Scenario> s = load_scenario_string(text, path);
   if (!s) return s.error();
+  if (s->traffic.replay) {  // a draw scales rate_rpm and token sizes, which a replayed log does not have
+    return Error{path,
+                 "[traffic] replay: failover explore draws traffic rates and token sizes, which a replayed "
+                 "log fixes; explore a scenario with a rate (rate_rpm and classes)"};
+  }
   if (s->find_policy(policy) == nullptr) {
     std::string names;
     for (const NamedPolicy& p : s->policies) names += (names.empty() ? "" : ", ") + p.name;

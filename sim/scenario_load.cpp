@@ -27,6 +27,7 @@
 #include "core/engine/assert.h"
 #include "sim/expect.h"
 #include "sim/scenario_config.h"
+#include "sim/traffic_log.h"
 
 namespace failover::sim {
 namespace {
@@ -77,6 +78,11 @@ class ScenarioLoader {
   std::optional<Time> point_at(const toml::table& t, std::string_view key, const std::string& path);
   void read_seeds(const toml::table& t);
   void read_traffic(const toml::table& root);
+  void read_replay(const toml::table& t);
+  std::optional<Ratio> replay_speed(const toml::table& t);
+  void replay_requests(const toml::table& t, const std::string& file, const TrafficLog& log, ReplaySpec& spec);
+  std::optional<std::pair<Index, Index>> replay_route(const toml::table& t, const LogRequest& q);
+  void replay_loop(const toml::table& t, ReplaySpec& spec);
   void read_schedule(const toml::table& t);
   void read_classes(const toml::array& classes);
   void read_class(const toml::table& t, const std::string& path, TrafficClass& c, std::optional<Ratio>& share);
@@ -253,13 +259,19 @@ void ScenarioLoader::read_traffic(const toml::table& root) {
   if (r_.failed() || !r_.require(root, "traffic", "")) return;
   const toml::table* t = r_.table(root, "traffic", "");
   const std::string path = "traffic";
+  const bool replay = t != nullptr && t->contains("replay");
   if (t == nullptr ||
-      !r_.only_keys(*t, path,
-                    {"rate_rpm", "process", "schedule", "to_rpm", "peak_rpm", "amplitude_rpm", "start", "over",
-                     "duration", "period", "phase", "arrivals_from", "arrivals_until", "classes"}))
+      !(replay ? r_.only_keys(
+                     *t, path,
+                     {"replay", "speed", "multiply", "jitter", "loop", "routes", "arrivals_from", "arrivals_until"})
+               : r_.only_keys(*t, path,
+                              {"rate_rpm", "process", "schedule", "to_rpm", "peak_rpm", "amplitude_rpm", "start",
+                               "over", "duration", "period", "phase", "arrivals_from", "arrivals_until", "classes"})))
     return;
-  s_.traffic.process = r_.choice(*t, "process", path, kProcesses).value_or(ArrivalProcess::poisson);
-  read_schedule(*t);
+  if (!replay) {
+    s_.traffic.process = r_.choice(*t, "process", path, kProcesses).value_or(ArrivalProcess::poisson);
+    read_schedule(*t);
+  }
   s_.traffic.start = point_at(*t, "arrivals_from", path).value_or(kTimeZero);
   s_.traffic.end = point_at(*t, "arrivals_until", path).value_or(kTimeZero + s_.duration);
   if (!r_.failed() && (s_.traffic.start >= s_.traffic.end || s_.traffic.end > kTimeZero + s_.duration)) {
@@ -268,8 +280,208 @@ void ScenarioLoader::read_traffic(const toml::table& root) {
         *at, t->contains("arrivals_until") ? "traffic.arrivals_until" : "traffic.arrivals_from",
         "arrivals must start before they stop, within the scenario's duration (" + duration_text(s_.duration) + ")");
   }
+  if (replay) {
+    read_replay(*t);
+    return;
+  }
   if (!r_.require(*t, "classes", path)) return;
   if (const toml::array* classes = r_.tables(*t, "classes", path)) read_classes(*classes);
+}
+
+// ---- [traffic] replay ------------------------------------------------------------
+
+constexpr std::int64_t kSpeedMax = 1'000'000;
+// A replayed request whose log does not say how long its answer was (it failed) gets
+// the median of the answers the log does know, or this when it knows none.
+constexpr std::int64_t kReplayOutputTokensDefault = 256;
+
+// The arrivals and token counts of a traffic log (sim/traffic_log.h): read here, by the
+// loader, so that the simulator never opens a file. Each (route or tier, stream) pair
+// of the log becomes one traffic class.
+void ScenarioLoader::read_replay(const toml::table& t) {
+  const std::string path = "traffic";
+  const std::optional<std::string> written = r_.text(t, "replay", path);
+  if (!written) return;
+  if (written->empty()) {
+    r_.fail(*t.get("replay"), "traffic.replay", "must name a traffic log file (docs/traffic-log.md)");
+    return;
+  }
+  ReplaySpec spec;
+  spec.speed = replay_speed(t).value_or(kRatioOne);
+  spec.multiply = r_.integer(t, "multiply", path, 1, kReplayMultiplyMax).value_or(1);
+  if (const std::optional<Duration> jitter = r_.duration(t, "jitter", path)) {
+    if (*jitter > kReplayJitterMax) {
+      r_.fail(*t.get("jitter"), "traffic.jitter", "must be at most " + duration_text(kReplayJitterMax));
+    } else if (spec.multiply == 1 && *jitter > Duration{0}) {
+      r_.fail(*t.get("jitter"), "traffic.jitter", "spreads the copies of multiply > 1, and multiply is 1");
+    }
+    spec.jitter = *jitter;
+  }
+  if (r_.failed()) return;
+  const std::string file = live_config_path(r_.source(), *written);  // relative to this file's folder
+  Result<TrafficLog> log = read_traffic_log_file(file);
+  if (!log) {
+    r_.set(Error{log.error().where, log.error().what + " (the traffic log of traffic.replay, " +
+                                        config::where(r_.source(), t.get("replay")->source()) + ")"});
+    return;
+  }
+  replay_requests(t, file, *log, spec);
+  replay_loop(t, spec);
+  if (!r_.failed()) s_.traffic.replay = std::move(spec);
+}
+
+// A number (2, 0.5, "50%") or a fraction "1/60": how much faster than recorded.
+std::optional<Ratio> ScenarioLoader::replay_speed(const toml::table& t) {
+  const toml::node* n = r_.get(t, "speed");
+  if (n == nullptr) return std::nullopt;
+  std::optional<Ratio> speed;
+  const std::string_view fraction = n->as_string() != nullptr ? std::string_view(n->as_string()->get()) : "";
+  if (const std::size_t slash = fraction.find('/'); slash != std::string_view::npos) {
+    const auto whole = [](std::string_view d) -> std::optional<std::int64_t> {
+      if (d.empty() || d.size() > 7 || d.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+      return std::stoll(std::string(d));
+    };
+    const std::optional<std::int64_t> num = whole(fraction.substr(0, slash));
+    const std::optional<std::int64_t> den = whole(fraction.substr(slash + 1));
+    if (num && den && *den > 0) speed = Ratio{*num, *den};
+    if (!speed) {
+      r_.fail(*n, "traffic.speed", quoted(fraction) + " is not a fraction of whole numbers such as \"1/60\"");
+      return std::nullopt;
+    }
+  } else if (n->as_string() != nullptr) {  // "200%"
+    speed = r_.ratio_of(*n, "traffic.speed", kRatioExactUncapped);
+    if (!speed) return std::nullopt;
+  } else {  // 2, 0.5: a multiple, not a share, so not the reader's ratio rule
+    const std::optional<double> x = r_.number_of(*n, "traffic.speed");
+    if (!x) return std::nullopt;
+    const double micros = *x * static_cast<double>(kShareDen);
+    if (!(micros >= 0.0 && micros <= 1e12) || std::abs(micros - std::round(micros)) > 1e-6) {
+      r_.fail(*n, "traffic.speed", "must have at most 6 decimals and be between 1/1000000 and 1000000");
+      return std::nullopt;
+    }
+    speed = Ratio{std::llround(micros), kShareDen};
+  }
+  if (speed->num * kSpeedMax < speed->den || speed->num > kSpeedMax * speed->den) {
+    r_.fail(*n, "traffic.speed", "must be between 1/1000000 and 1000000");
+    return std::nullopt;
+  }
+  return speed;
+}
+
+// The route (or tier) a log line's name stands for: [traffic] routes first, then a
+// route, a tier, a route listing that model id (the gateway's rule), then routes."*".
+std::optional<std::pair<Index, Index>> ScenarioLoader::replay_route(const toml::table& t, const LogRequest& q) {
+  const toml::table* map = t.get("routes") != nullptr ? t.get("routes")->as_table() : nullptr;
+  const auto named = [&](std::string_view name) -> std::optional<std::pair<Index, Index>> {
+    if (const std::optional<Index> r = policy_.route_index(name)) return std::pair{*r, kNoIndex};
+    if (const std::optional<Index> tier = policy_.tier_index(name)) return std::pair{kNoIndex, *tier};
+    return std::nullopt;
+  };
+  if (map != nullptr) {
+    if (const toml::node* n = map->get(q.route); n != nullptr && n->as_string() != nullptr) {
+      return named(n->as_string()->get());
+    }
+  }
+  if (auto found = named(q.route)) return found;
+  for (std::size_t r = 0; r < policy_.routes.size(); ++r) {
+    for (const RouteTarget& rt : policy_.routes[r].targets) {
+      if (policy_.model(rt.target).id == q.route) return std::pair{static_cast<Index>(r), kNoIndex};
+    }
+  }
+  if (map != nullptr) {
+    if (const toml::node* n = map->get("*"); n != nullptr && n->as_string() != nullptr)
+      return named(n->as_string()->get());
+  }
+  return std::nullopt;
+}
+
+void ScenarioLoader::replay_requests(const toml::table& t, const std::string& file, const TrafficLog& log,
+                                     ReplaySpec& spec) {
+  const auto log_where = [&](const LogRequest& q) { return file + ":" + std::to_string(q.line); };
+  if (const toml::table* map = r_.table(t, "routes", "traffic")) {
+    for (const auto& [k, v] : *map) {
+      const std::string key_path = join("traffic.routes", k.str());
+      const std::optional<std::string> to = r_.text_of(v, key_path);
+      if (!to) return;
+      if (!policy_.route_index(*to) && !policy_.tier_index(*to)) {
+        r_.fail(v, key_path, "names " + quoted(*to) + ", which is neither a route nor a tier");
+        return;
+      }
+    }
+  }
+  std::vector<std::int64_t> known;
+  for (const LogRequest& q : log.requests) {
+    if (q.output_tokens) known.push_back(*q.output_tokens);
+  }
+  std::int64_t output_default = kReplayOutputTokensDefault;
+  if (!known.empty()) {
+    std::nth_element(known.begin(), known.begin() + static_cast<std::ptrdiff_t>((known.size() - 1) / 2), known.end());
+    output_default = known[(known.size() - 1) / 2];
+  }
+  const auto clamp = [](std::int64_t tokens) { return std::clamp(tokens, kTokensMin, kTokensMax); };
+  const std::string replay_at = config::where(r_.source(), t.get("replay")->source());
+  auto requests = std::make_shared<std::vector<ReplayRequest>>();
+  requests->reserve(log.requests.size());
+  const std::int64_t origin = log.requests.front().arrived_us;
+  for (const LogRequest& q : log.requests) {
+    const std::optional<std::pair<Index, Index>> route = replay_route(t, q);
+    if (!route) {
+      std::string known_routes;
+      for (const RouteConfig& rc : policy_.routes) known_routes += (known_routes.empty() ? "" : ", ") + rc.name;
+      r_.set(Error{log_where(q), quoted(q.route) +
+                                     " is neither a route, a tier nor a "
+                                     "model of the scenario (routes: " +
+                                     known_routes + "); map it with [traffic] routes = { " + quoted(q.route) +
+                                     " = \"ROUTE\" } or \"*\" (the traffic log of traffic.replay, " + replay_at + ")"});
+      return;
+    }
+    const auto same = [&](const TrafficClass& c) {
+      return c.route == route->first && c.tier == route->second && c.stream == q.stream;
+    };
+    auto it = std::find_if(s_.traffic.classes.begin(), s_.traffic.classes.end(), same);
+    if (it == s_.traffic.classes.end()) {
+      if (s_.traffic.classes.size() == kTrafficClassesMax) {
+        r_.set(Error{log_where(q), "more than " + std::to_string(kTrafficClassesMax) +
+                                       " (route, stream) pairs: the simulator keeps one traffic class each"});
+        return;
+      }
+      TrafficClass c;
+      c.route = route->first;
+      c.tier = route->second;
+      c.stream = q.stream;
+      c.name = "replay:" + (c.tier != kNoIndex ? "tier:" + policy_.tiers[c.tier].name : policy_.routes[c.route].name) +
+               (c.stream ? ":stream" : "");
+      c.prompt_tokens = TokenDist::constant(clamp(q.prompt_tokens));
+      c.output_tokens = TokenDist::constant(clamp(q.output_tokens.value_or(output_default)));
+      s_.traffic.classes.push_back(std::move(c));
+      it = s_.traffic.classes.end() - 1;
+    }
+    requests->push_back({us(q.arrived_us - origin), static_cast<Index>(it - s_.traffic.classes.begin()),
+                         clamp(q.prompt_tokens), clamp(q.output_tokens.value_or(output_default))});
+  }
+  spec.requests = std::move(requests);
+}
+
+// loop = true: the next pass starts one mean gap after the last request (the log's
+// span x n / (n - 1)); loop = "24h": every 24 h of log time, which must exceed the span.
+void ScenarioLoader::replay_loop(const toml::table& t, ReplaySpec& spec) {
+  const toml::node* n = r_.get(t, "loop");
+  if (n == nullptr || spec.requests == nullptr) return;
+  const Duration span = spec.requests->back().at;
+  if (n->as_boolean() != nullptr) {
+    spec.loop = n->as_boolean()->get();
+    const auto count = static_cast<std::int64_t>(spec.requests->size());
+    spec.period = count < 2 ? sec(1) : std::max(us(1), span + span / (count - 1));
+    return;
+  }
+  const std::optional<Duration> period = r_.duration_of(*n, "traffic.loop");
+  if (!period) return;
+  if (*period <= span) {
+    r_.fail(*n, "traffic.loop", "must be longer than the log, which spans " + duration_text(span));
+    return;
+  }
+  spec.loop = true;
+  spec.period = *period;
 }
 
 // The rate schedule: rate_rpm and the keys of the chosen schedule, and no other's.

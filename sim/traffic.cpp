@@ -132,6 +132,16 @@ Traffic::Traffic(TrafficSpec spec, const Prng& stream)
     FAILOVER_ASSERT(c.weight <= (std::int64_t{1} << 40));
     weight_total_ += c.weight;
   }
+  if (spec_.replay) {
+    const ReplaySpec& r = *spec_.replay;
+    FAILOVER_ASSERT(r.requests != nullptr);
+    FAILOVER_ASSERT(r.speed.num > 0 && r.speed.den > 0);
+    FAILOVER_ASSERT(r.multiply >= 1 && r.multiply <= kReplayMultiplyMax);
+    FAILOVER_ASSERT(r.jitter >= Duration{0} && r.jitter <= kReplayJitterMax);
+    FAILOVER_ASSERT(!r.loop || (!r.requests->empty() && r.period > r.requests->back().at));
+    done_ = r.requests->empty();
+    return;
+  }
   envelope_mrpm_ = spec_.rate.rate_mrpm_max();
   FAILOVER_ASSERT(envelope_mrpm_ <= kRateRpmMax * kMilli);
   done_ = envelope_mrpm_ == 0;
@@ -139,6 +149,7 @@ Traffic::Traffic(TrafficSpec spec, const Prng& stream)
 
 std::optional<Arrival> Traffic::next_arrival() {
   if (done_) return std::nullopt;
+  if (spec_.replay) return next_replayed();
   const std::optional<Time> at = spec_.process == ArrivalProcess::poisson ? next_poisson_time() : next_constant_time();
   if (!at) {
     done_ = true;
@@ -205,6 +216,81 @@ Arrival Traffic::shape(Time at) {
   ++generated_;
   FAILOVER_ASSERT(a.prompt_tokens >= kTokensMin);
   return a;
+}
+
+namespace {
+
+// Log time `t` on the scenario's clock: t / speed, in 128 bits (30 days x 10^6).
+Duration replay_scaled(Duration t, Ratio speed) {
+  return us(static_cast<std::int64_t>(static_cast<Int128>(to_us(t)) * speed.den / speed.num));
+}
+
+}  // namespace
+
+// The time of the next request of the log, or empty once it falls at or after the end.
+std::optional<Time> Traffic::replay_time() const {
+  const ReplaySpec& r = *spec_.replay;
+  if (replay_index_ >= r.requests->size()) return std::nullopt;
+  const Duration log_time = r.period * replay_pass_ + (*r.requests)[replay_index_].at;
+  const Duration window = spec_.end - spec_.start;
+  // Compared in log time first, so that a long loop never overflows the scaling.
+  if (static_cast<Int128>(to_us(log_time)) * r.speed.den >= static_cast<Int128>(to_us(window)) * r.speed.num) {
+    return std::nullopt;
+  }
+  const Time at = spec_.start + replay_scaled(log_time, r.speed);
+  return at < spec_.end ? std::optional<Time>(at) : std::nullopt;
+}
+
+std::optional<Arrival> Traffic::next_replayed() {
+  const ReplaySpec& r = *spec_.replay;
+  const std::optional<Time> next = replay_time();
+  while (!copies_.empty() && (!next || copies_.front().at <= *next)) {
+    std::pop_heap(copies_.begin(), copies_.end(), copy_later);
+    const Copy c = copies_.back();
+    copies_.pop_back();
+    if (c.at >= spec_.end) continue;  // jittered past the end of the arrivals
+    return Arrival{generated_++, c.at, c.class_index, c.prompt_tokens, c.output_tokens};
+  }
+  if (!next) {
+    done_ = true;
+    return std::nullopt;
+  }
+  const ReplayRequest& q = (*r.requests)[replay_index_];
+  for (std::int64_t k = 1; k < r.multiply; ++k) {
+    const Duration offset =
+        r.jitter > Duration{0}
+            ? us(static_cast<std::int64_t>(arrivals_.below(static_cast<std::uint64_t>(to_us(r.jitter)))))
+            : Duration{0};
+    copies_.push_back({*next + offset, copy_sequence_++, q.class_index, q.prompt_tokens, q.output_tokens});
+    std::push_heap(copies_.begin(), copies_.end(), copy_later);
+  }
+  if (++replay_index_ == r.requests->size() && r.loop) {
+    replay_index_ = 0;
+    ++replay_pass_;
+  }
+  return Arrival{generated_++, *next, q.class_index, q.prompt_tokens, q.output_tokens};
+}
+
+std::uint64_t replay_arrivals(const TrafficSpec& spec) {
+  FAILOVER_ASSERT(spec.replay.has_value());
+  const ReplaySpec& r = *spec.replay;
+  // The log time the arrival window covers: window x speed.
+  const auto covered = static_cast<Int128>(to_us(spec.end - spec.start)) * r.speed.num;
+  const auto before = [&](Int128 limit_scaled) {  // requests with at x den < limit_scaled
+    const auto it = std::lower_bound(
+        r.requests->begin(), r.requests->end(), limit_scaled,
+        [&](const ReplayRequest& q, Int128 limit) { return static_cast<Int128>(to_us(q.at)) * r.speed.den < limit; });
+    return static_cast<std::uint64_t>(it - r.requests->begin());
+  };
+  std::uint64_t count = 0;
+  if (!r.loop) {
+    count = before(covered);
+  } else {
+    const Int128 period = static_cast<Int128>(to_us(r.period)) * r.speed.den;
+    FAILOVER_ASSERT(period > 0);
+    count = static_cast<std::uint64_t>(covered / period) * r.requests->size() + before(covered % period);
+  }
+  return count * static_cast<std::uint64_t>(r.multiply);
 }
 
 }  // namespace failover::sim

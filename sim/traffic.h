@@ -1,10 +1,13 @@
 // Traffic: the application's requests as a stream of arrivals -- when each comes
 // (a rate schedule and an arrival process) and what it is (a request class drawn from
-// a weighted mix, with token counts). It decides arrival times and request shapes
-// only; what happens to an arrival (the buffer, the engine) is left to the event loop.
+// a weighted mix, with token counts) -- or, for a replayed traffic log, the log's own
+// arrivals, sped up, multiplied or looped. It decides arrival times and request shapes
+// only; what happens to an arrival (the buffer, the engine) is left to the event loop,
+// and reading the log to the scenario loader.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,13 +72,45 @@ struct TrafficClass {
   bool stream = false;
 };
 
+// One request of a replayed traffic log (sim/traffic_log.h), as the loader resolved it.
+struct ReplayRequest {
+  Duration at{0};         // after the log's first arrival, on the log's clock
+  Index class_index = 0;  // the class of its route (or tier) and stream flag
+  std::int64_t prompt_tokens = kTokensMin;
+  std::int64_t output_tokens = kTokensMin;
+};
+
+inline constexpr std::int64_t kReplayMultiplyMax = 1'000;
+inline constexpr Duration kReplayJitterMax = minutes(60);
+
+// `[traffic] replay` (docs/scenarios.md): the log's arrivals instead of a rate. The k-th
+// pass of the log (k = 0 without loop) puts a request at
+//   spec.start + (k x period + at) / speed,
+// and each request comes `multiply` times: the first at that time, every other copy
+// there too (jitter 0) or at a time drawn uniformly in [that, that + jitter) from the
+// run's "arrivals" stream, so that copies depend on the seed and nothing else.
+struct ReplaySpec {
+  // By `at`, then file order. Shared, not copied: every run of a scenario reads one log.
+  std::shared_ptr<const std::vector<ReplayRequest>> requests;
+  Ratio speed{1, 1};  // num/den > 0: 2/1 replays twice as fast, 1/60 sixty times slower
+  std::int64_t multiply = 1;
+  Duration jitter{0};
+  bool loop = false;
+  Duration period{0};  // loop: log time from one pass to the next (> the last `at`)
+};
+
 struct TrafficSpec {
-  RateSchedule rate;
+  RateSchedule rate;  // unused with replay
   ArrivalProcess process = ArrivalProcess::poisson;
   Time start = kTimeZero;  // first possible arrival
   Time end = kTimeZero;    // arrivals are strictly before end
   std::vector<TrafficClass> classes;
+  std::optional<ReplaySpec> replay;  // a replayed log instead of rate and mix
 };
+
+// How many arrivals a replay brings in [spec.start, spec.end) (jittered copies counted
+// at their request's time). Precondition: spec.replay.
+std::uint64_t replay_arrivals(const TrafficSpec& spec);
 
 struct Arrival {
   std::uint64_t number = 0;  // 0 for the first arrival
@@ -103,6 +138,21 @@ class Traffic {
   std::optional<Time> next_poisson_time();
   std::optional<Time> next_constant_time();
   Arrival shape(Time at);
+  std::optional<Arrival> next_replayed();
+  [[nodiscard]] std::optional<Time> replay_time() const;
+
+  // A copy of a replayed request waiting for its time (multiply > 1), in a min-heap on
+  // (at, sequence): copies of nearby requests interleave in time order.
+  struct Copy {
+    Time at;
+    std::uint64_t sequence = 0;
+    Index class_index = 0;
+    std::int64_t prompt_tokens = 0;
+    std::int64_t output_tokens = 0;
+  };
+  static bool copy_later(const Copy& a, const Copy& b) noexcept {
+    return a.at != b.at ? a.at > b.at : a.sequence > b.sequence;
+  }
 
   TrafficSpec spec_;
   Prng arrivals_;
@@ -115,6 +165,10 @@ class Traffic {
   bool first_ = true;           // constant: the first arrival is at spec.start
   bool done_ = false;           // an arrival fell at or after spec.end
   std::uint64_t generated_ = 0;
+  std::size_t replay_index_ = 0;  // the next request of the log
+  std::int64_t replay_pass_ = 0;  // which pass of a looped log
+  std::vector<Copy> copies_;      // heap; bounded by multiply x the requests within one jitter
+  std::uint64_t copy_sequence_ = 0;
 };
 
 }  // namespace failover::sim
