@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   failover::cli::add_fleet_command(app);
   failover::cli::add_live_command(app);
   failover::cli::add_serve_command(app);
+  failover::cli::add_derive_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

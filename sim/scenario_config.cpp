@@ -145,8 +145,11 @@ Result<toml::table> merge(toml::table& root, const std::string& source) {
     return Error{live.error().where, live.error().what + " (the live config named by " +
                                          config::where(source, config_node->source()) + " scenario.config)"};
   }
-  const Result<Config> alone = config_from_table(*live, path, LoadOptions{});
+  // The gateway's [serve] table may sit in the file (one file for `failover serve` and
+  // the scenarios that test its policy): it means nothing to a simulation.
+  const Result<Config> alone = config_from_table(*live, path, LoadOptions{{"serve"}, false});
   if (!alone) return alone.error();  // it names the live file's line
+  live->erase("serve");
   return Merge(source, *config_node, path).run(root, *live);
 }
 

@@ -29,8 +29,9 @@ inline std::string transport_file(const std::string& name) {
 class Fleet {
  public:
   // Starts the fleet of `scenario_file` (in tests/transport/). wrong_host: serve the
-  // certificate for wrong.example instead of localhost/127.0.0.1.
-  explicit Fleet(const std::string& scenario_file = "faults.toml", bool wrong_host = false)
+  // certificate for wrong.example instead of localhost/127.0.0.1. time_scale: as
+  // `failover fleet --time-scale`.
+  explicit Fleet(const std::string& scenario_file = "faults.toml", bool wrong_host = false, std::int64_t time_scale = 1)
       : work_(boost::asio::make_work_guard(io_)) {
     Result<sim::Scenario> s = sim::load_scenario_file(transport_file(scenario_file));
     if (!s) {
@@ -42,6 +43,7 @@ class Fleet {
     options.host = "127.0.0.1";
     options.tls_cert_file = wrong_host ? test_ca().wrong_host_cert_file : test_ca().server_cert_file;
     options.tls_key_file = wrong_host ? test_ca().wrong_host_key_file : test_ca().server_key_file;
+    options.time_scale = time_scale;
     Result<std::unique_ptr<serve::FleetServer>> server = serve::FleetServer::start(io_, scenario_, options);
     if (!server) {
       ADD_FAILURE() << server.error().message();
