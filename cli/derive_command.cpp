@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli/commands.h"
@@ -30,6 +31,7 @@ struct DeriveCommandOptions {
   std::string output;
   std::string config;
   std::string title;
+  std::string from;
   std::int64_t time_scale = 1;
   double min_intensity = 5.0;  // percent
   double merge_within = 10.0;  // points
@@ -92,6 +94,20 @@ int derive(const DeriveCommandOptions& o, const std::string& command) {
   }
   sim::DeriveOptions options;
   options.time_scale = o.time_scale;
+  if (!o.from.empty()) {
+    // An RFC 3339 time, or seconds on the log's own axis (as the generic forms write them).
+    std::optional<std::int64_t> from = sim::parse_rfc3339_us(o.from);
+    if (!from) {
+      const Result<sim::TrafficLog> number =
+          sim::parse_traffic_log("timestamp,route,prompt_tokens,output_tokens\n" + o.from + ",x,1,1\n", "--from");
+      if (number) from = number->requests.front().arrived_us;
+    }
+    if (!from) return fail(2, "--from " + o.from + ": not an RFC 3339 time (2026-05-08T11:00:00Z) nor seconds");
+    if (*from > log->requests.front().arrived_us) {
+      return fail(2, "--from " + o.from + " is after the log's first arrival: the scenario would lose its start");
+    }
+    options.origin_us = from;
+  }
   options.min_intensity_ppm = static_cast<std::int64_t>(o.min_intensity * 10'000.0 + 0.5);
   options.merge_within_ppm = static_cast<std::int64_t>(o.merge_within * 10'000.0 + 0.5);
   const sim::Derived derived = sim::derive_timeline(*log, options);
@@ -129,6 +145,9 @@ void add_derive_command(CLI::App& app) {
       "--config", options->config,
       "the live config the log was recorded with: its providers, routes and policy (default: from the log)");
   cmd->add_option("--title", options->title, "the scenario's title");
+  cmd->add_option("--from", options->from,
+                  "the log time that is the scenario's 0 (RFC 3339, or seconds): minutes line up from there "
+                  "(default: the first arrival)");
   cmd->add_option("--time-scale", options->time_scale,
                   "the log was recorded against failover fleet --time-scale K: times and durations x K (default 1)");
   cmd->add_option("--min-intensity", options->min_intensity,

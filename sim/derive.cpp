@@ -18,7 +18,8 @@ namespace failover::sim {
 namespace {
 
 constexpr std::int64_t kPpm = 1'000'000;
-constexpr std::int64_t kLatencySuccessesMin = 3;  // successes a minute needs to judge its latency
+// Successes a minute needs to judge its latency: a median of fewer is noise.
+constexpr std::int64_t kLatencySuccessesMin = 10;
 
 struct Count {
   std::int64_t hits = 0;
@@ -188,8 +189,10 @@ Derived derive_timeline(const TrafficLog& log, const DeriveOptions& o) {
   FAILOVER_ASSERT(!log.requests.empty());
   Derived d;
   d.requests = static_cast<std::int64_t>(log.requests.size());
-  const std::int64_t origin = log.requests.front().arrived_us;
+  const std::int64_t origin = o.origin_us.value_or(log.requests.front().arrived_us);
+  FAILOVER_ASSERT(origin <= log.requests.front().arrived_us);
   d.span = us((log.requests.back().arrived_us - origin) * o.time_scale);
+  d.lead = us((log.requests.front().arrived_us - origin) * o.time_scale);
   std::vector<std::string> order;  // providers as first seen
   std::map<std::string, ProviderMinutes> by_provider;
   std::map<std::string, DerivedProvider> providers;
@@ -328,6 +331,7 @@ Result<std::string> derived_scenario_text(const Derived& d, const DeriveText& t)
   if (!t.config_path.empty()) out += "config = " + toml_string(t.config_path) + "\n";
   out += "duration = " + dur(duration) + "\nseeds = [1]\n\n[traffic]\nreplay = " + toml_string(t.log_path) + "\n";
   if (t.time_scale > 1) out += "speed = \"1/" + std::to_string(t.time_scale) + "\"\n";
+  if (d.lead > Duration{0}) out += "arrivals_from = " + dur(d.lead) + "  # the first request, after --from\n";
   out += "\n";
   const auto seen = [&](const std::string& name) -> const DerivedProvider* {
     for (const DerivedProvider& p : d.providers) {

@@ -36,6 +36,10 @@ struct DeriveOptions {
   std::int64_t latency_factor_min_permille = 1'500;
   // Minutes without any attempt to the provider (its breaker open, no traffic) that a window bridges.
   std::int64_t gap_minutes_max = 10;
+  // The log time (µs, its own axis) that is the scenario's 0, so that the minutes line up
+  // with a clock (11:00:00 sharp, or when the fleet started); empty: the first arrival.
+  // Must not be after it.
+  std::optional<std::int64_t> origin_us;
 };
 
 // One fault window and the evidence behind it.
@@ -64,11 +68,12 @@ struct Derived {
   std::vector<DerivedFault> faults;  // by provider (first seen), then start
   std::vector<DerivedProvider> providers;
   std::vector<DerivedRoute> routes;  // routes of the log, for a scenario without a live config
-  Duration span{0};                  // the log's first to last arrival, on the scenario's clock
+  Duration span{0};                  // the origin to the log's last arrival, on the scenario's clock
+  Duration lead{0};                  // the origin to the log's first arrival (arrivals_from)
   std::int64_t requests = 0;
 };
 
-// Precondition: options valid (time_scale >= 1, bucket > 0).
+// Precondition: options valid (time_scale >= 1, bucket > 0, origin_us <= the first arrival).
 Derived derive_timeline(const TrafficLog& log, const DeriveOptions& options);
 
 struct DeriveText {

@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include "core/transport/http_client.h"
 #include "core/transport/tls.h"
 #include "core/transport/url.h"
@@ -55,7 +57,10 @@ int drive(std::uint16_t port) {
     return 0;
   }
   transport::ClientOptions options;
-  options.connections_max = 128;
+  // Below the gateway's 64 connections per client address: past that it closes idle ones
+  // or refuses (serve.connections_per_client_max), and under load the requests in flight
+  // grow; the client queues for a connection instead.
+  options.connections_max = 48;
   options.total_timeout = sec(20);
   transport::ProviderClient client(io, *tls, *url, Protocol::openai, options);
   int answered = 0;
@@ -104,7 +109,14 @@ const sim::DerivedFault* match(const std::vector<sim::DerivedFault>& derived, co
 TEST(TrafficLogDerive, TheDerivedTimelineMatchesTheFleetsWithinAMinuteAndFivePoints) {
   Fleet fleet("recorded-outage.toml", false, kTimeScale);
   ASSERT_TRUE(fleet.ok());
-  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / "traffic-derive";
+  // The fleet's clock started a moment ago, as its constructor returned: the derived
+  // minutes are counted from here (derive --from), not from the first request, which a
+  // loaded machine delays by seconds of scenario time.
+  const std::int64_t fleet_start_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  const std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) / ("traffic-derive-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string log_path = (dir / "requests.jsonl").string();
   std::FILE* log = std::fopen(log_path.c_str(), "w");
@@ -125,6 +137,7 @@ TEST(TrafficLogDerive, TheDerivedTimelineMatchesTheFleetsWithinAMinuteAndFivePoi
 
   sim::DeriveOptions options;
   options.time_scale = kTimeScale;
+  options.origin_us = fleet_start_us;
   const sim::Derived derived = sim::derive_timeline(*parsed, options);
   for (const sim::DerivedFault& d : derived.faults) {
     std::printf("derived: %s kind %d status %d from %s for %s: %lld of %lld\n", d.provider.c_str(),
@@ -158,7 +171,9 @@ TEST(TrafficLogDerive, TheDerivedTimelineMatchesTheFleetsWithinAMinuteAndFivePoi
         if (match(derived.faults, name, f) == &d) known_window = true;
       }
     }
-    if (known_window) continue;
+    // The fleet's latency is constant, but a loaded machine's is not: the gateway may see
+    // slow minutes, and saying so is right. Only the error windows are held to the timeline.
+    if (known_window || d.fault.kind == sim::FaultKind::latency) continue;
     EXPECT_EQ(d.fault.duration, minutes(1)) << "a stray window on " << d.provider;
     EXPECT_LT(d.fault.intensity.num * 5, d.fault.intensity.den) << "a stray window on " << d.provider;
   }

@@ -122,6 +122,23 @@ TEST(Derive, ScalesTheLogsClockByTheFleetsTimeScale) {
   EXPECT_EQ(d.providers[0].latency->first, ms(120));
 }
 
+TEST(Derive, FromAnEarlierOriginTheMinutesCountFromThere) {
+  const TrafficLog log = known_log({});
+  DeriveOptions o;
+  o.origin_us = log.requests.front().arrived_us - 60'000'000;  // a minute before the first request
+  const Derived d = derive_timeline(log, o);
+  ASSERT_EQ(d.faults.size(), 5U);
+  EXPECT_EQ(d.faults[0].fault.start, kTimeZero + minutes(2));  // minute 1 of the log
+  EXPECT_EQ(d.lead, minutes(1));
+  DeriveText t;
+  t.title = "later";
+  t.log_path = "log.jsonl";
+  t.command = "failover derive log.jsonl --from ...";
+  const Result<std::string> text = derived_scenario_text(d, t);
+  ASSERT_TRUE(text.has_value());
+  EXPECT_NE(text->find("arrivals_from = \"1m\""), std::string::npos) << *text;
+}
+
 TEST(Derive, AWiderMergeJoinsTheWindowsAndAHigherThresholdDropsTheSmallOnes) {
   DeriveOptions o;
   o.merge_within_ppm = 700'000;
