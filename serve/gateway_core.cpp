@@ -708,6 +708,9 @@ class GatewayCore::Impl {
       return;
     }
     g->submit(std::move(caller), std::move(sink));
+    // A drained generation whose table a connection held until now (a request it then
+    // refused) has no input of its own left to notice that it is quiet.
+    if (!draining_.empty()) collect_later();
   }
 
   void log_refused(const CallerRequest& caller, unsigned status, const std::string& reason) {
