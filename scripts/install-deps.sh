@@ -49,6 +49,7 @@ packages=(
   libcli11-dev                            # the failover command line
   openssl                                 # the transport tests make a CA at test time
   wrk                                     # bench/: the HTTP load baseline next to `failover live`
+  prometheus                              # promtool: checks the gateway's GET /metrics page (tests/serve)
 )
 
 missing=()
