@@ -12,10 +12,12 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -145,12 +147,21 @@ bool within_limits(const std::vector<sim::Scenario>& scenarios, const RunOptions
 // ---- the command -----------------------------------------------------------------
 
 // An output file opened before anything runs (so that a bad path fails at once), or
-// stdout for "-".
+// stdout for "-". The folder it goes in is created, as --report-dir's is: a CI job
+// writes `--junit out/results.xml` into a fresh checkout.
 class OutputFile {
  public:
   bool open(const std::string& path, const char* flag) {
     path_ = path;
     if (path.empty() || path == "-") return true;
+    const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!folder.empty()) std::filesystem::create_directories(folder, ec);
+    if (ec) {
+      std::fprintf(stderr, "error: %s %s: cannot create the folder %s: %s\n", flag, path.c_str(),
+                   folder.string().c_str(), ec.message().c_str());
+      return false;
+    }
     file_.open(path, std::ios::binary | std::ios::trunc);
     if (!file_) std::fprintf(stderr, "error: %s %s: cannot open the file for writing\n", flag, path.c_str());
     return static_cast<bool>(file_);
