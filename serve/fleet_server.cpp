@@ -107,6 +107,7 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
         answer_lengths_(std::move(answer_lengths)),
         seed_(options.seed),
         time_scale_(options.time_scale),
+        answer_max_tokens_(options.answer_max_tokens),
         idle_timeout_(std::chrono::microseconds(to_us(options.idle_timeout))),
         start_at_(kTimeZero + options.start_at),
         t0_(SteadyClock::now()),
@@ -131,6 +132,7 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
 
   [[nodiscard]] asio::io_context& io() const { return io_; }
   [[nodiscard]] std::uint16_t port() const { return port_; }
+  [[nodiscard]] SteadyClock::time_point origin() const { return t0_; }
   [[nodiscard]] bool tls() const { return tls_.has_value(); }
   [[nodiscard]] std::chrono::microseconds idle_timeout() const { return idle_timeout_; }
   [[nodiscard]] const std::vector<ServedProvider>& providers() const { return providers_; }
@@ -160,6 +162,7 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   AnswerLengths answer_lengths_;
   std::uint64_t seed_;
   std::int64_t time_scale_;
+  bool answer_max_tokens_;
   std::chrono::microseconds idle_timeout_;
   Time start_at_;
   SteadyClock::time_point t0_;
@@ -229,6 +232,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   std::optional<http::request_parser<http::string_body>> parser_;
   WirePlan plan_;
   std::size_t step_ = 0;
+  std::string out_;  // the steps being written
   std::optional<Index> slot_;
   bool reading_ = false;
   bool writing_ = false;
@@ -493,7 +497,7 @@ Dispatch ServerState::serve(Index provider, const protocol::ChatRequest& chat, I
   w.model = chat.model;
   w.prompt_tokens = estimate_prompt_tokens(chat);
   w.output_tokens = chat.max_tokens;
-  w.answer_tokens = answer_lengths_.next(chat.max_tokens);
+  w.answer_tokens = answer_max_tokens_ ? chat.max_tokens : answer_lengths_.next(chat.max_tokens);
   w.context_window_tokens = served.models[model].context_window_tokens;
   w.stream = chat.stream;
   w.include_usage = chat.include_usage;
@@ -666,33 +670,37 @@ void Session<Stream>::respond(Dispatch dispatch) {
 
 template <class Stream>
 void Session<Stream>::next_step() {
-  // Steps that are only waits and whose time has come are skipped in place.
-  while (!closed_ && step_ < plan_.steps.size()) {
-    const WireStep& step = plan_.steps[step_];
-    const SteadyClock::time_point when = state_->steady_at(step.at);
-    if (when > SteadyClock::now()) {
-      arm(when, [this] { next_step(); });
-      return;
+  if (closed_) return;
+  // Every step whose time has come goes out in one write: at a high time scale a
+  // stream's pieces fall due together, and a write each would cost the server a TLS
+  // record and a system call per piece for bytes the client reads at once anyway.
+  out_.clear();
+  const SteadyClock::time_point now = SteadyClock::now();
+  for (; step_ < plan_.steps.size(); ++step_) {
+    const SteadyClock::time_point when = state_->steady_at(plan_.steps[step_].at);
+    if (when > now) {
+      if (out_.empty()) {
+        arm(when, [this] { next_step(); });
+        return;
+      }
+      break;
     }
-    if (step.bytes.empty()) {
-      ++step_;
-      continue;
-    }
-    writing_ = true;
-    asio::async_write(stream_, asio::buffer(step.bytes),
-                      [self = this->shared_from_this()](const ErrorCode& ec, std::size_t) {
-                        self->writing_ = false;
-                        if (self->closed_) return;
-                        if (ec) {
-                          self->gone();
-                          return;
-                        }
-                        ++self->step_;
-                        self->next_step();
-                      });
+    out_ += plan_.steps[step_].bytes;
+  }
+  if (out_.empty()) {
+    end_response();
     return;
   }
-  if (!closed_) end_response();
+  writing_ = true;
+  asio::async_write(stream_, asio::buffer(out_), [self = this->shared_from_this()](const ErrorCode& ec, std::size_t) {
+    self->writing_ = false;
+    if (self->closed_) return;
+    if (ec) {
+      self->gone();
+      return;
+    }
+    self->next_step();
+  });
 }
 
 template <class Stream>
@@ -784,6 +792,7 @@ class Server final : public FleetServer {
   Server& operator=(const Server&) = delete;
 
   [[nodiscard]] std::uint16_t port() const noexcept override { return state_->port(); }
+  [[nodiscard]] SteadyClock::time_point origin() const noexcept override { return state_->origin(); }
   [[nodiscard]] std::string base_url(std::string_view provider) const override {
     const bool v6 = host_.find(':') != std::string::npos;
     return std::string(state_->tls() ? "https" : "http") + "://" + (v6 ? "[" + host_ + "]" : host_) + ":" +
