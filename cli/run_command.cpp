@@ -24,6 +24,7 @@
 #include "cli/options.h"
 #include "cli/parallel.h"
 #include "cli/run_limits.h"
+#include "core/config/toml_values.h"
 #include "serve/fleet_wire.h"
 #include "sim/determinism.h"
 #include "sim/expect.h"
@@ -49,6 +50,7 @@ struct RunOptions {
   int jobs = 1;
   bool live = false;            // --live: the live world, beside the simulator's (cli/live_run.h)
   std::int64_t time_scale = 1;  // --time-scale K of a --live run
+  std::string until;            // --until D of a --live run: both worlds replay the first D only; empty: all
 };
 
 // ---- selecting the scenarios, policies and seeds -------------------------------------
@@ -212,9 +214,13 @@ sim::ScenarioRun run_one(std::FILE* out, const sim::Scenario& s, const RunOption
 // What a --live run runs of a scenario: its first seed (or the first given), and the
 // policies given with --policy, else the policy under test only (each policy is a run
 // of duration / K in real time); expectations about the others are left out.
-sim::Scenario live_subject(const sim::Scenario& s, const RunOptions& o) {
+sim::Scenario live_subject(const sim::Scenario& s, const RunOptions& o, Duration until) {
   sim::Scenario out = s;
   out.seeds.resize(1);
+  if (until < out.duration) {
+    out.duration = until;
+    out.traffic.end = std::min(out.traffic.end, kTimeZero + until);
+  }
   if (o.policies.empty()) {
     out.policies.resize(1);
     std::erase_if(out.expectations, [&](const sim::Expectation& e) { return e.policy != out.policies.front().name; });
@@ -252,9 +258,10 @@ void check_live(sim::ScenarioResult& r) {
 }
 
 // Runs the scenario's policies in both worlds, prints the live world's tables and each
-// policy's two worlds side by side, and writes the live world's report folder; `ok`
-// turns false when a live run cannot start or the folder cannot be written.
-sim::ScenarioRun run_live_one(std::FILE* out, const sim::Scenario& s, const RunOptions& o, bool& ok) {
+// policy's two worlds side by side, and writes the live world's report folder (`ok`
+// turns false when it cannot be written). Empty, after saying why, when a live run
+// cannot start (the fleet, the CA or the driver): nothing is reported half.
+std::optional<sim::ScenarioRun> run_live_one(std::FILE* out, const sim::Scenario& s, const RunOptions& o, bool& ok) {
   std::fputs(sim::scenario_heading(s).c_str(), out);
   const LiveEstimate e = estimate_live(s, o.time_scale);
   std::fprintf(out, "world: live, time scale %lld: %.0f s of real time per policy, up to %.0f arrivals per second\n",
@@ -270,10 +277,7 @@ sim::ScenarioRun run_live_one(std::FILE* out, const sim::Scenario& s, const RunO
     if (!live) {
       std::fprintf(stderr, "error: %s: policy %s: %s\n", s.path.c_str(), p.name.c_str(),
                    live.error().message().c_str());
-      ok = false;
-      live = LiveRun{};  // an empty run, so that the report still lists the policy
-      live->run = simulated.policies[i].runs.front();
-      live->run.arrived = 0;
+      return std::nullopt;
     }
     run.result.conserved = run.result.conserved && live->run.conserved;
     run.result.policies.push_back({p.name, p.description, {live->run}});
@@ -319,7 +323,23 @@ int run(const RunOptions& o) {
   std::optional<std::vector<sim::Scenario>> scenarios = load_scenarios(o);
   if (!scenarios) return 2;
   if (o.live) {
-    for (sim::Scenario& s : *scenarios) s = live_subject(s, o);
+    Duration until = kTimeNever - kTimeZero;
+    if (!o.until.empty()) {
+      const Result<Duration> parsed = config::parse_duration(o.until);
+      if (!parsed || *parsed <= Duration{0}) {
+        std::fprintf(stderr, "error: --until %s: %s\n", o.until.c_str(),
+                     parsed ? "must be longer than 0" : parsed.error().what.c_str());
+        return 2;
+      }
+      until = *parsed;
+    }
+    for (sim::Scenario& s : *scenarios) {
+      if (s.traffic.start >= kTimeZero + until) {
+        std::fprintf(stderr, "error: --until %s: %s has no arrival before then\n", o.until.c_str(), s.path.c_str());
+        return 2;
+      }
+      s = live_subject(s, o, until);
+    }
     if (!live_within_limits(*scenarios, o)) return 2;
   }
   if (!within_limits(*scenarios, o)) return 2;
@@ -332,7 +352,13 @@ int run(const RunOptions& o) {
   sim::RunDocuments documents;
   for (const sim::Scenario& s : *scenarios) {
     if (&s != &scenarios->front()) std::fprintf(out, "\n");
-    documents.add(o.live ? run_live_one(out, s, o, written) : run_one(out, s, o, written));
+    if (!o.live) {
+      documents.add(run_one(out, s, o, written));
+      continue;
+    }
+    const std::optional<sim::ScenarioRun> live = run_live_one(out, s, o, written);
+    if (!live) return 2;
+    documents.add(*live);
   }
   std::fputs(documents.tally().c_str(), out);
   if (json.wanted()) written = json.write(documents.json()) && written;
@@ -375,6 +401,10 @@ void add_run_command(CLI::App& app) {
                                     "loopback TLS, and print both worlds side by side (docs/two-worlds.md)");
   cmd->add_option("--time-scale", o->time_scale, "K: a --live run's scenario time runs K times faster than real time")
       ->check(CLI::Range(std::int64_t{1}, serve::kTimeScaleMax))
+      ->needs(live);
+  cmd->add_option("--until", o->until,
+                  "with --live: both worlds replay only the scenario's first D (e.g. 2h), its arrivals and faults "
+                  "within it")
       ->needs(live);
   cmd->callback([o] { set_exit_code(run(*o)); });
 }

@@ -63,6 +63,21 @@ std::string difference_text(Metric m, double sim, double live) {
   return printf_text("%+g", d);
 }
 
+// "failed attempts_exhausted 12, dropped queue_full 3" or "none".
+std::string reasons_text(const RunResult& r) {
+  std::string out;
+  for (std::size_t i = 0; i < kEndReasonCount; ++i) {
+    const char* name = to_string(static_cast<EndReason>(i));
+    if (r.failed_by[i] > 0)
+      out += (out.empty() ? "" : ", ") + std::string("failed ") + name + " " + std::to_string(r.failed_by[i]);
+    if (r.dropped_by[i] > 0)
+      out += (out.empty() ? "" : ", ") + std::string("dropped ") + name + " " + std::to_string(r.dropped_by[i]);
+  }
+  if (r.dropped_buffer_full > 0)
+    out += (out.empty() ? "" : ", ") + std::string("buffer full ") + std::to_string(r.dropped_buffer_full);
+  return out.empty() ? "none" : out;
+}
+
 }  // namespace
 
 Duration scaled_down(Duration d, std::int64_t k) {
@@ -320,6 +335,7 @@ std::string two_worlds_table(const Scenario& scenario, const std::string& policy
   std::snprintf(line, sizeof line, "%-22s %18lld %18lld %22s\n", "arrived", static_cast<long long>(simulated.arrived),
                 static_cast<long long>(live.arrived), live.arrived == simulated.arrived ? "same" : "differs");
   out += line;
+  out += "why requests did not succeed (sim | live): " + reasons_text(simulated) + " | " + reasons_text(live) + "\n";
   out += "\nwhere the worlds differ:\n";
   for (const std::string& n : two_worlds_notes(notes)) out += "- " + n + "\n";
   return out;

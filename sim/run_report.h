@@ -25,8 +25,8 @@ struct ScenarioRun {
   // same order, the simulator's run of the same policy and seed and the notes on where
   // the two worlds differ. Both empty in the simulator's world.
   bool live = false;
-  std::vector<RunResult> simulated;
-  std::vector<LiveNotes> live_notes;
+  std::vector<RunResult> simulated{};
+  std::vector<LiveNotes> live_notes{};
 
   // Every expectation holds, every run conserves its requests, no liveness invariant
   // broke, and the runs repeated when that was checked.

@@ -2,8 +2,8 @@
 # CTest check (label cli) of `failover run --live`: a scenario run through the real
 # transport against its fleet served on loopback TLS agrees with the simulator on the
 # same seed. The short 503 storm (tests/cli/short-storm.toml, 5 scenario minutes) at time
-# scale 10 and the quiet day (scenarios/quiet-day.toml, 24 hours) at time scale
-# $QUIET_SCALE: availability within 1 point and attempts per request within 5% between
+# scale 10 and the quiet day (scenarios/quiet-day.toml) at time scale 60, its first 45
+# minutes: availability within 1 point and attempts per request within 5% between
 # the worlds, the JSON marks each world; a run the machine cannot carry is refused up
 # front with the estimate. Under a minute of real time per scenario.
 # Usage: live_world_test.sh FAILOVER_BINARY SOURCE_DIR
@@ -67,18 +67,37 @@ grep -q '^two worlds: policy policy, seed 1, time scale 10' "$work/storm.out" ||
 grep -q '^availability ' "$work/storm.out" || fail "storm: no availability line in the table"
 grep -q 'where the worlds differ' "$work/storm.out" || fail "storm: the differences are not said"
 
-# 2. The quiet day: 24 hours at the given scale.
-QUIET_SCALE=${QUIET_SCALE:-2400}
-expect 0 quiet run "$source_dir/scenarios/quiet-day.toml" --live --time-scale "$QUIET_SCALE" --allow-long \
-  --json "$work/quiet.json"
+# 2. The quiet day at time scale 60, its first 45 minutes (45 s of real time): the whole
+# day in under a minute would need K >= 1440, some 2,400 streamed requests per second and
+# 10 ms first-byte timeouts in real time, which this machine class cannot carry
+# (reports/two-worlds.md); the run is refused up front (step 3). Cut short, its cost
+# expectation fails in both worlds (what is in flight at the end is planned, not billed):
+# exit 0 or 1, the worlds must agree.
+expect_quiet() {
+  timeout 150 "$failover" run "$source_dir/scenarios/quiet-day.toml" --live --time-scale 60 --until 45m \
+    --json "$work/quiet.json" >"$work/quiet.out" 2>"$work/quiet.err"
+  local code=$?
+  if [ "$code" -gt 1 ]; then
+    fail "quiet: exited $code"
+    sed 's/^/  | /' "$work/quiet.err" >&2
+  fi
+}
+expect_quiet
 agree quiet
+grep -q '^world: live, time scale 60: 2700 s' "$work/quiet.out" && fail "quiet: --until did not cut the run"
+grep -q '^world: live, time scale 60: 45 s of real time' "$work/quiet.out" || fail "quiet: not 45 s of real time"
 
 # 3. Refused up front, with the estimate: too long in real time, and too fast for the machine.
 expect 2 too-long run "$source_dir/scenarios/quiet-day.toml" --live --time-scale 1
 grep -q 'refusing --live: at time scale 1 it would take 86400 s of real time' "$work/too-long.err" ||
   fail "too-long: no estimate in the refusal"
-expect 2 too-fast run "$source_dir/scenarios/claude-503-storm-2026-05-08.toml" --live --time-scale 100000
-grep -q 'arrivals per real second' "$work/too-fast.err" || fail "too-fast: no rate in the refusal"
+expect 2 too-fast run "$source_dir/scenarios/claude-503-storm-2026-05-08.toml" --live --time-scale 120
+grep -q 'send up to 4800 arrivals per real second' "$work/too-fast.err" || fail "too-fast: no rate in the refusal"
+expect 2 whole-day run "$source_dir/scenarios/quiet-day.toml" --live --time-scale 1440
+grep -q 'it would take 60 s of real time and send up to 4080 arrivals' "$work/whole-day.err" ||
+  fail "whole-day: no estimate in the refusal"
+expect 2 bad-until run "$storm" --live --until 0s
+expect 2 until-alone run "$storm" --until 1m
 expect 2 scale-alone run "$storm" --time-scale 10
 expect 2 live-determinism run "$storm" --live --check-determinism
 

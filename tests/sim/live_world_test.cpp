@@ -53,7 +53,7 @@ TEST(ScaledConfig, DividesEveryDurationAndMultipliesEveryRate) {
   EXPECT_EQ(p.retry.budget_max, b.retry.budget_max);  // a count: the same tokens, refilled K times faster
   EXPECT_EQ(p.breaker.consecutive_failures, b.breaker.consecutive_failures);
   EXPECT_EQ(p.breaker.slow_call_threshold, Duration{0});  // off stays off
-  EXPECT_EQ(p.health.ewma_idle_half_life, sec(10) / 120);
+  EXPECT_EQ(p.health.ewma_idle_half_life, us(83'334));
 }
 
 TEST(ScaledConfig, ScaleOneIsTheSamePolicy) {
