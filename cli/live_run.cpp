@@ -297,6 +297,15 @@ Result<LiveRun> run_live(const sim::Scenario& scenario, const sim::NamedPolicy& 
   fo.time_scale = time_scale;
   fo.seed = seed;
   fo.answer_max_tokens = true;
+  // Everything comes from 127.0.0.1: the fleet must take every connection the policy's
+  // pools may open (concurrency_max per provider), or it closes new ones as the
+  // simulator's providers never do. Little's law holds in scenario time, so the
+  // connections in use do not shrink with K: the headline holds several hundred.
+  std::size_t pools = 0;
+  for (const ProviderConfig& p : policy.config.providers) pools += static_cast<std::size_t>(p.concurrency_max);
+  fo.connections_per_address_max =
+      std::clamp<std::size_t>(pools + 64, fo.connections_per_address_max, serve::kFleetConnectionsLimit - 1);
+  fo.connections_max = std::max(fo.connections_max, fo.connections_per_address_max + 1);
   asio::io_context fleet_io;
   Result<std::unique_ptr<serve::FleetServer>> fleet = serve::FleetServer::start(fleet_io, scenario, fo);
   if (!fleet) return fleet.error();

@@ -45,12 +45,9 @@ using SteadyClock = std::chrono::steady_clock;
 using ErrorCode = boost::system::error_code;
 using HttpRequest = http::request<http::string_body>;
 
-// Connections open at once. At the cap a new connection closes the oldest idle one (no
-// answer under way) rather than being refused: idle sockets cannot shut clients out.
-constexpr std::size_t kConnectionsMax = 1'024;
-// Connections from one client address; past it, that address's own oldest idle one goes.
-constexpr std::size_t kConnectionsPerAddressMax = 256;
-static_assert(kConnectionsPerAddressMax < kConnectionsMax, "one address cannot take every connection");
+// The connection caps are FleetOptions::connections_max and connections_per_address_max:
+// at the cap a new connection closes the oldest idle one (no answer under way) rather
+// than being refused, so idle sockets cannot shut clients out.
 constexpr std::uint64_t kBodyMax = 1 << 20;      // request body; beyond: 413
 constexpr std::uint32_t kHeaderMax = 16 * 1024;  // request head; beyond: 400
 constexpr std::size_t kReadChunk = 16 * 1024;
@@ -108,6 +105,8 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
         seed_(options.seed),
         time_scale_(options.time_scale),
         answer_max_tokens_(options.answer_max_tokens),
+        connections_max_(options.connections_max),
+        connections_per_address_max_(options.connections_per_address_max),
         idle_timeout_(std::chrono::microseconds(to_us(options.idle_timeout))),
         start_at_(kTimeZero + options.start_at),
         t0_(SteadyClock::now()),
@@ -163,6 +162,8 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   std::uint64_t seed_;
   std::int64_t time_scale_;
   bool answer_max_tokens_;
+  std::size_t connections_max_;
+  std::size_t connections_per_address_max_;
   std::chrono::microseconds idle_timeout_;
   Time start_at_;
   SteadyClock::time_point t0_;
@@ -308,13 +309,13 @@ void ServerState::admit(tcp::socket socket) {
   if (ec) return;  // already gone
   const asio::ip::address address = peer.address();
   const auto mine = per_address_.find(address);
-  const bool address_full = mine != per_address_.end() && mine->second >= kConnectionsPerAddressMax;
+  const bool address_full = mine != per_address_.end() && mine->second >= connections_per_address_max_;
   if ((address_full && !close_oldest_idle(address)) ||
-      (sessions_.size() >= kConnectionsMax && !close_oldest_idle(std::nullopt))) {
+      (sessions_.size() >= connections_max_ && !close_oldest_idle(std::nullopt))) {
     socket.close(ec);  // every connection is busy answering: nothing to give way
     return;
   }
-  FAILOVER_ASSERT(sessions_.size() < kConnectionsMax);
+  FAILOVER_ASSERT(sessions_.size() < connections_max_);
   socket.set_option(tcp::no_delay(true), ec);
   const std::uint64_t id = next_session_++;
   std::shared_ptr<SessionBase> session;
@@ -326,14 +327,14 @@ void ServerState::admit(tcp::socket socket) {
   }
   sessions_.emplace(id, SessionEntry{session, address});
   const std::size_t from_address = ++per_address_[address];
-  FAILOVER_ASSERT(sessions_.size() <= kConnectionsMax);
-  FAILOVER_ASSERT(from_address <= kConnectionsPerAddressMax);
+  FAILOVER_ASSERT(sessions_.size() <= connections_max_);
+  FAILOVER_ASSERT(from_address <= connections_per_address_max_);
   session->start();
 }
 
 bool ServerState::close_oldest_idle(const std::optional<asio::ip::address>& address) {
   std::shared_ptr<SessionBase> oldest;
-  for (const auto& [id, entry] : sessions_) {  // at most kConnectionsMax entries
+  for (const auto& [id, entry] : sessions_) {  // at most connections_max entries
     if (address && entry.address != *address) continue;
     std::shared_ptr<SessionBase> s = entry.session.lock();
     if (!s || !s->idle()) continue;
@@ -862,6 +863,11 @@ Result<std::unique_ptr<FleetServer>> FleetServer::start(asio::io_context& io, co
     return Error{"time_scale", "must be between 1 and " + std::to_string(kTimeScaleMax)};
   }
   if (options.start_at < Duration{0}) return Error{"start_at", "must not be negative"};
+  if (options.connections_max < 2 || options.connections_max > kFleetConnectionsLimit ||
+      options.connections_per_address_max < 1 || options.connections_per_address_max >= options.connections_max) {
+    return Error{"connections", "connections_max must be 2.." + std::to_string(kFleetConnectionsLimit) +
+                                    " and connections_per_address_max below it"};
+  }
   if (options.idle_timeout < Duration{0}) return Error{"idle_timeout", "must not be negative"};
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     return Error{"tls", "give both a certificate chain file and a key file, or neither (plain HTTP)"};

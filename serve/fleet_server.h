@@ -42,7 +42,14 @@ struct FleetOptions {
   // tokens (`failover run --live`, which sends those as max_tokens); false: lengths drawn
   // from the scenario's traffic mix, capped by max_tokens (AnswerLengths).
   bool answer_max_tokens = false;
+  // Connections open at once, and from one client address (below connections_max, so
+  // one address cannot take every connection). A client of the fleet on loopback is one
+  // address: `failover run --live` raises both to what its policy's pools may open.
+  std::size_t connections_max = 1'024;
+  std::size_t connections_per_address_max = 256;
 };
+
+inline constexpr std::size_t kFleetConnectionsLimit = 16'384;
 
 struct FleetStats {
   std::int64_t requests = 0;
