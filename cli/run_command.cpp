@@ -12,17 +12,22 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/live_run.h"
 #include "cli/options.h"
 #include "cli/parallel.h"
 #include "cli/run_limits.h"
+#include "core/config/toml_values.h"
+#include "serve/fleet_wire.h"
 #include "sim/determinism.h"
 #include "sim/expect.h"
 #include "sim/preflight.h"
@@ -43,8 +48,11 @@ struct RunOptions {
   std::string junit_file;  // "-": stdout
   bool check_determinism = false;
   bool preflight = true;
-  bool allow_long = false;  // --allow-long: run above sim::kEventsMax
+  bool allow_long = false;  // --allow-long: run above sim::kEventsMax (and, --live, above what the machine carries)
   int jobs = 1;
+  bool live = false;            // --live: the live world, beside the simulator's (cli/live_run.h)
+  std::int64_t time_scale = 1;  // --time-scale K of a --live run
+  std::string until;            // --until D of a --live run: both worlds replay the first D only; empty: all
 };
 
 // ---- selecting the scenarios, policies and seeds -------------------------------------
@@ -145,12 +153,21 @@ bool within_limits(const std::vector<sim::Scenario>& scenarios, const RunOptions
 // ---- the command -----------------------------------------------------------------
 
 // An output file opened before anything runs (so that a bad path fails at once), or
-// stdout for "-".
+// stdout for "-". The folder it goes in is created, as --report-dir's is: a CI job
+// writes `--junit out/results.xml` into a fresh checkout.
 class OutputFile {
  public:
   bool open(const std::string& path, const char* flag) {
     path_ = path;
     if (path.empty() || path == "-") return true;
+    const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!folder.empty()) std::filesystem::create_directories(folder, ec);
+    if (ec) {
+      std::fprintf(stderr, "error: %s %s: cannot create the folder %s: %s\n", flag, path.c_str(),
+                   folder.string().c_str(), ec.message().c_str());
+      return false;
+    }
     file_.open(path, std::ios::binary | std::ios::trunc);
     if (!file_) std::fprintf(stderr, "error: %s %s: cannot open the file for writing\n", flag, path.c_str());
     return static_cast<bool>(file_);
@@ -203,6 +220,104 @@ sim::ScenarioRun run_one(std::FILE* out, const sim::Scenario& s, const RunOption
   return run;
 }
 
+// ---- --live: the live world beside the simulator's --------------------------------
+
+// What a --live run runs of a scenario: its first seed (or the first given), and the
+// policies given with --policy, else the policy under test only (each policy is a run
+// of duration / K in real time); expectations about the others are left out.
+sim::Scenario live_subject(const sim::Scenario& s, const RunOptions& o, Duration until) {
+  sim::Scenario out = s;
+  out.seeds.resize(1);
+  if (until < out.duration) {
+    out.duration = until;
+    out.traffic.end = std::min(out.traffic.end, kTimeZero + until);
+  }
+  if (o.policies.empty()) {
+    out.policies.resize(1);
+    std::erase_if(out.expectations, [&](const sim::Expectation& e) { return e.policy != out.policies.front().name; });
+  }
+  return out;
+}
+
+// Whether every scenario's live run fits the machine (cli/live_run.h); says why on
+// stderr when not. With --allow-long it warns and goes on.
+bool live_within_limits(const std::vector<sim::Scenario>& scenarios, const RunOptions& o) {
+  bool ok = true;
+  for (const sim::Scenario& s : scenarios) {
+    const LiveEstimate e = estimate_live(s, o.time_scale);
+    const std::optional<std::string> why = live_refusal(e, o.time_scale);
+    if (!why) continue;
+    if (o.allow_long) {
+      std::fprintf(stderr, "warning: %s: %s; running it as --allow-long asks\n", s.path.c_str(), why->c_str());
+      continue;
+    }
+    std::fprintf(stderr, "error: %s: refusing --live: %s (--allow-long runs it anyway)\n", s.path.c_str(),
+                 why->c_str());
+    ok = false;
+  }
+  return ok;
+}
+
+// The checks of the expectations about the policies that ran.
+void check_live(sim::ScenarioResult& r) {
+  const sim::Scenario& s = *r.scenario;
+  for (const sim::Expectation& e : s.expectations) {
+    const auto it = std::find_if(r.policies.begin(), r.policies.end(),
+                                 [&](const sim::PolicyResult& p) { return p.name == e.policy; });
+    if (it != r.policies.end()) r.checks.push_back(sim::check_expectation(e, s, *it));
+  }
+}
+
+// Runs the scenario's policies in both worlds, prints the live world's tables and each
+// policy's two worlds side by side, and writes the live world's report folder (`ok`
+// turns false when it cannot be written). Empty, after saying why, when a live run
+// cannot start (the fleet, the CA or the driver): nothing is reported half.
+std::optional<sim::ScenarioRun> run_live_one(std::FILE* out, const sim::Scenario& s, const RunOptions& o, bool& ok) {
+  std::fputs(sim::scenario_heading(s).c_str(), out);
+  const LiveEstimate e = estimate_live(s, o.time_scale);
+  std::fprintf(out, "world: live, time scale %lld: %.0f s of real time per policy, up to %.0f arrivals per second\n",
+               static_cast<long long>(o.time_scale), e.real_seconds, e.peak_per_second);
+  std::fflush(out);
+  const sim::ScenarioResult simulated = sim::run_scenario(s);
+  sim::ScenarioRun run;
+  run.live = true;
+  run.result.scenario = &s;
+  for (std::size_t i = 0; i < s.policies.size(); ++i) {
+    const sim::NamedPolicy& p = s.policies[i];
+    Result<LiveRun> live = run_live(s, p, s.seeds.front(), o.time_scale);
+    if (!live) {
+      std::fprintf(stderr, "error: %s: policy %s: %s\n", s.path.c_str(), p.name.c_str(),
+                   live.error().message().c_str());
+      return std::nullopt;
+    }
+    run.result.conserved = run.result.conserved && live->run.conserved;
+    run.result.policies.push_back({p.name, p.description, {live->run}});
+    run.wall_seconds.push_back(live->notes.wall_seconds);
+    run.simulated.push_back(simulated.policies[i].runs.front());
+    run.live_notes.push_back(live->notes);
+  }
+  check_live(run.result);
+  std::fputs(sim::scenario_tables(run).c_str(), out);
+  for (std::size_t i = 0; i < s.policies.size(); ++i) {
+    std::fputs(sim::two_worlds_table(s, s.policies[i].name, run.simulated[i], run.result.policies[i].runs.front(),
+                                     run.live_notes[i])
+                   .c_str(),
+               out);
+  }
+  if (!o.report_dir.empty()) {
+    const Status status = sim::write_reports(run.result, o.report_dir);
+    if (!status) {
+      std::fprintf(stderr, "error: %s\n", status.error().message().c_str());
+      ok = false;
+    } else {
+      std::fprintf(out, "report (live world) written to %s\n", o.report_dir.c_str());
+    }
+  }
+  std::fputs(sim::verdict_text(run).c_str(), out);
+  std::fflush(out);
+  return run;
+}
+
 int run(const RunOptions& o) {
   if (o.seeds.size() > sim::kSeedsMax) {
     std::fprintf(stderr, "error: --seed: at most %zu seeds\n", sim::kSeedsMax);
@@ -212,8 +327,33 @@ int run(const RunOptions& o) {
     std::fprintf(stderr, "error: --json - and --junit - would both write to stdout: give one of them a file\n");
     return 2;
   }
+  if (o.live && o.check_determinism) {
+    std::fprintf(stderr, "error: --check-determinism does not apply to --live: a live run's order is the machine's\n");
+    return 2;
+  }
   std::optional<std::vector<sim::Scenario>> scenarios = load_scenarios(o);
-  if (!scenarios || !within_limits(*scenarios, o)) return 2;
+  if (!scenarios) return 2;
+  if (o.live) {
+    Duration until = kTimeNever - kTimeZero;
+    if (!o.until.empty()) {
+      const Result<Duration> parsed = config::parse_duration(o.until);
+      if (!parsed || *parsed <= Duration{0}) {
+        std::fprintf(stderr, "error: --until %s: %s\n", o.until.c_str(),
+                     parsed ? "must be longer than 0" : parsed.error().what.c_str());
+        return 2;
+      }
+      until = *parsed;
+    }
+    for (sim::Scenario& s : *scenarios) {
+      if (s.traffic.start >= kTimeZero + until) {
+        std::fprintf(stderr, "error: --until %s: %s has no arrival before then\n", o.until.c_str(), s.path.c_str());
+        return 2;
+      }
+      s = live_subject(s, o, until);
+    }
+    if (!live_within_limits(*scenarios, o)) return 2;
+  }
+  if (!within_limits(*scenarios, o)) return 2;
   OutputFile json;
   OutputFile junit;
   if (!json.open(o.json_file, "--json") || !junit.open(o.junit_file, "--junit")) return 2;
@@ -223,7 +363,13 @@ int run(const RunOptions& o) {
   sim::RunDocuments documents;
   for (const sim::Scenario& s : *scenarios) {
     if (&s != &scenarios->front()) std::fprintf(out, "\n");
-    documents.add(run_one(out, s, o, written));
+    if (!o.live) {
+      documents.add(run_one(out, s, o, written));
+      continue;
+    }
+    const std::optional<sim::ScenarioRun> live = run_live_one(out, s, o, written);
+    if (!live) return 2;
+    documents.add(*live);
   }
   std::fputs(documents.tally().c_str(), out);
   if (json.wanted()) written = json.write(documents.json()) && written;
@@ -261,6 +407,16 @@ void add_run_command(CLI::App& app) {
   cmd->add_flag("!--no-preflight", o->preflight,
                 "skip the preflight: the healthy-day replay of the policy and the check that every fault saw a call");
   add_allow_long_flag(*cmd, o->allow_long);
+  CLI::Option* live = cmd->add_flag("--live", o->live,
+                                    "also run the scenario through the real transport against its fleet served on "
+                                    "loopback TLS, and print both worlds side by side (docs/two-worlds.md)");
+  cmd->add_option("--time-scale", o->time_scale, "K: a --live run's scenario time runs K times faster than real time")
+      ->check(CLI::Range(std::int64_t{1}, serve::kTimeScaleMax))
+      ->needs(live);
+  cmd->add_option("--until", o->until,
+                  "with --live: both worlds replay only the scenario's first D (e.g. 2h), its arrivals and faults "
+                  "within it")
+      ->needs(live);
   cmd->callback([o] { set_exit_code(run(*o)); });
 }
 

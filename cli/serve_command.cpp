@@ -3,11 +3,11 @@
 // (serve/gateway_server.h, docs/serve.md) -- OpenAI and Anthropic endpoints in front of
 // the config's routes, run by the same engine as `failover live`. It prints any notes
 // about the config, then "listening on URL" with the actual port (scripts parse it when
-// --listen asks for port 0); on SIGINT or SIGTERM it stops accepting, lets requests in
-// flight finish for up to --grace, and exits 0. `failover serve --hash-key` prints the
-// SHA-256 digest of a key (read from --key-env's variable, else from stdin) for the
-// [serve] table's api_key_sha256. Exit code: 1 when the server cannot start (address in
-// use, unreadable certificate), 2 on a usage or config error.
+// --listen asks for port 0); on SIGHUP it reloads the config file (a bad one is refused
+// with its file:line:col and the gateway goes on as it was); on SIGINT or SIGTERM it
+// stops accepting, lets requests in flight finish for up to --grace, and exits 0. `failover serve --hash-key` prints
+// the SHA-256 digest of a key (read from --key-env's variable, else from stdin) for the [serve] table's api_key_sha256.
+// Exit code: 1 when the server cannot start (address in use, unreadable certificate), 2 on a usage or config error.
 #include <CLI/CLI.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -17,10 +17,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cli/commands.h"
 #include "core/config/toml_values.h"
@@ -65,6 +67,30 @@ int hash_key(const ServeCommandOptions& o) {
   return 0;
 }
 
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// SIGHUP: the file is read and validated again; a bad one is refused with its error
+// (file:line:col) and the gateway goes on with the config it has.
+void reload(serve::Gateway& g, const std::string& path) {
+  Result<serve::GatewayConfig> config = serve::load_gateway_config(path);
+  Result<serve::ReloadReport> report = config ? g.reload(*config) : Result<serve::ReloadReport>(config.error());
+  if (!config) g.reload_refused();
+  if (!report) {
+    std::fprintf(stderr, "error: reload refused, still serving the previous config: %s\n",
+                 report.error().message().c_str());
+    return;
+  }
+  for (const std::string& note : report->notes) std::printf("note: %s\n", note.c_str());
+  std::printf("reloaded %s: %zu targets kept (%s), %zu fresh (%s); %lld requests finish on the previous config\n",
+              path.c_str(), report->kept.size(), joined(report->kept).c_str(), report->fresh.size(),
+              joined(report->fresh).c_str(), static_cast<long long>(report->draining));
+  std::fflush(stdout);
+}
+
 int serve_gateway(const ServeCommandOptions& o) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // the listening line must reach a pipe at once
   if (o.hash_key) return hash_key(o);
@@ -86,10 +112,10 @@ int serve_gateway(const ServeCommandOptions& o) {
     log.reset(std::fopen(o.log.c_str(), "a"));
     if (!log) return fail(2, "--log " + o.log + ": cannot open for appending");
   }
-  // Installed before the server starts: a signal right after the listening line stops it cleanly.
+  // Installed before the server starts: a signal right after the listening line stops
+  // it cleanly (or reloads: SIGHUP's default would end the process).
   boost::asio::io_context signal_io;
-  boost::asio::signal_set signals(signal_io, SIGINT, SIGTERM);
-  signals.async_wait([](const boost::system::error_code&, int) {});
+  boost::asio::signal_set signals(signal_io, SIGINT, SIGTERM, SIGHUP);
   serve::GatewayOptions options;
   options.listen = *listen;
   options.tls_cert_file = o.tls_cert;
@@ -108,6 +134,14 @@ int serve_gateway(const ServeCommandOptions& o) {
   std::printf("listening on %s\n", g.url().c_str());
   std::fflush(stdout);
 
+  std::function<void()> wait_for_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+      if (ec || signal != SIGHUP) return;  // SIGINT, SIGTERM: run() returns, the drain begins
+      reload(g, o.config);
+      wait_for_signal();
+    });
+  };
+  wait_for_signal();
   signal_io.run();
   g.stop_accepting();
   const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(to_us(*grace));

@@ -300,8 +300,13 @@ int write_outputs(const sweep::Shard& merged, const std::string& dir) {
     std::fprintf(stderr, "error: %s\n", files.error().message().c_str());
     return 2;
   }
+  const Result<std::string> best = sweep::best_points_text(merged);
+  if (!best) {
+    std::fprintf(stderr, "error: %s\n", best.error().message().c_str());
+    return 2;
+  }
   if (!write_files(dir, *files)) return 2;
-  std::fputs(sweep::best_points_text(merged).c_str(), stdout);
+  std::fputs(best->c_str(), stdout);
   for (const auto& [name, text] : *files) {
     if (name.starts_with("best-"))
       std::printf("best point as a live config: %s\n", (fs::path(dir) / name).string().c_str());
@@ -440,7 +445,8 @@ void add_sweep_command(CLI::App& app) {
       "sweep", "Sweep policy parameters over seeds: ranking, Pareto frontier, best policy (docs/sweep.md)");
   cmd->add_option("SCENARIO", o->paths, "scenario file, or folder of *.toml scenarios")->required();
   cmd->add_option("--set", o->sets,
-                  "KEY=V1,V2,... or KEY=LO..HI:STEP; KEY is a dotted path under [policy] (repeatable)")
+                  "KEY=V1,V2,... or KEY=LO..HI:STEP; KEY is a dotted path under [policy] or "
+                  "providers.NAME.concurrency_max (repeatable)")
       ->required()
       ->allow_extra_args(false);
   cmd->add_option("--random", o->random, "run N distinct random points of the grid instead of all of it")

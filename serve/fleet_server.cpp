@@ -45,12 +45,9 @@ using SteadyClock = std::chrono::steady_clock;
 using ErrorCode = boost::system::error_code;
 using HttpRequest = http::request<http::string_body>;
 
-// Connections open at once. At the cap a new connection closes the oldest idle one (no
-// answer under way) rather than being refused: idle sockets cannot shut clients out.
-constexpr std::size_t kConnectionsMax = 1'024;
-// Connections from one client address; past it, that address's own oldest idle one goes.
-constexpr std::size_t kConnectionsPerAddressMax = 256;
-static_assert(kConnectionsPerAddressMax < kConnectionsMax, "one address cannot take every connection");
+// The connection caps are FleetOptions::connections_max and connections_per_address_max:
+// at the cap a new connection closes the oldest idle one (no answer under way) rather
+// than being refused, so idle sockets cannot shut clients out.
 constexpr std::uint64_t kBodyMax = 1 << 20;      // request body; beyond: 413
 constexpr std::uint32_t kHeaderMax = 16 * 1024;  // request head; beyond: 400
 constexpr std::size_t kReadChunk = 16 * 1024;
@@ -107,6 +104,9 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
         answer_lengths_(std::move(answer_lengths)),
         seed_(options.seed),
         time_scale_(options.time_scale),
+        answer_max_tokens_(options.answer_max_tokens),
+        connections_max_(options.connections_max),
+        connections_per_address_max_(options.connections_per_address_max),
         idle_timeout_(std::chrono::microseconds(to_us(options.idle_timeout))),
         start_at_(kTimeZero + options.start_at),
         t0_(SteadyClock::now()),
@@ -131,6 +131,7 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
 
   [[nodiscard]] asio::io_context& io() const { return io_; }
   [[nodiscard]] std::uint16_t port() const { return port_; }
+  [[nodiscard]] SteadyClock::time_point origin() const { return t0_; }
   [[nodiscard]] bool tls() const { return tls_.has_value(); }
   [[nodiscard]] std::chrono::microseconds idle_timeout() const { return idle_timeout_; }
   [[nodiscard]] const std::vector<ServedProvider>& providers() const { return providers_; }
@@ -160,6 +161,9 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   AnswerLengths answer_lengths_;
   std::uint64_t seed_;
   std::int64_t time_scale_;
+  bool answer_max_tokens_;
+  std::size_t connections_max_;
+  std::size_t connections_per_address_max_;
   std::chrono::microseconds idle_timeout_;
   Time start_at_;
   SteadyClock::time_point t0_;
@@ -229,6 +233,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   std::optional<http::request_parser<http::string_body>> parser_;
   WirePlan plan_;
   std::size_t step_ = 0;
+  std::string out_;  // the steps being written
   std::optional<Index> slot_;
   bool reading_ = false;
   bool writing_ = false;
@@ -304,13 +309,13 @@ void ServerState::admit(tcp::socket socket) {
   if (ec) return;  // already gone
   const asio::ip::address address = peer.address();
   const auto mine = per_address_.find(address);
-  const bool address_full = mine != per_address_.end() && mine->second >= kConnectionsPerAddressMax;
+  const bool address_full = mine != per_address_.end() && mine->second >= connections_per_address_max_;
   if ((address_full && !close_oldest_idle(address)) ||
-      (sessions_.size() >= kConnectionsMax && !close_oldest_idle(std::nullopt))) {
+      (sessions_.size() >= connections_max_ && !close_oldest_idle(std::nullopt))) {
     socket.close(ec);  // every connection is busy answering: nothing to give way
     return;
   }
-  FAILOVER_ASSERT(sessions_.size() < kConnectionsMax);
+  FAILOVER_ASSERT(sessions_.size() < connections_max_);
   socket.set_option(tcp::no_delay(true), ec);
   const std::uint64_t id = next_session_++;
   std::shared_ptr<SessionBase> session;
@@ -322,14 +327,14 @@ void ServerState::admit(tcp::socket socket) {
   }
   sessions_.emplace(id, SessionEntry{session, address});
   const std::size_t from_address = ++per_address_[address];
-  FAILOVER_ASSERT(sessions_.size() <= kConnectionsMax);
-  FAILOVER_ASSERT(from_address <= kConnectionsPerAddressMax);
+  FAILOVER_ASSERT(sessions_.size() <= connections_max_);
+  FAILOVER_ASSERT(from_address <= connections_per_address_max_);
   session->start();
 }
 
 bool ServerState::close_oldest_idle(const std::optional<asio::ip::address>& address) {
   std::shared_ptr<SessionBase> oldest;
-  for (const auto& [id, entry] : sessions_) {  // at most kConnectionsMax entries
+  for (const auto& [id, entry] : sessions_) {  // at most connections_max entries
     if (address && entry.address != *address) continue;
     std::shared_ptr<SessionBase> s = entry.session.lock();
     if (!s || !s->idle()) continue;
@@ -493,7 +498,7 @@ Dispatch ServerState::serve(Index provider, const protocol::ChatRequest& chat, I
   w.model = chat.model;
   w.prompt_tokens = estimate_prompt_tokens(chat);
   w.output_tokens = chat.max_tokens;
-  w.answer_tokens = answer_lengths_.next(chat.max_tokens);
+  w.answer_tokens = answer_max_tokens_ ? chat.max_tokens : answer_lengths_.next(chat.max_tokens);
   w.context_window_tokens = served.models[model].context_window_tokens;
   w.stream = chat.stream;
   w.include_usage = chat.include_usage;
@@ -666,33 +671,37 @@ void Session<Stream>::respond(Dispatch dispatch) {
 
 template <class Stream>
 void Session<Stream>::next_step() {
-  // Steps that are only waits and whose time has come are skipped in place.
-  while (!closed_ && step_ < plan_.steps.size()) {
-    const WireStep& step = plan_.steps[step_];
-    const SteadyClock::time_point when = state_->steady_at(step.at);
-    if (when > SteadyClock::now()) {
-      arm(when, [this] { next_step(); });
-      return;
+  if (closed_) return;
+  // Every step whose time has come goes out in one write: at a high time scale a
+  // stream's pieces fall due together, and a write each would cost the server a TLS
+  // record and a system call per piece for bytes the client reads at once anyway.
+  out_.clear();
+  const SteadyClock::time_point now = SteadyClock::now();
+  for (; step_ < plan_.steps.size(); ++step_) {
+    const SteadyClock::time_point when = state_->steady_at(plan_.steps[step_].at);
+    if (when > now) {
+      if (out_.empty()) {
+        arm(when, [this] { next_step(); });
+        return;
+      }
+      break;
     }
-    if (step.bytes.empty()) {
-      ++step_;
-      continue;
-    }
-    writing_ = true;
-    asio::async_write(stream_, asio::buffer(step.bytes),
-                      [self = this->shared_from_this()](const ErrorCode& ec, std::size_t) {
-                        self->writing_ = false;
-                        if (self->closed_) return;
-                        if (ec) {
-                          self->gone();
-                          return;
-                        }
-                        ++self->step_;
-                        self->next_step();
-                      });
+    out_ += plan_.steps[step_].bytes;
+  }
+  if (out_.empty()) {
+    end_response();
     return;
   }
-  if (!closed_) end_response();
+  writing_ = true;
+  asio::async_write(stream_, asio::buffer(out_), [self = this->shared_from_this()](const ErrorCode& ec, std::size_t) {
+    self->writing_ = false;
+    if (self->closed_) return;
+    if (ec) {
+      self->gone();
+      return;
+    }
+    self->next_step();
+  });
 }
 
 template <class Stream>
@@ -784,6 +793,7 @@ class Server final : public FleetServer {
   Server& operator=(const Server&) = delete;
 
   [[nodiscard]] std::uint16_t port() const noexcept override { return state_->port(); }
+  [[nodiscard]] SteadyClock::time_point origin() const noexcept override { return state_->origin(); }
   [[nodiscard]] std::string base_url(std::string_view provider) const override {
     const bool v6 = host_.find(':') != std::string::npos;
     return std::string(state_->tls() ? "https" : "http") + "://" + (v6 ? "[" + host_ + "]" : host_) + ":" +
@@ -853,6 +863,11 @@ Result<std::unique_ptr<FleetServer>> FleetServer::start(asio::io_context& io, co
     return Error{"time_scale", "must be between 1 and " + std::to_string(kTimeScaleMax)};
   }
   if (options.start_at < Duration{0}) return Error{"start_at", "must not be negative"};
+  if (options.connections_max < 2 || options.connections_max > kFleetConnectionsLimit ||
+      options.connections_per_address_max < 1 || options.connections_per_address_max >= options.connections_max) {
+    return Error{"connections", "connections_max must be 2.." + std::to_string(kFleetConnectionsLimit) +
+                                    " and connections_per_address_max below it"};
+  }
   if (options.idle_timeout < Duration{0}) return Error{"idle_timeout", "must not be negative"};
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     return Error{"tls", "give both a certificate chain file and a key file, or neither (plain HTTP)"};

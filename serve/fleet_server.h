@@ -9,6 +9,7 @@
 // {base}/v1/messages).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -37,7 +38,18 @@ struct FleetOptions {
   // Real time a connection may sit with no answer under way (idle between requests, or
   // mid-way through sending one) before the server closes it; 0: never.
   Duration idle_timeout = sec(60);
+  // Every answer is max_tokens long, as a simulated call answers its arrival's output
+  // tokens (`failover run --live`, which sends those as max_tokens); false: lengths drawn
+  // from the scenario's traffic mix, capped by max_tokens (AnswerLengths).
+  bool answer_max_tokens = false;
+  // Connections open at once, and from one client address (below connections_max, so
+  // one address cannot take every connection). A client of the fleet on loopback is one
+  // address: `failover run --live` raises both to what its policy's pools may open.
+  std::size_t connections_max = 1'024;
+  std::size_t connections_per_address_max = 256;
 };
+
+inline constexpr std::size_t kFleetConnectionsLimit = 16'384;
 
 struct FleetStats {
   std::int64_t requests = 0;
@@ -64,6 +76,10 @@ class FleetServer {
   static Result<std::unique_ptr<FleetServer>> start(boost::asio::io_context& io, const sim::Scenario& scenario,
                                                     const FleetOptions& options);
   [[nodiscard]] virtual std::uint16_t port() const noexcept = 0;
+  // The steady_clock instant at which scenario time was options.start_at: scenario time
+  // t is reached at origin() + (t - start_at) / K. A client that replays the scenario's
+  // traffic against the fleet schedules it from here.
+  [[nodiscard]] virtual std::chrono::steady_clock::time_point origin() const noexcept = 0;
   [[nodiscard]] virtual std::string base_url(std::string_view provider) const = 0;
   [[nodiscard]] virtual FleetStats stats() const noexcept = 0;  // safe from any thread
   // Per provider, in the scenario's order. Only on the io_context's thread, or once it

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/serialize.hpp>
 #include <exception>
+#include <functional>
 #include <optional>
 #include <unordered_map>
 #include <utility>
@@ -17,6 +19,7 @@
 #include "core/transport/http_client.h"
 #include "core/transport/live_driver.h"
 #include "core/transport/url.h"
+#include "serve/gateway_metrics.h"
 #include "serve/gateway_translate.h"
 #include "sim/json_writer.h"
 #include "sim/traffic_log.h"
@@ -90,7 +93,8 @@ struct RequestEntry {
   std::string body_model;  // the model id `body_text` was serialized with
   std::string body_text;
   std::vector<TryRecord> tries;
-  std::optional<Usage> usage;  // the successful attempt's, when the provider reported it
+  std::optional<Usage> usage;       // the successful attempt's, when the provider reported it
+  std::int64_t first_byte_us = -1;  // from arrival to the serving attempt's first byte
 };
 
 std::int64_t micros_since(SteadyClock::time_point t) {
@@ -108,39 +112,90 @@ std::int64_t unix_us_at(SteadyClock::time_point t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(wall).count() - micros_since(t);
 }
 
-}  // namespace
+// What every generation of the core shares, on the engine's thread: the options, the
+// TLS context towards providers, the counters.
+struct CoreShared {
+  CoreOptions options;
+  std::shared_ptr<asio::ssl::context> tls;
+  GatewayMetrics metrics;
+  CoreStats stats;
+};
 
-class GatewayCore::Impl {
+// What a config needs before an engine runs it: each provider's URL and key.
+struct Upstreams {
+  std::vector<transport::Url> urls;
+  std::vector<std::string> keys;  // secrets: only ever put into a credential header
+};
+
+Result<Upstreams> upstreams_of(const Config& config) {
+  Upstreams u;
+  for (std::size_t p = 0; p < config.providers.size(); ++p) {
+    const ProviderConfig& provider = config.providers[p];
+    const std::string where = "providers[" + std::to_string(p) + "].base_url";
+    if (provider.base_url.empty()) {
+      return Error{where, "provider \"" + provider.name + "\" has no base_url: the gateway needs one"};
+    }
+    Result<transport::Url> url = transport::parse_url(provider.base_url);
+    if (!url) return Error{where, "provider \"" + provider.name + "\": " + url.error().what};
+    u.urls.push_back(std::move(*url));
+  }
+  Result<std::vector<std::string>> keys = transport::read_api_keys(config);
+  if (!keys) return keys.error();
+  u.keys = std::move(*keys);
+  return u;
+}
+
+// One config's engine and everything that works for it: its routes, its timer, its
+// connection pools, the requests and attempts it holds. A reload makes a new
+// generation, which takes over the previous one's target state (Engine::take_over);
+// the previous one keeps serving what it holds -- and requests whose route was picked
+// from its table just before the swap -- and is dropped once it holds nothing.
+class Generation {
  public:
-  Impl(asio::io_context& io, RouteTable routes, const CoreOptions& options, std::shared_ptr<asio::ssl::context> tls,
-       std::vector<transport::Url> urls, std::vector<std::string> keys)
+  Generation(asio::io_context& io, std::shared_ptr<const RouteTable> routes, CoreShared& shared, Upstreams upstreams,
+             const Generation* previous)
       : routes_(std::move(routes)),
-        config_(routes_.engine_config()),
-        options_(options),
-        tls_(std::move(tls)),
-        urls_(std::move(urls)),
-        keys_(std::move(keys)),
-        engine_(config_, Prng(options.seed)),
-        timer_(io) {
+        config_(routes_->engine_config()),
+        shared_(shared),
+        urls_(std::move(upstreams.urls)),
+        keys_(std::move(upstreams.keys)),
+        clock_(previous != nullptr ? previous->clock_ : transport::MonotonicClock()),
+        engine_(config_, Prng(shared.options.seed)),
+        timer_(io),
+        targets_(shared.metrics.bind(config_)) {
+    if (previous != nullptr) taken_ = engine_.take_over(clock_.now(), previous->engine_);
     for (std::size_t p = 0; p < config_.providers.size(); ++p) {
       transport::ClientOptions co;
       co.connections_max = config_.providers[p].concurrency_max;
       co.connect_timeout = config_.policy.timeouts.connect;
-      co.response_bytes_max = options_.response_bytes_max;
+      co.response_bytes_max = shared_.options.response_bytes_max;
       clients_.push_back(
-          std::make_unique<transport::ProviderClient>(io, tls_, urls_[p], config_.providers[p].protocol, co));
+          std::make_unique<transport::ProviderClient>(io, shared_.tls, urls_[p], config_.providers[p].protocol, co));
     }
   }
 
-  ~Impl() {
+  ~Generation() {
     for (auto& c : clients_) c->shutdown();
     timer_.cancel();
   }
+  Generation(const Generation&) = delete;
+  Generation& operator=(const Generation&) = delete;
+
+  [[nodiscard]] const std::shared_ptr<const RouteTable>& routes() const noexcept { return routes_; }
+  [[nodiscard]] const TakeOver& taken() const noexcept { return taken_; }
+  [[nodiscard]] std::int64_t unfinished() const noexcept { return static_cast<std::int64_t>(requests_.size()); }
+  // Holds nothing, and no caller holds its route table (a request about to be submitted).
+  [[nodiscard]] bool quiet() const noexcept {
+    return requests_.empty() && attempts_.empty() && routes_.use_count() == 1;
+  }
+  // Called after each input while this generation drains: it may have become quiet.
+  void on_quiet(std::function<void()> hook) { quiet_hook_ = std::move(hook); }
 
   void submit(CallerRequest caller, std::shared_ptr<ReplySink> sink) {
     FAILOVER_ASSERT(sink != nullptr);
     FAILOVER_ASSERT(caller.route.route < config_.routes.size());
-    ++stats_.requests;
+    FAILOVER_ASSERT(caller.routes.get() == routes_.get());
+    ++shared_.stats.requests;
     if (stopped_) {
       sink->respond(503, common_headers(caller.request_id, kNoIndex, 0, std::nullopt),
                     error_body(caller.protocol, 503, "the gateway is shutting down"));
@@ -182,24 +237,29 @@ class GatewayCore::Impl {
             503, common_headers(e.caller.request_id, kNoIndex, static_cast<std::int64_t>(e.tries.size()), std::nullopt),
             error_body(e.caller.protocol, 503, "the gateway is shutting down"));
       }
-      log_line(e, kNoIndex, "shutdown", 503);
+      ended(e, kNoIndex, "shutdown", 503);
     }
   }
 
   void log_refused(const CallerRequest& caller, unsigned status, const std::string& reason) {
-    ++stats_.requests;
+    ++shared_.stats.requests;
     RequestEntry e;
     e.caller = caller;
     e.last_error = reason;
-    log_line(e, kNoIndex, "refused", status);
+    ended(e, kNoIndex, "refused", status);
   }
 
-  [[nodiscard]] CoreStats stats() const noexcept {
-    CoreStats s = stats_;
-    s.unfinished = static_cast<std::int64_t>(requests_.size());
-    return s;
+  [[nodiscard]] std::string metrics_text(std::int64_t connections, std::int64_t unfinished) const {
+    MetricsSnapshot snapshot;
+    snapshot.now = clock_.now();
+    snapshot.wall_now_ms = transport::wall_now_unix_ms();
+    const HealthReport health = engine_.health(snapshot.now);
+    snapshot.config = &config_;
+    snapshot.health = &health;
+    snapshot.connections = connections;
+    snapshot.unfinished = unfinished;
+    return shared_.metrics.render(snapshot);
   }
-  [[nodiscard]] const RouteTable& routes() const noexcept { return routes_; }
 
  private:
   // Carries out what the engine said. The batch is copied out first: a sink may run
@@ -209,6 +269,7 @@ class GatewayCore::Impl {
     buffer_.clear();
     for (const Action& action : batch) std::visit([this](const auto& a) { handle(a); }, action);
     rearm();
+    if (quiet_hook_ && quiet()) quiet_hook_();
   }
 
   // The body for a target: the caller's, or its translation for the other protocol,
@@ -264,18 +325,20 @@ class GatewayCore::Impl {
     entry.started = SteadyClock::now();
     entry.handle = clients_[a.provider]->start(std::move(http), std::move(callbacks));
     attempts_.emplace(id, std::move(entry));
-    ++stats_.attempts;
+    ++shared_.stats.attempts;
+    shared_.metrics.attempt_started(a);
   }
 
   void handle(const CancelAttempt& c) {
     const auto it = attempts_.find(c.attempt);
     if (it == attempts_.end()) return;
     clients_[it->second.provider]->cancel(it->second.handle);
+    const char* why = c.reason == CancelReason::hedge_lost ? "hedge_lost"
+                      : c.reason == CancelReason::deadline ? "deadline"
+                                                           : "timeout";
+    GatewayMetrics::attempt_ended(targets_, it->second.target, why);
     const auto req = requests_.find(it->second.request);
     if (req != requests_.end()) {
-      const char* why = c.reason == CancelReason::hedge_lost ? "hedge_lost"
-                        : c.reason == CancelReason::deadline ? "deadline"
-                                                             : "timeout";
       req->second.tries.push_back({it->second.target, why, 0,
                                    micros_between(req->second.caller.arrived, it->second.started),
                                    it->second.first_byte_us, micros_since(it->second.started)});
@@ -298,14 +361,14 @@ class GatewayCore::Impl {
       const std::string why = e.last_error.empty() ? to_string(c.reason) : e.last_error;
       e.sink->bytes(error_event(e.caller.protocol, "upstream failed mid-stream (" + why + ")"));
       e.sink->end();
-      log_line(e, c.target, to_string(c.reason), 200);
+      ended(e, c.target, to_string(c.reason), 200);
       return;
     }
     answer_failure(e, c);
   }
 
-  void handle(const Charge&) {}
-  void handle(const BreakerChanged&) {}
+  void handle(const Charge& c) { GatewayMetrics::charged(targets_, c); }
+  void handle(const BreakerChanged& b) { GatewayMetrics::breaker_changed(targets_, b); }
 
   void answer_success(RequestEntry& e, const Complete& c) {
     const std::string headers = common_headers(e.caller.request_id, c.target, c.attempts, std::nullopt);
@@ -316,7 +379,7 @@ class GatewayCore::Impl {
       if (!e.answer.empty()) e.sink->bytes(std::move(e.answer));
       e.sink->end();
     }
-    log_line(e, c.target, "ok", 200);
+    ended(e, c.target, "ok", 200);
   }
 
   void answer_failure(RequestEntry& e, const Complete& c) {
@@ -364,7 +427,7 @@ class GatewayCore::Impl {
       }
     }
     e.sink->respond(status, common_headers(e.caller.request_id, c.target, c.attempts, retry_after), std::move(body));
-    log_line(e, c.target, to_string(c.reason), status);
+    ended(e, c.target, to_string(c.reason), status);
   }
 
   struct Unavailable {
@@ -455,6 +518,7 @@ class GatewayCore::Impl {
     AttemptEntry entry = std::move(it->second);
     attempts_.erase(it);
     clients_[entry.provider]->cancel(entry.handle);
+    GatewayMetrics::attempt_ended(targets_, entry.target, "cancelled");
     const auto req = requests_.find(entry.request);
     if (req != requests_.end()) {
       req->second.tries.push_back({entry.target, "cancelled", 0,
@@ -480,7 +544,12 @@ class GatewayCore::Impl {
     AttemptEntry entry = std::move(it->second);
     attempts_.erase(it);
     const auto req = requests_.find(entry.request);
-    if (req != requests_.end()) record(req->second, entry, result);
+    if (req != requests_.end()) {
+      record(req->second, entry, result);
+    } else {  // a probe that outlived its request: counted all the same
+      GatewayMetrics::attempt_ended(targets_, entry.target,
+                                    to_string(classify(result.outcome, config_.policy.classify)));
+    }
     engine_.on_response(clock_.now(), id, result.outcome, buffer_);
     drain();
   }
@@ -491,8 +560,13 @@ class GatewayCore::Impl {
     const OutcomeClass cls = classify(result.outcome, config_.policy.classify);
     e.tries.push_back({a.target, std::string(to_string(cls)), result.outcome.http_status,
                        micros_between(e.caller.arrived, a.started), a.first_byte_us, micros_since(a.started)});
+    GatewayMetrics::attempt_ended(targets_, a.target, to_string(cls));
     if (result.outcome.kind == OutcomeKind::success) {
       if (result.outcome.usage.reported) e.usage = result.outcome.usage;
+      if (a.first_byte_us >= 0) {
+        e.first_byte_us = std::chrono::duration_cast<std::chrono::microseconds>(a.started - e.caller.arrived).count() +
+                          a.first_byte_us;
+      }
       e.answer = e.caller.stream ? std::move(a.pending) : std::move(result.body);
       return;
     }
@@ -522,10 +596,20 @@ class GatewayCore::Impl {
     }
   }
 
+  // Every request's end: counted, and logged.
+  void ended(const RequestEntry& e, Index target, std::string_view outcome, unsigned status) {
+    const bool routed = e.caller.route.route != kNoIndex;  // else `name` may be anything the caller sent
+    const bool timed = outcome != "refused";
+    shared_.metrics.request_ended(routed ? std::string_view(e.caller.route.name) : std::string_view(), outcome,
+                                  timed ? micros_since(e.caller.arrived) : -1, outcome == "ok" ? e.first_byte_us : -1);
+    log_line(e, target, outcome, status);
+  }
+
   // One JSON line per request, version 1 of the traffic log (docs/traffic-log.md, which
   // `[traffic] replay` and `failover derive` read): never a prompt, never a key.
   void log_line(const RequestEntry& e, Index target, std::string_view outcome, unsigned status) {
-    if (options_.log == nullptr) return;
+    std::FILE* log = shared_.options.log;
+    if (log == nullptr) return;
     sim::JsonWriter j;
     j.open_inline("", '{');
     j.integer("v", sim::kTrafficLogVersion);
@@ -566,8 +650,8 @@ class GatewayCore::Impl {
     j.close(']');
     j.close('}');
     const std::string line = j.finish();
-    std::fwrite(line.data(), 1, line.size(), options_.log);
-    std::fflush(options_.log);
+    std::fwrite(line.data(), 1, line.size(), log);
+    std::fflush(log);
   }
 
   // One timer follows next_deadline(), as in the live driver.
@@ -590,20 +674,21 @@ class GatewayCore::Impl {
     });
   }
 
-  RouteTable routes_;
-  const Config& config_;  // the engine's: routes_ owns it
-  CoreOptions options_;
-  std::shared_ptr<asio::ssl::context> tls_;
+  std::shared_ptr<const RouteTable> routes_;  // shared with the front while current, and with requests
+  const Config& config_;                      // the engine's: routes_ owns it
+  CoreShared& shared_;
   std::vector<transport::Url> urls_;
-  std::vector<std::string> keys_;  // secrets: only ever put into a credential header
-  transport::MonotonicClock clock_;
+  std::vector<std::string> keys_;    // secrets: only ever put into a credential header
+  transport::MonotonicClock clock_;  // a reload's generation reads the same clock: engine times carry over
   Engine engine_;
+  TakeOver taken_;
   ActionBuffer buffer_{1'024};
   asio::steady_timer timer_;
   std::vector<std::unique_ptr<transport::ProviderClient>> clients_;
   std::unordered_map<AttemptId, AttemptEntry> attempts_;  // lookup only
   std::unordered_map<RequestId, RequestEntry> requests_;  // lookup only
-  CoreStats stats_;
+  GatewayMetrics::Targets targets_;                       // this config's target counters (gateway_metrics.h)
+  std::function<void()> quiet_hook_;
   RequestId next_request_ = 1;
   Time armed_at_;
   std::uint64_t timer_generation_ = 0;
@@ -611,27 +696,128 @@ class GatewayCore::Impl {
   bool stopped_ = false;
 };
 
+}  // namespace
+
+// The generations: the current one takes every new request; the ones replaced by a
+// reload drain. All on the engine's thread.
+class GatewayCore::Impl {
+ public:
+  Impl(asio::io_context& io, std::shared_ptr<CoreShared> shared) : io_(io), shared_(std::move(shared)) {}
+
+  Status start(std::shared_ptr<const RouteTable> routes) {
+    Result<Upstreams> upstreams = upstreams_of(routes->engine_config());
+    if (!upstreams) return upstreams.error();
+    current_ = std::make_unique<Generation>(io_, std::move(routes), *shared_, std::move(*upstreams), nullptr);
+    return Ok{};
+  }
+
+  Result<ReloadReport> reload(std::shared_ptr<const RouteTable> routes) {
+    if (stopped_) return Error{"reload", "the gateway is shutting down"};
+    Result<Upstreams> upstreams = upstreams_of(routes->engine_config());
+    if (!upstreams) return upstreams.error();  // counted by the caller, with the other refusals
+    auto next = std::make_unique<Generation>(io_, std::move(routes), *shared_, std::move(*upstreams), current_.get());
+    ReloadReport report = report_of(*current_, *next);
+    current_->on_quiet([this] { collect_later(); });
+    draining_.push_back(std::move(current_));
+    current_ = std::move(next);
+    shared_->metrics.reloaded(true);
+    collect();
+    return report;
+  }
+
+  void submit(CallerRequest caller, std::shared_ptr<ReplySink> sink) {
+    Generation* g = generation_of(caller.routes.get());
+    if (g == nullptr) {  // cannot happen: the request holds its table, so its generation stays
+      ++shared_->stats.requests;
+      sink->respond(503, request_id_headers(caller.request_id),
+                    error_body(caller.protocol, 503, "the gateway's config changed under the request: retry"));
+      return;
+    }
+    g->submit(std::move(caller), std::move(sink));
+    // A drained generation whose table a connection held until now (a request it then
+    // refused) has no input of its own left to notice that it is quiet.
+    if (!draining_.empty()) collect_later();
+  }
+
+  void log_refused(const CallerRequest& caller, unsigned status, const std::string& reason) {
+    current_->log_refused(caller, status, reason);
+  }
+
+  void shutdown() {
+    stopped_ = true;
+    current_->shutdown();
+    for (auto& g : draining_) g->shutdown();
+  }
+
+  [[nodiscard]] CoreStats stats() const noexcept {
+    CoreStats s = shared_->stats;
+    s.unfinished = unfinished();
+    return s;
+  }
+  [[nodiscard]] std::shared_ptr<const RouteTable> routes() const noexcept { return current_->routes(); }
+  [[nodiscard]] std::string metrics_text(std::int64_t connections) const {
+    return current_->metrics_text(connections, unfinished());
+  }
+  [[nodiscard]] std::int64_t draining() const noexcept { return static_cast<std::int64_t>(draining_.size()); }
+  void reload_refused() { shared_->metrics.reloaded(false); }
+
+ private:
+  [[nodiscard]] std::int64_t unfinished() const noexcept {
+    std::int64_t n = current_->unfinished();
+    for (const auto& g : draining_) n += g->unfinished();
+    return n;
+  }
+
+  Generation* generation_of(const RouteTable* routes) {
+    if (current_->routes().get() == routes) return current_.get();
+    for (auto& g : draining_) {
+      if (g->routes().get() == routes) return g.get();
+    }
+    return nullptr;
+  }
+
+  static ReloadReport report_of(const Generation& old, const Generation& next) {
+    ReloadReport r;
+    const Config& config = next.routes()->engine_config();
+    for (Index t = 0; t < config.targets.size(); ++t) {
+      (next.taken().targets[t] ? r.kept : r.fresh).push_back(target_label(config, t));
+    }
+    r.draining = old.unfinished();
+    return r;
+  }
+
+  // A generation cannot be dropped inside its own handler: the check runs next.
+  void collect_later() {
+    if (collect_posted_) return;
+    collect_posted_ = true;
+    asio::post(io_, [this] {
+      collect_posted_ = false;
+      collect();
+    });
+  }
+
+  void collect() {
+    std::erase_if(draining_, [](const std::unique_ptr<Generation>& g) { return g->quiet(); });
+  }
+
+  asio::io_context& io_;
+  std::shared_ptr<CoreShared> shared_;
+  std::unique_ptr<Generation> current_;
+  std::vector<std::unique_ptr<Generation>> draining_;  // replaced by reloads, finishing what they hold
+  bool collect_posted_ = false;
+  bool stopped_ = false;
+};
+
 Result<std::unique_ptr<GatewayCore>> GatewayCore::create(asio::io_context& io, RouteTable routes,
                                                          const CoreOptions& options) {
-  const Config& config = routes.engine_config();
-  std::vector<transport::Url> urls;
-  for (std::size_t p = 0; p < config.providers.size(); ++p) {
-    const ProviderConfig& provider = config.providers[p];
-    const std::string where = "providers[" + std::to_string(p) + "].base_url";
-    if (provider.base_url.empty()) {
-      return Error{where, "provider \"" + provider.name + "\" has no base_url: the gateway needs one"};
-    }
-    Result<transport::Url> url = transport::parse_url(provider.base_url);
-    if (!url) return Error{where, "provider \"" + provider.name + "\": " + url.error().what};
-    urls.push_back(std::move(*url));
-  }
   Result<std::shared_ptr<asio::ssl::context>> tls = transport::make_tls_context(options.tls);
   if (!tls) return tls.error();
-  Result<std::vector<std::string>> keys = transport::read_api_keys(config);
-  if (!keys) return keys.error();
+  auto shared = std::make_shared<CoreShared>();
+  shared->options = options;
+  shared->tls = std::move(*tls);
   try {
-    auto impl =
-        std::make_unique<Impl>(io, std::move(routes), options, std::move(*tls), std::move(urls), std::move(*keys));
+    auto impl = std::make_unique<Impl>(io, std::move(shared));
+    if (Status ok = impl->start(std::make_shared<const RouteTable>(std::move(routes))); !ok) return ok.error();
     return std::unique_ptr<GatewayCore>(new GatewayCore(std::move(impl)));
   } catch (const std::exception& e) {
     return Error{"serve", std::string("cannot start the gateway's engine: ") + e.what()};
@@ -653,8 +839,24 @@ void GatewayCore::shutdown() {
 CoreStats GatewayCore::stats() const noexcept {
   return impl_->stats();
 }
-const RouteTable& GatewayCore::routes() const noexcept {
+std::shared_ptr<const RouteTable> GatewayCore::routes() const noexcept {
   return impl_->routes();
+}
+Result<ReloadReport> GatewayCore::reload(RouteTable routes) {
+  try {
+    return impl_->reload(std::make_shared<const RouteTable>(std::move(routes)));
+  } catch (const std::exception& e) {
+    return Error{"reload", std::string("cannot start the new config's engine: ") + e.what()};
+  }
+}
+std::int64_t GatewayCore::draining() const noexcept {
+  return impl_->draining();
+}
+void GatewayCore::reload_refused() {
+  impl_->reload_refused();
+}
+std::string GatewayCore::metrics_text(std::int64_t connections) const {
+  return impl_->metrics_text(connections);
 }
 
 }  // namespace failover::serve

@@ -50,6 +50,9 @@ class ReplySink {
 
 struct CallerRequest {
   Protocol protocol = Protocol::openai;  // the caller's, and so every target's
+  // The route table `route` was picked from: the request runs on that config's engine,
+  // even when a reload swapped the config meanwhile. Null for a request refused before.
+  std::shared_ptr<const RouteTable> routes;
   RouteChoice route;
   boost::json::object body;  // as the caller sent it; `model` is rewritten per attempt
   // The body in the other protocol, when the request goes to a route with targets of
@@ -78,6 +81,16 @@ struct CoreStats {
   std::int64_t attempts = 0;
 };
 
+// What a reload did: the new config's targets whose state was kept (unchanged, see
+// Engine::take_over) and those that start fresh ("provider/model"), and how many
+// requests the previous config's engine still holds (they finish on it).
+struct ReloadReport {
+  std::vector<std::string> kept;
+  std::vector<std::string> fresh;
+  std::int64_t draining = 0;
+  std::vector<std::string> notes;  // for the operator: settings that need a restart, stream_resume
+};
+
 class GatewayCore {
  public:
   // `routes` has been built; reads the provider keys (an Error names the variable, never
@@ -96,7 +109,20 @@ class GatewayCore {
   // Ends every unfinished request with a 503 and closes every upstream connection.
   void shutdown();
   [[nodiscard]] CoreStats stats() const noexcept;
-  [[nodiscard]] const RouteTable& routes() const noexcept;
+  // The current config's routes: what the front picks routes from.
+  [[nodiscard]] std::shared_ptr<const RouteTable> routes() const noexcept;
+  // Swaps in a new config (its routes built and validated by the caller): its engine
+  // takes over the state of unchanged targets from the current one, which from now on
+  // takes no request whose route was picked after the swap, finishes what it holds and
+  // is dropped. An Error (a provider key's variable unset, a bad base_url) leaves the
+  // current config in place.
+  Result<ReloadReport> reload(RouteTable routes);
+  // Engines of earlier configs still finishing their requests.
+  [[nodiscard]] std::int64_t draining() const noexcept;
+  // A reload refused before it got here (the file did not load): counted in the metrics.
+  void reload_refused();
+  // The GET /metrics page (gateway_metrics.h); `connections`: caller connections open.
+  [[nodiscard]] std::string metrics_text(std::int64_t connections) const;
 
   class Impl;
 

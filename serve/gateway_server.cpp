@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <array>
@@ -54,6 +55,8 @@ constexpr auto kWriteTimeout = std::chrono::seconds(30);  // a caller that stops
 constexpr auto kCloseTimeout = std::chrono::seconds(2);
 constexpr auto kAcceptRetry = std::chrono::milliseconds(50);
 constexpr std::size_t kRequestIdBytesMax = 128;
+constexpr std::string_view kJson = "application/json";
+constexpr std::string_view kMetricsType = "text/plain; version=0.0.4; charset=utf-8";  // Prometheus text format
 
 std::chrono::microseconds micros(Duration d) {
   return std::chrono::microseconds(to_us(d));
@@ -87,9 +90,12 @@ std::string status_line(unsigned status) {
   return "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason.data(), reason.size()) + "\r\n";
 }
 
-std::string whole_response(unsigned status, const std::string& headers, const std::string& body, bool close) {
+std::string whole_response(unsigned status, const std::string& headers, const std::string& body, bool close,
+                           std::string_view content_type = kJson) {
   std::string out = status_line(status);
-  out += "content-type: application/json\r\ncontent-length: " + std::to_string(body.size()) + "\r\n";
+  out += "content-type: ";
+  out += content_type;
+  out += "\r\ncontent-length: " + std::to_string(body.size()) + "\r\n";
   out += headers;
   if (close) out += "connection: close\r\n";
   out += "\r\n";
@@ -110,12 +116,31 @@ std::string chunk(std::string_view data) {
   return out;
 }
 
+// Raises the soft limit on open files to the hard limit: the soft one is often 1024,
+// below connections_max's default plus the upstream pools, and a gateway out of
+// descriptors can accept no one. A note when even the hard limit is below `needed`.
+std::optional<std::string> raise_open_files_limit(std::uint64_t needed) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return std::nullopt;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= needed) return std::nullopt;
+  return "the process may open " + std::to_string(limit.rlim_cur) + " files (RLIMIT_NOFILE), fewer than the " +
+         std::to_string(needed) +
+         " that connections_max, the providers' concurrency_max and a margin may need: raise the hard limit "
+         "(ulimit -Hn, LimitNOFILE= in a systemd unit) or lower connections_max";
+}
+
 // What the engine's thread hands a connection: a whole answer, or a stream's pieces.
 struct Piece {
   enum class Kind : std::uint8_t { whole, head, bytes, end } kind = Kind::whole;
   unsigned status = 200;
   std::string headers;
   std::string data;
+  std::string_view content_type = kJson;  // of a whole answer
 };
 
 class SessionBase {
@@ -134,7 +159,7 @@ class SessionBase {
 class Shared {
  public:
   Shared(asio::io_context& io, GatewayCore& gateway_core, const ServeConfig& settings)
-      : engine_io(io), core(gateway_core), serve(settings) {}
+      : engine_io(io), core(gateway_core), serve(settings), access_(std::make_shared<const Access>(settings)) {}
 
   // Admits a connection from `address`, evicting the oldest idle one at a cap; false:
   // every connection at the cap is busy, refuse the newcomer.
@@ -181,11 +206,12 @@ class Shared {
   // Whether `key` is one of the configured keys: its SHA-256 compared with each digest
   // in constant time.
   [[nodiscard]] bool accepts(std::string_view key) const {
-    if (serve.allow_unauthenticated) return true;
+    const std::shared_ptr<const Access> access = access_.load(std::memory_order_acquire);
+    if (access->allow_unauthenticated) return true;
     if (key.empty()) return false;
     const std::string digest = sha256_hex(key);
     bool found = false;
-    for (const std::string& d : serve.key_sha256) {
+    for (const std::string& d : access->key_sha256) {
       found = (CRYPTO_memcmp(d.data(), digest.data(), digest.size()) == 0) || found;
     }
     return found;
@@ -193,12 +219,25 @@ class Shared {
 
   std::uint64_t next_idle_mark() { return idle_marks_.fetch_add(1, std::memory_order_relaxed) + 1; }
 
+  // Who may call: a reload swaps in the new file's keys.
+  void set_access(const ServeConfig& settings) {
+    access_.store(std::make_shared<const Access>(settings), std::memory_order_release);
+  }
+
   asio::io_context& engine_io;
-  GatewayCore& core;  // on engine_io's thread only
-  const ServeConfig& serve;
-  const RouteTable* core_routes = nullptr;  // immutable once built: read from every thread
+  GatewayCore& core;         // on engine_io's thread only
+  const ServeConfig& serve;  // the limits, as started (a reload changes only the keys)
+  // The current config's routes, swapped by a reload on the engine's thread and read by
+  // every connection: a request keeps the table it picked its route from, and runs on
+  // that config's engine (GatewayCore::reload).
+  std::atomic<std::shared_ptr<const RouteTable>> routes;
 
  private:
+  struct Access {
+    explicit Access(const ServeConfig& s) : key_sha256(s.key_sha256), allow_unauthenticated(s.allow_unauthenticated) {}
+    std::vector<std::string> key_sha256;
+    bool allow_unauthenticated = false;
+  };
   struct Entry {
     std::weak_ptr<SessionBase> session;
     asio::ip::address address;
@@ -236,6 +275,7 @@ class Shared {
   std::map<std::uint64_t, Entry> sessions_;
   std::map<asio::ip::address, std::size_t> per_address_;
   std::atomic<std::uint64_t> idle_marks_{0};
+  std::atomic<std::shared_ptr<const Access>> access_;
 };
 
 // One caller connection. Stream: beast::tcp_stream or beast::ssl_stream<beast::tcp_stream>.
@@ -376,6 +416,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (path == "/healthz" || path == "/readyz") {
       co_return co_await write(whole_response(200, id_header, "{\"status\":\"ok\"}", !keep_alive));
     }
+    if (path == "/metrics") co_return co_await metrics(request, id_header, keep_alive);
     if (path == "/v1/chat/completions") {
       caller.protocol = Protocol::openai;
     } else if (path == "/v1/messages") {
@@ -432,12 +473,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         std::clamp<std::int64_t>(static_cast<std::int64_t>(request.body().size() / 4), 1, protocol::kTokensMax);
     const auto header = request.find("x-failover-route");
     const std::string name = header != request.end() ? std::string(header->value()) : std::string(model->as_string());
-    const RouteChoice* choice = shared_->core_routes->find(name, caller.protocol);
+    std::shared_ptr<const RouteTable> routes = shared_->routes.load(std::memory_order_acquire);
+    const RouteChoice* choice = routes->find(name, caller.protocol);
     if (choice == nullptr) {
       caller.route.name = name;
       return "model '" + name + "' is not a route, tier or model id of this gateway";
     }
     caller.route = *choice;
+    caller.routes = std::move(routes);
     if (!choice->cross.empty()) route_across(object, caller);
     if (caller.route.route == kNoIndex) {
       caller.route.name.clear();
@@ -483,16 +526,42 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
    public:
     explicit Sink(std::shared_ptr<Session> session) : session_(std::move(session)) {}
     void respond(unsigned status, std::string headers, std::string body) override {
-      session_->deliver({Piece::Kind::whole, status, std::move(headers), std::move(body)});
+      session_->deliver({Piece::Kind::whole, status, std::move(headers), std::move(body), kJson});
     }
-    void begin(std::string headers) override { session_->deliver({Piece::Kind::head, 200, std::move(headers), {}}); }
-    void bytes(std::string events) override { session_->deliver({Piece::Kind::bytes, 200, {}, std::move(events)}); }
-    void end() override { session_->deliver({Piece::Kind::end, 200, {}, {}}); }
+    void begin(std::string headers) override {
+      session_->deliver({Piece::Kind::head, 200, std::move(headers), {}, kJson});
+    }
+    void bytes(std::string events) override {
+      session_->deliver({Piece::Kind::bytes, 200, {}, std::move(events), kJson});
+    }
+    void end() override { session_->deliver({Piece::Kind::end, 200, {}, {}, kJson}); }
     [[nodiscard]] bool gone() const noexcept override { return session_->caller_gone_.load(std::memory_order_acquire); }
 
    private:
     std::shared_ptr<Session> session_;
   };
+
+  // GET /metrics: the page is rendered on the engine's thread, where the counters live
+  // (gateway_metrics.h). It needs a key like the API (it names targets and their costs;
+  // Prometheus sends one with `authorization`), and is not a request of the log.
+  asio::awaitable<bool> metrics(const http::request<http::string_body>& request, const std::string& id_header,
+                                bool keep_alive) {
+    if (request.method() != http::verb::get) {
+      co_return co_await write(whole_response(
+          405, id_header, error_body(Protocol::openai, 405, "method not allowed: use GET"), !keep_alive));
+    }
+    if (!shared_->accepts(presented_key(request))) {
+      co_return co_await write(whole_response(
+          401, id_header,
+          error_body(Protocol::openai, 401, "invalid or missing API key (send it as Authorization: Bearer)"),
+          !keep_alive));
+    }
+    pieces_.clear();
+    asio::post(shared_->engine_io, [shared = shared_, self = this->shared_from_this(), id_header] {
+      self->deliver({Piece::Kind::whole, 200, id_header, shared->core.metrics_text(shared->count()), kMetricsType});
+    });
+    co_return co_await write_pieces(keep_alive);
+  }
 
   // Hands the request to the engine's thread and writes what comes back, as it comes.
   asio::awaitable<bool> relay(CallerRequest caller, bool keep_alive) {
@@ -501,6 +570,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     asio::post(shared_->engine_io, [shared = shared_, caller = std::move(caller), sink = std::move(sink)]() mutable {
       shared->core.submit(std::move(caller), std::move(sink));
     });
+    co_return co_await write_pieces(keep_alive);
+  }
+
+  // Writes the pieces the engine's thread delivers, until a whole answer or a stream's end.
+  asio::awaitable<bool> write_pieces(bool keep_alive) {
     bool ok = true;
     for (;;) {
       while (pieces_.empty()) {
@@ -516,7 +590,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       }
       switch (piece.kind) {
         case Piece::Kind::whole:
-          co_return co_await write(whole_response(piece.status, piece.headers, piece.data, !keep_alive));
+          co_return co_await write(
+              whole_response(piece.status, piece.headers, piece.data, !keep_alive, piece.content_type));
         case Piece::Kind::head: {
           std::string head = status_line(200);
           head += "content-type: text/event-stream\r\ncache-control: no-cache\r\ntransfer-encoding: chunked\r\n";
@@ -586,11 +661,14 @@ class Server final : public Gateway {
                        ": stream_resume is off in the gateway (a relayed stream cannot resume "
                        "at another target)");
     }
+    std::uint64_t needed = static_cast<std::uint64_t>(config_.serve.connections_max) + 64;
+    for (const ProviderConfig& p : config_.config.providers) needed += static_cast<std::uint64_t>(p.concurrency_max);
+    if (std::optional<std::string> note = raise_open_files_limit(needed)) notes_.push_back(std::move(*note));
     Result<std::unique_ptr<GatewayCore>> core = GatewayCore::create(engine_io_, std::move(*routes), options_.core);
     if (!core) return core.error();
     core_ = std::move(*core);
     shared_ = std::make_shared<Shared>(engine_io_, *core_, config_.serve);
-    shared_->core_routes = &core_->routes();
+    shared_->routes.store(core_->routes());
     if (!options_.tls_cert_file.empty()) {
       if (Status tls = use_tls(); !tls) return tls;
     }
@@ -632,6 +710,23 @@ class Server final : public Gateway {
   }
 
   [[nodiscard]] std::int64_t connections() const override { return shared_ ? shared_->count() : 0; }
+
+  Result<ReloadReport> reload(const GatewayConfig& next) override {
+    Result<ReloadReport> report = build_and_swap(next);
+    if (!report) {
+      reload_refused();
+      return report;
+    }
+    shared_->set_access(next.serve);
+    for (const char* key : restart_only(next.serve)) {
+      report->notes.push_back(std::string("[serve] ") + key + " changed: it applies after a restart, not on reload");
+    }
+    return report;
+  }
+
+  void reload_refused() override {
+    asio::post(engine_io_, [this] { core_->reload_refused(); });
+  }
   [[nodiscard]] const std::vector<std::string>& notes() const noexcept override { return notes_; }
 
   void stop() override {
@@ -656,6 +751,49 @@ class Server final : public Gateway {
   }
 
  private:
+  Result<ReloadReport> build_and_swap(const GatewayConfig& next) {
+    if (Status access = check_access(next.serve, options_.listen); !access) return access.error();
+    Result<RouteTable> routes = RouteTable::build(next.config);
+    if (!routes) return routes.error();
+    std::vector<std::string> notes;
+    for (const std::string& r : routes->resume_disabled()) {
+      notes.push_back("route " + r + ": stream_resume is off in the gateway");
+    }
+    // The swap runs on the engine's thread, and the front's table changes in the same
+    // turn: no request can pick a route from the new table before its engine exists.
+    auto swapped = std::make_shared<std::promise<Result<ReloadReport>>>();
+    auto future = swapped->get_future();
+    asio::post(engine_io_, [this, swapped, table = std::move(*routes)]() mutable {
+      Result<ReloadReport> r = core_->reload(std::move(table));
+      if (r) shared_->routes.store(core_->routes(), std::memory_order_release);
+      swapped->set_value(std::move(r));
+    });
+    if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      return Error{"reload", "the engine's thread did not take the new config within 10 s"};
+    }
+    Result<ReloadReport> report = future.get();
+    if (report) report->notes.insert(report->notes.begin(), notes.begin(), notes.end());
+    return report;
+  }
+
+  // The [serve] keys a reload does not apply (the listener, threads and limits are set up once).
+  [[nodiscard]] std::vector<const char*> restart_only(const ServeConfig& next) const {
+    const ServeConfig& now = config_.serve;
+    std::vector<const char*> changed;
+    if (next.listen != now.listen) changed.push_back("listen");
+    if (next.threads != now.threads) changed.push_back("threads");
+    if (next.connections_max != now.connections_max) changed.push_back("connections_max");
+    if (next.connections_per_client_max != now.connections_per_client_max) {
+      changed.push_back("connections_per_client_max");
+    }
+    if (next.header_bytes_max != now.header_bytes_max) changed.push_back("header_bytes_max");
+    if (next.body_bytes_max != now.body_bytes_max) changed.push_back("body_bytes_max");
+    if (next.header_read_timeout != now.header_read_timeout) changed.push_back("header_read_timeout");
+    if (next.body_read_timeout != now.body_read_timeout) changed.push_back("body_read_timeout");
+    if (next.idle_timeout != now.idle_timeout) changed.push_back("idle_timeout");
+    return changed;
+  }
+
   Status use_tls() {
     try {
       tls_.emplace(ssl::context::tls_server);

@@ -1,6 +1,7 @@
 // The gateway's front: an HTTP/1.1 server (TLS or plain) taking OpenAI
 // (POST /v1/chat/completions) and Anthropic (POST /v1/messages) calls from inbound key
-// holders and handing each to the one GatewayCore. Threads: the engine, its timer and
+// holders and handing each to the one GatewayCore; GET /metrics (gateway_metrics.h),
+// /healthz and /readyz. Threads: the engine, its timer and
 // every upstream connection run on one thread (the engine is single-threaded, and one
 // thread means one breaker state per target); accepting, TLS and HTTP parsing of the
 // callers' connections run on `threads` more, each connection on its own strand. It
@@ -44,6 +45,18 @@ class Gateway {
   virtual void stop_accepting() = 0;
   [[nodiscard]] virtual CoreStats core_stats() const = 0;
   [[nodiscard]] virtual std::int64_t connections() const = 0;  // open caller connections now
+  // SIGHUP: swaps in `config` (loaded and validated by the caller) without stopping:
+  // the access rule is checked and the routes built first; then, on the engine's
+  // thread, a new engine takes over the state of every target whose definition did not
+  // change (Engine::take_over) and takes every request whose route is picked from then
+  // on, while requests already submitted finish on the old config's engine. The new
+  // file's inbound keys apply at once; the rest of its [serve] table (listener, threads,
+  // limits, timeouts) only after a restart, which a note says. An Error changes nothing.
+  // Callable from any thread but the gateway's own.
+  virtual Result<ReloadReport> reload(const GatewayConfig& config) = 0;
+  // A reload refused before it reached the gateway (the file did not load): counted in
+  // the metrics' failover_config_reloads_total{result="failed"}.
+  virtual void reload_refused() = 0;
   // Answers what is unfinished with a 503, closes every connection, joins the threads.
   virtual void stop() = 0;
   // Notes for the operator: routes whose stream_resume was turned off, routes without

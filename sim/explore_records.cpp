@@ -351,8 +351,9 @@ Result<Run> merge(std::vector<Run> shards, const std::vector<std::string>& names
     if (first != out.draws.end()) out.draws.erase(first + 1, out.draws.end());
   }
   std::vector<FindingRecord> kept;
-  for (const auto& [position, oracle] : findings_to_shrink(out.draws, bases, out.keep_going)) {
+  for (const auto& [position, found] : findings_to_shrink(out.draws, bases, out.keep_going)) {
     const DrawRecord& d = out.draws[position];
+    const auto& oracle = found;  // a lambda may not capture a structured binding before clang 16
     const auto f = std::find_if(out.findings.begin(), out.findings.end(), [&](const FindingRecord& r) {
       return r.base == d.base && r.index == d.index && r.oracle == oracle;
     });

@@ -380,7 +380,11 @@ std::string md_why_failed(const ScenarioResult& result) {
 std::string md_charts(const ScenarioResult& result, const std::vector<ChartFile>& charts) {
   const RunResult& first = result.policies.front().runs.front();
   std::string out = "## Over time\n\nEach chart shows the run on seed " + std::to_string(first.seed) +
-                    " of every policy; a shaded background marks a fault in progress.\n\n";
+                    " of every policy, except the per-target charts (traffic share, failed attempts by class, "
+                    "latency per target, attempts in flight), which show the policy under test, " +
+                    md_cell(result.policies.front().name) +
+                    ". A shaded band marks a fault in progress, labelled above the plot with its provider and "
+                    "kind.\n\n";
   for (const ChartFile& c : charts) {
     out += "### " + md_cell(c.title) + "\n\n![" + md_cell(c.title) + "](" +
            link_target(result.scenario->name + "-" + c.slug + ".svg") + ")\n\n";

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "core/engine/assert.h"
 #include "sim/report.h"
@@ -17,7 +18,7 @@ namespace {
 using report::policy_colour;
 
 constexpr std::size_t kPointsMax = 600;
-constexpr const char* kArrivalsColour = "#c4c4c4";  // a wide pale band under the successes
+constexpr const char* kArrivalsColour = "#222222";  // thin, dashed, over the successes
 constexpr const char* kLimitColour = "#c0392b";
 constexpr const char* kPlanColour = "#555555";
 
@@ -114,10 +115,41 @@ svg::Axis latency_axis(double lo, double hi) {
   return axis;
 }
 
+std::string intensity_text(Ratio r) {
+  if (r == kRatioOne) return "";
+  const double v = static_cast<double>(r.num) / static_cast<double>(r.den);
+  return " at " + report::percent(v, v < 0.01 ? 2 : (v * 100.0 == std::round(v * 100.0) ? 0 : 1));
+}
+
+// What a fault band says: its provider and kind, with the figures that tell faults of
+// one kind apart ("anthropic: 503 at 94%", "openai: latency x4").
+std::string fault_label(const ProviderSpec& p, const Fault& f) {
+  std::string what;
+  switch (f.kind) {
+    case FaultKind::http_error:
+      what = std::to_string(f.status) + (f.retry_after ? " + Retry-After" : "");
+      break;
+    case FaultKind::latency:
+      what = f.latency_first_token ? "slow first token"
+                                   : "latency x" + svg::fixed(static_cast<double>(f.latency_factor_permille) / 1e3,
+                                                              f.latency_factor_permille % 1000 == 0 ? 0 : 1);
+      break;
+    case FaultKind::stream_error:
+      what = "stream error " + std::to_string(f.status);
+      break;
+    default:
+      what = to_string(f.kind);
+      break;
+  }
+  return p.name + ": " + what + (f.kind == FaultKind::latency ? "" : intensity_text(f.intensity));
+}
+
 std::vector<svg::Span> fault_spans(const Scenario& s) {
   std::vector<svg::Span> spans;
   for (const ProviderSpec& p : s.providers) {
-    for (const Fault& f : p.faults) spans.push_back(svg::Span{minutes_of(f.start), minutes_of(f.end())});
+    for (const Fault& f : p.faults) {
+      spans.push_back(svg::Span{minutes_of(f.start), minutes_of(f.end()), fault_label(p, f)});
+    }
   }
   return spans;
 }
@@ -216,18 +248,26 @@ ChartFile throughput_chart(const ScenarioResult& result, const Frame& f) {
     const std::size_t k = bin_size(run, minutes(1));
     const double per_minute =
         k == 0 || to_us(run.bucket) == 0 ? 0.0 : 1.0 / (minutes_of(run.bucket) * static_cast<double>(k));
-    if (i == 0 && shared_arrivals) {
-      c.lines.push_back(svg::Line{"arrivals", kArrivalsColour,
-                                  segments_of(binned(run, k, arrived, Merge::sum), per_minute, false), false, false,
-                                  7.0});
-    } else if (!shared_arrivals) {
+    if (!shared_arrivals) {
       c.lines.push_back(svg::Line{result.policies[i].name + " arrivals", policy_colour(i),
                                   segments_of(binned(run, k, arrived, Merge::sum), per_minute, false), true, false,
                                   1.5});
     }
+    // Policies that succeed alike draw one line over another: each is drawn narrower
+    // than the one before it, so every policy's line shows as a rim around the next.
+    const double width = 2.0 + 1.2 * static_cast<double>(result.policies.size() - 1 - i);
     c.lines.push_back(svg::Line{result.policies[i].name + " successes", policy_colour(i),
                                 segments_of(binned(run, k, succeeded, Merge::sum), per_minute, false), false, false,
-                                2.0});
+                                width});
+  }
+  if (shared_arrivals) {
+    // Drawn last and thin, so the successes under it stay visible where they equal it.
+    const RunResult& run = first_run(result.policies.front());
+    const std::size_t k = bin_size(run, minutes(1));
+    const double per_minute =
+        k == 0 || to_us(run.bucket) == 0 ? 0.0 : 1.0 / (minutes_of(run.bucket) * static_cast<double>(k));
+    c.lines.push_back(svg::Line{"arrivals", kArrivalsColour,
+                                segments_of(binned(run, k, arrived, Merge::sum), per_minute, false), true, false, 1.2});
   }
   c.y = value_axis("requests per minute", max_of(c.lines), true, count_label);
   return ChartFile{"throughput", "Arrivals and successes per minute", svg::render(c)};
@@ -389,13 +429,208 @@ ChartFile cost_chart(const ScenarioResult& result, const Frame& f) {
   return ChartFile{"cost", "Cumulative cost against budget and plan", svg::render(c)};
 }
 
+// --- Availability per minute, against each policy's SLO ---
+
+// A percent axis from a round value below `lo` to 100%, so that 99.9% and 99.99% part.
+svg::Axis percent_axis(const std::string& label, double lo) {
+  const double span = std::max(100.0 - std::clamp(lo, 0.0, 100.0), 0.01);
+  double step = svg::nice_ceiling(span * 1.1 / 5.0);
+  const double bottom = std::max(0.0, std::floor((100.0 - span * 1.1) / step) * step);
+  svg::Axis axis{label, bottom, 100.0 + step * 0.25, false, {}};
+  const int digits = step >= 1.0 ? 0 : static_cast<int>(std::ceil(-std::log10(step) - 1e-9));
+  for (const double v : svg::linear_ticks(bottom, 100.0, 8)) {
+    axis.ticks.push_back(svg::Tick{v, svg::fixed(v, digits) + "%"});
+  }
+  return axis;
+}
+
+// Per bin of about a minute: succeeded / (succeeded + failed + dropped) of the requests
+// that ended in it, in percent; a bin where none ended breaks the line.
+std::vector<std::vector<svg::Point>> availability_segments(const RunResult& run, double& lo) {
+  const std::size_t k = bin_size(run, minutes(1));
+  const double width = minutes_of(run.bucket);
+  std::vector<std::vector<svg::Point>> segments(1);
+  for (std::size_t i = 0; i < run.series.size(); i += k) {
+    const std::size_t end = std::min(run.series.size(), i + k);
+    std::int64_t ok = 0;
+    std::int64_t ended = 0;
+    for (std::size_t j = i; j < end; ++j) {
+      ok += run.series[j].succeeded;
+      ended += run.series[j].succeeded + run.series[j].failed + run.series[j].dropped;
+    }
+    if (ended == 0) {
+      if (!segments.back().empty()) segments.emplace_back();
+      continue;
+    }
+    const double v = 100.0 * static_cast<double>(ok) / static_cast<double>(ended);
+    lo = std::min(lo, v);
+    segments.back().push_back(svg::Point{width * (static_cast<double>(i + end) / 2.0), v});
+  }
+  if (segments.back().empty()) segments.pop_back();
+  return segments;
+}
+
+ChartFile availability_chart(const ScenarioResult& result, const Frame& f) {
+  svg::LineChart c =
+      base_chart(result, f, "Availability per minute", "succeeded / ended, of the requests that ended in each minute");
+  double lo = 100.0;
+  const std::size_t n = result.policies.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    c.lines.push_back(svg::Line{result.policies[i].name, policy_colour(i),
+                                availability_segments(first_run(result.policies[i]), lo), false, false,
+                                2.0 + 1.2 * static_cast<double>(n - 1 - i)});
+  }
+  std::optional<double> slo_min;
+  for (const Expectation& e : result.scenario->expectations) {
+    if (e.metric != Metric::availability || (e.bound != Bound::at_least && e.bound != Bound::between)) continue;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (result.policies[i].name != e.policy) continue;
+      c.lines.push_back(straight(e.policy + " SLO >= " + svg::fixed(e.lo, e.lo == std::round(e.lo) ? 0 : 2) + "%",
+                                 policy_colour(i), svg::Point{0.0, e.lo}, svg::Point{f.end_minutes, e.lo}));
+      slo_min = std::min(slo_min.value_or(100.0), e.lo);
+    }
+  }
+  // With an SLO the axis serves it: from five times its error budget below 100%, so that
+  // 99.9% and 99.99% part; what falls lower is drawn at the bottom edge, and says so.
+  if (slo_min && lo < 100.0 - 5.0 * (100.0 - *slo_min)) {
+    lo = std::max(0.0, 100.0 - 5.0 * (100.0 - *slo_min));
+    c.subtitle += " · lower minutes drawn at the bottom edge";
+  }
+  c.y = percent_axis("available", lo);
+  return ChartFile{"availability", "Availability per minute against the SLO", svg::render(c)};
+}
+
+// --- Per target, for the policy under test (the scenario's first) ---
+
+constexpr std::size_t kFocus = 0;
+
+svg::LineChart focus_chart(const ScenarioResult& result, const Frame& f, const std::string& title,
+                           const std::string& detail) {
+  return base_chart(result, f, title, "policy under test: " + result.policies[kFocus].name + " · " + detail);
+}
+
+double bin_middle(const ChartSeries& chart, std::size_t b) {
+  return minutes_of(chart.bin) * (static_cast<double>(b) + 0.5);
+}
+
+// Traffic share: each target's part of the attempts sent in each interval.
+ChartFile share_chart(const ScenarioResult& result, const Frame& f) {
+  const RunResult& run = first_run(result.policies[kFocus]);
+  const ChartSeries& chart = run.chart;
+  const Config* config = report::policy_config(result, kFocus);
+  svg::LineChart c = focus_chart(result, f, "Traffic share per target",
+                                 "share of the attempts sent in each " + report::duration_text(chart.bin));
+  for (std::size_t t = 0; t < chart.targets; ++t) {
+    std::vector<std::vector<svg::Point>> segments(1);
+    for (std::size_t b = 0; b < chart.bins; ++b) {
+      std::int64_t all = 0;
+      for (std::size_t u = 0; u < chart.targets; ++u) all += chart.target(b, u).attempts;
+      if (all == 0) {
+        if (!segments.back().empty()) segments.emplace_back();
+        continue;
+      }
+      const double share = 100.0 * static_cast<double>(chart.target(b, t).attempts) / static_cast<double>(all);
+      segments.back().push_back(svg::Point{bin_middle(chart, b), share});
+    }
+    if (segments.back().empty()) segments.pop_back();
+    c.lines.push_back(
+        svg::Line{report::target_name(config, t), policy_colour(t), std::move(segments), false, false, 2.0});
+  }
+  c.y = svg::Axis{"share of attempts", 0.0, 104.0, false, {}};
+  for (const double v : svg::linear_ticks(0.0, 100.0, 6)) c.y.ticks.push_back(svg::Tick{v, svg::fixed(v, 0) + "%"});
+  return ChartFile{"share", "Traffic share per target", svg::render(c)};
+}
+
+// Attempts per minute by how they ended, every class but success.
+ChartFile errors_chart(const ScenarioResult& result, const Frame& f) {
+  const RunResult& run = first_run(result.policies[kFocus]);
+  const ChartSeries& chart = run.chart;
+  svg::LineChart c = focus_chart(result, f, "Failed attempts by class", "attempts per minute, all targets");
+  const double per_minute = 1.0 / minutes_of(chart.bin);
+  for (std::size_t k = 0; k < kOutcomeClassCount; ++k) {
+    if (k == static_cast<std::size_t>(OutcomeClass::success)) continue;
+    std::vector<svg::Point> points;
+    bool any = false;
+    for (std::size_t b = 0; b < chart.bins; ++b) {
+      any = any || chart.by_class[b][k] > 0;
+      points.push_back(svg::Point{bin_middle(chart, b), static_cast<double>(chart.by_class[b][k]) * per_minute});
+    }
+    if (!any) continue;
+    const auto cls = static_cast<OutcomeClass>(k);
+    const std::string name = std::string(to_string(cls)) + (cls == OutcomeClass::cancelled ? " (by the engine)" : "");
+    c.lines.push_back(svg::Line{
+        name, policy_colour(c.lines.size()), {std::move(points)}, cls == OutcomeClass::cancelled, false, 2.0});
+  }
+  if (c.lines.empty()) c.subtitle += " · no attempt failed";
+  c.y = value_axis("attempts per minute", max_of(c.lines), true, count_label);
+  return ChartFile{"errors", "Failed attempts by class", svg::render(c)};
+}
+
+// Each target's mean time to a successful answer, send to answer: a fallback's
+// brownout shows here, where the end-to-end percentiles average it away.
+ChartFile target_latency_chart(const ScenarioResult& result, const Frame& f) {
+  const RunResult& run = first_run(result.policies[kFocus]);
+  const ChartSeries& chart = run.chart;
+  const Config* config = report::policy_config(result, kFocus);
+  svg::LineChart c =
+      focus_chart(result, f, "Latency per target",
+                  "mean of successful attempts, send to answer, per " + report::duration_text(chart.bin));
+  for (std::size_t t = 0; t < chart.targets; ++t) {
+    std::vector<std::vector<svg::Point>> segments(1);
+    for (std::size_t b = 0; b < chart.bins; ++b) {
+      const TargetBin& tb = chart.target(b, t);
+      if (tb.successes == 0) {
+        if (!segments.back().empty()) segments.emplace_back();
+        continue;
+      }
+      const double mean_ms = static_cast<double>(tb.success_latency_us) / static_cast<double>(tb.successes) / 1e3;
+      segments.back().push_back(svg::Point{bin_middle(chart, b), mean_ms});
+    }
+    if (segments.back().empty()) segments.pop_back();
+    c.lines.push_back(
+        svg::Line{report::target_name(config, t), policy_colour(t), std::move(segments), false, false, 2.0});
+  }
+  c.y = latency_axis(min_positive(c.lines), std::max(max_of(c.lines), 1.0));
+  return ChartFile{"target-latency", "Latency per target", svg::render(c)};
+}
+
+// Attempts in flight to each provider, peak per interval, against its concurrency_max.
+ChartFile in_flight_chart(const ScenarioResult& result, const Frame& f) {
+  const RunResult& run = first_run(result.policies[kFocus]);
+  const ChartSeries& chart = run.chart;
+  const Config* config = report::policy_config(result, kFocus);
+  svg::LineChart c = focus_chart(result, f, "Attempts in flight per provider",
+                                 "peak per " + report::duration_text(chart.bin) + ", against concurrency_max");
+  for (std::size_t p = 0; p < chart.providers; ++p) {
+    std::vector<svg::Point> points;
+    for (std::size_t b = 0; b < chart.bins; ++b) {
+      points.push_back(svg::Point{bin_middle(chart, b), static_cast<double>(chart.in_flight(b, p))});
+    }
+    const std::string& name = result.scenario->providers[p].name;
+    c.lines.push_back(svg::Line{name, policy_colour(p), {std::move(points)}, false, false, 2.0});
+  }
+  double top = max_of(c.lines);
+  for (std::size_t p = 0; config != nullptr && p < chart.providers && p < config->providers.size(); ++p) {
+    const double limit = static_cast<double>(config->providers[p].concurrency_max);
+    if (limit <= 0.0) continue;
+    c.lines.push_back(straight(result.scenario->providers[p].name + " concurrency_max " +
+                                   report::group_digits(config->providers[p].concurrency_max),
+                               policy_colour(p), svg::Point{0.0, limit}, svg::Point{f.end_minutes, limit}));
+    top = std::max(top, limit);
+  }
+  c.y = value_axis("attempts in flight", top, true, count_label);
+  return ChartFile{"in-flight", "Attempts in flight against the limit", svg::render(c)};
+}
+
 }  // namespace
 
 std::vector<ChartFile> report_charts(const ScenarioResult& result) {
   FAILOVER_ASSERT(result.scenario != nullptr);
   FAILOVER_ASSERT(!result.policies.empty());
   const Frame f = frame_of(result);
-  return {throughput_chart(result, f), buffer_chart(result, f), breaker_chart(result, f), latency_chart(result, f),
+  return {throughput_chart(result, f), availability_chart(result, f),   buffer_chart(result, f),
+          breaker_chart(result, f),    share_chart(result, f),          errors_chart(result, f),
+          latency_chart(result, f),    target_latency_chart(result, f), in_flight_chart(result, f),
           cost_chart(result, f)};
 }
 

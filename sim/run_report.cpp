@@ -24,11 +24,12 @@ void write_spread(JsonWriter& j, std::string_view key, std::vector<double> value
   j.close('}');
 }
 
-void write_run(JsonWriter& j, const Scenario& s, const std::string& policy, const RunResult& run, double wall) {
+// One run's fields, without the braces.
+void write_run_fields(JsonWriter& j, const Scenario& s, const std::string& policy, const RunResult& run, double wall,
+                      bool live) {
   const auto metric = [&](std::string_view key, Metric m, int digits) {
     j.real(key, metric_value(m, s, run, nullptr), digits);
   };
-  j.open_inline("", '{');
   j.text("scenario", s.name);
   j.text("policy", policy);
   j.integer("seed", run.seed);
@@ -60,6 +61,26 @@ void write_run(JsonWriter& j, const Scenario& s, const std::string& policy, cons
   j.raw("cost_usd", report::decimal(run.cost_micro_usd, 6));
   j.raw("possibly_billed_usd", report::decimal(run.possibly_billed_micro_usd, 6));
   j.raw("plan_cost_usd", report::decimal(run.plan_cost_micro_usd, 6));
+  j.text("world", live ? "live" : "sim");
+}
+
+void write_run(JsonWriter& j, const Scenario& s, const std::string& policy, const RunResult& run, double wall) {
+  j.open_inline("", '{');
+  write_run_fields(j, s, policy, run, wall, false);
+  j.close('}');
+}
+
+// A live run, with the simulator's run of the same policy and seed beside it.
+void write_live_run(JsonWriter& j, const Scenario& s, const std::string& policy, const RunResult& run, double wall,
+                    const RunResult& simulated, const LiveNotes& notes) {
+  j.open("", '{');
+  write_run_fields(j, s, policy, run, wall, true);
+  j.open_inline("simulated", '{');
+  write_run_fields(j, s, policy, simulated, 0.0, false);
+  j.close('}');
+  j.open("two_worlds", '{');
+  write_two_worlds(j, s, simulated, run, notes);
+  j.close('}');
   j.close('}');
 }
 
@@ -127,7 +148,14 @@ std::string scenario_entry(const ScenarioRun& run) {
   j.open("runs", '[');
   std::size_t k = 0;
   for (const PolicyResult& p : r.policies) {
-    for (const RunResult& one : p.runs) write_run(j, s, p.name, one, run.wall_seconds.at(k++));
+    for (const RunResult& one : p.runs) {
+      const std::size_t i = k++;
+      if (run.live) {
+        write_live_run(j, s, p.name, one, run.wall_seconds.at(i), run.simulated.at(i), run.live_notes.at(i));
+      } else {
+        write_run(j, s, p.name, one, run.wall_seconds.at(i));
+      }
+    }
   }
   j.close(']');
   j.open("summary", '[');
@@ -155,6 +183,8 @@ std::string verdict_text(const ScenarioRun& run) {
 void RunDocuments::add(const ScenarioRun& run) {
   FAILOVER_ASSERT(run.result.scenario != nullptr);
   FAILOVER_ASSERT(run.wall_seconds.size() == report::runs_total(run.result));
+  FAILOVER_ASSERT(!run.live || (run.simulated.size() == run.wall_seconds.size() &&
+                                run.live_notes.size() == run.wall_seconds.size()));
   ++scenarios_;
   if (!run.passed()) failed_.push_back(run.result.scenario->name);
   json_entries_.push_back(scenario_entry(run));

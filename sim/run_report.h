@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sim/expect.h"
+#include "sim/live_world.h"
 #include "sim/report.h"
 
 namespace failover::sim {
@@ -20,6 +21,12 @@ struct ScenarioRun {
   ScenarioResult result;
   std::vector<double> wall_seconds;   // per run, policy-major: run_scenario's task order
   std::optional<bool> deterministic;  // empty: not checked
+  // A --live run (cli/live_run.h) is in the live world; beside each of its runs, in the
+  // same order, the simulator's run of the same policy and seed and the notes on where
+  // the two worlds differ. Both empty in the simulator's world.
+  bool live = false;
+  std::vector<RunResult> simulated{};
+  std::vector<LiveNotes> live_notes{};
 
   // Every expectation holds, every run conserves its requests, no liveness invariant
   // broke, and the runs repeated when that was checked.
@@ -52,7 +59,10 @@ class RunDocuments {
   // conserved, availability, arrived, succeeded, failed, dropped, in_flight_end,
   // overflow_at_seconds, peak_queue, time_to_failover_seconds, recovery_seconds,
   // latency_ms {p50, p90, p99, p999}, attempts_per_request, breaker_trips, cost_usd,
-  // possibly_billed_usd, plan_cost_usd], summary [per policy: policy, seeds, then
+  // possibly_billed_usd, plan_cost_usd, world ("sim" or "live"); a live run also
+  // simulated {the same fields of the simulator's run, world "sim"} and two_worlds
+  // {time_scale, live_wall_seconds, metrics [{metric, sim, live, difference}], notes
+  // [sentences]}], summary [per policy: policy, seeds, then
   // {min, median, max} of availability, dropped, peak_queue, time_to_failover_seconds,
   // latency_p99_ms, attempts_per_request, cost_usd], expectations [{name, policy,
   // metric, expected, measured, worst_seed, pass}]}]. What never happened is null.

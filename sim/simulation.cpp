@@ -7,6 +7,7 @@
 
 #include "core/engine/assert.h"
 #include "core/engine/cost.h"
+#include "core/engine/outcome.h"
 #include "sim/event_queue.h"
 
 namespace failover::sim {
@@ -29,6 +30,7 @@ struct InFlight {
   Index target = kNoIndex;
   std::uint32_t probe_period = 0;  // a probe: its target's half-open period (1, 2, ...); 0: none
   Reply reply;
+  Time sent = kTimeZero;
 };
 
 // The messages held, by request id: an open-addressing table (linear probing,
@@ -187,8 +189,11 @@ class Loop {
   void attempt_started(Time now, Index provider);
   void attempt_ended(Time now, Index provider);
   void on_attempt_event(Time now, EventKind kind, AttemptId id);
+  void note_answer(Time now, const InFlight& f);
   Bucket& bucket(Time t);
   void close_buckets(Time upto);
+  [[nodiscard]] std::size_t chart_bin(Time t) const;
+  void note_in_flight(std::size_t bin);
   void trace(Time at, TraceKind kind, std::uint64_t a, std::uint64_t b) {
     digest_.add(at, static_cast<std::uint32_t>(kind), a, b);
   }
@@ -269,6 +274,32 @@ Loop::Loop(const RunSpec& spec, TraceRecorder* recorder)
   result_.calls_in_fault.assign(faults, 0);
   const std::int64_t buckets = (to_us(spec.end) + to_us(spec.bucket) - 1) / to_us(spec.bucket);
   result_.series.assign(static_cast<std::size_t>(std::max<std::int64_t>(buckets, 1)), Bucket{});
+  ChartSeries& chart = result_.chart;
+  const std::size_t per_bin = (result_.series.size() + kChartBinsMax - 1) / kChartBinsMax;
+  chart.bin = spec.bucket * static_cast<std::int64_t>(per_bin);
+  chart.bins = (result_.series.size() + per_bin - 1) / per_bin;
+  chart.targets = targets;
+  chart.providers = spec.providers.size();
+  chart.by_target.assign(chart.bins * targets, TargetBin{});
+  chart.by_class.assign(chart.bins, {});
+  chart.in_flight_max.assign(chart.bins * chart.providers, 0);
+  FAILOVER_ASSERT(chart.bins >= 1 && chart.bins <= kChartBinsMax);
+  FAILOVER_ASSERT(to_us(chart.bin) * static_cast<std::int64_t>(chart.bins) >= to_us(spec.end));
+}
+
+std::size_t Loop::chart_bin(Time t) const {
+  const auto i = static_cast<std::size_t>(to_us(t) / to_us(result_.chart.bin));
+  return std::min(i, result_.chart.bins - 1);
+}
+
+// Raises a bin's in-flight peaks to what each provider has in flight now.
+void Loop::note_in_flight(std::size_t bin) {
+  ChartSeries& chart = result_.chart;
+  FAILOVER_ASSERT(bin < chart.bins);
+  for (std::size_t p = 0; p < chart.providers; ++p) {
+    std::int32_t& peak = chart.in_flight_max[bin * chart.providers + p];
+    peak = std::max(peak, provider_inflight_[p]);
+  }
 }
 
 Bucket& Loop::bucket(Time t) {
@@ -294,9 +325,14 @@ void Loop::close_buckets(Time upto) {
     for (std::size_t t = 0; t < breaker_.size() && t < 32; ++t) {
       if (breaker_[t] == BreakerState::open) b.open_targets |= 1U << t;
     }
+    // Like held_max: a bin with no send still shows the attempts it carried.
+    note_in_flight(chart_bin(kTimeZero + spec_.bucket * static_cast<std::int64_t>(bucket_latency_index_)));
   }
   const std::size_t open = bucket_latency_index_;
   FAILOVER_ASSERT(open <= result_.series.size());
+  if (open < result_.series.size()) {
+    note_in_flight(chart_bin(kTimeZero + spec_.bucket * static_cast<std::int64_t>(open)));
+  }
   held_at_open_ = held_;  // the events at `upto` come after this
   bucket_closes_at_ =
       open < result_.series.size() ? kTimeZero + spec_.bucket * static_cast<std::int64_t>(open + 1) : kTimeNever;
@@ -433,6 +469,7 @@ void Loop::on_send(Time now, const SendAttempt& s) {
   ++result_.attempts;
   ++result_.attempts_by_target[s.target];
   ++bucket(now).attempts;
+  ++result_.chart.by_target[chart_bin(now) * result_.chart.targets + s.target].attempts;
   if (s.hedge) ++result_.hedges;
   trace(now, TraceKind::send, s.attempt, s.target);
   if (reply.first_byte_at != kTimeNever && reply.first_byte_at < reply.done_at) {
@@ -441,7 +478,7 @@ void Loop::on_send(Time now, const SendAttempt& s) {
   if (reply.done_at != kTimeNever) {
     events_.push(reply.done_at, SimEvent{static_cast<std::uint32_t>(EventKind::done), s.attempt, 0});
   }
-  attempts_.insert(s.attempt, InFlight{s.provider, s.target, probe_period, reply});
+  attempts_.insert(s.attempt, InFlight{s.provider, s.target, probe_period, reply, now});
   attempt_started(now, s.provider);
 }
 
@@ -455,6 +492,8 @@ void Loop::attempt_started(Time now, Index provider) {
   }
   const std::int64_t limit = spec_.config.providers[provider].concurrency_max;
   if (++provider_inflight_[provider] == limit) saturated_since_[provider] = now;
+  std::int32_t& peak = result_.chart.in_flight_max[chart_bin(now) * result_.chart.providers + provider];
+  peak = std::max(peak, provider_inflight_[provider]);
 }
 
 void Loop::attempt_ended(Time now, Index provider) {
@@ -471,6 +510,7 @@ void Loop::on_cancel(Time now, const CancelAttempt& c) {
   if (f->reply.holds_slot) fleet_.provider(f->provider).finish(now);
   end_probe(*f);
   attempt_ended(now, f->provider);
+  ++result_.chart.by_class[chart_bin(now)][static_cast<std::size_t>(OutcomeClass::cancelled)];
   attempts_.erase(c.attempt);
   trace(now, TraceKind::cancel, c.attempt, static_cast<std::uint64_t>(c.reason));
 }
@@ -573,6 +613,18 @@ void Loop::on_breaker(const BreakerChanged& b) {
   if (result_.transitions.size() < kTransitionsKept) result_.transitions.push_back({b.at, b.target, b.from, b.to});
 }
 
+// The charts' view of an answer: its class (as the engine will decide it) and, for a
+// success, how long its target took.
+void Loop::note_answer(Time now, const InFlight& f) {
+  const OutcomeClass cls = classify(f.reply.outcome, spec_.config.policy.classify);
+  const std::size_t bin = chart_bin(now);
+  ++result_.chart.by_class[bin][static_cast<std::size_t>(cls)];
+  if (cls != OutcomeClass::success) return;
+  TargetBin& t = result_.chart.by_target[bin * result_.chart.targets + f.target];
+  ++t.successes;
+  t.success_latency_us += to_us(now - f.sent);
+}
+
 void Loop::on_attempt_event(Time now, EventKind kind, AttemptId id) {
   const InFlight* in_flight = attempts_.find(id);
   if (in_flight == nullptr) return;  // cancelled before its answer came
@@ -587,6 +639,7 @@ void Loop::on_attempt_event(Time now, EventKind kind, AttemptId id) {
   if (f.reply.holds_slot) fleet_.provider(f.provider).finish(now);
   end_probe(f);
   attempt_ended(now, f.provider);
+  note_answer(now, f);
   trace(
       now, TraceKind::response, id,
       static_cast<std::uint64_t>(f.reply.outcome.kind) << 16 | static_cast<std::uint64_t>(f.reply.outcome.http_status));

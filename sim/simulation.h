@@ -63,6 +63,40 @@ struct Bucket {
   std::uint32_t open_targets = 0;  // bit t: target t's breaker was open at some point
 };
 
+// The report's per-target charts (sim/report_charts.cpp) need, over time, what each
+// target was sent and answered, how long its successes took, how each attempt ended and
+// how many attempts each provider had in flight. They are kept at a coarser resolution
+// than `series`, at most kChartBinsMax bins of a whole number of buckets each, so their
+// memory stays bounded whatever the run's duration and however many targets there are.
+struct TargetBin {
+  std::int64_t attempts = 0;            // sent in the bin
+  std::int64_t successes = 0;           // attempts answered with success in the bin
+  std::int64_t success_latency_us = 0;  // summed over those successes, send to answer
+};
+
+struct ChartSeries {
+  Duration bin{0};  // a multiple of the run's bucket
+  std::size_t bins = 0;
+  std::size_t targets = 0;
+  std::size_t providers = 0;
+  std::vector<TargetBin> by_target;  // [bin * targets + target]
+  // Attempts that ended in the bin, by the engine's class of their outcome (cancelled:
+  // the engine gave up on them -- a hedge lost, a deadline).
+  std::vector<std::array<std::int64_t, kOutcomeClassCount>> by_class;  // [bin]
+  // The peak of attempts in flight to a provider during the bin, including what it
+  // carried over from the bin before.
+  std::vector<std::int32_t> in_flight_max;  // [bin * providers + provider]
+
+  [[nodiscard]] const TargetBin& target(std::size_t bin_index, std::size_t t) const {
+    return by_target[bin_index * targets + t];
+  }
+  [[nodiscard]] std::int32_t in_flight(std::size_t bin_index, std::size_t p) const {
+    return in_flight_max[bin_index * providers + p];
+  }
+};
+
+inline constexpr std::size_t kChartBinsMax = 600;
+
 struct Transition {
   Time at;
   Index target = kNoIndex;
@@ -126,6 +160,7 @@ struct RunResult {
   std::int64_t transitions_total = 0;
   std::vector<BreakerState> breaker_end;  // per target, at the end
   std::vector<Bucket> series;
+  ChartSeries chart;
 
   [[nodiscard]] double availability() const {
     return arrived == 0 ? 1.0 : static_cast<double>(succeeded) / static_cast<double>(arrived);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
+#include <utility>
 
 #include "core/engine/assert.h"
 
@@ -21,6 +22,10 @@ constexpr double kGroupHeader = 18.0;
 constexpr const char* kSpanFill = "#fbe3d6";
 constexpr const char* kGrid = "#e6e6e6";
 constexpr const char* kInk = "#333333";
+constexpr const char* kSpanInk = "#a0522d";  // span labels: the span's hue, darker
+constexpr double kSpanLabelRow = 13.0;
+constexpr int kSpanLabelRows = 3;
+constexpr double kSpanCharWidth = 5.6;  // at 10 px
 
 double text_width(std::string_view text) {
   return kCharWidth * static_cast<double>(text.size());
@@ -57,6 +62,26 @@ std::string px(double v) {
   return fixed(v, 1);
 }
 
+// The subtitle in one line, or two when one would run past the right edge: broken at the
+// last " · " (else the last space) that fits.
+std::vector<std::string> subtitle_lines(const std::string& subtitle) {
+  const auto fits = static_cast<std::size_t>((kWidth - 32.0) / kCharWidth);
+  if (subtitle.size() <= fits) return {subtitle};
+  std::size_t cut = subtitle.rfind(" \u00b7 ", fits);
+  std::size_t skip = std::string_view(" \u00b7 ").size();
+  if (cut == std::string::npos || cut == 0) {
+    cut = subtitle.rfind(' ', fits);
+    skip = 1;
+  }
+  if (cut == std::string::npos || cut == 0) return {subtitle};
+  return {subtitle.substr(0, cut), subtitle.substr(cut + skip)};
+}
+
+// Where the legend starts: below the title and the subtitle's lines.
+double header_height(const std::string& subtitle) {
+  return 48.0 + 16.0 * static_cast<double>(subtitle_lines(subtitle).size() - 1);
+}
+
 void open_document(std::string& out, double height, const std::string& title, const std::string& subtitle) {
   const std::string h = px(height);
   out += "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n";
@@ -68,7 +93,11 @@ void open_document(std::string& out, double height, const std::string& title, co
   out += "<rect x=\"0\" y=\"0\" width=\"" + std::to_string(kWidth) + "\" height=\"" + h + "\" fill=\"#ffffff\"/>\n";
   out += "<text x=\"16\" y=\"24\" font-size=\"16\" font-weight=\"bold\" fill=\"" + std::string(kInk) + "\">" +
          xml_escape(title) + "</text>\n";
-  out += "<text x=\"16\" y=\"42\" fill=\"#666666\">" + xml_escape(subtitle) + "</text>\n";
+  double y = 42.0;
+  for (const std::string& line : subtitle_lines(subtitle)) {
+    out += "<text x=\"16\" y=\"" + px(y) + "\" fill=\"#666666\">" + xml_escape(line) + "</text>\n";
+    y += 16.0;
+  }
 }
 
 void legend_swatch(std::string& out, double x, double y, const LegendEntry& e) {
@@ -146,7 +175,65 @@ void draw_spans(std::string& out, const std::vector<Span>& spans, const Scale& s
     const double x1 = sx(s.to);
     if (x1 <= x0) continue;
     out += "<rect x=\"" + px(x0) + "\" y=\"" + px(top) + "\" width=\"" + px(x1 - x0) + "\" height=\"" +
-           px(bottom - top) + "\" fill=\"" + kSpanFill + "\"/>\n";
+           px(bottom - top) + "\" fill=\"" + kSpanFill + "\">";
+    out += s.label.empty() ? "</rect>\n" : "<title>" + xml_escape(s.label) + "</title></rect>\n";
+  }
+}
+
+struct SpanLabel {
+  double x = 0.0;
+  int row = 0;
+  const std::string* text = nullptr;
+};
+
+// Where the span labels go: each at its span's start, in the first of kSpanLabelRows
+// rows where it does not overlap the label before it. A span that starts within a label's
+// width of the end of the last span with the same label continues it (a flapping fault's
+// windows) and is not labelled again; a label that fits nowhere is left to the span's
+// tooltip. Spans are taken in order of start, so the layout does not depend on the order
+// they were given in.
+std::vector<SpanLabel> place_span_labels(const std::vector<Span>& spans, const Scale& sx) {
+  std::vector<const Span*> order;
+  for (const Span& s : spans) {
+    if (!s.label.empty() && sx(s.to) > sx(s.from)) order.push_back(&s);
+  }
+  std::stable_sort(order.begin(), order.end(), [](const Span* a, const Span* b) { return a->from < b->from; });
+  std::vector<SpanLabel> placed;
+  std::vector<std::pair<const std::string*, double>> last_end;  // per label: where its last span ended (px)
+  double row_end[kSpanLabelRows];
+  std::fill(std::begin(row_end), std::end(row_end), -1e9);
+  for (const Span* s : order) {
+    const double x = sx(s->from);
+    const double w = kSpanCharWidth * static_cast<double>(s->label.size());
+    auto seen = std::find_if(last_end.begin(), last_end.end(), [s](const auto& e) { return *e.first == s->label; });
+    const bool continues = seen != last_end.end() && x < seen->second + w;
+    if (seen == last_end.end()) seen = last_end.insert(last_end.end(), {&s->label, 0.0});
+    seen->second = std::max(seen->second, sx(s->to));
+    if (continues || x + w > kWidth - 4.0) continue;
+    for (int row = 0; row < kSpanLabelRows; ++row) {
+      if (x < row_end[row] + 6.0) continue;
+      placed.push_back(SpanLabel{x, row, &s->label});
+      row_end[row] = x + w;
+      break;
+    }
+  }
+  return placed;
+}
+
+double span_label_height(const std::vector<SpanLabel>& labels) {
+  int rows = 0;
+  for (const SpanLabel& l : labels) rows = std::max(rows, l.row + 1);
+  return kSpanLabelRow * static_cast<double>(rows);
+}
+
+// The labels in rows above the plot, row 0 nearest to it, each with a tick down to its span.
+void draw_span_labels(std::string& out, const std::vector<SpanLabel>& labels, double top) {
+  for (const SpanLabel& l : labels) {
+    const double y = top - 4.0 - kSpanLabelRow * static_cast<double>(l.row);
+    out += "<line x1=\"" + px(l.x) + "\" y1=\"" + px(y - 9.0) + "\" x2=\"" + px(l.x) + "\" y2=\"" + px(top) +
+           "\" stroke=\"" + kSpanInk + "\" stroke-width=\"1\"/>\n";
+    out += "<text x=\"" + px(l.x + 3.0) + "\" y=\"" + px(y) + "\" font-size=\"10\" fill=\"" + kSpanInk + "\">" +
+           xml_escape(*l.text) + "</text>\n";
   }
 }
 
@@ -218,16 +305,19 @@ void draw_lane(std::string& out, const Lane& lane, const Scale& sx, double y) {
 
 std::string render(const LineChart& chart) {
   const std::vector<LegendEntry> legend = line_legend(chart);
-  const double top = legend_height(legend) + 56.0;
-  const double bottom = top + kPlotHeight;
   const double left = 76.0;
   const double right = kWidth - kRight;
+  const Scale sx = make_scale(chart.x, left, right);
+  const std::vector<SpanLabel> span_labels = place_span_labels(chart.spans, sx);
+  const double head = header_height(chart.subtitle);
+  const double top = legend_height(legend) + head + 8.0 + span_label_height(span_labels);
+  const double bottom = top + kPlotHeight;
   std::string out;
   open_document(out, bottom + kBottom, chart.title, chart.subtitle);
-  draw_legend(out, legend, 48.0);
-  const Scale sx = make_scale(chart.x, left, right);
+  draw_legend(out, legend, head);
   const Scale sy = make_scale(chart.y, bottom, top);
   draw_spans(out, chart.spans, sx, top, bottom);
+  draw_span_labels(out, span_labels, top);
   draw_y_axis(out, chart.y, sy, left, right);
   draw_x_axis(out, chart.x, sx, top, bottom);
   out += "<g>\n";
@@ -242,14 +332,17 @@ std::string render(const LaneChart& chart) {
   if (!chart.spans.empty() && !chart.span_label.empty()) {
     legend.push_back(LegendEntry{chart.span_label, kSpanFill, false, true});
   }
-  const double top = legend_height(legend) + 56.0;
-  const double bottom = top + lanes_height(chart);
   const double left = lane_label_width(chart);
+  const Scale sx = make_scale(chart.x, left, kWidth - kRight);
+  const std::vector<SpanLabel> span_labels = place_span_labels(chart.spans, sx);
+  const double head = header_height(chart.subtitle);
+  const double top = legend_height(legend) + head + 8.0 + span_label_height(span_labels);
+  const double bottom = top + lanes_height(chart);
   std::string out;
   open_document(out, bottom + kBottom, chart.title, chart.subtitle);
-  draw_legend(out, legend, 48.0);
-  const Scale sx = make_scale(chart.x, left, kWidth - kRight);
+  draw_legend(out, legend, head);
   draw_spans(out, chart.spans, sx, top, bottom);
+  draw_span_labels(out, span_labels, top);
   draw_x_axis(out, chart.x, sx, top, bottom);
   double y = top;
   for (const LaneGroup& g : chart.groups) {

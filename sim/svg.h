@@ -42,10 +42,14 @@ struct Axis {
   std::vector<Tick> ticks;  // drawn as given (values outside [lo, hi] are skipped)
 };
 
-// A shaded x-interval behind the data (a fault window).
+// A shaded x-interval behind the data (a fault window). Its label (e.g. "anthropic:
+// 503 at 94%") is its tooltip and, where there is room, is written in a strip above
+// the plot at the span's start; a span with the same label as the one just labelled
+// (a flapping fault's many windows) is not labelled again.
 struct Span {
   double from = 0.0;
   double to = 0.0;
+  std::string label;
 };
 
 // A dot on the plot with a tooltip (the moment a buffer first overflowed).

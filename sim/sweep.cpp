@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <exception>
 #include <limits>
+#include <map>
 #include <set>
 #include <string>
 #include <system_error>
@@ -20,6 +21,7 @@
 #include "core/config/load.h"
 #include "core/config/toml_reader.h"
 #include "core/config/toml_values.h"
+#include "core/config/write.h"
 #include "core/engine/assert.h"
 #include "core/engine/prng.h"
 #include "sim/expect.h"
@@ -609,7 +611,10 @@ Result<Axis> parse_set(std::string_view arg) {
   const bool key_ok = !axis.key.empty() && axis.key.size() <= kWordLengthMax && axis.key.front() != '.' &&
                       axis.key.back() != '.' && axis.key.find("..") == std::string::npos &&
                       std::all_of(axis.key.begin(), axis.key.end(), key_char);
-  if (!key_ok) return Error{where, "\"" + axis.key + "\" is not a dotted key under [policy] like breaker.open_base"};
+  if (!key_ok)
+    return Error{where, "\"" + axis.key +
+                            "\" is not a dotted key under [policy] like breaker.open_base, nor a provider limit like "
+                            "providers.openai.concurrency_max"};
   std::string_view rest = arg.substr(eq + 1);
   if (rest.empty()) return Error{where, "lists no value"};
   for (std::size_t at = 0; at <= rest.size();) {
@@ -832,13 +837,104 @@ Result<Shard> merge(std::vector<Shard> shards, const std::vector<std::string>& n
 
 // ---- summaries, ranking, frontier ------------------------------------------------------
 
-std::vector<PointSummary> summarize(const Shard& merged, std::uint32_t scenario) {
+namespace {
+
+// The live config of `text` with `overrides` applied, as the canonical printer writes it
+// (core/config/write.h), parsed back into a tree to compare leaf by leaf.
+Result<toml::table> printed_config(const ScenarioEntry& e, const std::vector<PolicyOverride>& overrides) {
+  Result<Scenario> loaded = load_scenario_string(e.text, e.path, overrides);
+  if (!loaded) return loaded.error();
+  FAILOVER_ASSERT(!loaded->policies.empty());
+  Result<std::string> printed = config::config_toml(loaded->policies.front().config);
+  if (!printed) return printed.error();
+  return parse_toml(*printed, e.path + " (as printed)");
+}
+
+std::uint32_t leaves(const toml::node& n) {
+  std::uint32_t count = 0;
+  if (const toml::table* t = n.as_table()) {
+    for (const auto& [key, child] : *t) count += leaves(child);
+    return count;
+  }
+  if (const toml::array* a = n.as_array()) {
+    for (const toml::node& child : *a) count += leaves(child);
+    return count;
+  }
+  return 1;
+}
+
+bool same_leaf(const toml::node& a, const toml::node& b) {
+  if (a.type() != b.type()) return false;
+  if (const auto* x = a.as_string()) return x->get() == b.as_string()->get();
+  if (const auto* x = a.as_integer()) return x->get() == b.as_integer()->get();
+  if (const auto* x = a.as_floating_point()) return x->get() == b.as_floating_point()->get();
+  if (const auto* x = a.as_boolean()) return x->get() == b.as_boolean()->get();
+  return false;  // the printer writes no dates or times
+}
+
+// How many leaves (keys, array items) differ between the two trees; a leaf on one side
+// only counts once.
+std::uint32_t differing(const toml::node* a, const toml::node* b) {
+  if (a == nullptr || b == nullptr) return a != nullptr ? leaves(*a) : b != nullptr ? leaves(*b) : 0U;
+  if (a->is_table() && b->is_table()) {
+    const toml::table& ta = *a->as_table();
+    const toml::table& tb = *b->as_table();
+    std::uint32_t count = 0;
+    for (const auto& [key, child] : ta) count += differing(&child, tb.get(key.str()));
+    for (const auto& [key, child] : tb) count += ta.contains(key.str()) ? 0U : leaves(child);
+    return count;
+  }
+  if (a->is_array() && b->is_array()) {
+    const toml::array& xa = *a->as_array();
+    const toml::array& xb = *b->as_array();
+    std::uint32_t count = 0;
+    for (std::size_t i = 0; i < std::max(xa.size(), xb.size()); ++i)
+      count += differing(i < xa.size() ? xa.get(i) : nullptr, i < xb.size() ? xb.get(i) : nullptr);
+    return count;
+  }
+  if (a->is_table() || a->is_array() || b->is_table() || b->is_array()) return std::max(leaves(*a), leaves(*b));
+  return same_leaf(*a, *b) ? 0U : 1U;
+}
+
+}  // namespace
+
+Result<std::vector<std::uint32_t>> changed_keys(const Definition& d, std::uint32_t scenario) {
+  FAILOVER_ASSERT(scenario < d.scenarios.size());
+  const ScenarioEntry& e = d.scenarios[scenario];
+  try {
+    const Result<toml::table> own = printed_config(e, {});
+    if (!own) return own.error();
+    std::vector<std::vector<std::uint32_t>> by_value(d.axes.size());  // [axis][value]
+    for (std::size_t k = 0; k < d.axes.size(); ++k) {
+      for (const std::string& value : d.axes[k].values) {
+        const Result<toml::table> one = printed_config(e, {PolicyOverride{d.axes[k].key, value}});
+        by_value[k].push_back(one ? differing(&*own, &*one) : 1U);
+      }
+    }
+    std::vector<std::uint32_t> out;
+    out.reserve(d.points.size());
+    for (const Point& p : d.points) {
+      FAILOVER_ASSERT(p.size() == d.axes.size());
+      std::uint32_t n = 0;
+      for (std::size_t k = 0; k < p.size(); ++k) n += by_value[k][p[k]];
+      out.push_back(n);
+    }
+    return out;
+  } catch (const std::exception& ex) {
+    return Error{e.path, std::string("could not compare the points with the scenario's policy: ") + ex.what()};
+  }
+}
+
+std::vector<PointSummary> summarize(const Shard& merged, std::uint32_t scenario,
+                                    const std::vector<std::uint32_t>& changed) {
+  FAILOVER_ASSERT(changed.empty() || changed.size() == merged.definition.points.size());
   std::vector<PointSummary> out;
   for (const Record& r : merged.records) {
     if (r.scenario != scenario) continue;
     if (out.empty() || out.back().point != r.point) {
       PointSummary& s = out.emplace_back();
       s.point = r.point;
+      s.changed_keys = changed.empty() ? 0U : changed[r.point];
       s.availability_pct = r.availability_pct;
       s.p99_ms = r.p99_ms;
       s.cost_usd = r.cost_usd;
@@ -872,9 +968,126 @@ std::vector<std::size_t> ranking(const std::vector<PointSummary>& points) {
     if (a.availability_pct != b.availability_pct) return a.availability_pct > b.availability_pct;
     if (a.p99_ms != b.p99_ms) return a.p99_ms < b.p99_ms;
     if (a.cost_usd != b.cost_usd) return a.cost_usd < b.cost_usd;
+    if (a.changed_keys != b.changed_keys) return a.changed_keys < b.changed_keys;
     return a.point < b.point;
   });
   return order;
+}
+
+namespace {
+
+// The worst seed's value of `metric` as a summary keeps it; empty for the metrics it
+// does not keep.
+std::optional<double> summary_metric(Metric metric, const PointSummary& p) {
+  switch (metric) {
+    case Metric::availability:
+      return p.availability_pct;
+    case Metric::latency_p99:
+      return p.p99_ms;
+    case Metric::cost_usd:
+      return p.cost_usd;
+    case Metric::cost_ratio:
+      return p.cost_ratio_pct;
+    case Metric::dropped:
+      return static_cast<double>(p.dropped);
+    case Metric::breaker_trips:
+      return static_cast<double>(p.trips);
+    default:
+      return std::nullopt;
+  }
+}
+
+// How far `figure` is from meeting `e`, to tell the better of two values apart: lower is
+// better. A count of seeds passed is better higher.
+double shortfall(const Expectation& e, bool by_metric, double figure) {
+  if (!by_metric) return -figure;
+  switch (e.bound) {
+    case Bound::at_least:
+      return -figure;
+    case Bound::at_most:
+      return figure;
+    case Bound::between:
+      return std::max({e.lo - figure, figure - e.hi, 0.0});
+    case Bound::none_:
+      return -figure;
+  }
+  return figure;
+}
+
+// The spread of `figure` over the points `group` (indices into points, >= 2 of them,
+// differing in key k alone), and the key's values at its worse and better end.
+KeyEffect spread_of(const std::vector<std::size_t>& group, const std::vector<double>& figure,
+                    const std::vector<double>& badness, const Definition& d, const std::vector<PointSummary>& points,
+                    std::size_t k) {
+  std::size_t worst = group.front(), best = group.front();
+  double lo = figure[group.front()], hi = lo;
+  for (const std::size_t i : group) {
+    lo = std::min(lo, figure[i]);
+    hi = std::max(hi, figure[i]);
+    if (badness[i] > badness[worst]) worst = i;
+    if (badness[i] < badness[best]) best = i;
+  }
+  KeyEffect effect;
+  effect.axis = k;
+  effect.spread = hi == lo ? 0.0 : hi - lo;  // inf - inf would be NaN
+  effect.worse_value = d.points[points[worst].point][k];
+  effect.better_value = d.points[points[best].point][k];
+  effect.worse = figure[worst];
+  effect.better = figure[best];
+  return effect;
+}
+
+}  // namespace
+
+Diagnosis diagnose(const Definition& d, const std::vector<PointSummary>& points,
+                   const std::vector<const Expectation*>& expectations) {
+  Diagnosis out;
+  std::vector<std::size_t> failed(expectations.size(), 0);
+  for (const PointSummary& p : points) {
+    out.runs += p.seeds;
+    for (std::size_t e = 0; e < failed.size() && e < p.check_passes.size(); ++e)
+      failed[e] += p.seeds - p.check_passes[e];
+  }
+  const auto most = std::max_element(failed.begin(), failed.end());  // the first on a tie
+  if (most == failed.end() || *most == 0) {
+    out.none_failed = true;
+    return out;
+  }
+  out.expectation = static_cast<std::size_t>(most - failed.begin());
+  out.failed_runs = *most;
+  const Expectation& e = *expectations[out.expectation];
+  out.by_metric = summary_metric(e.metric, PointSummary{}).has_value();
+  std::vector<double> figure, badness;
+  for (const PointSummary& p : points) {
+    figure.push_back(out.by_metric ? *summary_metric(e.metric, p)
+                                   : static_cast<double>(p.check_passes[out.expectation]));
+    badness.push_back(shortfall(e, out.by_metric, figure.back()));
+  }
+  for (std::size_t k = 0; k < d.axes.size(); ++k) {
+    // The points grouped by their values of every other key (key k's value masked).
+    std::map<Point, std::vector<std::size_t>> groups;
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      Point others = d.points[points[i].point];
+      others[k] = 0;
+      groups[others].push_back(i);
+    }
+    KeyEffect widest;
+    widest.axis = k;
+    for (const auto& [others, group] : groups) {
+      if (group.size() < 2) continue;
+      const KeyEffect one = spread_of(group, figure, badness, d, points, k);
+      if (widest.groups == 0 || one.spread > widest.spread) {
+        const std::size_t counted = widest.groups;
+        widest = one;
+        widest.groups = counted;
+      }
+      ++widest.groups;
+    }
+    out.keys.push_back(widest);
+  }
+  std::stable_sort(out.keys.begin(), out.keys.end(),
+                   [](const KeyEffect& a, const KeyEffect& b) { return a.spread > b.spread; });
+  return out;
 }
 
 std::vector<bool> pareto_frontier(const std::vector<PointSummary>& points) {

@@ -159,15 +159,58 @@ struct PointSummary {
   std::int64_t dropped = 0;
   std::int64_t trips = 0;
   std::vector<std::size_t> check_passes;  // per expectation, seeds on which it held
+  std::uint32_t changed_keys = 0;         // keys of the scenario's own config the point changes
 };
 
-// The summaries of every point of `scenario` that has records, in point order.
-std::vector<PointSummary> summarize(const Shard& merged, std::uint32_t scenario);
+// Per point of the definition (indices as d.points), how many keys of scenario
+// `scenario`'s own config the point changes: how far it moves from the policy people run
+// today. Each swept value is loaded alone and the resulting live config printed by the
+// canonical printer (core/config/write.h), parsed back and compared leaf by leaf with the
+// scenario's own; a point's count is the sum over its keys (a key only ever moves its
+// own line, so summing equals comparing the whole point). A value that does not load
+// alone differs from the scenario's (which loads) and counts 1. Errors: the scenario
+// text does not load.
+Result<std::vector<std::uint32_t>> changed_keys(const Definition& d, std::uint32_t scenario);
+
+// The summaries of every point of `scenario` that has records, in point order;
+// `changed` (from changed_keys, empty: all 0) fills changed_keys.
+std::vector<PointSummary> summarize(const Shard& merged, std::uint32_t scenario,
+                                    const std::vector<std::uint32_t>& changed = {});
 
 // Indices into `points`, best first: the most seeds passed (as a share), then the
-// higher worst availability, the lower worst p99, the lower worst cost, the lower point
-// index -- a total order, so the ranking never depends on input order.
+// higher worst availability, the lower worst p99, the lower worst cost; points equal in
+// all of that go to the fewest changed keys (the one closest to the scenario's own
+// policy: a change that makes no difference is no advice), then the lower point index
+// -- a total order, so the ranking never depends on input order.
 std::vector<std::size_t> ranking(const std::vector<PointSummary>& points);
+
+// Why no point passes: the expectation of the policy under test that failed on the most
+// runs (points x seeds; the first on a tie), and for each swept key how far it moves that
+// expectation's figure -- the worst seed's value of its metric when the summaries carry
+// it (availability, latency_p99, cost_usd, cost_ratio, dropped, breaker_trips), else the
+// number of seeds on which it held -- with the other keys held equal: among the points
+// that agree on every other key, the widest spread of the figure across this key's
+// values. `points` are one scenario's summaries, `expectations` its
+// policy_expectations(). Pure: the report and the console line say the same.
+struct KeyEffect {
+  std::size_t axis = 0;
+  double spread = 0.0;            // the widest; 0 when no two points differ in this key alone
+  std::size_t groups = 0;         // groups of >= 2 points that differ in this key alone
+  std::uint32_t worse_value = 0;  // in the widest group: the value with the worse figure
+  std::uint32_t better_value = 0;
+  double worse = 0.0;
+  double better = 0.0;
+};
+struct Diagnosis {
+  bool none_failed = false;     // every expectation held: runs failed by losing requests
+  std::size_t expectation = 0;  // otherwise: the one failing most, an index into `expectations`
+  std::size_t failed_runs = 0;
+  std::size_t runs = 0;
+  bool by_metric = false;       // the figure is the metric's worst-seed value (else: seeds on which it held)
+  std::vector<KeyEffect> keys;  // the key moving the figure most first (stable: ties keep key order)
+};
+Diagnosis diagnose(const Definition& d, const std::vector<PointSummary>& points,
+                   const std::vector<const Expectation*>& expectations);
 
 // True for each point no other point dominates: at least its availability, at most its
 // p99 and its cost, and better in one of them (worst-seed figures).
@@ -182,6 +225,7 @@ bool some_point_passes_everywhere(const Shard& merged);
 
 // One line per scenario for the console, named by its file's stem: how many points
 // passed every seed and the best point with its values, or that no point finished.
-std::string best_points_text(const Shard& merged);
+// Errors: a scenario text that does not load.
+Result<std::string> best_points_text(const Shard& merged);
 
 }  // namespace failover::sim::sweep

@@ -31,6 +31,7 @@ using report::json_string;
 constexpr std::size_t kRankingRows = 20;
 constexpr std::size_t kFrontierRows = 30;
 constexpr std::size_t kScatterDominatedMax = 5'000;
+constexpr double kAvailabilitySpanMin = 0.01;  // percent: the narrowest availability axis of a scatter
 
 // What render needs of one scenario besides its records.
 struct ScenarioView {
@@ -109,9 +110,11 @@ Result<std::vector<ScenarioView>> views_of(const Shard& merged) {
     const ScenarioEntry& e = merged.definition.scenarios[s];
     Result<Scenario> loaded = load_scenario_string(e.text, e.path);
     if (!loaded) return loaded.error();
+    const Result<std::vector<std::uint32_t>> changed = changed_keys(merged.definition, s);
+    if (!changed) return changed.error();
     ScenarioView& v = views.emplace_back();
     v.scenario = std::move(*loaded);
-    v.points = summarize(merged, s);
+    v.points = summarize(merged, s, *changed);
     v.order = ranking(v.points);
     v.frontier = feasible_frontier(v.points, v.frontier_of_passing);
     v.rank.assign(v.points.size(), 0);
@@ -176,6 +179,7 @@ void write_point(JsonWriter& j, const Shard& m, const ScenarioView& v, std::size
     j.raw(d.axes[k].key, json_value(d.axes[k].values[d.points[p.point][k]]));
   j.close('}');
   j.integer("rank", v.rank[i]);
+  j.integer("changed_keys", p.changed_keys);
   j.boolean("pareto", v.frontier[i]);
   j.integer("seeds_passed", p.passed);
   j.integer("seeds", p.seeds);
@@ -259,7 +263,9 @@ svg::Axis p99_axis(double lo, double hi) {
   return x;
 }
 
-// The y axis: availability (to 100%), or cost when every point has the same availability.
+// The y axis: availability, or cost when every point has the same availability; zoomed
+// to [lo, hi] with a margin of a tenth of the span each way, so that points 0.01% apart
+// do not sit on one pixel row.
 svg::Axis y_axis(double lo, double hi, bool cost) {
   if (cost) {
     const double pad = std::max((hi - lo) * 0.1, std::max(lo * 0.01, 0.01));
@@ -267,18 +273,30 @@ svg::Axis y_axis(double lo, double hi, bool cost) {
     for (const double t : svg::linear_ticks(y.lo, y.hi, 6)) y.ticks.push_back({t, report::usd(std::llround(t * 1e6))});
     return y;
   }
-  const double span = std::max(100.0 - lo, 0.1);
-  svg::Axis y{"availability, worst seed", std::max(0.0, lo - span * 0.1), 100.0 + span * 0.05, false, {}};
+  const double pad = std::max(hi - lo, kAvailabilitySpanMin) * 0.1;
+  svg::Axis y{"availability, worst seed", std::max(0.0, lo - pad), hi + pad, false, {}};
   const std::vector<double> ticks = svg::linear_ticks(y.lo, y.hi, 6);
   const double step = ticks.size() > 1 ? ticks[1] - ticks[0] : 1.0;
   const int digits = static_cast<int>(std::clamp(-std::floor(std::log10(step) + 1e-9), 0.0, 4.0));
-  for (const double t : ticks) y.ticks.push_back({t, svg::fixed(t, digits) + "%"});
+  for (const double t : ticks) {
+    if (t <= 100.0) y.ticks.push_back({t, svg::fixed(t, digits) + "%"});
+  }
   return y;
+}
+
+// The availability the scenario asks of the policy under test (the first `availability
+// at_least` or `between` expectation's lower bound, in percent), to draw as the SLO line.
+std::optional<double> slo_of(const ScenarioView& v) {
+  for (const Expectation* e : v.expectations) {
+    if (e->metric == Metric::availability && (e->bound == Bound::at_least || e->bound == Bound::between)) return e->lo;
+  }
+  return std::nullopt;
 }
 
 constexpr const char* kFrontierColour = "#d55e00";
 constexpr const char* kPassingColour = "#0072b2";
 constexpr const char* kFailingColour = "#b0b0b0";
+constexpr const char* kSloColour = "#009e73";
 
 // Availability (or, when it is flat, cost) against p99, one dot per point: the frontier
 // in orange, the other points passing every seed in blue, the rest in grey.
@@ -300,17 +318,32 @@ std::string scatter(const Definition& d, const ScenarioView& v) {
   }
   if (!std::isfinite(x_lo)) x_lo = x_hi = c_lo = c_hi = 1.0;
   const bool cost = a_lo >= a_hi;  // availability is the same everywhere: it would draw a flat line
+  const std::optional<double> slo = slo_of(v);
   svg::LineChart c;
   c.title = v.scenario.name + (cost ? ": cost vs p99 latency (worst seed per point)"
                                     : ": availability vs p99 latency (worst seed per point)");
   c.subtitle = std::to_string(v.points.size()) + " points" +
-               (cost ? ", all at availability " + percent(a_lo) : std::string()) +
+               (cost ? ", all at availability " + percent(a_lo) +
+                           (slo ? (a_lo >= *slo ? ", meeting" : ", below") + std::string(" the SLO of ") + percent(*slo)
+                                : std::string())
+                     : std::string()) +
                "; Pareto frontier of availability, p99 and cost" +
                (v.frontier_of_passing ? " among the points passing every seed: " : ": ") +
                std::to_string(std::count(v.frontier.begin(), v.frontier.end(), true)) +
                (unplotted ? "; " + std::to_string(unplotted) + " without a p99 not drawn" : std::string());
   c.x = p99_axis(x_lo, x_hi);
-  c.y = cost ? y_axis(c_lo, c_hi, true) : y_axis(a_lo, 100.0, false);
+  // The availability axis spans the data and the SLO line, so that the line shows how far
+  // the points are from it.
+  c.y = cost ? y_axis(c_lo, c_hi, true)
+             : y_axis(slo ? std::min(a_lo, *slo) : a_lo, slo ? std::max(a_hi, *slo) : a_hi, false);
+  if (slo && !cost) {
+    c.lines.push_back(svg::Line{"SLO: availability " + percent(*slo),
+                                kSloColour,
+                                {{svg::Point{c.x.lo, *slo}, svg::Point{c.x.hi, *slo}}},
+                                true,
+                                true,
+                                1.5});
+  }
   c.lines.push_back(svg::Line{"Pareto frontier", kFrontierColour, {}, false, false, 2.0});
   c.lines.push_back(svg::Line{"passes every seed", kPassingColour, {}, false, false, 2.0});
   c.lines.push_back(svg::Line{"fails on some seed", kFailingColour, {}, false, false, 2.0});
@@ -336,9 +369,10 @@ std::string scatter(const Definition& d, const ScenarioView& v) {
 std::string ranking_table(const Definition& d, const ScenarioView& v) {
   std::string o = "| rank | point |";
   for (const Axis& a : d.axes) o += " " + report::md_cell(a.key) + " |";
-  o += " seeds passed | availability | p99 | cost | cost vs plan | dropped | trips | Pareto |\n|---:|---:|";
+  o += " seeds passed | availability | p99 | cost | cost vs plan | dropped | trips | keys changed | Pareto "
+       "|\n|---:|---:|";
   for (std::size_t k = 0; k < d.axes.size(); ++k) o += "---:|";
-  o += "---:|---:|---:|---:|---:|---:|---:|:---:|\n";
+  o += "---:|---:|---:|---:|---:|---:|---:|---:|:---:|\n";
   for (std::size_t r = 0; r < v.order.size() && r < kRankingRows; ++r) {
     const PointSummary& p = v.points[v.order[r]];
     o += "| " + std::to_string(r + 1) + " | " + std::to_string(p.point) + " |";
@@ -348,7 +382,7 @@ std::string ranking_table(const Definition& d, const ScenarioView& v) {
          latency(p.p99_ms) + " | " + money(p.cost_usd) + " | " +
          (std::isfinite(p.cost_ratio_pct) ? svg::fixed(p.cost_ratio_pct, 1) + "%" : "none") + " | " +
          report::group_digits(p.dropped) + " | " + report::group_digits(p.trips) + " | " +
-         (v.frontier[v.order[r]] ? "yes" : "") + " |\n";
+         std::to_string(p.changed_keys) + " | " + (v.frontier[v.order[r]] ? "yes" : "") + " |\n";
   }
   return o;
 }
@@ -424,6 +458,54 @@ std::string expectations_table(const ScenarioView& v) {
   return o;
 }
 
+// A figure of the diagnosis: the metric's value as the run report prints it, or a count
+// of seeds.
+std::string figure_text(const Expectation& e, bool by_metric, double figure) {
+  if (!by_metric) return svg::fixed(figure, 0) + " seeds";
+  return std::isfinite(figure) ? format_metric(e.metric, figure) : "none";
+}
+
+// When no point passes: the expectation that failed most and the keys that moved it most.
+std::string diagnosis_section(const Definition& d, const ScenarioView& v) {
+  const Diagnosis g = diagnose(d, v.points, v.expectations);
+  std::string o = "\n### Why no point passes\n\n";
+  if (g.none_failed) {
+    return o +
+           "Every expectation held on every run, yet no point passed: runs lost requests (not conserved), which "
+           "is a bug of the engine or the simulator, not of the policy; points.csv has `conserved` per run.\n";
+  }
+  const Expectation& e = *v.expectations[g.expectation];
+  const std::string figure =
+      g.by_metric ? "its worst seed's " + std::string(metric_name(e.metric)) : "the number of seeds on which it held";
+  o += "`" + expectation_name(e) + "` failed on " + std::to_string(g.failed_runs) + " of " + std::to_string(g.runs) +
+       " runs (points x seeds), more than any other expectation. How far each swept key moves " + figure +
+       " with every other key held equal -- the widest spread among points that differ in that key alone -- "
+       "and the key's values at the worse and the better end of it:\n\n";
+  o += "| key | moves it by up to | worse | better | point groups compared |\n|---|---:|---|---|---:|\n";
+  for (const KeyEffect& k : g.keys) {
+    const Axis& a = d.axes[k.axis];
+    if (k.groups == 0) {
+      o += "| " + report::md_cell(a.key) + " | -- | no two points differ in this key alone | | 0 |\n";
+      continue;
+    }
+    if (k.spread == 0.0) {
+      o += "| " + report::md_cell(a.key) + " | nothing | the same at every value | | " + std::to_string(k.groups) +
+           " |\n";
+      continue;
+    }
+    o += "| " + report::md_cell(a.key) + " | " + figure_text(e, g.by_metric, k.spread) + " | " +
+         report::md_cell(figure_text(e, g.by_metric, k.worse) + " at " + display_value(a.values[k.worse_value])) +
+         " | " +
+         report::md_cell(figure_text(e, g.by_metric, k.better) + " at " + display_value(a.values[k.better_value])) +
+         " | " + std::to_string(k.groups) + " |\n";
+  }
+  return o;
+}
+
+std::string best_live_name(const ScenarioView& v) {
+  return "best-" + v.scenario.name + ".toml";
+}
+
 Result<std::string> best_policy(const Definition& d, const ScenarioView& v, std::uint32_t s) {
   if (v.order.empty()) return std::string("No point finished every seed: no best policy.\n");
   const PointSummary& best = v.points[v.order.front()];
@@ -439,11 +521,15 @@ Result<std::string> best_policy(const Definition& d, const ScenarioView& v, std:
       "(providers and routes as in the scenario file; docs/config.md):\n\n```toml\n# failover sweep: point " +
       std::to_string(best.point) + " of " + v.scenario.name + ". Keys not listed keep their defaults.\n" + *toml +
       "```\n";
+  std::string providers;
+  for (const PolicyOverride& p : overrides_of(d.axes, d.points[best.point])) {
+    if (config::is_provider_key(p.key)) providers += "\n- `" + p.key + " = " + p.value + "`";
+  }
+  if (!providers.empty()) {
+    o += "\nAnd in the `[[providers]]` entries (the same names; `" + best_live_name(v) + "` has them in place):\n" +
+         providers + "\n";
+  }
   return o;
-}
-
-std::string best_live_name(const ScenarioView& v) {
-  return "best-" + v.scenario.name + ".toml";
 }
 
 // The whole live config of the best point -- the scenario's providers, routes and policy
@@ -477,10 +563,13 @@ Result<std::string> scenario_section(const Shard& m, const ScenarioView& v, std:
        std::to_string(v.points.size()) + " of " + std::to_string(d.points.size()) + " points finished; **" +
        std::to_string(all_pass) + " passed every expectation on every seed**.\n\n";
   o += expectations_table(v);
+  if (all_pass == 0 && !v.points.empty()) o += diagnosis_section(d, v);
   o += "\n### Ranking\n\nPoints by the share of seeds on which every expectation held (and no request was lost), then "
        "by the worst seed's "
-       "availability (higher first), p99 latency, cost (lower first), then point number. Figures are each point's "
-       "worst seed. "
+       "availability (higher first), p99 latency, cost (lower first); points equal in all of that go to the one "
+       "closest to the scenario's own policy -- the fewest keys changed (keys changed: how many keys of the "
+       "scenario's config the point sets to another value) -- then to the lower point number. Figures are each "
+       "point's worst seed. "
        "The first " +
        std::to_string(std::min(kRankingRows, v.points.size())) + " of " + std::to_string(v.points.size()) +
        "; every run is in points.csv.\n\n";
@@ -553,14 +642,32 @@ Result<std::string> report_md(const Shard& m, const std::vector<ScenarioView>& v
   return o;
 }
 
+// The diagnosis on one line, for the console: "; fails most: X (57/60 runs), moved most
+// by KEY".
+std::string why_text(const Definition& d, const std::vector<PointSummary>& points,
+                     const std::vector<const Expectation*>& expectations) {
+  const Diagnosis g = diagnose(d, points, expectations);
+  if (g.none_failed) return "; every expectation held, but runs lost requests";
+  std::string o = "; fails most: " + expectation_name(*expectations[g.expectation]) + " (" +
+                  std::to_string(g.failed_runs) + "/" + std::to_string(g.runs) + " runs)";
+  if (!g.keys.empty() && g.keys.front().groups > 0 && g.keys.front().spread > 0.0)
+    o += ", moved most by " + d.axes[g.keys.front().axis].key;
+  return o;
+}
+
 }  // namespace
 
-std::string best_points_text(const Shard& merged) {
+Result<std::string> best_points_text(const Shard& merged) {
   std::string out;
   for (std::uint32_t s = 0; s < merged.definition.scenarios.size(); ++s) {
-    const std::vector<PointSummary> points = summarize(merged, s);
+    const ScenarioEntry& e = merged.definition.scenarios[s];
+    const Result<Scenario> scenario = load_scenario_string(e.text, e.path);
+    if (!scenario) return scenario.error();
+    const Result<std::vector<std::uint32_t>> changed = changed_keys(merged.definition, s);
+    if (!changed) return changed.error();
+    const std::vector<PointSummary> points = summarize(merged, s, *changed);
     const std::vector<std::size_t> order = ranking(points);
-    const std::string name = std::filesystem::path(merged.definition.scenarios[s].path).stem().string();
+    const std::string name = std::filesystem::path(e.path).stem().string();
     if (order.empty()) {
       out += name + ": no point finished\n";
       continue;
@@ -573,7 +680,8 @@ std::string best_points_text(const Shard& merged) {
     out += name + ": " + std::to_string(passing) + " of " + std::to_string(points.size()) +
            " points pass every seed; best: point " + std::to_string(best.point) + " (" +
            point_values(merged.definition, best.point, ", ") + "), " + std::to_string(best.passed) + "/" +
-           std::to_string(best.seeds) + " seeds passed, worst availability " + availability + "\n";
+           std::to_string(best.seeds) + " seeds passed, worst availability " + availability +
+           (passing == 0 ? why_text(merged.definition, points, policy_expectations(*scenario)) : std::string()) + "\n";
   }
   return out;
 }

@@ -3,7 +3,9 @@
 // way created or entered. toml++ may throw (allocation); both entry points catch.
 #include "core/config/policy_override.h"
 
+#include <algorithm>
 #include <exception>
+#include <iterator>
 #include <sstream>
 #include <utility>
 
@@ -64,7 +66,39 @@ void set_copy(toml::table& t, const std::string& key, const toml::node& v) {
   if (const auto* text = v.as_string()) t.insert_or_assign(key, text->get());
 }
 
+// Sets a provider limit: o.key is "providers.NAME.LIMIT".
+Status apply_to_provider(toml::table& root, const PolicyOverride& o) {
+  const std::vector<std::string> parts = key_parts(o.key);
+  if (parts.size() != 3)
+    return Error{o.key, "a provider key is providers.NAME.LIMIT, like providers.openai.concurrency_max"};
+  const std::string& name = parts[1];
+  const std::string& limit = parts[2];
+  const bool known = std::find(std::begin(kProviderKeys), std::end(kProviderKeys), limit) != std::end(kProviderKeys);
+  if (!known) {
+    std::string keys;
+    for (const std::string_view k : kProviderKeys) keys += (keys.empty() ? "" : ", ") + std::string(k);
+    return Error{o.key, "is not a provider limit one can set; a provider's settable keys: " + keys};
+  }
+  const Result<toml::table> value = override_value(o);
+  if (!value) return value.error();
+  toml::array* providers = root["providers"].as_array();
+  std::string names;
+  for (std::size_t i = 0; providers != nullptr && i < providers->size(); ++i) {
+    toml::table* p = providers->get(i)->as_table();
+    const auto* n = p != nullptr ? p->get_as<std::string>("name") : nullptr;
+    if (n == nullptr) continue;
+    if (n->get() == name) {
+      set_copy(*p, limit, *value->get("v"));
+      return Ok{};
+    }
+    names += (names.empty() ? "" : ", ") + n->get();
+  }
+  return Error{o.key, "no [[providers]] entry is named \"" + name + "\"" +
+                          (names.empty() ? std::string(" (there is none)") : " (the providers: " + names + ")")};
+}
+
 Status apply_one(toml::table& root, const PolicyOverride& o) {
+  if (is_provider_key(o.key)) return apply_to_provider(root, o);
   std::vector<std::string> parts = key_parts(o.key);
   if (parts.empty()) {
     return Error{"policy." + o.key, "is not a dotted path of names like breaker.open_base (at most " +
@@ -91,6 +125,10 @@ Status apply_one(toml::table& root, const PolicyOverride& o) {
 
 }  // namespace
 
+bool is_provider_key(std::string_view key) {
+  return key.starts_with("providers.");
+}
+
 Status apply_policy_overrides(toml::table& root, const std::vector<PolicyOverride>& overrides) {
   if (overrides.size() > kOverridesMax)
     return Error{"", "more than " + std::to_string(kOverridesMax) + " policy overrides"};
@@ -112,7 +150,10 @@ Result<std::string> policy_toml(std::string_view text, std::string_view name,
   try {
     Result<toml::table> root = parse_toml(text, name);
     if (!root) return root.error();
-    const Status applied = apply_policy_overrides(*root, overrides);
+    std::vector<PolicyOverride> policy_only;
+    std::copy_if(overrides.begin(), overrides.end(), std::back_inserter(policy_only),
+                 [](const PolicyOverride& o) { return !is_provider_key(o.key); });
+    const Status applied = apply_policy_overrides(*root, policy_only);
     if (!applied) return applied.error();
     toml::table out;
     if (toml::node* policy = root->get("policy"); policy != nullptr && policy->is_table())

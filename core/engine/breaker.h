@@ -39,6 +39,15 @@ class Breaker {
   [[nodiscard]] std::int32_t trips() const noexcept { return trips_total_; }
   [[nodiscard]] std::int32_t trip_streak() const noexcept { return trip_streak_; }
 
+  // This breaker as another engine takes it over on a config reload: state, open time,
+  // trip streak and window kept; the probes of a half-open period given back, since
+  // their verdicts go to the engine that sent them, so the taker may probe anew.
+  [[nodiscard]] Breaker taken_over() const noexcept {
+    Breaker b = *this;
+    b.probes_started_ = b.probes_succeeded_;
+    return b;
+  }
+
   // Open -> half-open once the open time has passed. Call at open_until().
   Change advance(Time now) noexcept;
 

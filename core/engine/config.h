@@ -42,6 +42,8 @@ struct ModelConfig {
   std::int64_t input_micro_usd_per_mtok = 0;
   std::int64_t output_micro_usd_per_mtok = 0;
   std::int64_t context_window_tokens = 0;  // 0: unknown, no pre-call check
+
+  friend bool operator==(const ModelConfig&, const ModelConfig&) = default;
 };
 
 struct ProviderConfig {
@@ -176,6 +178,8 @@ struct BreakerPolicy {
   Duration healthy_period = minutes(5);    // each healthy period forgives one trip
   std::int32_t half_open_probes = 1;       // probes admitted; all must succeed to close
   std::int32_t min_available_targets = 1;  // a trip may not leave a route with fewer
+
+  friend bool operator==(const BreakerPolicy&, const BreakerPolicy&) = default;
 };
 
 enum class Backoff : std::uint8_t { none, full_jitter, decorrelated_jitter };

@@ -31,6 +31,10 @@ void Engine::on_timeout(Time now, ActionBuffer& out) noexcept {
 std::optional<Time> Engine::next_deadline() const noexcept {
   return impl_->next_deadline();
 }
+TakeOver Engine::take_over(Time now, const Engine& previous) {
+  FAILOVER_ASSERT(&previous != this);
+  return impl_->take_over(now, *previous.impl_);
+}
 HealthReport Engine::health(Time now) const {
   return impl_->health(now);
 }

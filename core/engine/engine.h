@@ -74,6 +74,14 @@ struct HealthReport {
   EngineTotals totals;
 };
 
+// What an engine took over from the one it replaces on a config reload (Engine::take_over).
+struct TakeOver {
+  std::vector<bool> targets;    // per target of the new config: its state came from the previous engine
+  std::vector<bool> providers;  // per provider of the new config: likewise
+  bool retry_budget = false;
+  bool cost_window = false;
+};
+
 class EngineImpl;
 
 class Engine {
@@ -120,6 +128,26 @@ class Engine {
   // The earliest time the engine needs on_timeout; `now` itself when it stopped
   // early for lack of room in the action buffer. Empty when nothing is pending.
   [[nodiscard]] std::optional<Time> next_deadline() const noexcept;
+
+  // A config reload: this engine, made from the new config and given no input yet,
+  // takes over from `previous` (the old config's engine, which keeps the requests and
+  // attempts it holds and goes on serving them) the state of what did not change:
+  // - a target (provider name, model id) whose provider has the same settings (name,
+  //   base_url, protocol, api_key_env, concurrency_max, rpm_max, tpm_max; its list of
+  //   other models aside), whose model has the same id, prices and context window, under
+  //   an equal breaker policy: its breaker (state, open_until, trip streak, window), its
+  //   Retry-After block and misconfiguration rest, its latency estimate and counts, and
+  //   its throttle window when the throttle window is equal;
+  // - a provider with the same settings, under the same adaptive-concurrency switch: its
+  //   adaptive limit and its rpm/tpm buckets;
+  // - the retry budget's level when the budget settings are equal, and the cost spent in
+  //   the current budget window when the window is equal.
+  // Attempts in flight stay the previous engine's: each target starts with none in
+  // flight, and a half-open breaker's probes in flight are given back (their verdicts
+  // reach the previous engine only), so this one may probe again. Everything else
+  // starts fresh. `now` is at or after every input of either engine, and both read the
+  // same clock.
+  TakeOver take_over(Time now, const Engine& previous);
 
   [[nodiscard]] HealthReport health(Time now) const;
   // A liveness check, for a driver that verifies the engine (the simulator does after

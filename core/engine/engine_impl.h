@@ -165,6 +165,7 @@ class EngineImpl {
   void on_response(Time now, AttemptId attempt, const Outcome& outcome, ActionBuffer& out) noexcept;
   void on_timeout(Time now, ActionBuffer& out) noexcept;
   [[nodiscard]] std::optional<Time> next_deadline() const noexcept;
+  TakeOver take_over(Time now, const EngineImpl& previous);
   [[nodiscard]] HealthReport health(Time now) const;
   [[nodiscard]] std::optional<Index> idle_target(Time now) const noexcept;
   [[nodiscard]] EngineTotals totals() const noexcept {

@@ -163,6 +163,7 @@ class LiveDriver::Impl {
     std::vector<Action> batch(buffer_.begin(), buffer_.end());
     buffer_.clear();
     for (const Action& action : batch) {
+      if (options_.on_action) options_.on_action(action);
       std::visit([this](const auto& a) { handle(a); }, action);
     }
     rearm();

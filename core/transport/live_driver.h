@@ -30,6 +30,10 @@ struct LiveOptions {
   // One line per event worth a human's attention (breaker changes); null: silent. It
   // never receives a key.
   std::function<void(std::string_view)> log;
+  // Every action the engine emits, before the driver carries it out (on the io thread);
+  // null: none. For a caller that measures what the engine did, as `failover run --live`
+  // measures a scenario's run; it must not call back into the driver.
+  std::function<void(const Action&)> on_action;
 };
 
 // One logical call: the conversation, and which route or tier to take.

@@ -103,6 +103,16 @@ mkdir -p "$work/empty"
 run 2 empty "$work/empty"
 grep -q 'no \*.toml scenario' "$work/empty.err" || fail "empty: the error does not say the folder holds no scenario"
 run 2 missing "$work/no-such.toml"
+# --junit and --json into a folder that does not exist yet: it is made (a fresh CI checkout
+# writes `--junit out/junit.xml`); one that cannot be made is named, before anything runs.
+run 0 new-folder "$scenario" --seed 1 --junit "$work/new/deeper/x.xml" --json "$work/new2/x.json"
+[ -s "$work/new/deeper/x.xml" ] || fail "--junit DIR/x.xml: DIR was not created"
+[ -s "$work/new2/x.json" ] || fail "--json DIR/x.json: DIR was not created"
+touch "$work/a-file"
+run 2 junit-under-file "$scenario" --junit "$work/a-file/x.xml"
+grep -q -- "--junit $work/a-file/x.xml: cannot create the folder $work/a-file" "$work/junit-under-file.err" ||
+  fail "--junit under a file: the error does not name the folder"
+[ ! -s "$work/junit-under-file.out" ] || fail "--junit under a file: ran scenarios before the output was checked"
 run 2 jobs0 "$scenario" --jobs 0
 run 2 both-seeds "$scenario" --seed 1 --seeds 2
 run 2 no-policy "$scenario" --policy nonesuch

@@ -84,6 +84,36 @@ expect 2 bad-shard2 "sweep" "$scenario" "${grid[@]}" --shard 1 --out "$work/bad"
 expect 2 bad-out "sweep" "$scenario" "${grid[@]}" --out "$work/a-file/sub"
 grep -q -- '--out .*cannot create the folder' "$work/bad-out.err" || fail "bad --out: the error does not name --out"
 ! grep -q '^sweep: ' "$work/bad-out.err" || fail "bad --out: the sweep ran before --out was checked"
+expect 2 out-is-file "sweep" "$scenario" "${grid[@]}" --out "$work/a-file"
+grep -q -- "--out $work/a-file: cannot" "$work/out-is-file.err" || fail "--out naming a file: the error does not name it"
+! grep -q '^sweep: ' "$work/out-is-file.err" || fail "--out naming a file: the sweep ran before --out was checked"
+
+# 4b. Provider limits and the first-byte timeout sweep like policy keys; a provider no entry
+# is named is refused before anything runs.
+expect 0 limits "sweep" "$scenario" --set providers.backup.concurrency_max=100,20 --set timeouts.first_byte=15s,5s \
+  --jobs 2 --out "$work/limits"
+head -1 "$work/limits/points.csv" | grep -q '^scenario,point,providers.backup.concurrency_max,timeouts.first_byte,' ||
+  fail "limits: points.csv header"
+# Every point passes with equal figures or not; point 0 (the file's own 100 and the default
+# 15s) changes no key, so on a tie it wins; the best config carries its values in place.
+grep -q '| keys changed |' "$work/limits/report.md" || fail "limits: the ranking has no keys-changed column"
+grep -q '"changed_keys": 0' "$work/limits/points.json" || fail "limits: no point changes 0 keys"
+grep -q '"changed_keys": 2' "$work/limits/points.json" || fail "limits: no point changes 2 keys"
+[ -s "$work/limits/best-short-storm.toml" ] || fail "limits: no best config"
+expect 2 nobody "sweep" "$scenario" --set providers.nobody.concurrency_max=8,16 --out "$work/bad"
+grep -q 'no \[\[providers\]\] entry is named "nobody" (the providers: primary, backup)' "$work/nobody.err" ||
+  fail "an unknown provider: the error does not name it and the providers there are"
+
+# 4c. No point passes: the report and the console say which expectation fails most and
+# which key moves it most.
+{
+  cat "$scenario"
+  printf '\n[[expect]]\nmetric = "latency_p99"\nat_most = "1ms"\n'
+} >"$work/impossible.toml"
+expect 1 impossible "sweep" "$work/impossible.toml" --set breaker.consecutive_failures=1,5 --jobs 2 --out "$work/impossible"
+grep -q 'impossible: 0 of 2 points pass every seed; .*; fails most: latency_p99 <= 1 ms (4/4 runs)' "$work/impossible.out" ||
+  fail "no point passes: the console line does not name the expectation failing most"
+grep -q '^### Why no point passes' "$work/impossible/report.md" || fail "no point passes: report.md does not say why"
 
 # 5. merge refuses a missing shard, a shard given twice and a shard of another sweep.
 mkdir -p "$work/two"

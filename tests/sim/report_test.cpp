@@ -25,7 +25,17 @@ using testing::kOddName;
 using testing::real_scenario;
 using testing::well_formed_json;
 using testing::well_formed_xml;
-const std::vector<std::string> kSlugs = {"throughput", "buffer", "breakers", "latency", "cost"};
+const std::vector<std::string> kSlugs = {"throughput", "availability", "buffer",         "breakers",  "share",
+                                         "errors",     "latency",      "target-latency", "in-flight", "cost"};
+
+// The chart with this slug (every chart is asked for by name: the order is the report's).
+std::string chart(const std::vector<ChartFile>& charts, const std::string& slug) {
+  for (const ChartFile& c : charts) {
+    if (c.slug == slug) return c.svg;
+  }
+  ADD_FAILURE() << "no chart " << slug;
+  return {};
+}
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -56,7 +66,8 @@ TEST(Report, WritesTheMarkdownJsonJunitAndOneSvgPerChart) {
     EXPECT_TRUE(fs::is_regular_file(dir / file)) << file;
     EXPECT_GT(fs::file_size(dir / file), 200U) << file;
   }
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 8);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()),
+            static_cast<std::ptrdiff_t>(3 + kSlugs.size()));
 }
 
 TEST(Report, TheSameInputGivesByteIdenticalFilesTwice) {
@@ -162,22 +173,105 @@ TEST(Report, ChartsAreWellFormedSvgWithOneLinePerPolicy) {
     EXPECT_EQ(charts[c].slug, kSlugs[c]);
     EXPECT_TRUE(well_formed_xml(svg)) << charts[c].slug;
     EXPECT_NE(svg.find("<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"800\""), std::string::npos);
-    if (charts[c].slug == "breakers") continue;
+    if (charts[c].slug == "breakers") continue;  // lanes, not lines: its own test below
+    EXPECT_GE(count_of(svg, "<path class=\"line\""), charts[c].slug == "errors" ? 1U : 2U) << charts[c].slug;
+    // The per-target charts show the policy under test; the others every policy.
+    static const std::vector<std::string> kPerTarget = {"share", "errors", "target-latency", "in-flight"};
+    if (std::find(kPerTarget.begin(), kPerTarget.end(), charts[c].slug) != kPerTarget.end()) continue;
     for (const std::string& policy : {std::string("policy"), svg::xml_escape(kOddName)}) {
-      EXPECT_GE(count_of(svg, "<path class=\"line\""), 2U) << charts[c].slug;
       EXPECT_NE(svg.find("\"><title>" + policy), std::string::npos) << charts[c].slug << " " << policy;
     }
   }
-  EXPECT_EQ(count_of(charts[1].svg, "<path class=\"line\""), 2U);           // buffer: one line per policy
-  EXPECT_NE(charts[1].svg.find("<path class=\"ref\""), std::string::npos);  // and the capacity
-  EXPECT_EQ(count_of(charts[3].svg, "<path class=\"line\""), 4U);           // latency: p50 and p99 per policy
-  EXPECT_NE(charts[4].svg.find("budget $2.00"), std::string::npos);
-  EXPECT_NE(charts[4].svg.find("all-primary plan (pro rata)"), std::string::npos);
+  const std::string buffer = chart(charts, "buffer");
+  EXPECT_EQ(count_of(buffer, "<path class=\"line\""), 2U);                    // buffer: one line per policy
+  EXPECT_NE(buffer.find("<path class=\"ref\""), std::string::npos);           // and the capacity
+  EXPECT_EQ(count_of(chart(charts, "latency"), "<path class=\"line\""), 4U);  // latency: p50 and p99 per policy
+  EXPECT_NE(chart(charts, "cost").find("budget $2.00"), std::string::npos);
+  EXPECT_NE(chart(charts, "cost").find("all-primary plan (pro rata)"), std::string::npos);
+}
+
+TEST(Report, FaultBandsNameTheirProviderAndKind) {
+  const Fixture f;
+  for (const ChartFile& c : report_charts(f.result)) {
+    // A label above the plot, and the band's tooltip.
+    EXPECT_EQ(count_of(c.svg, ">alpha: 503 at 94%</text>"), 1U) << c.slug;
+    EXPECT_EQ(count_of(c.svg, "<title>alpha: 503 at 94%</title></rect>"), 1U) << c.slug;
+  }
+}
+
+TEST(Report, AFlappingFaultIsLabelledOnceAndEveryWindowKeepsItsTooltip) {
+  svg::LineChart c;
+  c.x = svg::Axis{"t", 0.0, 60.0, false, {}};
+  c.y = svg::Axis{"v", 0.0, 1.0, false, {}};
+  for (int i = 0; i < 30; ++i) c.spans.push_back(svg::Span{2.0 * i, 2.0 * i + 1.0, "p: 503"});
+  c.spans.push_back(svg::Span{30.5, 31.0, "q: connect_error at 20%"});  // overlaps: a second row
+  const std::string out = svg::render(c);
+  EXPECT_TRUE(well_formed_xml(out));
+  EXPECT_EQ(count_of(out, ">p: 503</text>"), 1U);
+  EXPECT_EQ(count_of(out, "<title>p: 503</title>"), 30U);
+  EXPECT_EQ(count_of(out, ">q: connect_error at 20%</text>"), 1U);
+}
+
+TEST(Report, ThroughputDrawsTheArrivalsOverTheSuccessesAndTheFirstPolicyWidest) {
+  const Fixture f;
+  const std::string svg = chart(report_charts(f.result), "throughput");
+  const std::size_t policy = svg.find("<title>policy successes</title>");
+  const std::size_t rival = svg.find("successes</title>", policy + std::string("<title>policy successes").size());
+  const std::size_t arrivals = svg.find("<title>arrivals</title>");
+  ASSERT_NE(policy, std::string::npos);
+  ASSERT_NE(rival, std::string::npos);
+  ASSERT_NE(arrivals, std::string::npos);
+  EXPECT_LT(rival, arrivals);  // drawn last: on top
+  const auto width_before = [&svg](std::size_t at) {
+    const std::size_t w = svg.rfind("stroke-width=\"", at);
+    return std::stod(svg.substr(w + 14));
+  };
+  EXPECT_GT(width_before(policy), width_before(rival));  // the first policy's rim shows around the next
+  EXPECT_LT(width_before(arrivals), width_before(rival));
+}
+
+TEST(Report, AvailabilityChartDrawsEachPolicysSloAndZoomsToIt) {
+  Fixture f;
+  f.scenario.expectations.push_back(Expectation{"policy", Metric::availability, Bound::at_least, 99.5, 0.0, ""});
+  const std::string svg = chart(report_charts(f.result), "availability");
+  EXPECT_NE(svg.find("<title>policy SLO &gt;= 99.50%</title>"), std::string::npos);
+  EXPECT_EQ(count_of(svg, "<path class=\"ref\""), 1U);  // the rival has no availability expectation
+  // The axis serves the SLO: from five error budgets below 100% (97.5%, rounded down to a
+  // tick), so the rival's minute at 96.7% (20 dropped of 600) is drawn at the bottom edge.
+  EXPECT_NE(svg.find(">100%</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">97%</text>"), std::string::npos);
+  EXPECT_EQ(svg.find(">96%</text>"), std::string::npos);
+  EXPECT_NE(svg.find("lower minutes drawn at the bottom edge"), std::string::npos);
+  // Without an SLO the axis reaches down to the data instead.
+  Fixture g;
+  const std::string plain = chart(report_charts(g.result), "availability");
+  EXPECT_EQ(plain.find("<path class=\"ref\""), std::string::npos);
+  EXPECT_NE(plain.find(">96%</text>"), std::string::npos);
+  EXPECT_EQ(plain.find("bottom edge"), std::string::npos);
+}
+
+TEST(Report, PerTargetChartsDrawTheFocusPolicysTargetsAndLimits) {
+  const Fixture f;
+  const std::vector<ChartFile> charts = report_charts(f.result);
+  for (const std::string slug : {"share", "target-latency"}) {
+    const std::string svg = chart(charts, slug);
+    EXPECT_EQ(count_of(svg, "<path class=\"line\""), 2U) << slug;  // one per target
+    EXPECT_NE(svg.find("<title>alpha/model-a</title>"), std::string::npos) << slug;
+    EXPECT_NE(svg.find("<title>beta/model-b</title>"), std::string::npos) << slug;
+    EXPECT_NE(svg.find("policy under test: policy"), std::string::npos) << slug;
+  }
+  const std::string errors = chart(charts, "errors");
+  EXPECT_EQ(count_of(errors, "<path class=\"line\""), 1U);  // only transient attempts failed
+  EXPECT_NE(errors.find("<title>transient</title>"), std::string::npos);
+  const std::string in_flight = chart(charts, "in-flight");
+  EXPECT_EQ(count_of(in_flight, "<path class=\"line\""), 2U);  // one per provider
+  EXPECT_EQ(count_of(in_flight, "<path class=\"ref\""), 2U);   // and its concurrency_max
+  EXPECT_NE(in_flight.find("<title>alpha concurrency_max 64</title>"), std::string::npos);
 }
 
 TEST(Report, BreakerChartHasALanePerTargetAndColoursItsStates) {
   const Fixture f;
-  const std::string svg = report_charts(f.result)[2].svg;
+  const std::string svg = chart(report_charts(f.result), "breakers");
   EXPECT_EQ(count_of(svg, ">alpha/model-a</text>"), 2U);  // one lane per policy
   EXPECT_EQ(count_of(svg, ">beta/model-b</text>"), 2U);
   EXPECT_NE(svg.find(">policy</text>"), std::string::npos);

@@ -259,6 +259,25 @@ inline RunResult tiny_run(std::uint64_t seed, bool overflow) {
                    Transition{at_us(0) + minutes(2), 0, BreakerState::half_open, BreakerState::closed}};
   r.transitions_total = 3;
   r.breaker_end = {BreakerState::closed, BreakerState::closed};
+  // The per-target charts' series at the buckets' resolution: alpha takes every attempt
+  // until the storm, then a third of them and answers 5 of its 60; beta the rest.
+  ChartSeries& c = r.chart;
+  c.bin = sec(10);
+  c.bins = 30;
+  c.targets = 2;
+  c.providers = 2;
+  c.by_target.resize(c.bins * c.targets);
+  c.by_class.resize(c.bins);
+  c.in_flight_max.resize(c.bins * c.providers);
+  for (std::size_t i = 0; i < c.bins; ++i) {
+    const bool storm = i >= 6 && i < 18;
+    c.by_target[i * 2] = storm ? TargetBin{60, 5, 5 * 400'000} : TargetBin{100, 100, 100 * 300'000};
+    c.by_target[i * 2 + 1] = storm ? TargetBin{120, 120, 120 * 900'000} : TargetBin{};
+    c.by_class[i][static_cast<std::size_t>(OutcomeClass::success)] = storm ? 125 : 100;
+    c.by_class[i][static_cast<std::size_t>(OutcomeClass::transient)] = storm ? 55 : 0;
+    c.in_flight_max[i * 2] = storm ? 12 : 30;
+    c.in_flight_max[i * 2 + 1] = storm ? 40 : 0;
+  }
   return r;
 }
 

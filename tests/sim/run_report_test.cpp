@@ -113,7 +113,8 @@ TEST(RunReport, TheJsonHoldsOneLinePerRunAndPolicyAndCheck) {
   EXPECT_NE(json.find("\"overflow_at_seconds\": 180.000000"), std::string::npos);
   EXPECT_NE(json.find("\"overflow_at_seconds\": null"), std::string::npos);
   EXPECT_NE(json.find("\"dropped\": {\"min\": 20, \"median\": 20, \"max\": 20}"), std::string::npos);
-  EXPECT_NE(json.find("\"cost_usd\": 0.150000, \"possibly_billed_usd\": 0.050000, \"plan_cost_usd\": 0.200000}"),
+  EXPECT_NE(json.find("\"cost_usd\": 0.150000, \"possibly_billed_usd\": 0.050000, \"plan_cost_usd\": 0.200000, "
+                      "\"world\": \"sim\"}"),
             std::string::npos);
   EXPECT_TRUE(json.ends_with("}\n      ]\n    }\n  ]\n}\n"));
 }

@@ -112,6 +112,52 @@ TEST(Simulation, ABucketWithNoAdmissionStillShowsWhatTheBufferHeld) {
   for (int m = 22; m < 44; ++m) EXPECT_LE(minute(m + 1).held_max, minute(m).held_max) << "minute " << m;
 }
 
+// The charts' series keep the run's books: every attempt sent is counted once against
+// its target, every attempt that ended once by its class, and no provider is seen with
+// more attempts in flight than the policy lets it have.
+TEST(Simulation, ChartSeriesAccountForEveryAttemptWithinTheLimits) {
+  const RunSpec spec = storm_spec(true, minutes(5), minutes(8));
+  const RunResult r = run_simulation(spec);
+  const ChartSeries& c = r.chart;
+  ASSERT_TRUE(r.conserved);
+  ASSERT_EQ(c.targets, spec.config.targets.size());
+  ASSERT_EQ(c.providers, spec.providers.size());
+  ASSERT_LE(c.bins, kChartBinsMax);
+  EXPECT_GE(to_us(c.bin) * static_cast<std::int64_t>(c.bins), to_us(spec.end - kTimeZero));
+  EXPECT_EQ(to_us(c.bin) % to_us(r.bucket), 0);
+  std::vector<std::int64_t> sent(c.targets, 0);
+  std::int64_t successes = 0;
+  std::int64_t ended = 0;
+  for (std::size_t b = 0; b < c.bins; ++b) {
+    for (std::size_t t = 0; t < c.targets; ++t) {
+      sent[t] += c.target(b, t).attempts;
+      successes += c.target(b, t).successes;
+      EXPECT_GE(c.target(b, t).success_latency_us, c.target(b, t).successes * 1'000);  // no answer in under 1 ms
+    }
+    for (const std::int64_t n : c.by_class[b]) ended += n;
+    for (std::size_t p = 0; p < c.providers; ++p) {
+      EXPECT_LE(c.in_flight(b, p), spec.config.providers[p].concurrency_max) << "bin " << b;
+    }
+  }
+  EXPECT_EQ(sent, r.attempts_by_target);
+  std::int64_t class_successes = 0;
+  for (std::size_t b = 0; b < c.bins; ++b) class_successes += c.by_class[b][0];
+  EXPECT_EQ(successes, class_successes);
+  EXPECT_LE(ended, r.attempts);
+  EXPECT_GE(ended, r.attempts - spec.config.policy.concurrency.inflight_max);  // the rest were in flight at the end
+  // The storm's 503s show as transient attempts in its minutes, and only there.
+  const auto bin_at = [&](Duration d) { return static_cast<std::size_t>(to_us(d) / to_us(c.bin)); };
+  const auto transient = static_cast<std::size_t>(OutcomeClass::transient);
+  std::int64_t before = 0;
+  std::int64_t during = 0;
+  for (std::size_t b = 0; b < bin_at(minutes(1)); ++b) before += c.by_class[b][transient];
+  for (std::size_t b = bin_at(minutes(1)); b < bin_at(minutes(6)); ++b) during += c.by_class[b][transient];
+  EXPECT_EQ(before, 0);
+  EXPECT_GT(during, 0);
+  // Attempts held open across a bin with no send still show as in flight in it.
+  EXPECT_GT(c.in_flight(bin_at(minutes(3)), 1), 0);
+}
+
 // The engine issue: in requeue mode a message that keeps failing must not come back
 // forever. Without failover 94% of deliveries fail; with max_deliveries = 2 a message
 // ends in the dead-letter queue after its second failure, counted as failed.

@@ -240,6 +240,73 @@ TEST(SweepOverrides, ThePolicyTomlCarriesTheOverridesAndReloads) {
   EXPECT_EQ(a.queue.depth_max, 20'000);
 }
 
+TEST(SweepOverrides, ProviderLimitsAndTheFirstByteTimeoutCanBeSet) {
+  const std::string text = testing::small_scenario();
+  const Result<Scenario> ok = load_scenario_string(
+      text, "small.toml",
+      {PolicyOverride{"providers.backup.concurrency_max", "32"}, PolicyOverride{"timeouts.first_byte", "\"2500ms\""}});
+  ASSERT_TRUE(ok.has_value()) << ok.error().message();
+  const Config& c = ok->policies.front().config;
+  ASSERT_EQ(c.providers.size(), 2U);
+  EXPECT_EQ(c.providers[0].concurrency_max, 400);  // primary: as in the file
+  EXPECT_EQ(c.providers[1].concurrency_max, 32);
+  EXPECT_EQ(c.policy.timeouts.first_byte, ms(2500));
+  // A provider no entry is named, a key that is not a limit, a malformed key: each named.
+  const Result<Scenario> nobody =
+      load_scenario_string(text, "small.toml", {PolicyOverride{"providers.nobody.concurrency_max", "32"}});
+  ASSERT_FALSE(nobody.has_value());
+  EXPECT_NE(
+      nobody.error().message().find("no [[providers]] entry is named \"nobody\" (the providers: primary, backup)"),
+      std::string::npos)
+      << nobody.error().message();
+  const Result<Scenario> name =
+      load_scenario_string(text, "small.toml", {PolicyOverride{"providers.backup.name", "\"x\""}});
+  ASSERT_FALSE(name.has_value());
+  EXPECT_NE(name.error().message().find("concurrency_max, rpm_max, tpm_max"), std::string::npos)
+      << name.error().message();
+  EXPECT_FALSE(
+      load_scenario_string(text, "small.toml", {PolicyOverride{"providers.concurrency_max", "32"}}).has_value());
+  // The loader judges the value: a limit below 1 is refused, naming the provider's key.
+  const Result<Scenario> zero =
+      load_scenario_string(text, "small.toml", {PolicyOverride{"providers.backup.concurrency_max", "0"}});
+  ASSERT_FALSE(zero.has_value());
+  EXPECT_NE(zero.error().message().find("concurrency_max"), std::string::npos) << zero.error().message();
+  // The pasteable policy leaves provider keys out: they belong in [[providers]].
+  const Result<std::string> toml = config::policy_toml(
+      text, "small.toml",
+      {PolicyOverride{"providers.backup.concurrency_max", "32"}, PolicyOverride{"timeouts.first_byte", "\"5s\""}});
+  ASSERT_TRUE(toml.has_value()) << toml.error().message();
+  EXPECT_EQ(toml->find("concurrency_max"), std::string::npos) << *toml;
+  EXPECT_NE(toml->find("first_byte = \"5s\""), std::string::npos) << *toml;
+}
+
+// ---- closeness to the scenario's own policy ---------------------------------------------------
+
+TEST(SweepChangedKeys, CountsTheKeysAPointSetsToAnotherValueThanTheScenario) {
+  Definition d;
+  d.scenarios.push_back(ScenarioEntry{"small.toml", testing::small_scenario(), {1}});
+  d.axes = {
+      Axis{"breaker.open_base",
+           {"\"5s\"", "\"5000ms\"", "\"30s\"", "\"2m\""}},       // the default, spelt twice; 2m > open_max
+      Axis{"providers.primary.concurrency_max", {"400", "64"}},  // the file's own value first
+      Axis{"timeouts.first_byte", {"\"15s\"", "\"5s\""}},        // the default first
+  };
+  d.points = *grid(d.axes);
+  d.mode = "grid";
+  const Result<std::vector<std::uint32_t>> changed = changed_keys(d, 0);
+  ASSERT_TRUE(changed.has_value()) << changed.error().message();
+  ASSERT_EQ(changed->size(), d.points.size());
+  for (std::size_t i = 0; i < d.points.size(); ++i) {
+    const Point& p = d.points[i];
+    // 5s and 5000ms are the scenario's own open_base; 2m does not load alone (above open_max) and counts too.
+    const std::uint32_t expected = (p[0] >= 2 ? 1U : 0U) + p[1] + p[2];
+    EXPECT_EQ((*changed)[i], expected) << "point " << i;
+  }
+  Definition broken = d;
+  broken.scenarios[0].text = "[scenario]\n";
+  EXPECT_FALSE(changed_keys(broken, 0).has_value());
+}
+
 // ---- shard files and merge ---------------------------------------------------------------
 
 Record record(std::uint32_t point, std::uint64_t seed, double availability, double p99, double cost,
@@ -430,6 +497,18 @@ TEST(SweepRanking, PassRateFirstThenAvailabilityLatencyCostAndPoint) {
   EXPECT_EQ(ranking(points), (std::vector<std::size_t>{2, 4, 5, 3, 1, 0}));
 }
 
+TEST(SweepRanking, EqualFiguresGoToTheFewestChangedKeys) {
+  std::vector<PointSummary> points = {
+      summary(0, 4, 99.90, 150, 0.5), summary(1, 4, 99.90, 150, 0.5), summary(2, 4, 99.90, 150, 0.5),
+      summary(3, 4, 99.95, 150, 0.5),  // better figures beat closeness
+  };
+  points[0].changed_keys = 3;
+  points[1].changed_keys = 1;
+  points[2].changed_keys = 1;
+  points[3].changed_keys = 4;
+  EXPECT_EQ(ranking(points), (std::vector<std::size_t>{3, 1, 2, 0}));
+}
+
 TEST(SweepPareto, KeepsExactlyThePointsNoOtherDominates) {
   const double inf = std::numeric_limits<double>::infinity();
   const std::vector<PointSummary> points = {
@@ -479,11 +558,11 @@ TEST(SweepSummary, TheConsoleLineNamesTheBestPointOfEachScenario) {
   Shard s = small_shard(0, 1);
   s.records[0].checks = "PP";
   s.records[1].checks = "PP";  // point 0 passes on both seeds, ranking first
-  EXPECT_EQ(best_points_text(s),
+  EXPECT_EQ(*best_points_text(s),
             "small: 1 of 3 points pass every seed; best: point 0 (breaker.consecutive_failures=1), 2/2 seeds passed, "
             "worst availability 99.533%\n");
   s.records.clear();
-  EXPECT_EQ(best_points_text(s), "small: no point finished\n");
+  EXPECT_EQ(*best_points_text(s), "small: no point finished\n");
 }
 
 // points.json: one line per point, its runs hanging below it one per line.
@@ -503,7 +582,9 @@ TEST(SweepOutputs, PointsJsonHasALinePerPointAndPerRun) {
       0U);
   EXPECT_NE(
       doc.find(
-          "\n        {\"point\": 0, \"values\": {\"breaker.consecutive_failures\": 1}, \"rank\": 3, \"pareto\": false, "
+          "\n        {\"point\": 0, \"values\": {\"breaker.consecutive_failures\": 1}, \"rank\": 3, \"changed_keys\": "
+          "1, "
+          "\"pareto\": false, "
           "\"seeds_passed\": 0, \"seeds\": 2, \"runs\": [\n          {\"seed\": 1, \"passed\": false, "
           "\"availability_pct\": 99.5333, \"latency_p99_ms\": 1234.5, \"cost_usd\": 2.2500, \"cost_ratio_pct\": 71.25, "
           "\"dropped\": 0, \"overflow_after_minutes\": null, \"breaker_trips\": 3, \"conserved\": true, \"checks\": "
@@ -514,6 +595,147 @@ TEST(SweepOutputs, PointsJsonHasALinePerPointAndPerRun) {
       << doc;
   EXPECT_EQ(testing::count_of(doc, "\"checks\": [true, false]}]},\n        {\"point\": "), 2U);
   EXPECT_TRUE(doc.ends_with("[true, false]}]}\n      ]\n    }\n  ]\n}\n"));
+}
+
+// ---- advice: ties, why nothing passes, the chart ---------------------------------------------
+
+std::string file_of(const std::vector<std::pair<std::string, std::string>>& files, const std::string& name) {
+  const auto f = std::find_if(files.begin(), files.end(), [&](const auto& x) { return x.first == name; });
+  EXPECT_NE(f, files.end()) << name;
+  return f == files.end() ? std::string() : f->second;
+}
+
+// Four points with equal figures on every seed: the one that keeps the scenario's own
+// policy (breaker defaults: 5 failures, open_base 5s) ranks first, not point 0.
+TEST(SweepAdvice, ATieGoesToThePointClosestToTheScenariosPolicy) {
+  Shard s;
+  s.definition.scenarios.push_back(ScenarioEntry{"small.toml", testing::small_scenario(), {1, 2}});
+  s.definition.axes = {Axis{"breaker.consecutive_failures", {"1", "5"}},
+                       Axis{"breaker.open_base", {"\"30s\"", "\"5s\""}}};
+  s.definition.points = *grid(s.definition.axes);
+  s.definition.mode = "grid";
+  for (std::uint32_t p = 0; p < 4; ++p) {
+    for (const std::uint64_t seed : {std::uint64_t{1}, std::uint64_t{2}})
+      s.records.push_back(record(p, seed, 99.9, 800.0, 1.5, "PP"));
+  }
+  const auto files = render(s);
+  ASSERT_TRUE(files.has_value()) << files.error().message();
+  const std::string md = file_of(*files, "report.md");
+  EXPECT_NE(md.find("Point 3 ranks first (breaker.consecutive_failures=5, breaker.open_base=5s)"), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("the fewest keys changed"), std::string::npos) << md;
+  EXPECT_NE(md.find("| keys changed |"), std::string::npos) << md;
+  // Ranks: point 3 (0 changed), then 1 and 2 (1 each, by number), then 0 (2).
+  EXPECT_NE(md.find("| 1 | 3 | 5 | 5s | 2/2 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 4 | 0 | 1 | 30s | 2/2 |"), std::string::npos) << md;
+  const std::string json = file_of(*files, "points.json");
+  EXPECT_NE(
+      json.find("{\"point\": 3, \"values\": {\"breaker.consecutive_failures\": 5, \"breaker.open_base\": \"5s\"}, "
+                "\"rank\": 1, \"changed_keys\": 0,"),
+      std::string::npos)
+      << json;
+  const Result<std::string> console = best_points_text(s);
+  ASSERT_TRUE(console.has_value()) << console.error().message();
+  EXPECT_NE(console->find("best: point 3 "), std::string::npos) << *console;
+}
+
+Expectation expectation(Metric metric, Bound bound, double lo) {
+  Expectation e;
+  e.policy = "policy";
+  e.metric = metric;
+  e.bound = bound;
+  e.lo = lo;
+  return e;
+}
+
+TEST(SweepAdvice, NamesTheExpectationFailingMostAndTheKeysThatMoveIt) {
+  Definition d;
+  d.axes = {Axis{"a", {"1", "2", "3"}}, Axis{"b", {"x", "y"}}};
+  d.points = *grid(d.axes);
+  const Expectation never = expectation(Metric::overflow_at, Bound::none_, 0.0);
+  const Expectation slo = expectation(Metric::availability, Bound::at_least, 99.9);
+  std::vector<PointSummary> points;
+  for (std::uint32_t p = 0; p < d.points.size(); ++p) {
+    const double a = d.points[p][0], b = d.points[p][1];
+    PointSummary& s = points.emplace_back(summary(p, 0, 99.0 + 0.5 * b + 0.1 * a, 100.0, 1.0));
+    s.check_passes = {3, 0};  // the overflow check fails on 1 seed of 4, availability on all 4
+  }
+  const Diagnosis g = diagnose(d, points, {&never, &slo});
+  EXPECT_FALSE(g.none_failed);
+  EXPECT_EQ(g.expectation, 1U);
+  EXPECT_EQ(g.failed_runs, 24U);
+  EXPECT_EQ(g.runs, 24U);
+  EXPECT_TRUE(g.by_metric);
+  ASSERT_EQ(g.keys.size(), 2U);
+  EXPECT_EQ(g.keys[0].axis, 1U);  // b moves availability by 0.5, a by 0.2
+  EXPECT_NEAR(g.keys[0].spread, 0.5, 1e-9);
+  EXPECT_EQ(g.keys[0].groups, 3U);  // one group per value of a
+  EXPECT_EQ(g.keys[0].worse_value, 0U);
+  EXPECT_EQ(g.keys[0].better_value, 1U);
+  EXPECT_EQ(g.keys[1].axis, 0U);
+  EXPECT_NEAR(g.keys[1].spread, 0.2, 1e-9);
+  EXPECT_EQ(g.keys[1].groups, 2U);
+  EXPECT_EQ(g.keys[1].worse_value, 0U);
+  EXPECT_EQ(g.keys[1].better_value, 2U);
+  // A latency bound: the lower p99 is the better end.
+  const Expectation fast = expectation(Metric::latency_p99, Bound::at_most, 50.0);
+  for (PointSummary& s : points) {
+    s.p99_ms = 100.0 + 40.0 * d.points[s.point][0];
+    s.check_passes = {1};
+  }
+  const Diagnosis l = diagnose(d, points, {&fast});
+  EXPECT_EQ(l.expectation, 0U);
+  EXPECT_EQ(l.failed_runs, 18U);
+  EXPECT_EQ(l.keys[0].axis, 0U);
+  EXPECT_NEAR(l.keys[0].spread, 80.0, 1e-9);
+  EXPECT_EQ(l.keys[0].worse_value, 2U);
+  EXPECT_EQ(l.keys[0].better_value, 0U);
+  EXPECT_EQ(l.keys[1].spread, 0.0);  // b changes nothing
+  // A metric the summaries do not keep: the seeds on which it held are the figure.
+  const Expectation quick = expectation(Metric::failover_time, Bound::at_most, 60.0);
+  for (PointSummary& s : points) s.check_passes = {static_cast<std::size_t>(d.points[s.point][1] * 3)};
+  const Diagnosis q = diagnose(d, points, {&quick});
+  EXPECT_FALSE(q.by_metric);
+  EXPECT_EQ(q.keys[0].axis, 1U);
+  EXPECT_EQ(q.keys[0].spread, 3.0);
+  EXPECT_EQ(q.keys[0].better_value, 1U);
+  // Every expectation held: the runs failed by losing requests.
+  for (PointSummary& s : points) s.check_passes = {4};
+  EXPECT_TRUE(diagnose(d, points, {&quick}).none_failed);
+}
+
+TEST(SweepAdvice, WhenNoPointPassesTheReportAndTheConsoleSayWhy) {
+  Shard s = small_shard(0, 1);  // every run fails its second check (failover_time <= 60s)
+  const auto files = render(s);
+  ASSERT_TRUE(files.has_value()) << files.error().message();
+  const std::string md = file_of(*files, "report.md");
+  EXPECT_NE(md.find("### Why no point passes\n\n`failover_time <= 60 s` failed on 6 of 6 runs"), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| breaker.consecutive\\_failures | nothing | the same at every value | | 1 |"), std::string::npos)
+      << md;
+  const Result<std::string> console = best_points_text(s);
+  ASSERT_TRUE(console.has_value());
+  EXPECT_NE(console->find("; fails most: failover_time <= 60 s (6/6 runs)\n"), std::string::npos) << *console;
+  // One passing point: no diagnosis.
+  s.records[0].checks = "PP";
+  s.records[1].checks = "PP";
+  const auto passing = render(s);
+  ASSERT_TRUE(passing.has_value());
+  EXPECT_EQ(file_of(*passing, "report.md").find("Why no point passes"), std::string::npos);
+}
+
+TEST(SweepAdvice, TheParetoChartZoomsToTheDataAndDrawsTheSlo) {
+  Shard s = small_shard(0, 1);
+  s.definition.scenarios[0].text += "\n[[expect]]\nmetric = \"availability\"\nat_least = \"99.5%\"\n";
+  for (Record& r : s.records) r.checks = "PPP";
+  const auto files = render(s);
+  ASSERT_TRUE(files.has_value()) << files.error().message();
+  const std::string svg = file_of(*files, "pareto-small.svg");
+  EXPECT_TRUE(testing::well_formed_xml(svg));
+  EXPECT_NE(svg.find("SLO: availability 99.5000%"), std::string::npos) << svg;
+  // Points at 99.53..99.73% and the SLO at 99.5%: the axis ends near them, not at 100%.
+  EXPECT_EQ(svg.find(">100.0"), std::string::npos) << svg;
+  EXPECT_NE(svg.find(">99.5%<"), std::string::npos) << svg;
 }
 
 }  // namespace
