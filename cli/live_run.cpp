@@ -258,11 +258,31 @@ class FleetThread {
 
 }  // namespace
 
+namespace {
+
+// A replayed log's peak: the most of its requests in any one scenario second (a window
+// of `speed` seconds on the log's clock), each coming `multiply` times. Jittered copies
+// are counted at their request's time: an upper bound.
+double replay_peak_per_second(const sim::ReplaySpec& r) {
+  const std::vector<sim::ReplayRequest>& v = *r.requests;
+  const std::int64_t window_us = std::max<std::int64_t>(1, 1'000'000 * r.speed.num / r.speed.den);
+  std::size_t most = 0;
+  for (std::size_t lo = 0, hi = 0; hi < v.size(); ++hi) {
+    while (to_us(v[hi].at) - to_us(v[lo].at) >= window_us) ++lo;
+    most = std::max(most, hi - lo + 1);
+  }
+  return static_cast<double>(most) * static_cast<double>(r.multiply);
+}
+
+}  // namespace
+
 LiveEstimate estimate_live(const sim::Scenario& scenario, std::int64_t time_scale) {
   const double k = static_cast<double>(time_scale);
   LiveEstimate e;
   e.real_seconds = static_cast<double>(to_us(scenario.duration)) / 1e6 / k;
-  e.peak_per_second = static_cast<double>(scenario.traffic.rate.rate_mrpm_max()) / sim::kMilli / 60.0 * k;
+  e.peak_per_second = scenario.traffic.replay
+                          ? replay_peak_per_second(*scenario.traffic.replay) * k
+                          : static_cast<double>(scenario.traffic.rate.rate_mrpm_max()) / sim::kMilli / 60.0 * k;
   e.arrivals = sim::expected_arrivals(scenario.traffic);
   return e;
 }
@@ -317,6 +337,7 @@ Result<LiveRun> run_live(const sim::Scenario& scenario, const sim::NamedPolicy& 
   lo.tls.ca_file = (*ca)->ca_file();
   lo.tls.system_trust_store = false;  // only the run's CA: nothing else can answer
   lo.seed = seed;
+  lo.engine_prng = Prng(seed).fork("engine");  // as sim/simulation.cpp seeds its engine
   lo.on_action = [&loop](const Action& a) { loop.on_action(a); };
   const Config config = live_config(policy, time_scale, **fleet);
   Result<std::unique_ptr<transport::LiveDriver>> driver = transport::LiveDriver::create(io, config, lo);

@@ -308,8 +308,8 @@ std::vector<std::string> two_worlds_notes(const LiveNotes& n) {
       "live latencies run above the simulator's by about K x that lateness.");
   out.push_back(
       "Randomness: the traffic (arrival times, classes, token counts) is the simulator's, same seed; the "
-      "fleet is seeded as the simulator seeds its own and the engine with the same seed, but their draws are "
-      "taken in the live run's order, so individual outcomes differ while their rates agree.");
+      "fleet and the engine get the simulator's random streams for that seed, but their draws are taken in "
+      "the live run's order, so individual outcomes differ while their rates agree.");
   if (n.unfinished > 0) {
     out.push_back(std::to_string(n.unfinished) +
                   " requests were still unfinished when the scenario ended (counted in flight, as the simulator "

@@ -81,7 +81,7 @@ class LiveDriver::Impl {
         tls_(std::move(tls)),
         urls_(std::move(urls)),
         keys_(std::move(keys)),
-        engine_(config, Prng(options.seed)),
+        engine_(config, options.engine_prng.value_or(Prng(options.seed))),
         timer_(io) {
     for (std::size_t p = 0; p < config_.providers.size(); ++p) {
       ClientOptions co;

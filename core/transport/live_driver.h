@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/engine/engine.h"
+#include "core/engine/prng.h"
 #include "core/engine/result.h"
 #include "core/protocol/codec.h"
 #include "core/transport/http_client.h"
@@ -27,6 +28,9 @@ struct LiveOptions {
   TlsOptions tls;
   std::size_t response_bytes_max = kResponseBytesMaxDefault;
   std::uint64_t seed = 1;  // the engine's jitter and weighted choice; fixed, so runs are comparable
+  // The engine's random stream itself, instead of Prng(seed): `failover run --live` gives
+  // the engine the simulator's stream for the same seed (Prng(seed).fork("engine")).
+  std::optional<Prng> engine_prng;
   // One line per event worth a human's attention (breaker changes); null: silent. It
   // never receives a key.
   std::function<void(std::string_view)> log;

@@ -44,6 +44,11 @@ grep -q '^intensity = "80%"  # 144 of 180 attempts$' "$work/out/derived.toml" ||
 "$failover" run "$work/out/derived.toml" --json "$work/run.json" >"$work/run.out" 2>&1
 [ $? -eq 0 ] || fail "failover run refused the derived scenario: $(cat "$work/run.out")"
 grep -q '"arrived": 600' "$work/run.json" || fail "the run did not replay the 600 requests: $(grep -m3 arrived "$work/run.json")"
+# --live sizes a replay by the log's own peak (one request a second here): at time scale
+# 1,000 that is 1,000 arrivals a real second, refused up front (its rate schedule says 0).
+"$failover" run "$work/out/derived.toml" --live --time-scale 1000 >"$work/live.out" 2>&1
+[ $? -eq 2 ] || fail "--live at time scale 1000 was not refused: $(cat "$work/live.out")"
+grep -q 'up to 1000 arrivals per real second' "$work/live.out" || fail "--live refusal: $(cat "$work/live.out")"
 
 # With the live config the log was recorded with (its [serve] table skipped).
 cat >"$work/live.toml" <<'EOF'
