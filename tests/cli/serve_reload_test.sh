@@ -64,7 +64,7 @@ chat() {
   request "$1" POST /v1/chat/completions "{\"model\":\"$2\",\"max_tokens\":3,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
 }
 
-key=sk-serve-reload-test-key
+key=serve-reload-test-credential-placeholder
 digest=$(printf '%s\n' "$key" | "$failover" serve --hash-key | head -1)
 
 "$failover" fleet "$here/../serve/fleet.toml" --listen 127.0.0.1:0 >"$work/fleet.out" 2>"$work/fleet.err" &

@@ -50,7 +50,7 @@ call() {
   exec 3<&-
 }
 
-key=sk-serve-test-key
+key=serve-test-credential-placeholder
 digest=$(printf '%s\n' "$key" | "$failover" serve --hash-key | head -1)
 [ "${#digest}" -eq 64 ] || fail "--hash-key printed '$digest', not a 64-digit digest"
 env_digest=$(SERVE_TEST_KEY=$key "$failover" serve --hash-key --key-env SERVE_TEST_KEY | head -1)
