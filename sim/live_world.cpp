@@ -112,29 +112,13 @@ LiveRecord::LiveRecord(const RunSpec& spec)
     : spec_(spec),
       breaker_(spec.config.targets.size(), BreakerState::closed),
       breaker_since_(spec.config.targets.size(), kTimeZero) {
-  FAILOVER_ASSERT(to_us(spec.bucket) > 0);
-  const std::size_t targets = spec.config.targets.size();
-  result_.seed = spec.seed;
-  result_.end = spec.end;
-  result_.bucket = spec.bucket;
+  result_ = empty_result(spec);
   result_.digest = "live";  // a live run has no trace digest: its order is the machine's
-  result_.attempts_by_target.assign(targets, 0);
-  result_.cost_by_target_micro_usd.assign(targets, 0);
-  result_.trips_by_target.assign(targets, 0);
-  result_.successes_by_target.assign(targets, 0);
-  result_.open_time_by_target.assign(targets, Duration{0});
-  result_.half_open_time_by_target.assign(targets, Duration{0});
-  result_.ended_while_open.assign(kEndReasonCount * targets, 0);
-  result_.ended_while_half_open.assign(kEndReasonCount * targets, 0);
-  result_.saturated_time_by_provider.assign(spec.providers.size(), Duration{0});
   std::size_t faults = 0;
   for (const ProviderSpec& p : spec.providers) {
     first_fault_.push_back(faults);
     faults += p.faults.size();
   }
-  result_.calls_in_fault.assign(faults, 0);
-  const std::int64_t buckets = (to_us(spec.end) + to_us(spec.bucket) - 1) / to_us(spec.bucket);
-  result_.series.assign(static_cast<std::size_t>(std::max<std::int64_t>(buckets, 1)), Bucket{});
 }
 
 Bucket& LiveRecord::bucket(Time t) {

@@ -252,32 +252,41 @@ Loop::Loop(const RunSpec& spec, TraceRecorder* recorder)
       half_open_period_(spec.config.targets.size(), 0),
       probes_in_flight_(spec.config.targets.size(), 0) {
   FAILOVER_ASSERT(spec.providers.size() == spec.config.providers.size());
-  FAILOVER_ASSERT(to_us(spec.bucket) > 0);
-  const std::size_t targets = spec.config.targets.size();
-  result_.seed = spec.seed;
-  result_.end = spec.end;
-  result_.bucket = spec.bucket;
-  result_.attempts_by_target.assign(targets, 0);
-  result_.cost_by_target_micro_usd.assign(targets, 0);
-  result_.trips_by_target.assign(targets, 0);
-  result_.successes_by_target.assign(targets, 0);
-  result_.open_time_by_target.assign(targets, Duration{0});
-  result_.half_open_time_by_target.assign(targets, Duration{0});
-  result_.ended_while_open.assign(kEndReasonCount * targets, 0);
-  result_.ended_while_half_open.assign(kEndReasonCount * targets, 0);
-  result_.saturated_time_by_provider.assign(spec.providers.size(), Duration{0});
+  result_ = empty_result(spec);
   std::size_t faults = 0;
   for (const ProviderSpec& p : spec.providers) {
     first_fault_.push_back(faults);
     faults += p.faults.size();
   }
-  result_.calls_in_fault.assign(faults, 0);
+}
+
+}  // namespace
+
+RunResult empty_result(const RunSpec& spec) {
+  FAILOVER_ASSERT(to_us(spec.bucket) > 0);
+  RunResult r;
+  const std::size_t targets = spec.config.targets.size();
+  r.seed = spec.seed;
+  r.end = spec.end;
+  r.bucket = spec.bucket;
+  r.attempts_by_target.assign(targets, 0);
+  r.cost_by_target_micro_usd.assign(targets, 0);
+  r.trips_by_target.assign(targets, 0);
+  r.successes_by_target.assign(targets, 0);
+  r.open_time_by_target.assign(targets, Duration{0});
+  r.half_open_time_by_target.assign(targets, Duration{0});
+  r.ended_while_open.assign(kEndReasonCount * targets, 0);
+  r.ended_while_half_open.assign(kEndReasonCount * targets, 0);
+  r.saturated_time_by_provider.assign(spec.providers.size(), Duration{0});
+  std::size_t faults = 0;
+  for (const ProviderSpec& p : spec.providers) faults += p.faults.size();
+  r.calls_in_fault.assign(faults, 0);
   const std::int64_t buckets = (to_us(spec.end) + to_us(spec.bucket) - 1) / to_us(spec.bucket);
-  result_.series.assign(static_cast<std::size_t>(std::max<std::int64_t>(buckets, 1)), Bucket{});
-  ChartSeries& chart = result_.chart;
-  const std::size_t per_bin = (result_.series.size() + kChartBinsMax - 1) / kChartBinsMax;
+  r.series.assign(static_cast<std::size_t>(std::max<std::int64_t>(buckets, 1)), Bucket{});
+  ChartSeries& chart = r.chart;
+  const std::size_t per_bin = (r.series.size() + kChartBinsMax - 1) / kChartBinsMax;
   chart.bin = spec.bucket * static_cast<std::int64_t>(per_bin);
-  chart.bins = (result_.series.size() + per_bin - 1) / per_bin;
+  chart.bins = (r.series.size() + per_bin - 1) / per_bin;
   chart.targets = targets;
   chart.providers = spec.providers.size();
   chart.by_target.assign(chart.bins * targets, TargetBin{});
@@ -285,7 +294,10 @@ Loop::Loop(const RunSpec& spec, TraceRecorder* recorder)
   chart.in_flight_max.assign(chart.bins * chart.providers, 0);
   FAILOVER_ASSERT(chart.bins >= 1 && chart.bins <= kChartBinsMax);
   FAILOVER_ASSERT(to_us(chart.bin) * static_cast<std::int64_t>(chart.bins) >= to_us(spec.end));
+  return r;
 }
+
+namespace {
 
 std::size_t Loop::chart_bin(Time t) const {
   const auto i = static_cast<std::size_t>(to_us(t) / to_us(result_.chart.bin));

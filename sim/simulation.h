@@ -169,6 +169,11 @@ struct RunResult {
 
 inline constexpr std::size_t kTransitionsKept = 4'096;
 
+// A run's result before anything happened: every per-target, per-provider and per-fault
+// figure and the time series sized for `spec`, all zero. The simulator and the live
+// world (sim/live_world.h) both start from it, so their results have one shape.
+RunResult empty_result(const RunSpec& spec);
+
 // Runs one policy on one seed. `recorder` (optional) keeps the trace for a
 // determinism comparison. Precondition: spec.config passed validate() and
 // spec.providers matches spec.config.providers by position.
