@@ -10,19 +10,9 @@ set -uo pipefail
 failover=${1:?usage: fleet_test.sh FAILOVER_BINARY}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 scenario=$here/../serve/fleet.toml
-work=$(mktemp -d)
+# shellcheck source=tests/cli/lib.sh
+. "$here/lib.sh"
 pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-failures=0
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
 
 # start NAME ARGS...: starts the fleet in the background and sets $pid and $port.
 start() {
@@ -31,12 +21,8 @@ start() {
   : >"$work/$name.out"  # exists before the background job opens it
   "$failover" fleet "$scenario" "$@" >"$work/$name.out" 2>"$work/$name.err" &
   pid=$!
-  port=
-  for _ in $(seq 1 100); do
-    port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$work/$name.out")
-    [ -n "$port" ] && return 0
-    sleep 0.05
-  done
+  track "$pid"
+  port=$(wait_port "$work/$name.out" 5) && return 0
   fail "$name: no 'listening on' line within 5 s"
   cat "$work/$name.out" "$work/$name.err" >&2
   return 1
@@ -44,27 +30,14 @@ start() {
 
 # stop NAME: SIGTERM, then the exit code must be 0 within 5 s.
 stop() {
-  local name=$1
-  kill -TERM "$pid"
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  wait "$pid"
-  local code=$?
+  stop_process "$pid" "$1" 5
   pid=
-  [ "$code" -eq 0 ] || fail "$name: exited $code after SIGTERM, expected 0"
 }
 
-# chat PATH BODY: one request over /dev/tcp (with the anthropic-version header Anthropic
-# routes require; OpenAI routes ignore it); the whole response on stdout.
+# chat PATH BODY: one request (with the anthropic-version header Anthropic routes
+# require; OpenAI routes ignore it); the whole response on stdout.
 chat() {
-  local path=$1 body=$2
-  exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
-  printf 'POST %s HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nanthropic-version: 2023-06-01\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s' \
-    "$path" "${#body}" "$body" >&3
-  timeout 5 cat <&3
-  exec 3<&-
+  http "$port" POST "$1" "$2" 'anthropic-version: 2023-06-01\r\n'
 }
 
 body='{"model":"gpt-test","max_tokens":3,"messages":[{"role":"user","content":"hello world!"}]}'
@@ -110,8 +83,4 @@ expect_usage no-scenario "$here/no-such-scenario.toml" --listen 127.0.0.1:0
 expect_usage cert-without-key "$scenario" --listen 127.0.0.1:0 --tls-cert "$scenario"
 expect_usage time-scale-zero "$scenario" --listen 127.0.0.1:0 --time-scale 0
 
-if [ "$failures" -ne 0 ]; then
-  echo "fleet_test: $failures failure(s)" >&2
-  exit 1
-fi
-echo "fleet_test: all checks passed"
+finish fleet_test

@@ -13,52 +13,12 @@ set -uo pipefail
 
 failover=${1:?usage: serve_reload_test.sh FAILOVER_BINARY}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-work=$(mktemp -d)
-fleet_pid=
-gateway_pid=
-loop_pids=()
-cleanup() {
-  for p in "${loop_pids[@]}"; do kill "$p" 2>/dev/null; done
-  [ -n "$gateway_pid" ] && kill "$gateway_pid" 2>/dev/null
-  [ -n "$fleet_pid" ] && kill "$fleet_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=tests/cli/lib.sh
+. "$here/lib.sh"
 
-failures=0
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-
-# wait_port FILE: the port of the "listening on http://127.0.0.1:PORT" line, within 10 s.
-wait_port() {
-  local file=$1 port=
-  for _ in $(seq 1 200); do
-    port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$file")
-    [ -n "$port" ] && echo "$port" && return 0
-    sleep 0.05
-  done
-  return 1
-}
-
-# wait_count FILE PATTERN N: until FILE has N lines matching PATTERN, within 10 s.
-wait_count() {
-  for _ in $(seq 1 200); do
-    [ "$(grep -c -e "$2" "$1")" -ge "$3" ] && return 0
-    sleep 0.05
-  done
-  return 1
-}
-
-# request PORT METHOD PATH BODY: one request over /dev/tcp with the key; the response on stdout.
+# request PORT METHOD PATH BODY: one request with the key; the response on stdout.
 request() {
-  local port=$1 method=$2 path=$3 body=$4
-  exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
-  printf '%s %s HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: %d\r\nauthorization: Bearer %s\r\nconnection: close\r\n\r\n%s' \
-    "$method" "$path" "${#body}" "$key" "$body" >&3
-  timeout 10 cat <&3
-  exec 3<&-
+  http "$1" "$2" "$3" "$4" "authorization: Bearer $key\r\n"
 }
 chat() {
   request "$1" POST /v1/chat/completions "{\"model\":\"$2\",\"max_tokens\":3,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
@@ -69,6 +29,7 @@ digest=$(printf '%s\n' "$key" | "$failover" serve --hash-key | head -1)
 
 "$failover" fleet "$here/../serve/fleet.toml" --listen 127.0.0.1:0 >"$work/fleet.out" 2>"$work/fleet.err" &
 fleet_pid=$!
+track "$fleet_pid"
 fleet_port=$(wait_port "$work/fleet.out") || { fail "the fleet printed no port"; exit 1; }
 
 # config AN_CONCURRENCY EXTRA_ROUTE: the gateway's config on stdout.
@@ -125,6 +86,7 @@ config 64 "" >"$work/gateway.toml"
 SERVE_TEST_PROVIDER_KEY=placeholder-credential "$failover" serve --config "$work/gateway.toml" --listen 127.0.0.1:0 \
   >"$work/gateway.out" 2>"$work/gateway.err" &
 gateway_pid=$!
+track "$gateway_pid"
 port=$(wait_port "$work/gateway.out") || { fail "the gateway printed no port: $(cat "$work/gateway.err")"; exit 1; }
 
 for _ in 1 2 3; do chat "$port" main >/dev/null; done
@@ -133,6 +95,7 @@ echo "$page" | grep -q '^failover_breaker_state{target="dead/gpt-dead",state="op
   fail "the dead target's breaker did not open: $page"
 
 # The load: 3 loops x 30 requests, each status line kept.
+loop_pids=()
 for c in 1 2 3; do
   (
     for i in $(seq 1 30); do
@@ -142,6 +105,7 @@ for c in 1 2 3; do
     done
   ) &
   loop_pids+=($!)
+  track "$!"
 done
 
 wait_count "$work/status.1" '' 5 || fail "no traffic before the first reload"
@@ -169,8 +133,10 @@ wait_count "$work/gateway.out" '^reloaded ' 2 || fail "no second 'reloaded' line
 grep -q '^reloaded .*: 2 targets kept (dead/gpt-dead, oa/gpt-test), 1 fresh (an/claude-test);' "$work/gateway.out" ||
   fail "the changed provider's target is not fresh: $(cat "$work/gateway.out")"
 
-for p in "${loop_pids[@]}"; do wait "$p"; done
-loop_pids=()
+for p in "${loop_pids[@]}"; do
+  wait "$p"
+  untrack "$p"
+done
 answered=$(cat "$work"/status.* | grep -c '^HTTP/1.1 200 OK$')
 [ "$answered" -eq 90 ] || fail "expected 90 answers 200, got $answered: $(sort "$work"/status.* | uniq -c)"
 
@@ -181,14 +147,6 @@ echo "$page" | grep -q '^failover_config_reloads_total{result="ok"} 2' || fail "
 echo "$page" | grep -q '^failover_config_reloads_total{result="failed"} 1' || fail "reloads failed: $page"
 chat "$port" extra | head -1 | grep -q '^HTTP/1.1 404 ' || fail "the route of the first reload outlived the third"
 
-kill -TERM "$gateway_pid"
-wait "$gateway_pid"
-code=$?
-gateway_pid=
-[ "$code" -eq 0 ] || fail "the gateway exited $code after SIGTERM: $(cat "$work/gateway.err")"
-kill -TERM "$fleet_pid" 2>/dev/null
-wait "$fleet_pid" 2>/dev/null
-fleet_pid=
-
-[ "$failures" -eq 0 ] || exit 1
-echo "serve_reload_test: all checks passed"
+stop_process "$gateway_pid" gateway || cat "$work/gateway.err" >&2
+stop_process "$fleet_pid" fleet
+finish serve_reload_test

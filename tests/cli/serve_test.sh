@@ -13,41 +13,12 @@ set -uo pipefail
 
 failover=${1:?usage: serve_test.sh FAILOVER_BINARY}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-work=$(mktemp -d)
-fleet_pid=
-gateway_pid=
-cleanup() {
-  [ -n "$gateway_pid" ] && kill "$gateway_pid" 2>/dev/null
-  [ -n "$fleet_pid" ] && kill "$fleet_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=tests/cli/lib.sh
+. "$here/lib.sh"
 
-failures=0
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-
-# wait_port FILE: the port of the "listening on http://127.0.0.1:PORT" line, within 10 s.
-wait_port() {
-  local file=$1 port=
-  for _ in $(seq 1 200); do
-    port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$file")
-    [ -n "$port" ] && echo "$port" && return 0
-    sleep 0.05
-  done
-  return 1
-}
-
-# call PORT PATH BODY [HEADER_LINES]: one request over /dev/tcp; the whole response on stdout.
+# call PORT PATH BODY [HEADER_LINES]: one POST; the whole response on stdout.
 call() {
-  local port=$1 path=$2 body=$3 extra=${4:-}
-  exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
-  printf 'POST %s HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: %d\r\n%bconnection: close\r\n\r\n%s' \
-    "$path" "${#body}" "$extra" "$body" >&3
-  timeout 10 cat <&3
-  exec 3<&-
+  http "$1" POST "$2" "$3" "${4:-}"
 }
 
 key=serve-test-credential-placeholder
@@ -59,6 +30,7 @@ env_digest=$(SERVE_TEST_KEY=$key "$failover" serve --hash-key --key-env SERVE_TE
 : >"$work/fleet.out"
 "$failover" fleet "$here/../serve/fleet.toml" --listen 127.0.0.1:0 >"$work/fleet.out" 2>"$work/fleet.err" &
 fleet_pid=$!
+track "$fleet_pid"
 fleet_port=$(wait_port "$work/fleet.out") || { fail "the fleet printed no port"; cat "$work/fleet.err" >&2; exit 1; }
 
 cat >"$work/gateway.toml" <<EOF
@@ -98,6 +70,7 @@ grep -q '^serve: listen 127.0.0.1:8080, 1 key digests' "$work/check.out" || fail
 SERVE_TEST_PROVIDER_KEY=sk-provider-secret "$failover" serve --config "$work/gateway.toml" --listen 127.0.0.1:0 \
   --log "$work/requests.jsonl" >"$work/gateway.out" 2>"$work/gateway.err" &
 gateway_pid=$!
+track "$gateway_pid"
 if port=$(wait_port "$work/gateway.out"); then
   response=$(call "$port" /v1/chat/completions '{"model":"chat","max_tokens":3,"messages":[{"role":"user","content":"hi"}],"tools":[]}' \
     "authorization: Bearer $key\r\nx-request-id: cli-1\r\n")
@@ -112,15 +85,7 @@ if port=$(wait_port "$work/gateway.out"); then
   echo "$response" | grep -q '"type":"message"' || fail "messages: unexpected body: $response"
   response=$(call "$port" /v1/chat/completions '{"model":"chat","messages":[]}')
   echo "$response" | head -1 | grep -q '^HTTP/1.1 401 ' || fail "no key: expected 401, got: $response"
-  kill -TERM "$gateway_pid"
-  for _ in $(seq 1 200); do
-    kill -0 "$gateway_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  wait "$gateway_pid"
-  code=$?
-  gateway_pid=
-  [ "$code" -eq 0 ] || fail "the gateway exited $code after SIGTERM, expected 0: $(cat "$work/gateway.err")"
+  stop_process "$gateway_pid" gateway || cat "$work/gateway.err" >&2
   grep -q '^stopped: 3 requests' "$work/gateway.out" || fail "no 'stopped:' line: $(cat "$work/gateway.out")"
   [ "$(wc -l <"$work/requests.jsonl")" -eq 3 ] || fail "expected 3 log lines: $(cat "$work/requests.jsonl")"
   grep -q '"id": "cli-1"' "$work/requests.jsonl" || fail "the log lacks the request id"
@@ -145,9 +110,5 @@ grep -q 'plain-full.toml:26:19: serve.api_key_sha256\[0\]' "$work/plain.err" || 
 "$failover" serve >/dev/null 2>&1
 [ $? -eq 2 ] || fail "serve without --config: expected exit 2"
 
-kill -TERM "$fleet_pid" 2>/dev/null
-wait "$fleet_pid" 2>/dev/null
-fleet_pid=
-
-[ "$failures" -eq 0 ] || exit 1
-echo "serve_test: all checks passed"
+stop_process "$fleet_pid" fleet
+finish serve_test
