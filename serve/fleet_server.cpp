@@ -147,7 +147,7 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   [[nodiscard]] std::optional<Index> provider_of(std::string_view path) const;
   Dispatch refuse(Protocol protocol, std::int32_t status, std::string message, bool keep_alive,
                   std::vector<protocol::Header> extra = {});
-  Dispatch serve(Index provider, const protocol::ChatRequest& chat, Index model, bool keep_alive);
+  Dispatch serve(Index provider, const protocol::ChatRequest& chat, std::string tool, Index model, bool keep_alive);
   // GET models (rest empty) or models/{id} (rest "/id") of a provider.
   Dispatch list_models(Index provider, std::string_view rest, bool keep_alive);
   static std::int64_t wall_now_unix_ms();
@@ -460,7 +460,8 @@ Dispatch ServerState::dispatch(const HttpRequest& request, bool keep_alive) {
                   "max_tokens must be between 1 and " + std::to_string(kAnswerTokensMax) + " on this fleet",
                   keep_alive);
   }
-  return serve(*p, *chat, static_cast<Index>(model - provider.models.begin()), keep_alive);
+  return serve(*p, *chat, requested_tool(provider.protocol, request.body()),
+               static_cast<Index>(model - provider.models.begin()), keep_alive);
 }
 
 Dispatch ServerState::list_models(Index provider, std::string_view rest, bool keep_alive) {
@@ -489,7 +490,8 @@ std::int64_t ServerState::wall_now_unix_ms() {
   return std::max<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count(), 0);
 }
 
-Dispatch ServerState::serve(Index provider, const protocol::ChatRequest& chat, Index model, bool keep_alive) {
+Dispatch ServerState::serve(Index provider, const protocol::ChatRequest& chat, std::string tool, Index model,
+                            bool keep_alive) {
   const ServedProvider& served = providers_[provider];
   FAILOVER_ASSERT(model < served.models.size());
   const std::int64_t wall_ms = wall_now_unix_ms();
@@ -502,6 +504,7 @@ Dispatch ServerState::serve(Index provider, const protocol::ChatRequest& chat, I
   w.context_window_tokens = served.models[model].context_window_tokens;
   w.stream = chat.stream;
   w.include_usage = chat.include_usage;
+  w.tool = std::move(tool);
   w.keep_alive = keep_alive;
   w.sequence = ++next_request_;
   w.time_scale = time_scale_;

@@ -9,6 +9,11 @@
 #include <optional>
 #include <utility>
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
 #include "core/engine/assert.h"
 #include "sim/json_writer.h"
 
@@ -102,13 +107,92 @@ WirePlan stream_prefix(const WireRequest& request, const std::vector<std::string
   return plan;
 }
 
+// The call of the request's tool that follows the answer's text (WireRequest::tool):
+// its id and arguments, the same every time, the arguments in three fragments when streamed.
+constexpr std::string_view kToolArguments = R"({"city": "Paris", "days": 3})";
+constexpr std::array<std::string_view, 3> kToolFragments{R"({"city": )", R"("Paris", "days")", R"(: 3})"};
+
+std::string tool_call_id(const WireRequest& request) {
+  return (request.protocol == Protocol::anthropic ? "toolu_fleet_" : "call_fleet_") + std::to_string(request.sequence);
+}
+
+// A whole answer's body with the tool call added: OpenAI message.tool_calls, an
+// Anthropic tool_use block after the text.
+std::string with_tool_call(const WireRequest& request, const std::string& body) {
+  boost::json::object o = boost::json::parse(body).as_object();
+  if (request.protocol == Protocol::anthropic) {
+    o["content"].as_array().push_back(boost::json::object{{"type", "tool_use"},
+                                                          {"id", tool_call_id(request)},
+                                                          {"name", request.tool},
+                                                          {"input", boost::json::parse(kToolArguments)}});
+  } else {
+    boost::json::object fn{{"name", request.tool}, {"arguments", kToolArguments}};
+    boost::json::object& message = o["choices"].as_array()[0].as_object()["message"].as_object();
+    message["tool_calls"] =
+        boost::json::array{boost::json::object{{"id", tool_call_id(request)}, {"type", "function"}, {"function", fn}}};
+  }
+  return boost::json::serialize(o);
+}
+
+// A stream's events with the tool call's inserted before the stop reason: OpenAI chunks
+// (the first with id and name, then the arguments' fragments), or an Anthropic tool_use
+// block (index 1, after the text block) with input_json_delta fragments.
+std::vector<std::string> with_tool_call(const WireRequest& request, std::vector<std::string> events) {
+  const bool anthropic = request.protocol == Protocol::anthropic;
+  std::vector<std::string> tool;
+  const auto openai_chunk = [&](boost::json::object call) {
+    boost::json::object delta{{"tool_calls", boost::json::array{std::move(call)}}};
+    boost::json::object c{{"id", "chatcmpl-fleet-" + std::to_string(request.sequence)},
+                          {"object", "chat.completion.chunk"},
+                          {"created", request.created},
+                          {"model", request.model},
+                          {"choices", boost::json::array{boost::json::object{
+                                          {"index", 0}, {"delta", std::move(delta)}, {"finish_reason", nullptr}}}}};
+    return "data: " + boost::json::serialize(c) + "\n\n";
+  };
+  const auto anthropic_event = [](std::string_view name, const boost::json::object& data) {
+    return "event: " + std::string(name) + "\ndata: " + boost::json::serialize(data) + "\n\n";
+  };
+  if (anthropic) {
+    tool.push_back(anthropic_event("content_block_start", {{"type", "content_block_start"},
+                                                           {"index", 1},
+                                                           {"content_block",
+                                                            {{"type", "tool_use"},
+                                                             {"id", tool_call_id(request)},
+                                                             {"name", request.tool},
+                                                             {"input", boost::json::object{}}}}}));
+  } else {
+    tool.push_back(openai_chunk({{"index", 0},
+                                 {"id", tool_call_id(request)},
+                                 {"type", "function"},
+                                 {"function", {{"name", request.tool}, {"arguments", ""}}}}));
+  }
+  for (const std::string_view f : kToolFragments) {
+    tool.push_back(anthropic ? anthropic_event("content_block_delta",
+                                               {{"type", "content_block_delta"},
+                                                {"index", 1},
+                                                {"delta", {{"type", "input_json_delta"}, {"partial_json", f}}}})
+                             : openai_chunk({{"index", 0}, {"function", {{"arguments", f}}}}));
+  }
+  if (anthropic) tool.push_back(anthropic_event("content_block_stop", {{"type", "content_block_stop"}, {"index", 1}}));
+  // Anthropic: before message_delta and message_stop; OpenAI: before the finish chunk,
+  // the usage chunk (when asked for) and [DONE].
+  const std::size_t from_end = anthropic ? 2 : (answer(request).usage.reported ? 3 : 2);
+  FAILOVER_ASSERT(events.size() > from_end);
+  events.insert(events.end() - static_cast<std::ptrdiff_t>(from_end), tool.begin(), tool.end());
+  FAILOVER_ASSERT(events.size() > tool.size());
+  return events;
+}
+
 WirePlan plan_success(const WireRequest& request, const sim::Reply& reply) {
   if (!request.stream) {
-    const std::string body = protocol::encode_response(request.protocol, answer(request));
+    std::string body = protocol::encode_response(request.protocol, answer(request));
+    if (!request.tool.empty()) body = with_tool_call(request, body);
     return {{{reply.done_at, head(200, kJson, body.size(), request.keep_alive, request.headers) + body}},
             WireEnd::keep_alive};
   }
-  const std::vector<std::string> events = stream_events(request);
+  std::vector<std::string> events = stream_events(request);
+  if (!request.tool.empty()) events = with_tool_call(request, std::move(events));
   WirePlan plan = stream_prefix(request, events, events.size(), reply.first_byte_at, reply.done_at);
   if (events.size() == 1) {
     plan.steps.push_back({reply.done_at, std::string(kTerminator)});
@@ -311,6 +395,28 @@ std::string answer_text(std::int64_t tokens) {
   return text;
 }
 
+std::string requested_tool(Protocol protocol, std::string_view body) {
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(body, ec);
+  const boost::json::object* o = ec ? nullptr : v.if_object();
+  if (o == nullptr) return {};
+  const boost::json::value* choice = o->if_contains("tool_choice");
+  const bool none = choice != nullptr && (choice->is_string() ? choice->as_string() == "none"
+                                          : choice->is_object() && choice->as_object().contains("type")
+                                              ? choice->as_object().at("type") == "none"
+                                              : false);
+  const boost::json::value* tools = o->if_contains("tools");
+  if (none || tools == nullptr || !tools->is_array() || tools->as_array().empty()) return {};
+  const boost::json::object* tool = tools->as_array()[0].if_object();
+  if (tool == nullptr) return {};
+  const boost::json::value* name = tool->if_contains("name");  // Anthropic
+  if (protocol == Protocol::openai) {
+    const boost::json::value* fn = tool->if_contains("function");
+    name = fn != nullptr && fn->is_object() ? fn->as_object().if_contains("name") : nullptr;
+  }
+  return name != nullptr && name->is_string() ? std::string(name->as_string()) : std::string();
+}
+
 protocol::ChatResponse answer(const WireRequest& request) {
   FAILOVER_ASSERT(request.answer_tokens >= 1);
   FAILOVER_ASSERT(request.answer_tokens <= request.output_tokens);
@@ -323,6 +429,7 @@ protocol::ChatResponse answer(const WireRequest& request) {
   r.model = request.model;
   r.text = answer_text(request.answer_tokens);
   r.stop_reason = anthropic ? (at_limit ? "max_tokens" : "end_turn") : (at_limit ? "length" : "stop");
+  if (!request.tool.empty()) r.stop_reason = anthropic ? "tool_use" : "tool_calls";
   // An OpenAI stream carries usage only when the client asked for it.
   const bool usage = anthropic || !request.stream || request.include_usage;
   r.usage = Usage{request.prompt_tokens, request.answer_tokens, usage};

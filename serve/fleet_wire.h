@@ -44,7 +44,11 @@ struct WireRequest {
   std::int64_t answer_tokens = 1;
   std::int64_t context_window_tokens = 0;
   bool stream = false;
-  bool include_usage = true;    // OpenAI streams: the client asked for the usage chunk
+  bool include_usage = true;  // OpenAI streams: the client asked for the usage chunk
+  // The first tool the request offered (requested_tool); empty: none. A success then
+  // calls it after the text (fixed arguments, fragmented when streamed), with the stop
+  // reason tool_calls / tool_use, so that clients see tool calls in both protocols.
+  std::string tool;
   bool keep_alive = true;       // the client's HTTP keep-alive
   std::uint64_t sequence = 0;   // numbers the response ids ("chatcmpl-fleet-<n>")
   std::int64_t time_scale = 1;  // K: Retry-After values are divided by it
@@ -77,6 +81,10 @@ struct WirePlan {
 // Prompt tokens for the fake provider: protocol::estimate_prompt_tokens, at most
 // sim::kTokensMax (what a FakeProvider accepts).
 std::int64_t estimate_prompt_tokens(const protocol::ChatRequest& request);
+
+// The name of the first tool a request body offers (OpenAI `tools[0].function.name`,
+// Anthropic `tools[0].name`), unless its tool_choice is none; empty otherwise.
+std::string requested_tool(Protocol protocol, std::string_view body);
 
 // The deterministic answer of `tokens` words (one word per output token, separated by
 // single spaces), cycling through a fixed list.

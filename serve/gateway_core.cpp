@@ -20,6 +20,7 @@
 #include "core/transport/live_driver.h"
 #include "core/transport/url.h"
 #include "serve/gateway_metrics.h"
+#include "serve/gateway_stream_translate.h"
 #include "serve/gateway_translate.h"
 #include "sim/json_writer.h"
 #include "sim/traffic_log.h"
@@ -78,6 +79,9 @@ struct AttemptEntry {
   AttemptHandle handle = 0;
   std::string pending;     // stream bytes not yet relayed: all of them until committed
   bool committed = false;  // the engine committed the stream to this attempt
+  // A stream from a target of the other protocol: its events in the caller's. One per
+  // attempt, since each attempt's stream starts from its own message_start.
+  std::optional<StreamTranslator> translator;
   SteadyClock::time_point started;
   std::int64_t first_byte_us = -1;
 };
@@ -293,7 +297,7 @@ class Generation {
     RequestEntry& e = req->second;
     const ProviderConfig& provider = config_.providers.at(a.provider);
     const bool cross = provider.protocol != e.caller.protocol;
-    FAILOVER_ASSERT(!cross || (e.caller.translated.has_value() && !e.caller.stream));  // streams never cross
+    FAILOVER_ASSERT(!cross || e.caller.translated.has_value());
     transport::HttpAttempt http;
     http.path = urls_[a.provider].path + std::string(protocol::request_path(provider.protocol));
     http.headers.push_back({"content-type", "application/json"});
@@ -319,6 +323,7 @@ class Generation {
     callbacks.on_done = [this, id](AttemptResult&& result) { on_done(id, std::move(result)); };
     if (e.caller.stream) callbacks.on_bytes = [this, id](std::string_view bytes) { on_bytes(id, bytes); };
     AttemptEntry entry;
+    if (cross && e.caller.stream) entry.translator.emplace(provider.protocol, stream_options_of(e.caller));
     entry.request = a.request;
     entry.provider = a.provider;
     entry.target = a.target;
@@ -530,12 +535,33 @@ class Generation {
     drain();
   }
 
-  // Sends the attempt's complete events; a partial one waits for its end.
+  // Sends the attempt's complete events (translated for a caller of the other
+  // protocol); a partial one waits for its end.
   static void relay(AttemptEntry& a, RequestEntry& e) {
     const std::size_t end = complete_events_end(a.pending);
     if (end == 0) return;
-    e.sink->bytes(a.pending.substr(0, end));
+    std::string events = a.pending.substr(0, end);
     a.pending.erase(0, end);
+    if (a.translator) events = translated(*a.translator, events);
+    if (!events.empty()) e.sink->bytes(std::move(events));
+  }
+
+  static std::string translated(StreamTranslator& translator, std::string_view events) {
+    std::string out;
+    translator.feed(events, out);
+    return out;
+  }
+
+  // What a stream translated for an OpenAI caller says besides the events: whether it
+  // asked for the usage chunk, and `created` (the wall clock is the driver's to read).
+  static StreamTranslateOptions stream_options_of(const CallerRequest& caller) {
+    StreamTranslateOptions o;
+    o.created = transport::wall_now_unix_ms() / 1'000;
+    if (const boost::json::value* so = caller.body.if_contains("stream_options"); so != nullptr && so->is_object()) {
+      const boost::json::value* usage = so->as_object().if_contains("include_usage");
+      o.include_usage = usage != nullptr && usage->is_bool() && usage->as_bool();
+    }
+    return o;
   }
 
   void on_done(AttemptId id, AttemptResult&& result) {
@@ -556,7 +582,11 @@ class Generation {
 
   void record(RequestEntry& e, AttemptEntry& a, AttemptResult& result) {
     const Protocol target = config_.provider_of(a.target).protocol;
-    if (target != e.caller.protocol) translate_back(target, result);
+    if (a.translator) {
+      translate_stream_end(a, result);
+    } else if (target != e.caller.protocol) {
+      translate_back(target, result);  // a whole answer, or the error body of either
+    }
     const OutcomeClass cls = classify(result.outcome, config_.policy.classify);
     e.tries.push_back({a.target, std::string(to_string(cls)), result.outcome.http_status,
                        micros_between(e.caller.arrived, a.started), a.first_byte_us, micros_since(a.started)});
@@ -575,6 +605,25 @@ class Generation {
       e.refused_status = static_cast<unsigned>(result.outcome.http_status);
       e.refused_body = std::move(result.body);
     }
+  }
+
+  // The rest of a translated stream that succeeded (held events, or all of them when no
+  // content ever committed it) in the caller's protocol, in `pending` for the answer. A
+  // stream the translator could not follow to its end is malformed for the engine: it
+  // fails over, or if the caller already holds part of it, ends with an error event.
+  static void translate_stream_end(AttemptEntry& a, AttemptResult& result) {
+    FAILOVER_ASSERT(a.translator.has_value());
+    if (result.outcome.kind != OutcomeKind::success) {
+      translate_back(a.translator->from(), result);  // a refusal's error body
+      return;
+    }
+    a.pending = translated(*a.translator, a.pending);
+    if (a.translator->state() == StreamTranslateState::finished) return;
+    result.outcome = Outcome::of(OutcomeKind::malformed);
+    result.detail =
+        "the stream does not translate: " +
+        std::string(a.translator->state() == StreamTranslateState::failed ? a.translator->failure() : "it did not end");
+    a.pending.clear();
   }
 
   // A translated request's answer in the caller's protocol. A success whose body does

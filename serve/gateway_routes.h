@@ -2,8 +2,8 @@
 // x-failover-route header) names a route, a tier (its route), or a target's model id
 // (the first route, in file order, that lists it). The gateway passes bodies through
 // unchanged but for the model id, so a request may only go to targets that speak the
-// caller's protocol unless the request is translated (gateway_translate.h: non-streamed
-// calls whose every field has a counterpart): a route that mixes protocols gets, in the
+// caller's protocol unless the request is translated (gateway_translate.h: calls, streamed
+// or not, whose every field has a counterpart): a route that mixes protocols gets, in the
 // engine's config, one more route per protocol ("name@openai", "name@anthropic") over its
 // targets of that protocol -- breaker, health and budget state stay per target, shared
 // by all -- and a request that is not translated takes that one, its log line naming

@@ -17,9 +17,9 @@ namespace json = boost::json;
 
 // Keys each side may carry over; anything else is not translated (the request stays on
 // targets of its own protocol). "model" and "stream" are the driver's.
-constexpr std::array<std::string_view, 13> kOpenAiKeys{
-    "model",  "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "tools", "tool_choice",
-    "stream", "user",     "metadata",   "parallel_tool_calls"};
+constexpr std::array<std::string_view, 14> kOpenAiKeys{
+    "model", "messages",    "max_tokens", "max_completion_tokens", "temperature", "top_p",    "stop",
+    "tools", "tool_choice", "stream",     "stream_options",        "user",        "metadata", "parallel_tool_calls"};
 constexpr std::array<std::string_view, 11> kAnthropicKeys{"model",       "messages", "system",         "max_tokens",
                                                           "temperature", "top_p",    "stop_sequences", "tools",
                                                           "tool_choice", "stream",   "metadata"};
@@ -62,7 +62,22 @@ std::string text_of(const json::value& v) {
   return v.is_string() ? std::string(v.as_string()) : std::string();
 }
 
+bool streamed(const json::object& o) {
+  const json::value* v = o.if_contains("stream");
+  return v != nullptr && v->is_bool() && v->as_bool();
+}
+
 // ---- OpenAI -> Anthropic (request) ---------------------------------------------------
+
+// stream_options: only include_usage has a counterpart (the translated stream's last
+// chunk carries the usage that Anthropic's message events report anyway).
+void check_stream_options(const json::object& in) {
+  const json::value* options = in.if_contains("stream_options");
+  if (options == nullptr || options->is_null()) return;
+  for (const auto& [key, value] : obj(*options, "stream_options")) {
+    if (key != "include_usage") refuse("stream_options." + std::string(key) + " has no Anthropic counterpart");
+  }
+}
 
 // An OpenAI image part as an Anthropic image block: a data URL becomes base64.
 json::object image_block(const json::object& part) {
@@ -127,6 +142,7 @@ void append(json::array& messages, std::string_view role, json::array blocks) {
 
 json::object openai_to_anthropic(const json::object& in) {
   only_keys(in, kOpenAiKeys, "Anthropic");
+  check_stream_options(in);
   json::object out;
   std::string system;
   json::array messages;
@@ -210,6 +226,7 @@ json::object openai_to_anthropic(const json::object& in) {
   if (const json::value* user = in.if_contains("user"); user != nullptr && user->is_string()) {
     out["metadata"] = json::object{{"user_id", *user}};
   }
+  if (streamed(in)) out["stream"] = true;
   return out;
 }
 
@@ -337,6 +354,10 @@ json::object anthropic_to_openai(const json::object& in) {
   }
   if (const json::value* metadata = in.if_contains("metadata")) {
     if (const json::value* user = obj(*metadata, "metadata").if_contains("user_id")) out["user"] = *user;
+  }
+  if (streamed(in)) {  // the usage chunk gives message_delta its output tokens
+    out["stream"] = true;
+    out["stream_options"] = json::object{{"include_usage", true}};
   }
   return out;
 }

@@ -1,11 +1,13 @@
-// Cross-protocol translation for non-streamed calls: an OpenAI chat-completions request
+// Cross-protocol translation of requests and whole answers: an OpenAI chat-completions request
 // for an Anthropic target and back, and the other way round -- messages, the system
 // prompt, images (base64 and URL), tools and tool calls, tool results, stop sequences,
 // sampling settings, usage and stop reasons. It decides what carries over and refuses
 // the rest: a request with a field that has no counterpart on the other side (OpenAI's
 // n, response_format, logprobs, audio; Anthropic's top_k, thinking, ...) is not
 // translated, and the gateway then keeps it on the targets of its own protocol, logging
-// the reason. Streams are never translated. Plain JSON in, JSON out: no I/O.
+// the reason. A streamed request is translated the same way (plus `stream`, and towards
+// OpenAI `stream_options.include_usage`); its events are gateway_stream_translate.h's.
+// Plain JSON in, JSON out: no I/O.
 #pragma once
 
 #include <boost/json/object.hpp>

@@ -19,7 +19,8 @@
 //   { outcome: "ok" | "error", error: class name, status, type (the error's type),
 //     request_id, headers: {name: value} (rate-limit and retry headers only),
 //     stop_reason, words (of the text received, before the error too), usage_output,
-//     elapsed_ms }
+//     tool_calls ([{ name, arguments }] or null), elapsed_ms }
+// A case's `params` (optional) are added to the request's parameters.
 // An expectation names the members it checks; `request_id: true` means "a req_ id",
 // `ratelimit: true` means the protocol's request and token rate-limit headers are present,
 // `headers` gives exact values and `headers_present` names headers whose value varies.
@@ -64,6 +65,17 @@ function keptHeaders(headers) {
   return out;
 }
 
+// Tool calls as { name, arguments (parsed) } whatever the protocol; null when none.
+function openAiToolCalls(calls) {
+  if (!calls?.length) return null;
+  return calls.map((c) => ({ name: c.function.name, arguments: JSON.parse(c.function.arguments) }));
+}
+
+function anthropicToolCalls(blocks) {
+  const calls = (blocks ?? []).filter((b) => b?.type === 'tool_use');
+  return calls.length ? calls.map((b) => ({ name: b.name, arguments: b.input })) : null;
+}
+
 function words(text) {
   const t = (text ?? '').trim();
   return t === '' ? 0 : t.split(/\s+/).length;
@@ -86,30 +98,40 @@ function errorObservation(err, partial) {
 async function callOpenAi(c, mode, partial) {
   const client = new OpenAI({ apiKey: apiKey('sk-unused'), baseURL: baseUrl + c.path, maxRetries: 0,
     timeout: c.timeout_ms ?? 5000 });
-  const params = { model: c.model, max_tokens: c.max_tokens, messages: [{ role: 'user', content: 'hello' }] };
+  const params = { model: c.model, max_tokens: c.max_tokens, messages: [{ role: 'user', content: 'hello' }],
+    ...c.params };
   const obs = { outcome: 'ok', stop_reason: null, usage_output: null, request_id: null, headers: {} };
   if (mode === 'create') {
     const { data, response, request_id } = await client.chat.completions.create(params).withResponse();
     partial.text = data.choices[0].message.content;
     Object.assign(obs, { request_id, headers: keptHeaders(response.headers), stop_reason: data.choices[0].finish_reason,
       usage_output: data.usage?.completion_tokens ?? null });
+    obs.tool_calls = openAiToolCalls(data.choices[0].message.tool_calls);
   } else if (mode === 'stream') {
     const { data: stream, response, request_id } = await client.chat.completions
       .create({ ...params, stream: true, stream_options: { include_usage: true } }).withResponse();
     Object.assign(obs, { request_id, headers: keptHeaders(response.headers) });
+    const calls = [];
     for await (const chunk of stream) {
       if (chunk.usage) obs.usage_output = chunk.usage.completion_tokens;
       const choice = chunk.choices[0];
       if (!choice) continue;
       partial.text += choice.delta?.content ?? '';
+      for (const call of choice.delta?.tool_calls ?? []) {
+        calls[call.index] ??= { function: { name: '', arguments: '' } };
+        if (call.function?.name) calls[call.index].function.name = call.function.name;
+        calls[call.index].function.arguments += call.function?.arguments ?? '';
+      }
       if (choice.finish_reason) obs.stop_reason = choice.finish_reason;
     }
+    obs.tool_calls = openAiToolCalls(calls);
   } else {
     const runner = client.chat.completions.stream({ ...params, stream_options: { include_usage: true } });
     const completion = await runner.finalChatCompletion();
     partial.text = completion.choices[0]?.message?.content ?? '';
     Object.assign(obs, { stop_reason: completion.choices[0]?.finish_reason ?? null,
       usage_output: completion.usage?.completion_tokens ?? null });
+    obs.tool_calls = openAiToolCalls(completion.choices[0]?.message?.tool_calls);
   }
   return obs;
 }
@@ -117,30 +139,42 @@ async function callOpenAi(c, mode, partial) {
 async function callAnthropic(c, mode, partial) {
   const client = new Anthropic({ apiKey: apiKey('sk-ant-unused'), baseURL: baseUrl + c.path, maxRetries: 0,
     timeout: c.timeout_ms ?? 5000 });
-  const params = { model: c.model, max_tokens: c.max_tokens, messages: [{ role: 'user', content: 'hello' }] };
+  const params = { model: c.model, max_tokens: c.max_tokens, messages: [{ role: 'user', content: 'hello' }],
+    ...c.params };
   const obs = { outcome: 'ok', stop_reason: null, usage_output: null, request_id: null, headers: {} };
   if (mode === 'create') {
     const { data, response, request_id } = await client.messages.create(params).withResponse();
     partial.text = data.content.map((b) => b.text ?? '').join('');
     Object.assign(obs, { request_id, headers: keptHeaders(response.headers), stop_reason: data.stop_reason,
       usage_output: data.usage?.output_tokens ?? null });
+    obs.tool_calls = anthropicToolCalls(data.content);
   } else if (mode === 'stream') {
     const { data: stream, response, request_id } = await client.messages
       .create({ ...params, stream: true }).withResponse();
     Object.assign(obs, { request_id, headers: keptHeaders(response.headers) });
+    const blocks = [];
     for await (const event of stream) {
+      if (event.type === 'content_block_start') blocks[event.index] = { ...event.content_block, json: '' };
+      if (event.type === 'content_block_delta' && event.delta.type === 'input_json_delta') {
+        blocks[event.index].json += event.delta.partial_json;
+      }
+      if (event.type === 'content_block_stop' && blocks[event.index]?.type === 'tool_use') {
+        blocks[event.index].input = JSON.parse(blocks[event.index].json || '{}');
+      }
       if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') partial.text += event.delta.text;
       if (event.type === 'message_delta') {
         obs.stop_reason = event.delta.stop_reason;
         obs.usage_output = event.usage?.output_tokens ?? null;
       }
     }
+    obs.tool_calls = anthropicToolCalls(blocks);
   } else {
     const stream = client.messages.stream(params);
     const message = await stream.finalMessage();
     partial.text = message.content.map((b) => b.text ?? '').join('');
     Object.assign(obs, { request_id: stream.request_id ?? null, stop_reason: message.stop_reason,
       usage_output: message.usage?.output_tokens ?? null });
+    obs.tool_calls = anthropicToolCalls(message.content);
   }
   return obs;
 }

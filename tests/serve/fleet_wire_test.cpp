@@ -192,6 +192,65 @@ TEST(FleetWire, SendsTheOpenAiUsageChunkOnlyWhenTheClientAskedForIt) {
   }
 }
 
+TEST(FleetWire, ReadsTheFirstToolARequestOffersUnlessToolChoiceIsNone) {
+  EXPECT_EQ(
+      requested_tool(
+          Protocol::openai,
+          R"({"tools":[{"type":"function","function":{"name":"get_weather"}},{"type":"function","function":{"name":"b"}}]})"),
+      "get_weather");
+  EXPECT_EQ(requested_tool(Protocol::anthropic, R"({"tools":[{"name":"get_weather","input_schema":{}}]})"),
+            "get_weather");
+  EXPECT_EQ(requested_tool(Protocol::openai,
+                           R"({"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none"})"),
+            "");
+  EXPECT_EQ(requested_tool(Protocol::anthropic, R"({"tools":[{"name":"f"}],"tool_choice":{"type":"none"}})"), "");
+  EXPECT_EQ(requested_tool(Protocol::anthropic, R"({"messages":[]})"), "");
+  EXPECT_EQ(requested_tool(Protocol::openai, "not json"), "");
+}
+
+TEST(FleetWire, CallsTheOfferedToolAfterTheTextStreamedInFragmentsOrWhole) {
+  for (const Protocol p : {Protocol::openai, Protocol::anthropic}) {
+    for (const bool asked : {false, true}) {
+      WireRequest w = request(p, 5, true);
+      w.include_usage = asked;
+      w.tool = "get_weather";
+      const std::string body = dechunk(plan_reply(w, success(at_us(1), at_us(2), 5), at_us(0)));
+      protocol::StreamDecoder d(p);
+      EXPECT_EQ(d.feed(body), answer_text(5));
+      EXPECT_EQ(d.finish(), protocol::StreamEnd::complete) << body;
+      const std::string stop = p == Protocol::openai ? "tool_calls" : "tool_use";
+      EXPECT_EQ(d.response().stop_reason, stop);
+      const std::size_t start = body.find(p == Protocol::openai ? R"("id":"call_fleet_1","type":"function")"
+                                                                : R"({"type":"tool_use","id":"toolu_fleet_1")");
+      const std::size_t fragment = body.find(R"(\"Paris\", \"days\")");
+      const std::size_t stopped =
+          body.find((p == Protocol::openai ? R"("finish_reason":")" : R"("stop_reason":")") + stop + "\"");
+      ASSERT_NE(start, std::string::npos) << body;
+      ASSERT_NE(fragment, std::string::npos) << body;
+      EXPECT_LT(body.rfind(p == Protocol::openai ? R"({"content":")" : R"("type":"text_delta")"), start)
+          << "after the text";
+      EXPECT_LT(start, fragment);
+      EXPECT_LT(fragment, stopped) << "before the stop reason";
+    }
+    WireRequest whole = request(p, 5, false);
+    whole.tool = "get_weather";
+    const WirePlan plan = plan_reply(whole, success(at_us(1), at_us(2), 5), at_us(0));
+    ASSERT_EQ(plan.steps.size(), 1U);
+    const std::string& raw = plan.steps.back().bytes;
+    const std::string json = raw.substr(raw.find("\r\n\r\n") + 4);
+    const Result<protocol::ChatResponse> decoded = protocol::decode_response(p, json);
+    ASSERT_TRUE(decoded.has_value()) << json;
+    EXPECT_EQ(decoded->text, answer_text(5));
+    EXPECT_NE(
+        json.find(
+            p == Protocol::openai
+                ? R"("tool_calls":[{"id":"call_fleet_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\": \"Paris\", \"days\": 3}"}}])"
+                : R"({"type":"tool_use","id":"toolu_fleet_1","name":"get_weather","input":{"city":"Paris","days":3}})"),
+        std::string::npos)
+        << json;
+  }
+}
+
 TEST(FleetWire, DrawsAnswerLengthsFromTheTrafficMixCappedByMaxTokens) {
   sim::TrafficSpec traffic;
   sim::TrafficClass short_answers;

@@ -150,11 +150,18 @@ TEST(GatewayRelay, ServesBothProtocolsFromTheFleetAndMapsModelIdsToRoutes) {
   const HttpExchange unknown = gateway.post("/v1/chat/completions", openai_body("gpt-nowhere"));
   EXPECT_EQ(unknown.status, 404U);
   EXPECT_NE(unknown.body.find("\"error\""), std::string::npos);
-  // An OpenAI caller streaming from an Anthropic-only route: streams are not translated,
-  // so there is no target for it -- said so, not mangled.
+  // An OpenAI caller streaming from an Anthropic-only route: the stream is translated.
   const HttpExchange cross = gateway.post("/v1/chat/completions", openai_body("okant", true));
-  EXPECT_EQ(cross.status, 400U);
-  EXPECT_NE(cross.body.find("streams are not translated"), std::string::npos) << cross.body;
+  EXPECT_EQ(cross.status, 200U) << cross.body;
+  EXPECT_EQ(cross.field("content-type"), "text/event-stream");
+  EXPECT_EQ(cross.body.find("event: "), std::string::npos) << "OpenAI chunks, not Anthropic events: " << cross.body;
+  EXPECT_NE(cross.body.find("\"object\":\"chat.completion.chunk\""), std::string::npos) << cross.body;
+  EXPECT_EQ(cross.body.substr(cross.body.size() - 14), "data: [DONE]\n\n") << cross.body;
+  // A request that cannot be translated (n has no Anthropic counterpart) has no target there.
+  const HttpExchange kept = gateway.post("/v1/chat/completions", openai_body("okant", true, R"(,"n":2)"));
+  EXPECT_EQ(kept.status, 400U) << kept.body;
+  EXPECT_NE(kept.body.find("not translated (the field \\\"n\\\" has no Anthropic counterpart)"), std::string::npos)
+      << kept.body;
 }
 
 TEST(GatewayRelay, TranslatesAnOpenAiCallForAnAnthropicTargetAndBack) {
@@ -295,6 +302,112 @@ TEST(GatewayRelay, AStreamThatBreaksAfterContentEndsWithAnErrorEvent) {
   EXPECT_EQ(rest.rfind("data: {\"error\":", 0), 0U) << rest;
   EXPECT_EQ(rest.substr(rest.size() - 2), "\n\n");
   EXPECT_EQ(upstream.requests().size(), 1U) << "a committed stream does not fail over";
+}
+
+// An Anthropic target's streamed tool call, as an OpenAI caller gets it.
+std::string anthropic_tool_stream() {
+  const auto e = [](const std::string& type, const std::string& data) {
+    return "event: " + type + "\ndata: " + data + "\n\n";
+  };
+  return e("message_start",
+           R"({"type":"message_start","message":{"id":"msg_s","type":"message","role":"assistant","model":"upstream-model","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":9,"output_tokens":1}}})") +
+         e("content_block_start",
+           R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})") +
+         e("content_block_delta",
+           R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Looking."}})") +
+         e("content_block_stop", R"({"type":"content_block_stop","index":0})") +
+         e("content_block_start",
+           R"({"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"lookup","input":{}}})") +
+         e("content_block_delta",
+           R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"q\":"}})") +
+         e("content_block_delta",
+           R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"\"x\"}"}})") +
+         e("content_block_stop", R"({"type":"content_block_stop","index":1})") +
+         e("message_delta",
+           R"({"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":7}})") +
+         e("message_stop", R"({"type":"message_stop"})");
+}
+
+TEST(GatewayRelay, TranslatesAStreamedToolCallFromAnAnthropicTargetForAnOpenAiCaller) {
+  ScriptedUpstream upstream({stream_response(anthropic_tool_stream())});
+  Config config = scripted_config(upstream, {"a"});
+  config.providers[0].protocol = Protocol::anthropic;
+  TestGateway gateway(config, test_serve_config());
+  ASSERT_TRUE(gateway.ok());
+  const HttpExchange r = gateway.post(
+      "/v1/chat/completions",
+      R"({"model":"r","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"lookup","parameters":{"type":"object"}}}]})");
+  ASSERT_EQ(r.status, 200U) << r.body;
+  EXPECT_TRUE(r.complete);
+  ASSERT_EQ(upstream.requests().size(), 1U);
+  const std::string sent = upstream.requests()[0];
+  EXPECT_NE(sent.find("POST /v1/messages"), std::string::npos) << sent;
+  EXPECT_NE(sent.find("\"stream\":true"), std::string::npos) << sent;
+  EXPECT_NE(sent.find("\"input_schema\""), std::string::npos) << "the tool went across: " << sent;
+  EXPECT_NE(
+      r.body.find(
+          R"("tool_calls":[{"index":0,"id":"toolu_1","type":"function","function":{"name":"lookup","arguments":""}}])"),
+      std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find(R"("arguments":"{\"q\":")"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("finish_reason":"tool_calls")"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16})"), std::string::npos)
+      << r.body;
+  EXPECT_EQ(r.body.substr(r.body.size() - 14), "data: [DONE]\n\n");
+}
+
+TEST(GatewayRelay, TranslatesAStreamedToolCallFromAnOpenAiTargetForAnAnthropicCaller) {
+  const auto chunk = [](const std::string& delta, const std::string& finish) {
+    return R"(data: {"id":"chatcmpl-s","object":"chat.completion.chunk","created":1,"model":"upstream-model","choices":[{"index":0,"delta":)" +
+           delta + R"(,"finish_reason":)" + finish + "}]}\n\n";
+  };
+  const std::string events =
+      chunk(R"({"role":"assistant","content":"Looking."})", "null") +
+      chunk(
+          R"({"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"lookup","arguments":"{\"q\":"}}]})",
+          "null") +
+      chunk(R"({"tool_calls":[{"index":0,"function":{"arguments":"\"x\"}"}}]})", "null") +
+      chunk("{}", R"("tool_calls")") +
+      R"(data: {"id":"chatcmpl-s","object":"chat.completion.chunk","created":1,"model":"upstream-model","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16}})" +
+      "\n\ndata: [DONE]\n\n";
+  ScriptedUpstream upstream({stream_response(events)});
+  TestGateway gateway(scripted_config(upstream, {"a"}), test_serve_config());
+  ASSERT_TRUE(gateway.ok());
+  const HttpExchange r = gateway.post(
+      "/v1/messages",
+      R"({"model":"r","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"hi"}],"tools":[{"name":"lookup","input_schema":{"type":"object"}}]})");
+  ASSERT_EQ(r.status, 200U) << r.body;
+  ASSERT_EQ(upstream.requests().size(), 1U);
+  const std::string sent = upstream.requests()[0];
+  EXPECT_NE(sent.find("POST /chat/completions"), std::string::npos) << sent;
+  EXPECT_NE(sent.find(R"("stream_options":{"include_usage":true})"), std::string::npos) << sent;
+  EXPECT_NE(r.body.find("event: message_start"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("content_block":{"type":"tool_use","id":"call_1","name":"lookup","input":{}})"),
+            std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find(R"("delta":{"type":"input_json_delta","partial_json":"{\"q\":"})"), std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find(R"("stop_reason":"tool_use")"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("usage":{"input_tokens":9,"output_tokens":7})"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.substr(r.body.size() - 51), "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+}
+
+TEST(GatewayRelay, ATranslatedStreamThatFailsBeforeContentFailsOverUnseen) {
+  std::string good;
+  for (const std::string& e : openai_events("served by the fallback")) good += e;
+  ScriptedUpstream upstream(
+      {stream_response(anthropic_tool_stream().substr(0, anthropic_tool_stream().find("event: content_block_start")) +
+                       "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+                       "\"message\":\"Overloaded\"}}\n\n"),
+       stream_response(good)});
+  Config config = scripted_config(upstream, {"a", "b"});
+  config.providers[0].protocol = Protocol::anthropic;
+  TestGateway gateway(config, test_serve_config());
+  ASSERT_TRUE(gateway.ok());
+  const HttpExchange r = gateway.post("/v1/chat/completions", openai_body("r", true));
+  ASSERT_EQ(r.status, 200U) << r.body;
+  EXPECT_EQ(r.field("x-failover-target"), "b/upstream-model");
+  EXPECT_EQ(r.body, good) << "exactly the fallback's events, none of the translated first attempt's";
 }
 
 // One streamed answer that never ends by itself: a content event every 10 ms, up to
