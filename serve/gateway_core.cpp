@@ -99,6 +99,7 @@ struct RequestEntry {
   std::vector<TryRecord> tries;
   std::optional<Usage> usage;       // the successful attempt's, when the provider reported it
   std::int64_t first_byte_us = -1;  // from arrival to the serving attempt's first byte
+  bool downgraded = false;          // the engine moved it to a cheaper tier (the cost budget ran out)
 };
 
 std::int64_t micros_since(SteadyClock::time_point t) {
@@ -208,22 +209,45 @@ class Generation {
     const RequestId id = next_request_++;
     Request r;
     r.id = id;
-    r.route = caller.route.route;
+    if (caller.route.tier != kNoIndex) {  // a tier: the engine may downgrade it (gateway_routes.h)
+      FAILOVER_ASSERT(caller.route.tier < config_.tiers.size());
+      r.tier = caller.route.tier;
+    } else {
+      r.route = caller.route.route;
+    }
     r.prompt_tokens = caller.prompt_tokens;
     r.output_tokens_max = caller.output_tokens_max;
     r.stream = caller.stream;
     RequestEntry entry;
     entry.caller = std::move(caller);
     entry.sink = std::move(sink);
+    by_sink_.emplace(entry.sink.get(), id);
     requests_.emplace(id, std::move(entry));
     engine_.submit(clock_.now(), r, buffer_);
     drain();
+  }
+
+  // The caller behind `sink` went away: its request ends in the engine, cancelled.
+  // False when this generation holds no request of that sink.
+  bool cancel(const ReplySink* sink) {
+    const auto it = by_sink_.find(sink);
+    if (it == by_sink_.end()) return false;
+    const RequestId id = it->second;
+    RequestEntry& e = requests_.at(id);
+    e.last_error = e.stream_started ? "the caller closed its connection mid-stream"
+                                    : "the caller closed its connection before its answer";
+    engine_.cancel(clock_.now(), id, buffer_);
+    drain();
+    FAILOVER_ASSERT(!requests_.contains(id));  // the engine ended it: Complete, cancelled
+    FAILOVER_ASSERT(!by_sink_.contains(sink));
+    return true;
   }
 
   void shutdown() {
     stopped_ = true;
     for (auto& c : clients_) c->shutdown();
     attempts_.clear();
+    by_sink_.clear();
     timer_.cancel();
     std::vector<RequestId> ids;
     ids.reserve(requests_.size());
@@ -340,14 +364,16 @@ class Generation {
     clients_[it->second.provider]->cancel(it->second.handle);
     const char* why = c.reason == CancelReason::hedge_lost ? "hedge_lost"
                       : c.reason == CancelReason::deadline ? "deadline"
-                                                           : "timeout";
+                      : c.reason == CancelReason::timeout  ? "timeout"
+                                                           : "cancelled";  // caller_gone
     GatewayMetrics::attempt_ended(targets_, it->second.target, why);
     const auto req = requests_.find(it->second.request);
     if (req != requests_.end()) {
       req->second.tries.push_back({it->second.target, why, 0,
                                    micros_between(req->second.caller.arrived, it->second.started),
                                    it->second.first_byte_us, micros_since(it->second.started)});
-      if (c.reason != CancelReason::hedge_lost) req->second.last_error = target_name(it->second.target) + ": " + why;
+      const bool says_why = c.reason != CancelReason::hedge_lost && c.reason != CancelReason::caller_gone;
+      if (says_why) req->second.last_error = target_name(it->second.target) + ": " + why;
     }
     attempts_.erase(it);
   }
@@ -356,6 +382,12 @@ class Generation {
     auto node = requests_.extract(c.request);
     FAILOVER_ASSERT(!node.empty());
     RequestEntry& e = node.mapped();
+    by_sink_.erase(e.sink.get());
+    e.downgraded = c.downgraded;
+    if (c.reason == EndReason::cancelled) {
+      ended(e, c.target, to_string(c.reason), 499);  // nobody to answer: the caller has gone
+      return;
+    }
     if (c.status == RequestStatus::succeeded) {
       answer_success(e, c);
       return;
@@ -511,28 +543,10 @@ class Generation {
     const auto req = requests_.find(it->second.request);
     if (req == requests_.end()) return;
     relay(it->second, req->second);
-    if (req->second.sink->gone()) abandon(id);
-  }
-
-  // The caller of a committed stream went away: stop reading it (the provider stops
-  // generating, and billing, when its connection closes) and tell the engine the
-  // attempt ended cancelled -- it was the driver's doing, so it is reported.
-  void abandon(AttemptId id) {
-    const auto it = attempts_.find(id);
-    FAILOVER_ASSERT(it != attempts_.end());
-    AttemptEntry entry = std::move(it->second);
-    attempts_.erase(it);
-    clients_[entry.provider]->cancel(entry.handle);
-    GatewayMetrics::attempt_ended(targets_, entry.target, "cancelled");
-    const auto req = requests_.find(entry.request);
-    if (req != requests_.end()) {
-      req->second.tries.push_back({entry.target, "cancelled", 0,
-                                   micros_between(req->second.caller.arrived, entry.started), entry.first_byte_us,
-                                   micros_since(entry.started)});
-      req->second.last_error = "the caller closed its connection mid-stream";
-    }
-    engine_.on_response(clock_.now(), id, Outcome::of(OutcomeKind::cancelled), buffer_);
-    drain();
+    // The caller of a committed stream went away (a write to it failed): stop reading
+    // the stream -- the provider stops generating, and billing, when its connection
+    // closes -- by cancelling the request, as when its connection is seen closing.
+    if (req->second.sink->gone()) (void)cancel(req->second.sink.get());
   }
 
   // Sends the attempt's complete events (translated for a caller of the other
@@ -651,6 +665,7 @@ class Generation {
     const bool timed = outcome != "refused";
     shared_.metrics.request_ended(routed ? std::string_view(e.caller.route.name) : std::string_view(), outcome,
                                   timed ? micros_since(e.caller.arrived) : -1, outcome == "ok" ? e.first_byte_us : -1);
+    if (e.downgraded) shared_.metrics.downgraded();
     log_line(e, target, outcome, status);
   }
 
@@ -667,6 +682,8 @@ class Generation {
     j.text("id", e.caller.request_id);
     j.text("protocol", protocol_name(e.caller.protocol));
     j.text("route", e.caller.route.name);
+    if (!e.caller.route.tier_name.empty()) j.text("tier", e.caller.route.tier_name);
+    if (e.downgraded) j.boolean("downgraded", true);
     j.boolean("stream", e.caller.stream);
     j.integer("prompt_tokens_est", e.caller.prompt_tokens);
     if (e.usage) {
@@ -736,7 +753,10 @@ class Generation {
   std::vector<std::unique_ptr<transport::ProviderClient>> clients_;
   std::unordered_map<AttemptId, AttemptEntry> attempts_;  // lookup only
   std::unordered_map<RequestId, RequestEntry> requests_;  // lookup only
-  GatewayMetrics::Targets targets_;                       // this config's target counters (gateway_metrics.h)
+  // The request each caller's sink waits for, to cancel it when that caller goes away.
+  // Keyed by address: an entry lives exactly as long as its request, which holds the sink.
+  std::unordered_map<const ReplySink*, RequestId> by_sink_;  // lookup only
+  GatewayMetrics::Targets targets_;                          // this config's target counters (gateway_metrics.h)
   std::function<void()> quiet_hook_;
   RequestId next_request_ = 1;
   Time armed_at_;
@@ -790,6 +810,16 @@ class GatewayCore::Impl {
 
   void log_refused(const CallerRequest& caller, unsigned status, const std::string& reason) {
     current_->log_refused(caller, status, reason);
+  }
+
+  void caller_gone(const std::shared_ptr<ReplySink>& sink) {
+    if (current_->cancel(sink.get())) return;
+    for (auto& g : draining_) {
+      if (g->cancel(sink.get())) {
+        collect_later();  // it may hold nothing now
+        return;
+      }
+    }
   }
 
   void shutdown() {
@@ -878,6 +908,9 @@ GatewayCore::~GatewayCore() = default;
 
 void GatewayCore::submit(CallerRequest request, std::shared_ptr<ReplySink> sink) {
   impl_->submit(std::move(request), std::move(sink));
+}
+void GatewayCore::caller_gone(const std::shared_ptr<ReplySink>& sink) {
+  impl_->caller_gone(sink);
 }
 void GatewayCore::log_refused(const CallerRequest& request, unsigned status, const std::string& reason) {
   impl_->log_refused(request, status, reason);

@@ -103,6 +103,13 @@ class GatewayCore {
 
   // Everything below on the io_context's thread.
   void submit(CallerRequest request, std::shared_ptr<ReplySink> sink);
+  // The caller of the request answered through `sink` went away before its answer was
+  // complete (its connection closed): the request is cancelled in its engine
+  // (Engine::cancel) -- its attempts closed upstream, its queue place given up, its
+  // slot handed to the next -- and logged and counted `cancelled` (status 499, as
+  // nginx logs a client that closed its request); nothing more is written to `sink`.
+  // A no-op when the request has ended already.
+  void caller_gone(const std::shared_ptr<ReplySink>& sink);
   // The log line of a request the front refused before the engine saw it (no key,
   // unknown model, bad body), so that every request has one.
   void log_refused(const CallerRequest& request, unsigned status, const std::string& reason);

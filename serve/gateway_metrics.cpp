@@ -149,7 +149,8 @@ std::string GatewayMetrics::render(const MetricsSnapshot& s) const {
   out.reserve(16'384);
 
   family(out, "failover_requests_total", "counter",
-         "Requests by configured route and result: ok, the engine's end reason, refused (by the front) or shutdown.");
+         "Requests by configured route and result: ok, the engine's end reason (cancelled: the caller went away), "
+         "refused (by the front) or shutdown.");
   for (const auto& [route, r] : routes_) {
     for (const auto& [result, count] : r.results)
       sample(out, "failover_requests_total", label("route", route) + "," + label("result", result), count);
@@ -222,6 +223,9 @@ std::string GatewayMetrics::render(const MetricsSnapshot& s) const {
   sample(out, "failover_retries_total", "", retries_);
   family(out, "failover_hedges_total", "counter", "Hedged attempts started.");
   sample(out, "failover_hedges_total", "", hedges_);
+  family(out, "failover_downgrades_total", "counter",
+         "Requests naming a tier that the engine moved to a cheaper tier when the cost budget ran out.");
+  sample(out, "failover_downgrades_total", "", downgrades_);
   family(out, "failover_config_reloads_total", "counter", "Config reloads (SIGHUP) by result.");
   sample(out, "failover_config_reloads_total", "result=\"ok\"", reloads_ok_);
   sample(out, "failover_config_reloads_total", "result=\"failed\"", reloads_failed_);

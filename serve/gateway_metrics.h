@@ -94,13 +94,15 @@ class GatewayMetrics {
   static void breaker_changed(const Targets& targets, const BreakerChanged& change) noexcept;
   static void charged(const Targets& targets, const Charge& charge) noexcept;
   void reloaded(bool ok) noexcept { ++(ok ? reloads_ok_ : reloads_failed_); }
+  // A request the engine moved to a cheaper tier when the cost budget ran out ended.
+  void downgraded() noexcept { ++downgrades_; }
 
   // The page, text/plain; version=0.0.4.
   [[nodiscard]] std::string render(const MetricsSnapshot& snapshot) const;
 
  private:
   struct RouteCounters {
-    std::map<std::string, std::int64_t, std::less<>> results;  // at most 17 results
+    std::map<std::string, std::int64_t, std::less<>> results;  // at most 18 results
     Histogram latency;
     Histogram first_byte;
   };
@@ -111,6 +113,7 @@ class GatewayMetrics {
   std::int64_t hedges_ = 0;
   std::int64_t reloads_ok_ = 0;
   std::int64_t reloads_failed_ = 0;
+  std::int64_t downgrades_ = 0;
 };
 
 // "provider/model": how the log, the headers and the metrics name a target.

@@ -7,8 +7,11 @@
 // engine's config, one more route per protocol ("name@openai", "name@anthropic") over its
 // targets of that protocol -- breaker, health and budget state stay per target, shared
 // by all -- and a request that is not translated takes that one, its log line naming
-// the targets skipped and why. It decides nothing else: the engine picks targets within
-// the route.
+// the targets skipped and why. A name that is a tier ([[tiers]]) is submitted as that
+// tier, so that the engine downgrades it when the cost budget runs out, as in the
+// simulator; tiers are split per protocol the same way ("name@openai"): a request that
+// is not translated downgrades only to a tier with targets of its own protocol. It
+// decides nothing else: the engine picks targets within the route or tier.
 #pragma once
 
 #include <array>
@@ -29,7 +32,14 @@ struct RouteChoice {
   std::string name;        // the configured route's name
   // The route's targets that speak the other protocol ("an/claude-x (anthropic)"), empty
   // when there are none: a request that is not translated skips them, with its reason.
+  // For a tier: those of every route its downgrades may take it to.
   std::string cross;
+  // When the name is a tier: the engine tier for a request that is not translated (over
+  // targets of the caller's protocol, downgrading only to tiers that have some), and the
+  // user's own tier for one that is (every target). kNoIndex when the name is no tier.
+  Index tier = kNoIndex;
+  Index tier_any = kNoIndex;
+  std::string tier_name;
 };
 
 class RouteTable {
@@ -47,8 +57,14 @@ class RouteTable {
 
  private:
   Config engine_;
-  std::vector<std::array<RouteChoice, 2>> choices_;  // per user route, per protocol
-  std::unordered_map<std::string, Index> names_;     // route, tier or model id -> user route
+  // What a name stands for: a user route, or a user tier (then `tier` is set).
+  struct Named {
+    Index route = kNoIndex;
+    Index tier = kNoIndex;
+  };
+  std::vector<std::array<RouteChoice, 2>> choices_;       // per user route, per protocol
+  std::vector<std::array<RouteChoice, 2>> tier_choices_;  // per user tier, per protocol
+  std::unordered_map<std::string, Named> names_;          // route, tier or model id
   std::vector<std::string> resume_disabled_;
 };
 

@@ -1,9 +1,14 @@
 #include "serve/gateway_server.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <array>
@@ -54,6 +59,9 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr auto kWriteTimeout = std::chrono::seconds(30);  // a caller that stops reading is dropped
 constexpr auto kCloseTimeout = std::chrono::seconds(2);
 constexpr auto kAcceptRetry = std::chrono::milliseconds(50);
+// How often a waiting caller with unread bytes (a pipelined request, a TLS record) is
+// looked at again for a hang-up: its socket stays readable, so only a timer can tell.
+constexpr auto kPeekInterval = std::chrono::milliseconds(50);
 constexpr std::size_t kRequestIdBytesMax = 128;
 constexpr std::string_view kJson = "application/json";
 constexpr std::string_view kMetricsType = "text/plain; version=0.0.4; charset=utf-8";  // Prometheus text format
@@ -132,6 +140,32 @@ std::optional<std::string> raise_open_files_limit(std::uint64_t needed) {
          std::to_string(needed) +
          " that connections_max, the providers' concurrency_max and a margin may need: raise the hard limit "
          "(ulimit -Hn, LimitNOFILE= in a systemd unit) or lower connections_max";
+}
+
+// What a caller's socket says while its answer is pending, found without reading
+// anything from it (so neither the TLS session nor a next request is disturbed).
+enum class Peer : std::uint8_t {
+  quiet,  // nothing to read: a spurious wake-up
+  bytes,  // unread bytes: the next request sent early, or a TLS record -- the caller is there
+  gone,   // end of stream (it closed, or shut down its sending side), a reset, or its FIN
+          // queued behind unread bytes: nobody will read the answer
+};
+
+Peer peer_state(int fd) {
+  char c = 0;
+  const ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return Peer::gone;
+  if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? Peer::quiet : Peer::gone;
+#ifdef __linux__
+  // Bytes first, then a FIN (a TLS close_notify alert and the close behind it): the
+  // connection has left ESTABLISHED (CLOSE_WAIT) though the bytes still read.
+  tcp_info info{};
+  socklen_t size = sizeof info;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size) == 0 && info.tcpi_state != TCP_ESTABLISHED) {
+    return Peer::gone;
+  }
+#endif
+  return Peer::bytes;
 }
 
 // What the engine's thread hands a connection: a whole answer, or a stream's pieces.
@@ -285,7 +319,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
   Session(std::shared_ptr<Shared> shared, std::uint64_t id, Stream stream)
-      : shared_(std::move(shared)), id_(id), stream_(std::move(stream)), wake_(stream_.get_executor()) {
+      : shared_(std::move(shared)),
+        id_(id),
+        stream_(std::move(stream)),
+        wake_(stream_.get_executor()),
+        peek_timer_(stream_.get_executor()) {
     idle_since_.store(shared_->next_idle_mark(), std::memory_order_release);
   }
   ~Session() override { shared_->forget(id_); }
@@ -505,6 +543,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (translated) {
       caller.translated = std::move(*translated);
       caller.route.route = caller.route.any;
+      caller.route.tier = caller.route.tier_any;  // kNoIndex unless the name is a tier
       return;
     }
     caller.skipped = caller.route.cross + " skipped: not translated (" + translated.error().what + ")";
@@ -560,14 +599,77 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     co_return co_await write_pieces(keep_alive);
   }
 
-  // Hands the request to the engine's thread and writes what comes back, as it comes.
+  // Hands the request to the engine's thread and writes what comes back, as it comes,
+  // watching meanwhile for the caller hanging up.
   asio::awaitable<bool> relay(CallerRequest caller, bool keep_alive) {
     pieces_.clear();
     auto sink = std::make_shared<Sink>(this->shared_from_this());
+    awaited_ = sink;
     asio::post(shared_->engine_io, [shared = shared_, caller = std::move(caller), sink = std::move(sink)]() mutable {
       shared->core.submit(std::move(caller), std::move(sink));
     });
-    co_return co_await write_pieces(keep_alive);
+    start_watch();
+    const bool ok = co_await write_pieces(keep_alive);
+    stop_watch();
+    awaited_.reset();
+    co_return ok;
+  }
+
+  // A caller that goes away while its request waits -- queued, retried, or streaming --
+  // is noticed by watching its socket for readability without reading it: end of
+  // stream or a reset means it is gone (a caller that only shut down its sending side
+  // is taken as gone too, as nginx takes it: HTTP clients do not half-close to wait);
+  // unread bytes mean it sent its next request early (or a TLS record) and is there,
+  // and are looked at again every kPeekInterval for the close that may follow them.
+  // One wait is outstanding at most; one left over when the answer is written is
+  // harmless (it completes with the next request's bytes, or the close, and sees that
+  // nothing is watched).
+  void start_watch() {
+    watching_ = true;
+    if (!wait_pending_) wait_readable();
+  }
+
+  void stop_watch() {
+    watching_ = false;
+    peek_timer_.cancel();
+  }
+
+  void wait_readable() {
+    wait_pending_ = true;
+    lowest().socket().async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](const ErrorCode& ec) {
+      self->wait_pending_ = false;
+      self->look_at_caller(ec);
+    });
+  }
+
+  void look_at_caller(const ErrorCode& ec) {
+    if (!watching_ || closed_) return;
+    const Peer peer = ec ? Peer::gone : peer_state(lowest().socket().native_handle());
+    if (peer == Peer::gone) {
+      caller_left();
+    } else if (peer == Peer::quiet) {
+      wait_readable();
+    } else {
+      peek_timer_.expires_after(kPeekInterval);
+      peek_timer_.async_wait([self = this->shared_from_this()](const ErrorCode& timer_ec) {
+        if (!timer_ec) self->look_at_caller({});
+      });
+    }
+  }
+
+  // The caller hung up while its request waited: the engine's thread cancels the
+  // request (GatewayCore::caller_gone), and this connection closes.
+  void caller_left() {
+    watching_ = false;
+    caller_gone_.store(true, std::memory_order_release);
+    tell_engine_gone();
+    close_now();
+  }
+
+  void tell_engine_gone() {
+    std::shared_ptr<ReplySink> sink = awaited_.lock();
+    if (!sink) return;
+    asio::post(shared_->engine_io, [shared = shared_, sink = std::move(sink)] { shared->core.caller_gone(sink); });
   }
 
   // Writes the pieces the engine's thread delivers, until a whole answer or a stream's end.
@@ -605,7 +707,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
           co_return co_await write("0\r\n\r\n");
       }
       // A failed write means the caller is gone: the engine's thread stops the upstream.
-      if (!ok) caller_gone_.store(true, std::memory_order_release);
+      if (!ok) {
+        caller_gone_.store(true, std::memory_order_release);
+        tell_engine_gone();
+      }
     }
   }
 
@@ -629,9 +734,13 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   std::shared_ptr<Shared> shared_;
   std::uint64_t id_;
   Stream stream_;
-  asio::steady_timer wake_;  // a condition variable on the strand: cancelled when a piece arrives
+  asio::steady_timer wake_;        // a condition variable on the strand: cancelled when a piece arrives
+  asio::steady_timer peek_timer_;  // looks again at a waiting caller with unread bytes
   beast::flat_buffer buffer_;
   std::deque<Piece> pieces_;
+  std::weak_ptr<ReplySink> awaited_;  // the sink of the request awaiting its answer: the engine's key to it
+  bool watching_ = false;             // a request awaits its answer: a hang-up cancels it
+  bool wait_pending_ = false;         // a readability wait is outstanding on the socket
   bool closed_ = false;
   std::atomic<bool> caller_gone_{false};  // read by the engine's thread (Sink::gone)
 };

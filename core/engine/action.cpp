@@ -4,7 +4,7 @@ namespace failover {
 
 // A new EndReason must be named below and counted in kEndReasonCount, which sizes
 // the per-reason tallies of reports.
-static_assert(kEndReasonCount == static_cast<std::size_t>(EndReason::misconfigured) + 1,
+static_assert(kEndReasonCount == static_cast<std::size_t>(EndReason::cancelled) + 1,
               "kEndReasonCount must match the EndReason enumeration");
 
 const char* to_string(EndReason r) noexcept {
@@ -37,6 +37,8 @@ const char* to_string(EndReason r) noexcept {
       return "invalid_request";
     case EndReason::misconfigured:
       return "misconfigured";
+    case EndReason::cancelled:
+      return "cancelled";
   }
   // Only a value outside the enumeration gets here, and that is a bug.
   FAILOVER_ASSERT(static_cast<std::size_t>(r) < kEndReasonCount);

@@ -33,7 +33,10 @@ struct SendAttempt {
   bool probe = false;
 };
 
-enum class CancelReason : std::uint8_t { timeout, deadline, hedge_lost };
+// Why the engine cancels an attempt: it ran past its own timeout, its request's
+// deadline passed, its hedge twin won (or its stream committed elsewhere), or its
+// request's caller went away (Engine::cancel).
+enum class CancelReason : std::uint8_t { timeout, deadline, hedge_lost, caller_gone };
 
 struct CancelAttempt {
   AttemptId attempt = 0;
@@ -59,8 +62,9 @@ enum class EndReason : std::uint8_t {
   rate_limited,        // failed: Retry-After beyond retry_after_max and nowhere else to go
   invalid_request,     // dropped: unknown route/tier, or too large for every target
   misconfigured,       // failed: every target left answered 401/403/404 or a redirect (a configuration error)
+  cancelled,           // dropped: its caller went away (Engine::cancel), whatever it had started
 };
-inline constexpr std::size_t kEndReasonCount = 14;
+inline constexpr std::size_t kEndReasonCount = 15;
 
 struct Complete {
   RequestId request = 0;

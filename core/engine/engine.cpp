@@ -19,6 +19,9 @@ Engine& Engine::operator=(Engine&&) noexcept = default;
 void Engine::submit(Time now, const Request& request, ActionBuffer& out) noexcept {
   impl_->submit(now, request, out);
 }
+void Engine::cancel(Time now, RequestId request, ActionBuffer& out) noexcept {
+  impl_->cancel(now, request, out);
+}
 void Engine::on_first_byte(Time now, AttemptId attempt, ActionBuffer& out) noexcept {
   impl_->on_first_byte(now, attempt, out);
 }

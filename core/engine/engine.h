@@ -5,9 +5,9 @@
 // goes out as actions; the engine reads no clock, opens no socket, starts no thread.
 //
 // How to drive it. A driver owns the engine, one ActionBuffer, one timer and a clock,
-// and turns each event into one input: submit() for a request of its caller,
-// on_first_byte() and on_response() for what an attempt did, on_timeout() when its
-// timer fires. After every input it (1) performs every action in the buffer, in order,
+// and turns each event into one input: submit() for a request of its caller, cancel()
+// when that caller goes away, on_first_byte() and on_response() for what an attempt
+// did, on_timeout() when its timer fires. After every input it (1) performs every action in the buffer, in order,
 // and clears it -- SendAttempt starts an attempt (remember its AttemptId),
 // CancelAttempt aborts one (never report it afterwards), Complete answers a request
 // (its id may be submitted again from then on), Charge and BreakerChanged are records
@@ -55,6 +55,7 @@ struct EngineTotals {
   std::int64_t succeeded = 0;
   std::int64_t failed = 0;
   std::int64_t dropped = 0;
+  std::int64_t cancelled = 0;  // of dropped: withdrawn by their caller (Engine::cancel)
   std::int64_t attempts = 0;
   std::int64_t retries = 0;  // attempts beyond the first, hedges included
   std::int64_t hedges = 0;
@@ -106,6 +107,21 @@ class Engine {
   // now; request.id is not held already, i.e. no request with that id was submitted
   // and not yet completed.
   void submit(Time now, const Request& request, ActionBuffer& out) noexcept;
+
+  // The caller of request `request` went away (its connection closed, its user gave
+  // up): nobody wants the answer. The request ends now with exactly one Complete
+  // (dropped, EndReason::cancelled), wherever it was -- queued, backing off, in flight
+  // with or without a hedge twin. Each attempt in flight gets a CancelAttempt
+  // (CancelReason::caller_gone; the driver must not report it afterwards), except a
+  // half-open breaker's probe, which runs on to its verdict as for any request that
+  // ends (SendAttempt::probe). It says nothing about any target: no breaker hears of
+  // it and the retry budget is untouched; an attempt already sent may have been billed
+  // (a possibly_billed Charge). The room it frees goes to queued requests at once (it
+  // may emit their SendAttempts). Named like submit(), not on_*: it is the caller's
+  // own word, not something an attempt or the clock did. An id the engine does not
+  // hold -- never submitted, or completed already -- is a no-op (not even the engine's
+  // time moves): a driver's caller may leave just as its request ends. Does not allocate.
+  void cancel(Time now, RequestId request, ActionBuffer& out) noexcept;
 
   // The first byte of attempt `attempt` arrived (streams: the first content delta, not
   // merely the first bytes: only content delivered to the caller commits). Records

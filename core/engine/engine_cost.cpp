@@ -88,8 +88,9 @@ void EngineImpl::finish(Time now, std::uint32_t slot, RequestStatus status, EndR
   // cancel_attempt compacts r.live (a hedge twin moves to the front), so cancel from
   // a copy: walking r.live itself would skip the second of two live attempts.
   const auto live = r.live;
+  const CancelReason why = reason == EndReason::cancelled ? CancelReason::caller_gone : CancelReason::deadline;
   for (const std::uint32_t aslot : live) {
-    if (aslot != kNoSlot) let_go(now, aslot, CancelReason::deadline, out);
+    if (aslot != kNoSlot) let_go(now, aslot, why, out);
   }
   FAILOVER_ASSERT(r.live[0] == kNoSlot);
   FAILOVER_ASSERT(r.live[1] == kNoSlot);

@@ -161,6 +161,7 @@ class EngineImpl {
   EngineImpl(const Config& config, Prng prng);
 
   void submit(Time now, const Request& request, ActionBuffer& out) noexcept;
+  void cancel(Time now, RequestId id, ActionBuffer& out) noexcept;
   void on_first_byte(Time now, AttemptId attempt, ActionBuffer& out) noexcept;
   void on_response(Time now, AttemptId attempt, const Outcome& outcome, ActionBuffer& out) noexcept;
   void on_timeout(Time now, ActionBuffer& out) noexcept;

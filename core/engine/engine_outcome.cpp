@@ -365,10 +365,12 @@ void EngineImpl::cancel_attempt(Time now, std::uint32_t aslot, CancelReason why,
   // or a target that hangs every call would stay closed while hedges hide it
   // (scenarios/hung-connections.toml). And a first attempt that lost without a byte to
   // its hedge -- sent hedge_after later, and first to answer -- has hung: a failure.
+  // A caller going away says nothing about the target (Engine::cancel): no verdict.
   TargetState& ts = targets_[a.target];
   const std::int64_t threshold = to_us(config_.policy.breaker.slow_call_threshold);
   const bool silent = a.first_byte_at == kTimeNever;
-  const bool slow = threshold > 0 && silent && to_us(now) - to_us(a.started) > threshold;
+  const bool heard = why != CancelReason::caller_gone;
+  const bool slow = heard && threshold > 0 && silent && to_us(now) - to_us(a.started) > threshold;
   const bool hung = why == CancelReason::hedge_lost && silent && !a.hedge;
   if (slow || hung) {
     const BreakerState before = ts.breaker.state();

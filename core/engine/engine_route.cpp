@@ -64,6 +64,28 @@ void EngineImpl::submit(Time now, const Request& request, ActionBuffer& out) noe
   pump(now, out);
 }
 
+// The caller withdrew the request (Engine::cancel). It ends as any request ends
+// (finish): its attempts are cancelled -- a current probe runs on, detached -- and its
+// queue place, timers and slot are given back; then the freed room goes to the queue.
+void EngineImpl::cancel(Time now, RequestId id, ActionBuffer& out) noexcept {
+  FAILOVER_ASSERT(out.room() >= Engine::kRoomPerInput);
+  FAILOVER_ASSERT(now >= now_);  // time never goes backwards, even for a no-op
+  const std::uint32_t slot = held_.find(id);
+  // Never held, or completed already (the caller raced the engine): nothing changes, not
+  // even the engine's time -- advancing it alone would refill buckets and roll the budget
+  // window without the pump that must follow.
+  if (slot == kNoSlot) return;
+  advance(now);
+  FAILOVER_ASSERT(requests_[slot].id == id);
+  FAILOVER_ASSERT(requests_[slot].phase != Phase::free);
+  const std::int64_t active_before = active_;
+  ++totals_.cancelled;
+  finish(now, slot, RequestStatus::dropped, EndReason::cancelled, kNoIndex, out);
+  FAILOVER_ASSERT(held_.find(id) == kNoSlot);  // ended exactly once: a second cancel is a no-op
+  FAILOVER_ASSERT(active_ == active_before - 1);
+  pump(now, out);
+}
+
 // The queue is full: the route holding the most waiting requests gives up its oldest,
 // if that is another route holding more than `route` does -- so that a backlog for a
 // route whose targets are all down cannot turn away requests for a healthy one. False

@@ -123,6 +123,13 @@ class LiveDriver::Impl {
     return id;
   }
 
+  void cancel(RequestId id) {
+    if (aborted_ || !requests_.contains(id)) return;
+    engine_.cancel(clock_.now(), id, buffer_);
+    drain();
+    FAILOVER_ASSERT(!requests_.contains(id));  // its Complete came, and `done` ran
+  }
+
   void abort() {
     aborted_ = true;
     for (auto& c : clients_) c->shutdown();
@@ -357,6 +364,9 @@ LiveDriver::~LiveDriver() = default;
 
 RequestId LiveDriver::submit(LiveRequest request, Done done) {
   return impl_->submit(std::move(request), std::move(done));
+}
+void LiveDriver::cancel(RequestId id) {
+  impl_->cancel(id);
 }
 void LiveDriver::abort() {
   impl_->abort();

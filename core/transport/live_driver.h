@@ -99,6 +99,12 @@ class LiveDriver {
   // Submits a request now; `done` runs exactly once, on the io thread, when it ends
   // (possibly inside this call when the engine drops it at once). Call on the io thread.
   RequestId submit(LiveRequest request, Done done);
+  // The caller of request `id` gave up on it (its user left, its own deadline passed):
+  // the engine ends it now (Engine::cancel) -- its attempts aborted, its place in the
+  // queue given to the next -- and its `done` runs, inside this call, with reason
+  // EndReason::cancelled. A no-op for an id that has ended, or after abort(). Call on
+  // the io thread.
+  void cancel(RequestId id);
   // Aborts every attempt and ends every unfinished request (aborted = true). The driver
   // accepts no request afterwards.
   void abort();

@@ -1,4 +1,4 @@
-// Property tests: thousands of random interleavings of submits, responses, first bytes,
+// Property tests: thousands of random interleavings of submits, cancels, responses, first bytes,
 // time passing and timer calls, over random configs, from seeded generators. Whatever
 // happens, every submitted request ends exactly once, no attempt is left behind, the
 // limits hold at every step, and the same seed gives the same decisions.
@@ -146,6 +146,7 @@ struct Coverage {
   std::int64_t closed = 0;
   std::int64_t cancels_timeout = 0;
   std::int64_t cancels_hedge_lost = 0;
+  std::int64_t cancels_caller_gone = 0;
   std::int64_t possibly_billed = 0;
   std::int64_t probes = 0;
   std::int64_t detached_probes = 0;  // probes still running when their request ended
@@ -228,6 +229,11 @@ class Driver {
     engine_.on_first_byte(now_, a, buffer_);
     drain("on_first_byte");
   }
+  // The caller of `id` went away: any id, held or not (a no-op then).
+  void cancel(RequestId id) {
+    engine_.cancel(now_, id, buffer_);
+    drain("cancel");
+  }
   // The driver's timer: on_timeout whenever next_deadline() has come.
   void fire() {
     for (int guard = 0; guard < 10'000; ++guard) {
@@ -269,6 +275,7 @@ class Driver {
     EXPECT_EQ(t.queued, 0);
     EXPECT_EQ(t.submitted, submitted_);
     EXPECT_EQ(t.succeeded + t.failed + t.dropped, submitted_);
+    EXPECT_LE(t.cancelled, t.dropped);  // a cancelled request is counted dropped
     EXPECT_FALSE(engine_.next_deadline().has_value());
     const HealthReport h = engine_.health(now_);
     for (const TargetHealth& th : h.targets) EXPECT_EQ(th.inflight, 0) << "target " << th.target;
@@ -389,6 +396,7 @@ class Driver {
         erase_live(c->attempt);
         coverage_.cancels_timeout += c->reason == CancelReason::timeout ? 1 : 0;
         coverage_.cancels_hedge_lost += c->reason == CancelReason::hedge_lost ? 1 : 0;
+        coverage_.cancels_caller_gone += c->reason == CancelReason::caller_gone ? 1 : 0;
       }
       if (const auto* d = std::get_if<Complete>(&a)) on_complete(*d);
       if (const auto* ch = std::get_if<Charge>(&a)) on_charge(*ch);
@@ -509,8 +517,10 @@ std::vector<std::string> run(std::uint64_t seed, int steps, Coverage& coverage) 
       d.advance_to(d.now() + jump, g.chance(Ratio{1, 4}));
     } else if (roll < 95) {
       d.fire();
-    } else {
+    } else if (roll < 97) {
       d.poke();
+    } else {
+      d.cancel(static_cast<RequestId>(g.range(1, static_cast<std::int64_t>(next_id))));  // next_id: never submitted
     }
   }
   // Drain: answer everything still out (mostly with success) and let time run until
@@ -551,13 +561,15 @@ TEST(Property, EveryRequestEndsExactlyOnceAndNothingIsLeftBehind) {
   EXPECT_GT(coverage.closed, 0);
   EXPECT_GT(coverage.cancels_timeout, 0);
   EXPECT_GT(coverage.cancels_hedge_lost, 0);
+  EXPECT_GT(coverage.cancels_caller_gone, 0);  // a caller left while its request had attempts out
   EXPECT_GT(coverage.probes, 0);
   EXPECT_GT(coverage.detached_probes, 0);  // a probe outliving its request is exercised
   EXPECT_GT(coverage.possibly_billed, 0);
   for (const EndReason reason :
        {EndReason::queue_full, EndReason::deadline, EndReason::deadline_exceeded, EndReason::attempts_exhausted,
         EndReason::retry_budget, EndReason::cost_budget, EndReason::no_target, EndReason::caller_error,
-        EndReason::capability, EndReason::stream_interrupted, EndReason::rate_limited, EndReason::invalid_request}) {
+        EndReason::capability, EndReason::stream_interrupted, EndReason::rate_limited, EndReason::invalid_request,
+        EndReason::cancelled}) {
     EXPECT_GT(coverage.ends[reason], 0) << "no request ended " << to_string(reason);
   }
 }

@@ -114,6 +114,13 @@ std::vector<Action> EngineHarness::first_byte(AttemptId attempt) {
   return got;
 }
 
+std::vector<Action> EngineHarness::cancel(RequestId id) {
+  engine_.cancel(now_, id, buffer_);
+  auto got = drain();
+  fire_due(got);
+  return got;
+}
+
 template <typename T>
 static std::vector<T> only(const std::vector<Action>& log) {
   std::vector<T> out;

@@ -50,6 +50,7 @@ class EngineHarness {
   std::vector<Action> submit(RequestId id, Index route = 0);
   std::vector<Action> outcome(AttemptId attempt, const Outcome& o);
   std::vector<Action> first_byte(AttemptId attempt);
+  std::vector<Action> cancel(RequestId id);  // the request's caller went away
 
   // Every action so far, and filtered views.
   [[nodiscard]] const std::vector<Action>& log() const { return log_; }

@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,9 +46,20 @@ struct DriverRun {
     return r;
   }
 
-  void submit(LiveRequest r) {
+  RequestId submit(LiveRequest r) {
     ++submitted;
-    driver->submit(std::move(r), [this](LiveResult&& result) { results.push_back(std::move(result)); });
+    return driver->submit(std::move(r), [this](LiveResult&& result) { results.push_back(std::move(result)); });
+  }
+
+  // Runs the io_context until `condition` holds, at most `limit`; whether it held.
+  bool run_until(const std::function<bool()>& condition, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (!condition()) {
+      if (std::chrono::steady_clock::now() >= end) return false;
+      io.restart();
+      io.run_for(std::chrono::milliseconds(10));
+    }
+    return true;
   }
 
   // Runs until every submitted request ended, at most `limit`.
@@ -288,6 +300,29 @@ TEST(LiveDriver, KeyWithACrLfIsRefusedWithoutPrintingIt) {
   setenv("FAILOVER_TRANSPORT_TEST_CRLF", "sk-fine", 1);
   EXPECT_TRUE(read_api_keys(c));
   unsetenv("FAILOVER_TRANSPORT_TEST_CRLF");
+}
+
+TEST(LiveDriver, CancelEndsARequestWhoseCallerGaveUpAndClosesItsUpstreamCall) {
+  Fleet fleet;
+  ASSERT_TRUE(fleet.ok());
+  DriverRun run(fleet.live_config(kKeyEnv));
+  ASSERT_TRUE(run.driver);
+  const RequestId id = run.submit(run.request("hang"));
+  ASSERT_TRUE(run.run_until([&] { return fleet.inflight("hang") == 1; })) << "the call never reached the fleet";
+  run.driver->cancel(id);
+  ASSERT_EQ(run.results.size(), 1u) << "`done` runs inside cancel()";
+  const LiveResult& r = run.results.at(0);
+  EXPECT_EQ(r.id, id);
+  EXPECT_EQ(r.status, RequestStatus::dropped);
+  EXPECT_EQ(r.reason, EndReason::cancelled);
+  EXPECT_FALSE(r.aborted);
+  EXPECT_EQ(r.attempts, 1);
+  EXPECT_EQ(run.driver->totals().attempts_cancelled, 1);
+  EXPECT_EQ(run.driver->unfinished(), 0u);
+  run.driver->cancel(id);  // ended already: a no-op
+  EXPECT_EQ(run.results.size(), 1u);
+  EXPECT_TRUE(run.run_until([&] { return fleet.inflight("hang") == 0; })) << "the upstream call was left open";
+  EXPECT_EQ(fleet.requests(), 1) << "no retry for a request its caller gave up";
 }
 
 TEST(LiveDriver, AbortEndsEveryUnfinishedRequest) {

@@ -87,6 +87,23 @@ class Fleet {
     return true;
   }
 
+  // The concurrency slots provider `name` holds now: a hung call holds one until its
+  // client closes the connection. Read on the fleet's own thread; -1 when that thread
+  // did not answer within a second, or there is no such provider.
+  [[nodiscard]] std::int32_t inflight(const std::string& name) {
+    auto answer = std::make_shared<std::promise<std::int32_t>>();
+    std::future<std::int32_t> got = answer->get_future();
+    boost::asio::post(io_, [this, name, answer] {
+      std::int32_t n = -1;
+      for (const serve::ProviderServeStats& p : server_->provider_stats()) {
+        if (p.name == name) n = p.inflight;
+      }
+      answer->set_value(n);
+    });
+    if (got.wait_for(std::chrono::seconds(1)) != std::future_status::ready) return -1;
+    return got.get();
+  }
+
   // The scenario's policy as a live config: every provider pointed at this fleet, its
   // key read from `key_env` (empty: no key).
   [[nodiscard]] Config live_config(const std::string& key_env = "") const {
