@@ -134,6 +134,19 @@ std::optional<std::string> raise_open_files_limit(std::uint64_t needed) {
          "(ulimit -Hn, LimitNOFILE= in a systemd unit) or lower connections_max";
 }
 
+// Asio turns on SSL_MODE_RELEASE_BUFFERS for every TLS stream: OpenSSL then frees a
+// connection's 16 KiB read and write record buffers whenever they drain and allocates
+// them again for the next record -- on a keep-alive connection, twice per request each
+// way. With the upstream side's, those blocks were most of the 122 KB the gateway
+// allocated per request, and they churned glibc's heap (malloc_consolidate, trims;
+// reports/bench-serve.md). Kept instead: about 34 KiB per open connection, at most
+// connections_max of them.
+void keep_record_buffers(SSL* ssl) {
+  FAILOVER_ASSERT(ssl != nullptr);
+  SSL_clear_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+  FAILOVER_ASSERT((SSL_get_mode(ssl) & SSL_MODE_RELEASE_BUFFERS) == 0);
+}
+
 // What the engine's thread hands a connection: a whole answer, or a stream's pieces.
 struct Piece {
   enum class Kind : std::uint8_t { whole, head, bytes, end } kind = Kind::whole;
@@ -859,8 +872,9 @@ class Server final : public Gateway {
     const std::uint64_t id = next_session_++;
     std::shared_ptr<SessionBase> base;
     if (tls_) {
-      auto s = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-          shared_, id, beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *tls_));
+      beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls_);
+      keep_record_buffers(stream.native_handle());
+      auto s = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(shared_, id, std::move(stream));
       if (!shared_->admit(id, s, peer.address())) return;
       s->start();
     } else {
