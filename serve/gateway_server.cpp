@@ -73,12 +73,40 @@ bool is_token(std::string_view s) {
   return true;
 }
 
+// A request id's 12 random bytes, drawn from OpenSSL's generator 64 ids at a time:
+// OpenSSL 3 calls getpid() in every RAND_bytes() (to notice a fork), and that system
+// call per request was a measurable part of the gateway's CPU (reports/bench-serve.md).
+// One pool per connection thread, so no lock; the ids stay as unpredictable as before
+// (the gateway never forks, so no two processes share a pool).
+class RequestIdBytes {
+ public:
+  static constexpr std::size_t kIdBytes = 12;
+  static constexpr std::size_t kIdsPerDraw = 64;
+
+  const unsigned char* next() {
+    if (used_ == pool_.size()) {
+      FAILOVER_ASSERT(RAND_bytes(pool_.data(), static_cast<int>(pool_.size())) == 1);
+      used_ = 0;
+    }
+    const unsigned char* out = pool_.data() + used_;
+    used_ += kIdBytes;
+    FAILOVER_ASSERT(used_ <= pool_.size());
+    return out;
+  }
+
+ private:
+  std::array<unsigned char, kIdBytes * kIdsPerDraw> pool_{};
+  std::size_t used_ = pool_.size();  // empty: the first id draws
+};
+
 std::string new_request_id() {
-  std::array<unsigned char, 12> bytes{};
-  FAILOVER_ASSERT(RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) == 1);
+  thread_local RequestIdBytes pool;
+  const unsigned char* bytes = pool.next();
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "req_";
-  for (const unsigned char b : bytes) {
+  out.reserve(4 + 2 * RequestIdBytes::kIdBytes);
+  for (std::size_t i = 0; i < RequestIdBytes::kIdBytes; ++i) {
+    const unsigned char b = bytes[i];
     out += kHex[b >> 4U];
     out += kHex[b & 0x0fU];
   }
