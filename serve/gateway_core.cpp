@@ -263,11 +263,18 @@ class Generation {
 
  private:
   // Carries out what the engine said. The batch is copied out first: a sink may run
-  // code that submits again, which refills the buffer.
+  // code that submits again, which refills the buffer. The copy goes into spare_, whose
+  // capacity is kept across drains (three per request) instead of a new vector each
+  // time; a drain nested inside another finds spare_ taken and uses a vector of its own.
   void drain() {
-    std::vector<Action> batch(buffer_.begin(), buffer_.end());
+    std::vector<Action> batch = std::move(spare_);
+    spare_ = {};
+    batch.assign(buffer_.begin(), buffer_.end());
     buffer_.clear();
     for (const Action& action : batch) std::visit([this](const auto& a) { handle(a); }, action);
+    batch.clear();
+    if (batch.capacity() > spare_.capacity()) spare_ = std::move(batch);
+    FAILOVER_ASSERT(spare_.empty());
     rearm();
     if (quiet_hook_ && quiet()) quiet_hook_();
   }
@@ -690,6 +697,7 @@ class Generation {
   Engine engine_;
   TakeOver taken_;
   ActionBuffer buffer_{1'024};
+  std::vector<Action> spare_;  // drain()'s batch, kept for its capacity; empty between drains
   asio::steady_timer timer_;
   std::vector<std::unique_ptr<transport::ProviderClient>> clients_;
   std::unordered_map<AttemptId, AttemptEntry> attempts_;  // lookup only
