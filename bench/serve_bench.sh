@@ -120,6 +120,7 @@ run() {
   wrk -t2 -c"$connections" -d"$duration" --latency -s "$work/post.lua" "$2" >"$work/$1.txt"
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+user_ticks() { awk '{print $14}' "/proc/$1/stat"; }
 
 sed -i "s/\"model\":\"bench\"/\"model\":\"bench-model\"/" "$work/post.lua"  # the fleet knows the model id only
 run direct "$base/chat/completions"
@@ -142,8 +143,10 @@ perf_stop() {
 }
 perf_start
 before=$(cpu_ticks "$gateway_pid")
+before_user=$(user_ticks "$gateway_pid")
 run gateway "$gateway/v1/chat/completions"
 after=$(cpu_ticks "$gateway_pid")
+after_user=$(user_ticks "$gateway_pid")
 perf_stop
 
 stat() { awk -v k="$2" '$1 == k {print $2}' "$work/$1.txt"; }
@@ -165,7 +168,8 @@ awk -v g="$(rps gateway)" -v d="$(rps direct)" 'BEGIN { printf "gateway / direct
 awk -v g="$(ms "$(stat gateway 50%)")" -v d="$(ms "$(stat direct 50%)")" -v g99="$(ms "$(stat gateway 99%)")" \
   -v d99="$(ms "$(stat direct 99%)")" 'BEGIN { printf "added latency: p50 %.2f ms, p99 %.2f ms\n", g - d, g99 - d99 }'
 awk -v t=$((after - before)) -v hz="$hz" -v n="$(requests gateway)" \
-  'BEGIN { printf "gateway CPU: %.1f s over %d requests = %.0f us per request\n", t / hz, n, 1e6 * t / hz / n }'
+  -v u=$((after_user - before_user)) 'BEGIN { printf "gateway CPU: %.1f s over %d requests = %.0f us per request (user %.0f, system %.0f)\n",
+    t / hz, n, 1e6 * t / hz / n, 1e6 * u / hz / n, 1e6 * (t - u) / hz / n }'
 if [ "$perf_mode" = stat ]; then
   awk -v n="$(requests gateway)" '$2 ~ /^(context-switches|cpu-migrations|page-faults)$/ {
       gsub(",", "", $1); printf "gateway %s: %.2f per request\n", $2, $1 / n }' "$work/perf-stat.txt"
