@@ -9,7 +9,12 @@
 #
 # usage: bench/serve_bench.sh [BUILD_DIR]   (default build/release; needs `failover`)
 #        environment: DURATION (each wrk run, default 10s), CONNECTIONS (default 64),
-#        THREADS (the gateway's connection threads, default 1)
+#        THREADS (the gateway's connection threads, default 1),
+#        PERF=stat (also the gateway's context switches and page faults per request, from
+#        `perf stat`: software counters, which work in a VM without hardware ones) or
+#        PERF=record (also `perf record -g` the gateway's measured run into PERF_OUT,
+#        default perf.data: `perf report -i perf.data`; sampled on cpu-clock; a
+#        RelWithDebInfo build names the lines)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -18,13 +23,22 @@ failover=${build_dir}/failover
 duration=${DURATION:-10s}
 connections=${CONNECTIONS:-64}
 threads=${THREADS:-1}
+perf_mode=${PERF:-}
+perf_out=${PERF_OUT:-perf.data}
+case "$perf_mode" in
+  ""|stat|record) ;;
+  *) echo "serve_bench.sh: PERF must be stat or record (or unset)" >&2; exit 2 ;;
+esac
+[ -z "$perf_mode" ] || command -v perf >/dev/null || { echo "serve_bench.sh: perf not found" >&2; exit 2; }
 [ -x "$failover" ] || { echo "serve_bench.sh: $failover not found: cmake --build $build_dir --target failover" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "serve_bench.sh: wrk not found (scripts/install-deps.sh)" >&2; exit 2; }
 
 work=$(mktemp -d)
 fleet_pid=
 gateway_pid=
+perf_pid=
 cleanup() {
+  [ -n "$perf_pid" ] && kill -INT "$perf_pid" 2>/dev/null && wait "$perf_pid" 2>/dev/null
   [ -n "$gateway_pid" ] && kill "$gateway_pid" 2>/dev/null && wait "$gateway_pid" 2>/dev/null
   [ -n "$fleet_pid" ] && kill "$fleet_pid" 2>/dev/null && wait "$fleet_pid" 2>/dev/null
   rm -rf "$work"
@@ -59,7 +73,9 @@ base=$(wait_line "$work/fleet.log" 's/^provider bench openai //p') || {
   echo "serve_bench.sh: the fleet did not start:" >&2; cat "$work/fleet.log" >&2; exit 1; }
 
 key=sk-bench-gateway-key
-digest=$(printf '%s\n' "$key" | "$failover" serve --hash-key | head -n 1)
+# sed, not head: head exits after one line, and under pipefail the SIGPIPE that
+# `serve --hash-key` then gets on its next lines ended the script silently now and then.
+digest=$(printf '%s\n' "$key" | "$failover" serve --hash-key | sed -n 1p)
 cat >"$work/gateway.toml" <<TOML
 [[providers]]
 name = "bench"
@@ -104,14 +120,34 @@ run() {
   wrk -t2 -c"$connections" -d"$duration" --latency -s "$work/post.lua" "$2" >"$work/$1.txt"
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+user_ticks() { awk '{print $14}' "/proc/$1/stat"; }
 
 sed -i "s/\"model\":\"bench\"/\"model\":\"bench-model\"/" "$work/post.lua"  # the fleet knows the model id only
 run direct "$base/chat/completions"
 sed -i "s/\"model\":\"bench-model\"/\"model\":\"bench\"/" "$work/post.lua"
 run warmup "$gateway/v1/chat/completions" 2>/dev/null || true
+# The profiler attaches to the gateway for its measured run only (not the warm-up).
+perf_start() {
+  case "$perf_mode" in
+    stat) perf stat -e task-clock,context-switches,cpu-migrations,page-faults -p "$gateway_pid" -o "$work/perf-stat.txt" & ;;
+    record) perf record -q -e cpu-clock -g -F 1999 -p "$gateway_pid" -o "$perf_out" >/dev/null 2>&1 & ;;
+    *) return 0 ;;
+  esac
+  perf_pid=$!
+  sleep 0.5  # let it attach before the measured run starts
+}
+perf_stop() {
+  [ -n "$perf_pid" ] || return 0
+  kill -INT "$perf_pid" && wait "$perf_pid" || true
+  perf_pid=
+}
+perf_start
 before=$(cpu_ticks "$gateway_pid")
+before_user=$(user_ticks "$gateway_pid")
 run gateway "$gateway/v1/chat/completions"
 after=$(cpu_ticks "$gateway_pid")
+after_user=$(user_ticks "$gateway_pid")
+perf_stop
 
 stat() { awk -v k="$2" '$1 == k {print $2}' "$work/$1.txt"; }
 rps() { awk '/^Requests\/sec:/ {print $2}' "$work/$1.txt"; }
@@ -132,4 +168,11 @@ awk -v g="$(rps gateway)" -v d="$(rps direct)" 'BEGIN { printf "gateway / direct
 awk -v g="$(ms "$(stat gateway 50%)")" -v d="$(ms "$(stat direct 50%)")" -v g99="$(ms "$(stat gateway 99%)")" \
   -v d99="$(ms "$(stat direct 99%)")" 'BEGIN { printf "added latency: p50 %.2f ms, p99 %.2f ms\n", g - d, g99 - d99 }'
 awk -v t=$((after - before)) -v hz="$hz" -v n="$(requests gateway)" \
-  'BEGIN { printf "gateway CPU: %.1f s over %d requests = %.0f us per request\n", t / hz, n, 1e6 * t / hz / n }'
+  -v u=$((after_user - before_user)) 'BEGIN { printf "gateway CPU: %.1f s over %d requests = %.0f us per request (user %.0f, system %.0f)\n",
+    t / hz, n, 1e6 * t / hz / n, 1e6 * u / hz / n, 1e6 * (t - u) / hz / n }'
+if [ "$perf_mode" = stat ]; then
+  awk -v n="$(requests gateway)" '$2 ~ /^(context-switches|cpu-migrations|page-faults)$/ {
+      gsub(",", "", $1); printf "gateway %s: %.2f per request\n", $2, $1 / n }' "$work/perf-stat.txt"
+fi
+[ "$perf_mode" = record ] && echo "perf record of the gateway's run: $perf_out (perf report -i $perf_out)"
+exit 0

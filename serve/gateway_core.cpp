@@ -291,11 +291,18 @@ class Generation {
 
  private:
   // Carries out what the engine said. The batch is copied out first: a sink may run
-  // code that submits again, which refills the buffer.
+  // code that submits again, which refills the buffer. The copy goes into spare_, whose
+  // capacity is kept across drains (three per request) instead of a new vector each
+  // time; a drain nested inside another finds spare_ taken and uses a vector of its own.
   void drain() {
-    std::vector<Action> batch(buffer_.begin(), buffer_.end());
+    std::vector<Action> batch = std::move(spare_);
+    spare_ = {};
+    batch.assign(buffer_.begin(), buffer_.end());
     buffer_.clear();
     for (const Action& action : batch) std::visit([this](const auto& a) { handle(a); }, action);
+    batch.clear();
+    if (batch.capacity() > spare_.capacity()) spare_ = std::move(batch);
+    FAILOVER_ASSERT(spare_.empty());
     rearm();
     if (quiet_hook_ && quiet()) quiet_hook_();
   }
@@ -720,15 +727,22 @@ class Generation {
     std::fflush(log);
   }
 
-  // One timer follows next_deadline(), as in the live driver.
+  // One timer follows next_deadline(), as in the live driver, but it is moved only
+  // when the deadline comes earlier. Under load every request's end moves the earliest
+  // deadline later, and following it cost a cancel, a new wait and a timerfd_settime
+  // system call per request (reports/bench-serve.md). A timer left earlier than the
+  // deadline, or armed when nothing is pending any more, fires early: on_timeout() is
+  // then a no-op (Engine's contract), and the drain() after it sets the timer again.
   void rearm() {
-    const std::optional<Time> deadline = engine_.next_deadline();
-    if (!deadline || stopped_) {
+    if (stopped_) {
       if (armed_) timer_.cancel();
       armed_ = false;
       return;
     }
-    if (armed_ && *deadline == armed_at_) return;
+    const std::optional<Time> deadline = engine_.next_deadline();
+    if (!deadline) return;
+    if (armed_ && armed_at_ <= *deadline) return;
+    FAILOVER_ASSERT(!armed_ || *deadline < armed_at_);
     armed_ = true;
     armed_at_ = *deadline;
     timer_.expires_at(clock_.to_steady(*deadline));
@@ -749,6 +763,7 @@ class Generation {
   Engine engine_;
   TakeOver taken_;
   ActionBuffer buffer_{1'024};
+  std::vector<Action> spare_;  // drain()'s batch, kept for its capacity; empty between drains
   asio::steady_timer timer_;
   std::vector<std::unique_ptr<transport::ProviderClient>> clients_;
   std::unordered_map<AttemptId, AttemptEntry> attempts_;  // lookup only

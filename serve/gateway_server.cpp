@@ -81,12 +81,40 @@ bool is_token(std::string_view s) {
   return true;
 }
 
+// A request id's 12 random bytes, drawn from OpenSSL's generator 64 ids at a time:
+// OpenSSL 3 calls getpid() in every RAND_bytes() (to notice a fork), and that system
+// call per request was a measurable part of the gateway's CPU (reports/bench-serve.md).
+// One pool per connection thread, so no lock; the ids stay as unpredictable as before
+// (the gateway never forks, so no two processes share a pool).
+class RequestIdBytes {
+ public:
+  static constexpr std::size_t kIdBytes = 12;
+  static constexpr std::size_t kIdsPerDraw = 64;
+
+  const unsigned char* next() {
+    if (used_ == pool_.size()) {
+      FAILOVER_ASSERT(RAND_bytes(pool_.data(), static_cast<int>(pool_.size())) == 1);
+      used_ = 0;
+    }
+    const unsigned char* out = pool_.data() + used_;
+    used_ += kIdBytes;
+    FAILOVER_ASSERT(used_ <= pool_.size());
+    return out;
+  }
+
+ private:
+  std::array<unsigned char, kIdBytes * kIdsPerDraw> pool_{};
+  std::size_t used_ = pool_.size();  // empty: the first id draws
+};
+
 std::string new_request_id() {
-  std::array<unsigned char, 12> bytes{};
-  FAILOVER_ASSERT(RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) == 1);
+  thread_local RequestIdBytes pool;
+  const unsigned char* bytes = pool.next();
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "req_";
-  for (const unsigned char b : bytes) {
+  out.reserve(4 + 2 * RequestIdBytes::kIdBytes);
+  for (std::size_t i = 0; i < RequestIdBytes::kIdBytes; ++i) {
+    const unsigned char b = bytes[i];
     out += kHex[b >> 4U];
     out += kHex[b & 0x0fU];
   }
@@ -166,6 +194,19 @@ Peer peer_state(int fd) {
   }
 #endif
   return Peer::bytes;
+}
+
+// Asio turns on SSL_MODE_RELEASE_BUFFERS for every TLS stream: OpenSSL then frees a
+// connection's 16 KiB read and write record buffers whenever they drain and allocates
+// them again for the next record -- on a keep-alive connection, twice per request each
+// way. With the upstream side's, those blocks were most of the 122 KB the gateway
+// allocated per request, and they churned glibc's heap (malloc_consolidate, trims;
+// reports/bench-serve.md). Kept instead: about 34 KiB per open connection, at most
+// connections_max of them.
+void keep_record_buffers(SSL* ssl) {
+  FAILOVER_ASSERT(ssl != nullptr);
+  SSL_clear_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+  FAILOVER_ASSERT((SSL_get_mode(ssl) & SSL_MODE_RELEASE_BUFFERS) == 0);
 }
 
 // What the engine's thread hands a connection: a whole answer, or a stream's pieces.
@@ -965,8 +1006,9 @@ class Server final : public Gateway {
     const std::uint64_t id = next_session_++;
     std::shared_ptr<SessionBase> base;
     if (tls_) {
-      auto s = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-          shared_, id, beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *tls_));
+      beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls_);
+      keep_record_buffers(stream.native_handle());
+      auto s = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(shared_, id, std::move(stream));
       if (!shared_->admit(id, s, peer.address())) return;
       s->start();
     } else {

@@ -579,6 +579,26 @@ TEST(GatewayRelay, AnswersGatewayTimeoutWhenTheDeadlinePasses) {
   EXPECT_LT(r.elapsed.count(), 3'000);
 }
 
+// The engine's timer is moved only when a deadline comes earlier (gateway_core.cpp,
+// rearm): a request that ended leaves it armed at its own, earlier deadline. The hung
+// request's later deadline must still be kept: the timer fires early, finds nothing due,
+// and is set again.
+TEST(GatewayRelay, AnswersGatewayTimeoutAfterTheTimerFiredEarlyForAFinishedRequest) {
+  Fleet fleet;
+  ASSERT_TRUE(fleet.ok());
+  Config config = fleet_config(fleet);
+  config.policy.timeouts.request = ms(400);
+  TestGateway gateway(config, test_serve_config());
+  ASSERT_TRUE(gateway.ok());
+  const HttpExchange ok = gateway.post("/v1/chat/completions", openai_body("ok"));
+  ASSERT_EQ(ok.status, 200U) << ok.body;
+  const HttpExchange r = gateway.post("/v1/chat/completions", openai_body("hang"));
+  EXPECT_EQ(r.status, 504U) << r.body;
+  EXPECT_NE(r.body.find("deadline"), std::string::npos) << r.body;
+  EXPECT_GE(r.elapsed.count(), 300);  // its own deadline, not the finished request's
+  EXPECT_LT(r.elapsed.count(), 3'000);
+}
+
 TEST(GatewayRelay, LogsOneLinePerRequestWithItsIdAndNeverAKey) {
   Fleet fleet;
   ASSERT_TRUE(fleet.ok());
