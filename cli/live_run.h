@@ -31,6 +31,11 @@ inline constexpr double kLiveArrivalsPerSecondMax = 300.0;
 // simulator has no connection set-up, and on loopback a slow handshake is the machine's
 // load, not a provider's fault.
 inline constexpr std::int64_t kConnectFloorMs = 1'000;
+// The fleet writes a streamed answer's pieces at least this far apart in real time
+// (serve::FleetOptions::write_gap): the live world measures an answer's first byte and
+// its end, both kept at their times, and a write per piece (64 per answer) made the
+// pieces, not the requests, what the machine spent its CPU on (reports/two-worlds.md).
+inline constexpr std::int64_t kWriteGapMs = 20;
 
 struct LiveEstimate {
   double real_seconds = 0.0;     // the scenario's duration / K
