@@ -20,11 +20,14 @@ namespace failover::cli {
 
 // Above these a --live run is refused up front (unless --allow-long): the real time it
 // would take, and the arrivals per real second at the schedule's peak. Measured
-// (reports/two-worlds.md, "What the machine carries"): fleet and transport together
-// spend about 2.3 ms of CPU per request of the headline's mix (80% streamed, each stream
-// paced in up to 64 pieces, a timer, a TLS record and a JSON event each), so two cores
-// carry some 800 requests per second at full load; a run needs headroom, because a core
-// that falls behind delays answers by more than the scaled timeouts allow.
+// (reports/two-worlds.md, "What the machine carries", bench/live_world_bench.sh): fleet
+// and transport together spend about 0.8 ms of CPU per arrival of the headline's mix at
+// K = 4 and 1.5 ms of the quiet day's at K = 60 (80% streamed; 2.5 ms before the fleet
+// merged a stream's writes closer than kWriteGapMs), start-up included, on two shared
+// cores where fleet and transport each have one thread. 400 arrivals per second (the
+// headline at K = 10) collapsed there, and so did K = 120 after the merge: a run needs
+// most of a core per thread to spare, because a core that falls behind delays answers by
+// more than the scaled timeouts allow.
 inline constexpr double kLiveSecondsMax = 3'600.0;
 inline constexpr double kLiveArrivalsPerSecondMax = 300.0;
 // The connect timeout (TCP + TLS handshake) is not scaled below this in real time: the
