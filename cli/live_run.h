@@ -22,8 +22,8 @@ namespace failover::cli {
 // would take, and the arrivals per real second at the schedule's peak. Measured
 // (reports/two-worlds.md, "What the machine carries", bench/live_world_bench.sh): fleet
 // and transport together spend about 0.8 ms of CPU per arrival of the headline's mix at
-// K = 4 and 1.5 ms of the quiet day's at K = 60 (80% streamed; 2.5 ms before the fleet
-// merged a stream's writes closer than kWriteGapMs), start-up included, on two shared
+// K = 4 and 1.5 to 2.2 ms of the quiet day's at K = 60 (80% streamed; 2.5 to 5.6 ms
+// before the fleet merged a stream's writes closer than kWriteGapMs), start-up included, on two shared
 // cores where fleet and transport each have one thread. 400 arrivals per second (the
 // headline at K = 10) collapsed there, and so did K = 120 after the merge: a run needs
 // most of a core per thread to spare, because a core that falls behind delays answers by
