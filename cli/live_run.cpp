@@ -317,6 +317,7 @@ Result<LiveRun> run_live(const sim::Scenario& scenario, const sim::NamedPolicy& 
   fo.time_scale = time_scale;
   fo.seed = seed;
   fo.answer_max_tokens = true;
+  fo.write_gap = ms(kWriteGapMs);
   // Everything comes from 127.0.0.1: the fleet must take every connection the policy's
   // pools may open (concurrency_max per provider), or it closes new ones as the
   // simulator's providers never do. Little's law holds in scenario time, so the

@@ -20,17 +20,25 @@ namespace failover::cli {
 
 // Above these a --live run is refused up front (unless --allow-long): the real time it
 // would take, and the arrivals per real second at the schedule's peak. Measured
-// (reports/two-worlds.md, "What the machine carries"): fleet and transport together
-// spend about 2.3 ms of CPU per request of the headline's mix (80% streamed, each stream
-// paced in up to 64 pieces, a timer, a TLS record and a JSON event each), so two cores
-// carry some 800 requests per second at full load; a run needs headroom, because a core
-// that falls behind delays answers by more than the scaled timeouts allow.
+// (reports/two-worlds.md, "What the machine carries", bench/live_world_bench.sh): fleet
+// and transport together spend about 0.8 ms of CPU per arrival of the headline's mix at
+// K = 4 and 1.5 to 2.2 ms of the quiet day's at K = 60 (80% streamed; 2.5 to 5.6 ms
+// before the fleet merged a stream's writes closer than kWriteGapMs), start-up included, on two shared
+// cores where fleet and transport each have one thread. 400 arrivals per second (the
+// headline at K = 10) collapsed there, and so did K = 120 after the merge: a run needs
+// most of a core per thread to spare, because a core that falls behind delays answers by
+// more than the scaled timeouts allow.
 inline constexpr double kLiveSecondsMax = 3'600.0;
 inline constexpr double kLiveArrivalsPerSecondMax = 300.0;
 // The connect timeout (TCP + TLS handshake) is not scaled below this in real time: the
 // simulator has no connection set-up, and on loopback a slow handshake is the machine's
 // load, not a provider's fault.
 inline constexpr std::int64_t kConnectFloorMs = 1'000;
+// The fleet writes a streamed answer's pieces at least this far apart in real time
+// (serve::FleetOptions::write_gap): the live world measures an answer's first byte and
+// its end, both kept at their times, and a write per piece (64 per answer) made the
+// pieces, not the requests, what the machine spent its CPU on (reports/two-worlds.md).
+inline constexpr std::int64_t kWriteGapMs = 20;
 
 struct LiveEstimate {
   double real_seconds = 0.0;     // the scenario's duration / K

@@ -104,6 +104,7 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
         answer_lengths_(std::move(answer_lengths)),
         seed_(options.seed),
         time_scale_(options.time_scale),
+        write_gap_(options.write_gap),
         answer_max_tokens_(options.answer_max_tokens),
         connections_max_(options.connections_max),
         connections_per_address_max_(options.connections_per_address_max),
@@ -161,6 +162,7 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   AnswerLengths answer_lengths_;
   std::uint64_t seed_;
   std::int64_t time_scale_;
+  Duration write_gap_;
   bool answer_max_tokens_;
   std::size_t connections_max_;
   std::size_t connections_per_address_max_;
@@ -508,6 +510,7 @@ Dispatch ServerState::serve(Index provider, const protocol::ChatRequest& chat, s
   w.keep_alive = keep_alive;
   w.sequence = ++next_request_;
   w.time_scale = time_scale_;
+  w.write_gap = write_gap_;
   w.created = wall_ms / 1'000;
   w.request_id = request_id(seed_, w.sequence);
   const Time now = sim_now();
@@ -872,6 +875,9 @@ Result<std::unique_ptr<FleetServer>> FleetServer::start(asio::io_context& io, co
                                     " and connections_per_address_max below it"};
   }
   if (options.idle_timeout < Duration{0}) return Error{"idle_timeout", "must not be negative"};
+  if (options.write_gap < Duration{0} || options.write_gap > sec(1)) {
+    return Error{"write_gap", "must be between 0 and 1 s"};
+  }
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     return Error{"tls", "give both a certificate chain file and a key file, or neither (plain HTTP)"};
   }

@@ -47,6 +47,12 @@ struct FleetOptions {
   // address: `failover run --live` raises both to what its policy's pools may open.
   std::size_t connections_max = 1'024;
   std::size_t connections_per_address_max = 256;
+  // The least real time between two paced writes of one answer (serve/fleet_wire.h,
+  // coalesce_steps); 0: every piece of a stream is written at its own time, as a provider
+  // streams to a client watching it. `failover run --live` sets it: there only the first
+  // byte and the end of an answer are measured, and a write per piece costs the machine
+  // more than the run can spare.
+  Duration write_gap{0};
 };
 
 inline constexpr std::size_t kFleetConnectionsLimit = 16'384;

@@ -376,6 +376,28 @@ WirePlan checked(WirePlan plan, Time now) {
 
 }  // namespace
 
+WirePlan coalesce_steps(WirePlan plan, Duration gap) {
+  FAILOVER_ASSERT(gap >= Duration{0});
+  const std::size_t before = plan.steps.size();
+  if (gap == Duration{0} || before <= 2) return plan;
+  std::vector<WireStep>& steps = plan.steps;
+  // Compacts in place: steps [0, kept] are the result so far, `kept` the last write.
+  std::size_t kept = 0;
+  for (std::size_t i = 1; i < before; ++i) {  // bounded by the plan's steps
+    const bool last = i + 1 == before;
+    if (!last && steps[i].at - steps[kept].at < gap) {
+      steps[kept].bytes += steps[i].bytes;
+      continue;
+    }
+    ++kept;
+    if (kept != i) steps[kept] = std::move(steps[i]);
+  }
+  steps.resize(kept + 1);
+  FAILOVER_ASSERT(steps.size() >= 2);
+  FAILOVER_ASSERT(steps.size() <= before);
+  return plan;
+}
+
 std::int64_t estimate_prompt_tokens(const protocol::ChatRequest& request) {
   return std::min(protocol::estimate_prompt_tokens(request.messages), sim::kTokensMax);
 }
@@ -442,7 +464,10 @@ WirePlan plan_reply(const WireRequest& request, const sim::Reply& reply, Time no
   FAILOVER_ASSERT(request.answer_tokens >= 1 && request.answer_tokens <= request.output_tokens);
   FAILOVER_ASSERT(request.time_scale >= 1 && request.time_scale <= kTimeScaleMax);
   WirePlan plan;
-  if (reply.stream_break != sim::StreamBreak::none) return checked(plan_broken_stream(request, reply), now);
+  const Duration gap = request.write_gap * request.time_scale;  // in scenario time
+  if (reply.stream_break != sim::StreamBreak::none) {
+    return checked(coalesce_steps(plan_broken_stream(request, reply), gap), now);
+  }
   switch (reply.outcome.kind) {
     case OutcomeKind::success:
       plan = plan_success(request, reply);
@@ -469,7 +494,7 @@ WirePlan plan_reply(const WireRequest& request, const sim::Reply& reply, Time no
       FAILOVER_ASSERT(false && "a FakeProvider never answers cancelled or with a TLS verification failure");
       break;
   }
-  return checked(std::move(plan), now);
+  return checked(coalesce_steps(std::move(plan), gap), now);
 }
 
 std::string error_response(Protocol protocol, std::int32_t http_status, const protocol::ErrorInfo& error,

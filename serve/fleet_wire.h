@@ -54,6 +54,9 @@ struct WireRequest {
   std::int64_t time_scale = 1;  // K: Retry-After values are divided by it
   std::int64_t created = 0;     // Unix seconds when the request arrived (OpenAI `created`)
   std::string request_id;       // also in an Anthropic error body's `request_id`
+  // The least real time between two paced writes of one answer (0: a write per step):
+  // plan_reply merges closer steps (coalesce_steps).
+  Duration write_gap{0};
   // Sent in the head of whatever answers the request: its request id, rate limits.
   std::vector<protocol::Header> headers;
 };
@@ -92,6 +95,15 @@ std::string answer_text(std::int64_t tokens);
 
 // The full answer a success carries: id, model, answer_text, usage as reported.
 protocol::ChatResponse answer(const WireRequest& request);
+
+// `plan` with each step that falls due less than `gap` (scenario time) after the last
+// step kept merged into that step, its bytes sent earlier; the plan's last step is
+// always kept at its own time. A paced write costs both ends a timer, a wake-up, a
+// system call and a TLS record, and at a high time scale the pieces of a stream are a
+// few real milliseconds apart: merging them bounds that cost per real second, not per
+// piece. What a client measures stays: the bytes in order, the first byte no later
+// than before (never before the plan's first step), the end at its time.
+WirePlan coalesce_steps(WirePlan plan, Duration gap);
 
 // The response plan for `reply`, decided at scenario time `now`. Precondition:
 // reply.outcome.kind is not cancelled; request token counts within [1, kAnswerTokensMax]

@@ -333,6 +333,48 @@ TEST(FleetWire, PacesAStreamFromFirstByteToDone) {
   }
 }
 
+TEST(FleetWire, MergesPacedStepsCloserThanTheWriteGapKeepingFirstAndLast) {
+  // 100 ms of scenario time at K = 10 is 10 ms real: a 2 ms real gap leaves about 5
+  // writes of the ~68 steps, the bytes in order, the head and the end at their times.
+  for (const Protocol p : {Protocol::openai, Protocol::anthropic}) {
+    WireRequest w = request(p, 500, true);
+    const WirePlan paced = plan_reply(w, success(at_us(1'000), at_us(101'000), 500), at_us(0));
+    w.time_scale = 10;
+    w.write_gap = ms(2);
+    const WirePlan merged = plan_reply(w, success(at_us(1'000), at_us(101'000), 500), at_us(0));
+    ASSERT_GE(merged.steps.size(), 2u);
+    EXPECT_LE(merged.steps.size(), 7u);
+    EXPECT_EQ(merged.steps.front().at, at_us(1'000));
+    EXPECT_EQ(merged.steps.back().at, at_us(101'000));
+    for (std::size_t i = 1; i + 1 < merged.steps.size(); ++i) {
+      EXPECT_GE(merged.steps[i].at - merged.steps[i - 1].at, ms(20));  // the gap in scenario time
+    }
+    std::string paced_bytes;
+    for (const WireStep& s : paced.steps) paced_bytes += s.bytes;
+    std::string merged_bytes;
+    for (const WireStep& s : merged.steps) merged_bytes += s.bytes;
+    EXPECT_EQ(merged_bytes, paced_bytes);
+    EXPECT_EQ(merged.end, paced.end);
+  }
+}
+
+TEST(FleetWire, NeverMergesTheLastStepEarlierAndKeepsShortPlans) {
+  WirePlan plan;
+  plan.steps = {{at_us(0), "a"}, {at_us(5), "b"}, {at_us(6), "c"}, {at_us(7), "d"}};
+  const WirePlan merged = coalesce_steps(plan, us(100));
+  ASSERT_EQ(merged.steps.size(), 2u);
+  EXPECT_EQ(merged.steps[0].at, at_us(0));
+  EXPECT_EQ(merged.steps[0].bytes, "abc");
+  EXPECT_EQ(merged.steps[1].at, at_us(7));
+  EXPECT_EQ(merged.steps[1].bytes, "d");
+  EXPECT_EQ(coalesce_steps(plan, Duration{0}).steps.size(), 4u);  // no gap: a write per step
+  const WirePlan spaced = coalesce_steps(plan, us(5));            // b is 5 after a: kept
+  ASSERT_EQ(spaced.steps.size(), 3u);
+  EXPECT_EQ(spaced.steps[1].bytes, "bc");
+  plan.steps.resize(2);
+  EXPECT_EQ(coalesce_steps(plan, us(100)).steps.size(), 2u);
+}
+
 TEST(FleetWire, CutsAStreamBeforeItsEndAtEveryCutPoint) {
   for (const Protocol p : {Protocol::openai, Protocol::anthropic}) {
     for (const std::int64_t output : {1, 2, 7, 64, 300}) {
