@@ -74,7 +74,12 @@ class StreamDecoder {
   // The body ended: the verdict. complete requires the end marker and no pending bytes.
   [[nodiscard]] StreamEnd finish() const noexcept;
 
-  [[nodiscard]] bool started() const noexcept { return started_; }                   // any event decoded
+  [[nodiscard]] bool started() const noexcept { return started_; }  // any event decoded
+  // The answer has begun: text, a tool call, or reasoning (an Anthropic thinking block,
+  // OpenAI-compatible `reasoning_content`) -- content, not an opening or an error event.
+  // A driver commits a stream to its attempt at this point (Engine::on_first_byte): an
+  // answer that opens with a long tool call or a long thought is a provider answering.
+  [[nodiscard]] bool answering() const noexcept { return answering_; }
   [[nodiscard]] const ChatResponse& response() const noexcept { return response_; }  // text so far, usage, id, model
   [[nodiscard]] const std::optional<ErrorInfo>& error() const noexcept { return error_; }
 
@@ -87,6 +92,7 @@ class StreamDecoder {
   ChatResponse response_;
   std::optional<ErrorInfo> error_;
   bool started_ = false;
+  bool answering_ = false;
   bool done_ = false;
   bool malformed_ = false;
 };

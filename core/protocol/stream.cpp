@@ -42,9 +42,19 @@ bool append_text(std::string_view delta, ChatResponse& response, std::string& te
   return true;
 }
 
+// Whether an OpenAI delta carries a tool call or reasoning (OpenAI-compatible servers'
+// `reasoning_content`): the answer has begun even though it has no text yet.
+bool openai_answering(const json::object& delta) {
+  if (const json::array* calls = detail::array_at(delta, "tool_calls")) return !calls->empty();
+  const json::value* reasoning = delta.if_contains("reasoning_content");
+  const json::string* s = reasoning != nullptr ? reasoning->if_string() : nullptr;
+  return s != nullptr && !s->empty();
+}
+
 // OpenAI: one chat.completion.chunk (or {"error":...} some servers send mid-stream).
-// Returns false when the chunk is not one.
-bool openai_chunk(const json::object& o, ChatResponse& r, std::optional<ErrorInfo>& error, std::string& text) {
+// Returns false when the chunk is not one. `answering` turns true with a tool call or reasoning.
+bool openai_chunk(const json::object& o, ChatResponse& r, std::optional<ErrorInfo>& error, std::string& text,
+                  bool& answering) {
   if (const json::object* e = object_at(o, "error")) {
     ErrorInfo info;
     if (!read_string(*e, "message", Presence::optional, info.message)) return false;
@@ -66,6 +76,7 @@ bool openai_chunk(const json::object& o, ChatResponse& r, std::optional<ErrorInf
       std::string content;
       if (!read_string(*delta, "content", Presence::optional, content)) return false;
       if (!append_text(content, r, text)) return false;
+      answering = answering || openai_answering(*delta);
     }
     if (!read_string(*choice, "finish_reason", Presence::optional, r.stop_reason)) return false;
   }
@@ -101,14 +112,18 @@ bool anthropic_message_delta(const json::object& o, ChatResponse& r) {
 }
 
 // content_block_start carries a block's initial text; content_block_delta a text_delta.
-// Other block and delta types (tool use, thinking) carry no answer text.
+// Other block and delta types (tool use, thinking) carry no answer text, but the answer
+// has begun with them: `answering` turns true.
 bool anthropic_block(const json::object& o, std::string_view member, std::string_view text_type, ChatResponse& r,
-                     std::string& text) {
+                     std::string& text, bool& answering) {
   const json::object* block = object_at(o, member);
   if (block == nullptr) return false;
   std::string type;
   if (!read_string(*block, "type", Presence::required, type)) return false;
-  if (type != text_type) return true;
+  if (type != text_type) {
+    answering = true;
+    return true;
+  }
   std::string delta;
   if (!read_string(*block, "text", Presence::required, delta)) return false;
   return append_text(delta, r, text);
@@ -126,13 +141,13 @@ bool anthropic_error(const json::object& o, std::optional<ErrorInfo>& error) {
 
 // One Anthropic event; `name` is its `event:` field, which must match the data's type.
 bool anthropic_data(std::string_view name, const json::object& o, ChatResponse& r, std::optional<ErrorInfo>& error,
-                    bool& done, std::string& text) {
+                    bool& done, std::string& text, bool& answering) {
   std::string type;
   if (!read_string(o, "type", Presence::required, type)) return false;
   if (!name.empty() && name != type) return false;
   if (type == "message_start") return anthropic_message_start(o, r);
-  if (type == "content_block_start") return anthropic_block(o, "content_block", "text", r, text);
-  if (type == "content_block_delta") return anthropic_block(o, "delta", "text_delta", r, text);
+  if (type == "content_block_start") return anthropic_block(o, "content_block", "text", r, text, answering);
+  if (type == "content_block_delta") return anthropic_block(o, "delta", "text_delta", r, text, answering);
   if (type == "message_delta") return anthropic_message_delta(o, r);
   if (type == "error") return anthropic_error(o, error);
   if (type == "message_stop") done = true;
@@ -323,8 +338,11 @@ void StreamDecoder::event(const SseEvent& e, std::string& text_out) {
     malformed_ = true;
     return;
   }
-  const bool ok = protocol_ == Protocol::openai ? openai_chunk(*o, response_, error_, text_out)
-                                                : anthropic_data(e.event, *o, response_, error_, done_, text_out);
+  const std::size_t text_before = text_out.size();
+  const bool ok = protocol_ == Protocol::openai
+                      ? openai_chunk(*o, response_, error_, text_out, answering_)
+                      : anthropic_data(e.event, *o, response_, error_, done_, text_out, answering_);
+  answering_ = answering_ || (ok && text_out.size() > text_before);
   malformed_ = !ok;
   started_ = started_ || ok;
 }

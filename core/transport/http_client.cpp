@@ -510,11 +510,12 @@ class ProviderClient::Impl : public std::enable_shared_from_this<Impl> {
       std::string& chunk = parser.get().body();
       if (!chunk.empty()) {
         const std::string delta = decoder.feed(chunk);
-        // The first *content* is the stream's first byte for the engine, the point where
-        // it commits the request to this attempt: a stream whose first event is an error
+        // The first *content* (text, a tool call or reasoning: StreamDecoder::answering)
+        // is the stream's first byte for the engine, the point where it commits the
+        // request to this attempt: a stream whose first event is an error
         // (OpenAI-compatible servers, Anthropic's overloaded_error after message_start),
         // that is cut before any content, or that is no SSE at all fails over instead.
-        if (!delta.empty() && !started) {
+        if (decoder.answering() && !started) {
           started = true;
           if (!first_byte(*st)) co_return ex;
         }

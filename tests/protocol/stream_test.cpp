@@ -336,6 +336,47 @@ TEST(StreamDecoder, AnthropicUnknownEventsAndNonTextBlocksAreSkipped) {
   EXPECT_FALSE(d.response().usage.reported);
 }
 
+// The answer begins with its first content of any kind -- text, a tool call, reasoning --
+// not with an opening event: a driver commits a stream there (Engine::on_first_byte).
+TEST(StreamDecoder, AToolCallOrReasoningBeginsTheAnswerWithoutText) {
+  StreamDecoder openai(Protocol::openai);
+  openai.feed("data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n");
+  EXPECT_TRUE(openai.started());
+  EXPECT_FALSE(openai.answering()) << "a role chunk is an opening, not content";
+  EXPECT_EQ(openai.feed("data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\","
+                        "\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"\"}}]}}]}\n\n"),
+            "");
+  EXPECT_TRUE(openai.answering());
+
+  StreamDecoder reasoning(Protocol::openai);
+  reasoning.feed("data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[]}}]}\n\n");
+  EXPECT_FALSE(reasoning.answering()) << "an empty tool_calls list is no call";
+  reasoning.feed("data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"Let me think\"}}]}\n\n");
+  EXPECT_TRUE(reasoning.answering());
+
+  StreamDecoder tool(Protocol::anthropic);
+  tool.feed(
+      "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"c\"}}\n\n"
+      "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+      "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n");
+  EXPECT_FALSE(tool.answering()) << "message_start and an empty text block are openings";
+  tool.feed(
+      "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,"
+      "\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"get_weather\",\"input\":{}}}\n\n");
+  EXPECT_TRUE(tool.answering());
+
+  StreamDecoder thinking(Protocol::anthropic);
+  thinking.feed(
+      "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+      "\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hmm\"}}\n\n");
+  EXPECT_TRUE(thinking.answering());
+  EXPECT_EQ(thinking.response().text, "");
+
+  StreamDecoder error(Protocol::anthropic);
+  error.feed("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"}}\n\n");
+  EXPECT_FALSE(error.answering()) << "an error is no answer";
+}
+
 TEST(StreamDecoder, BytesAfterTheEndMarkerWithoutABlankLineMakeItTruncated) {
   StreamDecoder d(Protocol::openai);
   d.feed("data: [DONE]\n\n");

@@ -198,6 +198,22 @@ TEST(StreamCommit, AStreamCutAfterContentEndsTheRequestInterrupted) {
   EXPECT_EQ(server.served(), 1);
 }
 
+// An answer that opens with a tool call has begun as surely as one that opens with text:
+// the stream commits there, so a cut after it ends the request, never replaying elsewhere
+// what the caller's tool loop may already have acted on (and a long tool call is not a
+// first-byte timeout).
+TEST(StreamCommit, AStreamCutAfterAToolCallBeganEndsTheRequestInterrupted) {
+  const std::string tool_call =
+      "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"m-a\",\"choices\":[{\"index\":0,"
+      "\"delta\":{\"role\":\"assistant\",\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\","
+      "\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\"}}]}}]}\n\n";
+  ScriptedServer server({stream_response(tool_call), good_stream()});
+  const Outcomes o = run_one(two_targets(server));
+  EXPECT_EQ(o.result.status, RequestStatus::failed);
+  EXPECT_EQ(o.result.reason, EndReason::stream_interrupted);
+  EXPECT_EQ(server.served(), 1);
+}
+
 // A redirect is a configuration error (engine issue "liveness"): the request fails on
 // its first attempt, naming where the redirect points, and the URL is not asked again.
 TEST(Redirect, A307FailsOnItsFirstAttemptNamingTheRedirect) {
