@@ -7,6 +7,7 @@
 #include <boost/json/value.hpp>
 
 #include "core/engine/assert.h"
+#include "serve/gateway_translate.h"
 
 namespace failover::serve {
 
@@ -33,21 +34,6 @@ const json::object* object_at(const json::object& o, std::string_view key) {
 std::int64_t count_at(const json::object& o, std::string_view key, std::int64_t otherwise) {
   const json::value* v = o.if_contains(key);
   return v != nullptr && v->is_int64() && v->as_int64() >= 0 ? v->as_int64() : otherwise;
-}
-
-// The same mapping as the non-streamed translation (gateway_translate.cpp).
-std::string finish_reason_of(std::string_view stop_reason) {
-  if (stop_reason == "max_tokens") return "length";
-  if (stop_reason == "tool_use") return "tool_calls";
-  if (stop_reason == "refusal") return "content_filter";
-  return "stop";  // end_turn, stop_sequence, pause_turn
-}
-
-std::string stop_reason_of(std::string_view finish_reason) {
-  if (finish_reason == "length") return "max_tokens";
-  if (finish_reason == "tool_calls" || finish_reason == "function_call") return "tool_use";
-  if (finish_reason == "content_filter") return "refusal";
-  return "end_turn";
 }
 
 // An OpenAI error type as the Anthropic error type a client tells apart.

@@ -364,20 +364,6 @@ json::object anthropic_to_openai(const json::object& in) {
 
 // ---- responses -----------------------------------------------------------------------
 
-std::string finish_reason_of(std::string_view stop_reason) {
-  if (stop_reason == "max_tokens") return "length";
-  if (stop_reason == "tool_use") return "tool_calls";
-  if (stop_reason == "refusal") return "content_filter";
-  return "stop";  // end_turn, stop_sequence, pause_turn
-}
-
-std::string stop_reason_of(std::string_view finish_reason) {
-  if (finish_reason == "length") return "max_tokens";
-  if (finish_reason == "tool_calls" || finish_reason == "function_call") return "tool_use";
-  if (finish_reason == "content_filter") return "refusal";
-  return "end_turn";
-}
-
 std::int64_t int_at(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   return v != nullptr && v->is_int64() ? v->as_int64() : 0;
@@ -453,6 +439,20 @@ json::object openai_response_to_anthropic(const json::object& in) {
 }
 
 }  // namespace
+
+std::string finish_reason_of(std::string_view stop_reason) {
+  if (stop_reason == "max_tokens") return "length";
+  if (stop_reason == "tool_use") return "tool_calls";
+  if (stop_reason == "refusal") return "content_filter";
+  return "stop";  // end_turn, stop_sequence, pause_turn
+}
+
+std::string stop_reason_of(std::string_view finish_reason) {
+  if (finish_reason == "length") return "max_tokens";
+  if (finish_reason == "tool_calls" || finish_reason == "function_call") return "tool_use";
+  if (finish_reason == "content_filter") return "refusal";
+  return "end_turn";
+}
 
 Result<json::object> translate_request(Protocol from, const json::object& body) {
   try {

@@ -12,6 +12,7 @@
 
 #include <boost/json/object.hpp>
 #include <string>
+#include <string_view>
 
 #include "core/engine/config.h"
 #include "core/engine/result.h"
@@ -27,5 +28,12 @@ Result<std::string> translate_response(Protocol from, std::string_view body);
 
 // A provider's error body (of protocol `from`) in the other protocol's error shape.
 std::string translate_error(Protocol from, unsigned status, std::string_view body);
+
+// Why an answer stopped, in the other protocol's words; whole answers and streams both
+// use these. An Anthropic stop_reason as an OpenAI finish_reason (end_turn, stop_sequence
+// and any other -> "stop") ...
+std::string finish_reason_of(std::string_view stop_reason);
+// ... and an OpenAI finish_reason as an Anthropic stop_reason (stop and any other -> "end_turn").
+std::string stop_reason_of(std::string_view finish_reason);
 
 }  // namespace failover::serve

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "tests/serve/gateway_fixture.h"
+#include "tests/serve/log_file.h"
 
 namespace failover::test {
 namespace {
@@ -52,15 +53,6 @@ double metric(std::uint16_t port, const std::string& series) {
   const std::size_t at = page.body.find(needle);
   if (at == std::string::npos) return -1;
   return std::stod(page.body.substr(at + needle.size()));
-}
-
-std::string read_all(std::FILE* f) {
-  std::fflush(f);
-  std::rewind(f);
-  std::string out;
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, f)) > 0;) out.append(buffer, n);
-  return out;
 }
 
 ssl::context trusting_test_ca() {

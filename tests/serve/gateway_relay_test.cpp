@@ -21,6 +21,7 @@
 
 #include "core/protocol/codec.h"
 #include "tests/serve/gateway_fixture.h"
+#include "tests/serve/log_file.h"
 
 namespace failover::test {
 namespace {
@@ -40,15 +41,6 @@ void add_route(Config& c, const std::string& name, const std::string& provider) 
   r.name = name;
   r.targets.push_back(RouteTarget{target_of(c, provider), 0, 1});
   c.routes.push_back(r);
-}
-
-std::string read_all(std::FILE* f) {
-  std::fflush(f);
-  std::rewind(f);
-  std::string out;
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, f)) > 0;) out.append(buffer, n);
-  return out;
 }
 
 // A 200 answer as an upstream sends it (close-delimited).

@@ -11,18 +11,10 @@
 
 #include "serve/gateway_routes.h"
 #include "tests/serve/gateway_fixture.h"
+#include "tests/serve/log_file.h"
 
 namespace failover::test {
 namespace {
-
-std::string read_all(std::FILE* f) {
-  std::fflush(f);
-  std::rewind(f);
-  std::string out;
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, f)) > 0;) out.append(buffer, n);
-  return out;
-}
 
 Index add_provider(Config& c, const Fleet& fleet, const std::string& name, const std::string& fleet_provider,
                    Protocol protocol, const std::string& model, std::int64_t micro_usd_per_mtok) {
